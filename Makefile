@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: ISC
+# dyno: build, test, lint, benchmark and install every tool.  GNU make.
+
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+MANDIR        ?= $(PREFIX)/share/man
+DATADIR       ?= $(PREFIX)/share/dyno
+SYSCONFDIR    ?= /etc
+BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR    ?= $(PREFIX)/share/zsh/vendor-completions
+SYSTEMDDIR    ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
+DESTDIR       ?=
+
+CC            ?= cc
+AR            ?= ar
+PKG_CONFIG    ?= pkg-config
+INSTALL       ?= install
+PROVE         ?= prove
+# Tests are written to run side by side (private temp dirs, dynotest- names).
+JOBS          ?= 2
+
+# Packagers override CFLAGS; the warnings and hardening below always stay.
+CFLAGS        ?= -O2 -g
+WERROR        ?= -Werror
+WARNINGS       = -Wall -Wextra -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes
+HARDEN         = -fstack-protector-strong -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+ifeq ($(SANITIZE),1)
+HARDEN         = -fstack-protector-strong -fsanitize=address,undefined \
+                 -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_LDFLAGS    = -fsanitize=address,undefined
+endif
+
+# Every tool that may exist; a tool is built once bin/<tool>.c exists.
+ALL_TOOLS      = dyno-manager dyno-run release logplexd dyno-logs dyno-route \
+                 dyno-cycle space-net
+TOOLS         := $(filter $(ALL_TOOLS),$(basename $(notdir $(wildcard bin/*.c))))
+PROGS         := $(addprefix bin/,$(TOOLS))
+
+# pkg-config modules each tool links, and nothing more.
+PKGS_dyno-manager = inih
+PKGS_dyno-run     = inih libcap-ng libseccomp
+PKGS_release      = inih libcurl
+PKGS_logplexd     = inih libcurl gnutls
+PKGS_dyno-logs    = inih
+PKGS_dyno-route   = inih openssl
+PKGS_dyno-cycle   = inih
+PKGS_space-net    = inih libnl-3.0 libnl-route-3.0
+ALL_PKGS       = inih libcap-ng libseccomp libcurl gnutls openssl libnl-3.0 libnl-route-3.0
+
+PKG_CFLAGS    := $(shell $(PKG_CONFIG) --cflags $(ALL_PKGS) 2>/dev/null)
+DYNO_CPPFLAGS  = -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -MMD -MP
+DYNO_CFLAGS    = -std=gnu11 $(WARNINGS) $(WERROR) $(HARDEN) $(CFLAGS)
+ALL_LDFLAGS    = $(SAN_LDFLAGS) $(LDFLAGS)
+
+# Debian packages: to build, to test, to benchmark.
+DEPS_BUILD     = gcc make pkg-config libcap-ng-dev libseccomp-dev libnl-3-dev \
+                 libnl-route-3-dev libcurl4-openssl-dev libinih-dev libgnutls28-dev \
+                 libssl-dev
+DEPS_TEST      = bats bats-assert bats-support mandoc shellcheck curl python3 procps \
+                 psmisc iproute2 util-linux zsh bash-completion rsyslog nftables
+DEPS_BENCH     = ruby-foreman time hyperfine wrk haproxy nginx-light rsyslog bubblewrap \
+                 crun runc
+
+LIB_SRCS      := $(wildcard lib/*.c)
+LIB_OBJS      := $(LIB_SRCS:.c=.o)
+LIB            = lib/libdyno.a
+BIN_OBJS      := $(patsubst %.c,%.o,$(wildcard bin/*.c))
+UNIT_SRCS     := $(wildcard t/unit/*.c)
+UNIT_TESTS    := $(UNIT_SRCS:.c=.t)
+HELPER_SRCS   := $(wildcard t/helper/*.c)
+HELPERS       := $(HELPER_SRCS:.c=)
+MANPAGES      := $(wildcard man/*.[1-8])
+BASHCOMP      := $(wildcard completions/bash/*)
+ZSHCOMP       := $(wildcard completions/zsh/_*)
+SHELL_SCRIPTS := $(wildcard .ci/run t/helper/*.sh t/bench/*.sh examples/*/*.sh \
+                 share/*.sh)
+
+.PHONY: all check unit lint deps bench bench-deps demo install clean
+.DEFAULT_GOAL := all
+
+all: $(PROGS)
+
+# Objects are rebuilt whenever the flags change (SANITIZE=1 and back).
+FLAGS_ID := $(shell echo '$(CC) $(DYNO_CPPFLAGS) $(CPPFLAGS) $(DYNO_CFLAGS) $(ALL_LDFLAGS)' | cksum | cut -d' ' -f1)
+.build-flags: FORCE
+	@[ "$$(cat $@ 2>/dev/null)" = "$(FLAGS_ID)" ] || echo "$(FLAGS_ID)" > $@
+FORCE:
+
+%.o: %.c .build-flags
+	$(CC) $(DYNO_CPPFLAGS) $(CPPFLAGS) $(DYNO_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+define tool_rule
+bin/$(1): $(patsubst %.c,%.o,$(wildcard bin/$(1).c bin/$(1)-*.c)) $(LIB)
+	$$(CC) $$(DYNO_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) \
+		$$(shell $$(PKG_CONFIG) --libs $$(PKGS_$(1))) $$(LDLIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+t/unit/%.t: t/unit/%.o $(LIB)
+	$(CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
+		$(shell $(PKG_CONFIG) --libs $(ALL_PKGS)) $(LDLIBS)
+
+t/helper/%: t/helper/%.o $(LIB)
+	$(CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+unit: $(UNIT_TESTS)
+
+ifeq ($(NODEPS),)
+check demo bench: deps
+endif
+check: all unit $(HELPERS) lint
+	$(PROVE) -j$(JOBS) --exec t/helper/tap-exec $(UNIT_TESTS) $(sort $(wildcard t/*.bats))
+
+lint:
+	mandoc -Tlint -Wwarning $(MANPAGES)
+	shellcheck -s bash $(BASHCOMP) t/helper/tap-exec t/helper/*.bash
+	shellcheck $(SHELL_SCRIPTS)
+
+# Installs only the missing Debian packages; elsewhere it names them and stops.
+deps:
+	@sh t/helper/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
+
+bench-deps:
+	@sh t/helper/deps.sh $(DEPS_BUILD) $(DEPS_BENCH)
+
+ifeq ($(NODEPS),)
+bench: bench-deps
+endif
+bench: all $(HELPERS)
+	@for b in t/bench/*.sh; do echo "== $$b"; bash "$$b" || exit 1; done
+
+demo: all
+	bash examples/demo.sh
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
+	for m in $(MANPAGES); do s=$${m##*.}; \
+		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; \
+		$(INSTALL) -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	$(INSTALL) -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(INSTALL) -m 644 $(BASHCOMP) $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 644 $(ZSHCOMP) $(DESTDIR)$(ZSHCOMPDIR)
+	$(INSTALL) -d $(DESTDIR)$(DATADIR) $(DESTDIR)$(SYSCONFDIR)/dyno
+	$(INSTALL) -m 644 share/dyno.conf $(DESTDIR)$(DATADIR)/dyno.conf.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/dyno/dyno.conf ] || \
+		$(INSTALL) -m 644 share/dyno.conf $(DESTDIR)$(SYSCONFDIR)/dyno/dyno.conf
+	if [ -d share/systemd ]; then $(INSTALL) -d $(DESTDIR)$(SYSTEMDDIR); \
+		$(INSTALL) -m 644 share/systemd/* $(DESTDIR)$(SYSTEMDDIR); fi
+	if [ -d share/tmpfiles.d ]; then $(INSTALL) -d $(DESTDIR)$(TMPFILESDIR); \
+		$(INSTALL) -m 644 share/tmpfiles.d/dyno.conf $(DESTDIR)$(TMPFILESDIR)/dyno.conf; fi
+	if [ -d share/cron.d ]; then $(INSTALL) -d $(DESTDIR)$(SYSCONFDIR)/cron.d; \
+		$(INSTALL) -m 644 share/cron.d/* $(DESTDIR)$(SYSCONFDIR)/cron.d; fi
+
+clean:
+	rm -f $(PROGS) bin/*.o bin/*.d lib/*.o lib/*.d $(LIB) t/unit/*.o t/unit/*.d \
+		$(UNIT_TESTS) $(HELPERS) t/helper/*.o t/helper/*.d .build-flags
+
+-include $(wildcard bin/*.d lib/*.d t/unit/*.d t/helper/*.d)

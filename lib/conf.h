@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno.conf: typed settings with a built-in default for every key (inih). */
+#ifndef DYNO_CONF_H
+#define DYNO_CONF_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_MAX_SIZES		24
+#define CONF_MAX_BACKOFF	12
+#define CONF_NAME_MAX		32
+
+/* A dyno size (heroku.md section 8.2): "[size NAME]" sections. */
+struct dyno_size {
+	char		name[CONF_NAME_MAX];
+	uint64_t	memory;		/* quota in bytes: R14 above it */
+	uint64_t	memory_max;	/* hard limit in bytes: R15 and SIGKILL */
+	unsigned	pids;		/* processes + threads */
+	unsigned	cpu_weight;	/* cgroup v2 cpu.weight, 1..10000 */
+};
+
+struct conf {
+	char		path[PATH_MAX];		/* file read, "" if none */
+	char		root[PATH_MAX];		/* DYNO_ROOT */
+	char		rundir[PATH_MAX];	/* DYNO_RUNDIR */
+
+	/* [dyno] */
+	uint64_t	grace_ms;		/* grace = 30s */
+	uint64_t	boot_timeout_ms;	/* boot_timeout = 60s */
+	char		user[64];		/* user = nobody */
+	char		size[CONF_NAME_MAX];	/* size = standard-1x */
+	uint64_t	tmp_size;		/* tmp_size = 256M */
+	char		stack[PATH_MAX];	/* stack = (host) */
+
+	/* [manager] */
+	uint64_t	backoff_ms[CONF_MAX_BACKOFF];	/* restart_backoff */
+	unsigned	nbackoff;
+	char		network[64];		/* network = host */
+	unsigned	base_port;		/* base_port = 5000 */
+
+	/* [cycle] */
+	uint64_t	cycle_max_age_ms;	/* max_age = 24h */
+	uint64_t	cycle_jitter_ms;	/* jitter = 216m */
+
+	/* [router] */
+	uint64_t	connect_timeout_ms;	/* connect_timeout = 5s */
+	uint64_t	quarantine_ms;		/* quarantine = 5s */
+	unsigned	max_tries;		/* max_tries = 10 */
+	uint64_t	response_timeout_ms;	/* response_timeout = 30s (H12) */
+	uint64_t	idle_timeout_ms;	/* idle_timeout = 55s (H15/H28) */
+	uint64_t	keepalive_timeout_ms;	/* keepalive_timeout = 90s */
+	uint64_t	client_idle_ms;		/* client_keepalive = 75s */
+	unsigned	backlog_per_dyno;	/* backlog_per_dyno = 200 (H11) */
+	uint64_t	shutdown_timeout_ms;	/* shutdown_timeout = 30s */
+
+	/* [logs] */
+	unsigned	history_lines;		/* history = 1500 */
+	unsigned	line_max;		/* line_max = 10000 */
+	unsigned	drain_buffer;		/* drain_buffer = 1024 */
+	unsigned	max_drains;		/* max_drains = 5 */
+	unsigned	tail_buffer;		/* tail_buffer = 1024 lines */
+	uint64_t	flush_timeout_ms;	/* flush_timeout = 5s */
+
+	/* [release] */
+	uint64_t	slug_max;		/* slug_max = 500M */
+	unsigned	keep_slugs;		/* keep_slugs = 10 */
+	uint64_t	config_max;		/* config_max = 64K */
+	uint64_t	release_timeout_ms;	/* release_timeout = 1h */
+
+	struct dyno_size sizes[CONF_MAX_SIZES];
+	unsigned	nsizes;
+};
+
+/* Fill every field with its built-in default (DYNO_ROOT etc. not read). */
+void	conf_defaults(struct conf *c);
+
+/*
+ * The whole sequence every tool runs: defaults, then the file named by
+ * DYNO_CONF (default /etc/dyno/dyno.conf; a missing default file is fine,
+ * a missing DYNO_CONF is not), then DYNO_ROOT and DYNO_RUNDIR from the
+ * environment.  Returns 0, or -1 with err = "FILE:LINE: what: why".
+ */
+int	conf_load(struct conf *c, char *err, size_t errlen);
+
+/* Read one INI file over the current values.  0, or -1 and err. */
+int	conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* The size called `name` (case-insensitive), or NULL. */
+const struct dyno_size *conf_size(const struct conf *c, const char *name);
+
+#endif

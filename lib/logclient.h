@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: ISC */
+/* Send log lines to logplexd.sock without ever blocking; stderr as fallback. */
+#ifndef DYNO_LOGCLIENT_H
+#define DYNO_LOGCLIENT_H
+
+#include <stddef.h>
+
+struct logclient;
+
+/*
+ * A client for DYNO_RUNDIR/logplexd.sock under `rundir`.  Never fails
+ * because logplexd is absent: that is checked on every send.  NULL only on
+ * ENOMEM or when no socket can be made (then use NULL: sends fall back).
+ */
+struct logclient *logclient_open(const char *rundir);
+void	logclient_close(struct logclient *lc);
+
+/*
+ * Send one message as APP SOURCE[DYNO].  Lines longer than LOGMSG_LINE_MAX
+ * are split into chunks; a trailing newline is dropped.  When logplexd is
+ * not running, or its socket buffer is full, the line is written to stderr
+ * in display form instead; the call never blocks.  lc may be NULL (always
+ * stderr).  Returns 1 if sent to logplexd, 0 if it went to stderr.
+ */
+int	logclient_send(struct logclient *lc, const char *app, const char *source,
+	    const char *dyno, const char *msg, size_t len);
+int	logclient_sendf(struct logclient *lc, const char *app,
+	    const char *source, const char *dyno, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+
+/* With quiet set, the stderr fallback is off (lines are just dropped). */
+void	logclient_set_quiet(struct logclient *lc, int quiet);
+
+#endif
