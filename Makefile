@@ -40,7 +40,7 @@ PROGS         := $(addprefix bin/,$(TOOLS))
 # pkg-config modules each tool links, and nothing more.
 PKGS_dyno-manager = inih
 PKGS_dyno-run     = inih libcap-ng libseccomp
-PKGS_release      = inih libcurl
+PKGS_release      = inih libcurl libarchive libcrypto
 PKGS_logplexd     = inih libcurl gnutls
 PKGS_dyno-logs    = inih
 PKGS_dyno-route   = inih openssl
@@ -56,7 +56,7 @@ ALL_LDFLAGS    = $(SAN_LDFLAGS) $(LDFLAGS)
 # Debian packages: to build, to test, to benchmark.
 DEPS_BUILD     = gcc make pkg-config libcap-ng-dev libseccomp-dev libnl-3-dev \
                  libnl-route-3-dev libcurl4-openssl-dev libinih-dev libgnutls28-dev \
-                 libssl-dev
+                 libssl-dev libarchive-dev
 DEPS_TEST      = bats bats-assert bats-support mandoc shellcheck curl python3 procps \
                  psmisc iproute2 util-linux zsh bash-completion rsyslog nftables
 DEPS_BENCH     = ruby-foreman time hyperfine wrk haproxy nginx-light rsyslog bubblewrap \
