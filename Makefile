@@ -78,6 +78,8 @@ SHELL_SCRIPTS := $(wildcard .ci/run t/helper/*.sh t/bench/*.sh examples/*/*.sh \
 
 .PHONY: all check unit lint deps bench bench-deps demo install clean
 .DEFAULT_GOAL := all
+# Keep object files of unit tests and helpers between runs.
+.SECONDARY:
 
 all: $(PROGS)
 

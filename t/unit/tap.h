@@ -16,7 +16,7 @@ static int tap_n, tap_failed;
 #define is_str(got, want, ...) \
 	tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
 
-static int __attribute__((format(printf, 4, 5)))
+static int __attribute__((format(printf, 4, 5), unused))
 tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -33,7 +33,7 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 	return pass;
 }
 
-static int __attribute__((format(printf, 5, 6)))
+static int __attribute__((format(printf, 5, 6), unused))
 tap_is_int(long long got, long long want, const char *file, int line,
     const char *fmt, ...)
 {
@@ -48,7 +48,7 @@ tap_is_int(long long got, long long want, const char *file, int line,
 	return got == want;
 }
 
-static int __attribute__((format(printf, 5, 6)))
+static int __attribute__((format(printf, 5, 6), unused))
 tap_is_str(const char *got, const char *want, const char *file, int line,
     const char *fmt, ...)
 {
@@ -66,7 +66,7 @@ tap_is_str(const char *got, const char *want, const char *file, int line,
 	return pass;
 }
 
-static int
+static int __attribute__((unused))
 done_testing(void)
 {
 	printf("1..%d\n", tap_n);

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: ISC */
+/* Unit tests for lib/logmsg, lib/linebuf and lib/evloop. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "linebuf.h"
+#include "logmsg.h"
+#include "tap.h"
+
+static void
+test_logmsg(void)
+{
+	char buf[512], disp[512], ts[LOGMSG_TS_LEN + 1];
+	struct timespec t = { 1795341600, 123456789 };
+	struct logmsg m;
+	size_t n;
+
+	logmsg_timestamp(ts, &t);
+	is_str(ts, "2026-11-22T10:00:00.123456+00:00", "timestamp");
+	n = logmsg_format(buf, sizeof(buf), 190, ts, "myapp", "app", "web.1",
+	    "Listening on 5000", 17);
+	is_str(buf, "<190>1 2026-11-22T10:00:00.123456+00:00 myapp app web.1 - - "
+	    "Listening on 5000", "datagram");
+	is_int(n, strlen(buf), "length returned");
+	ok(logmsg_parse(buf, n, &m) == 0, "parses");
+	is_int(m.pri, 190, "pri");
+	ok(m.app.len == 5 && memcmp(m.app.p, "myapp", 5) == 0, "app field");
+	ok(m.dyno.len == 5 && memcmp(m.dyno.p, "web.1", 5) == 0, "dyno field");
+	logmsg_display(disp, sizeof(disp), &m);
+	is_str(disp, "2026-11-22T10:00:00.123456+00:00 app[web.1]: Listening on 5000",
+	    "display form");
+
+	strcpy(buf, "<45>1 TS a heroku web.1 - - - - spaces  kept ");
+	ok(logmsg_parse(buf, strlen(buf), &m) == 0 && m.msg.len == 17 &&
+	    memcmp(m.msg.p, "- - spaces  kept ", 17) == 0, "message kept verbatim");
+	strcpy(buf, "<45>1 TS a heroku web.1 - -");
+	ok(logmsg_parse(buf, strlen(buf), &m) == 0 && m.msg.len == 0, "empty msg");
+	strcpy(buf, "<45>1 TS a heroku web.1 - - line\n");
+	ok(logmsg_parse(buf, strlen(buf), &m) == 0 && m.msg.len == 4,
+	    "trailing newline dropped");
+	ok(logmsg_parse("<999>1 a b c d - - x", 20, &m) == -1, "bad pri");
+	ok(logmsg_parse("<45>2 a b c d - - x", 19, &m) == -1, "bad version");
+	ok(logmsg_parse("<45>1 a b c", 11, &m) == -1, "too few fields");
+	ok(logmsg_parse("<45>1 a b c d x - m", 19, &m) == -1, "msgid not -");
+	ok(logmsg_parse("", 0, &m) == -1 && errno == EINVAL, "empty");
+	is_int(logmsg_pri("app", "web.1"), 190, "app pri");
+	is_int(logmsg_pri("heroku", "router"), 158, "router pri");
+	is_int(logmsg_pri("app", "api"), 45, "api pri");
+}
+
+static void
+test_linebuf(void)
+{
+	struct linebuf lb;
+	const char *l;
+	size_t len;
+	int fds[2];
+
+	linebuf_init(&lb, 8);
+	linebuf_append(&lb, "ab\ncd\r\nef", 9);
+	ok(linebuf_next(&lb, &l, &len) && len == 2 && memcmp(l, "ab", 2) == 0,
+	    "first line");
+	ok(linebuf_next(&lb, &l, &len) && len == 2 && memcmp(l, "cd", 2) == 0,
+	    "CRLF line");
+	ok(!linebuf_next(&lb, &l, &len), "partial line held back");
+	linebuf_append(&lb, "gh\n", 3);
+	ok(linebuf_next(&lb, &l, &len) && len == 4 && memcmp(l, "efgh", 4) == 0,
+	    "partial line completed");
+	linebuf_append(&lb, "0123456789ABCDEFXY", 18);
+	ok(linebuf_next(&lb, &l, &len) && len == 8 &&
+	    memcmp(l, "01234567", 8) == 0, "long line split at max");
+	ok(linebuf_next(&lb, &l, &len) && len == 8, "second piece");
+	ok(!linebuf_next(&lb, &l, &len), "short rest held");
+	ok(linebuf_rest(&lb, &l, &len) && len == 2 && memcmp(l, "XY", 2) == 0,
+	    "rest at EOF");
+	ok(!linebuf_rest(&lb, &l, &len), "nothing after rest");
+	ok(pipe(fds) == 0 && write(fds[1], "from a pipe\n", 12) == 12, "pipe");
+	close(fds[1]);
+	linebuf_free(&lb);
+	linebuf_init(&lb, 100);
+	ok(linebuf_read(&lb, fds[0]) == 12 && linebuf_next(&lb, &l, &len) &&
+	    len == 11, "read from fd");
+	ok(linebuf_read(&lb, fds[0]) == 0, "EOF");
+	close(fds[0]);
+	linebuf_free(&lb);
+}
+
+static int order[8], norder;
+
+static void
+timer_cb(struct evloop *ev, void *arg)
+{
+	order[norder++] = (int)(long)arg;
+	if (norder == 3)
+		evloop_stop(ev);
+}
+
+static void
+sig_cb(struct evloop *ev, int signo, void *arg)
+{
+	(void)arg;
+	order[norder++] = signo;
+	evloop_stop(ev);
+}
+
+static void
+test_evloop(void)
+{
+	struct evloop *ev = evloop_new();
+	struct evtimer *t;
+
+	evloop_timer(ev, 30, timer_cb, (void *)3L);
+	evloop_timer(ev, 10, timer_cb, (void *)1L);
+	t = evloop_timer(ev, 15, timer_cb, (void *)9L);
+	evloop_timer(ev, 20, timer_cb, (void *)2L);
+	evloop_timer_cancel(ev, t);
+	ok(evloop_run(ev) == 0, "loop ran");
+	ok(norder == 3 && order[0] == 1 && order[1] == 2 && order[2] == 3,
+	    "timers fire in deadline order; a cancelled one never fires");
+	norder = 0;
+	ok(evloop_add_signal(ev, SIGUSR1, sig_cb, NULL) == 0, "signal added");
+	kill(getpid(), SIGUSR1);
+	evloop_run(ev);
+	ok(norder == 1 && order[0] == SIGUSR1, "signal delivered through the loop");
+	evloop_free(ev);
+}
+
+int
+main(void)
+{
+	test_logmsg();
+	test_linebuf();
+	test_evloop();
+	return done_testing();
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: ISC */
+/* Unit tests for lib/procfile: the grammar foreman and Heroku users hit. */
+#include <errno.h>
+#include <string.h>
+
+#include "procfile.h"
+#include "tap.h"
+
+static int nwarn;
+static char lastwarn[512];
+
+static void
+warn(void *arg, const char *msg)
+{
+	(void)arg;
+	nwarn++;
+	snprintf(lastwarn, sizeof(lastwarn), "%s", msg);
+}
+
+static int
+parse(const char *text, struct procfile *pf, char *err)
+{
+	nwarn = 0;
+	lastwarn[0] = '\0';
+	return procfile_parse("Procfile", text, strlen(text), pf, warn, NULL,
+	    err, 512);
+}
+
+int
+main(void)
+{
+	struct procfile pf;
+	char err[512];
+
+	ok(parse("web: python3 app.py\nworker: sh w.sh\n", &pf, err) == 0,
+	    "two types parse");
+	is_int(pf.n, 2, "two entries");
+	is_str(pf.entries[0].type, "web", "first type");
+	is_str(pf.entries[0].command, "python3 app.py", "first command");
+	is_int(pf.entries[1].line, 2, "line numbers kept");
+	procfile_free(&pf);
+
+	ok(parse("# comment\n  # indented comment\n\r\nweb: a\r\n", &pf, err) == 0,
+	    "comments, blank lines, CRLF");
+	is_str(pf.entries[0].command, "a", "CR stripped from command");
+	is_int(nwarn, 0, "no warning for comments");
+	procfile_free(&pf);
+
+	ok(parse("   web:    bundle exec puma -p $PORT   \n", &pf, err) == 0,
+	    "leading spaces");
+	is_str(pf.entries[0].command, "bundle exec puma -p $PORT",
+	    "command trimmed, $PORT kept literally");
+	procfile_free(&pf);
+
+	ok(parse("web:cmd\n", &pf, err) == 0 && strcmp(pf.entries[0].command,
+	    "cmd") == 0, "web:cmd without a space (foreman)");
+	procfile_free(&pf);
+
+	ok(parse("clock: echo a:b:c http://x:80/\n", &pf, err) == 0, "colons");
+	is_str(pf.entries[0].command, "echo a:b:c http://x:80/",
+	    "colons inside the command kept");
+	procfile_free(&pf);
+
+	ok(parse("urgent-worker_2: x\nWeb: y\n", &pf, err) == 0 && pf.n == 2,
+	    "hyphen, underscore, digits, uppercase in names");
+	procfile_free(&pf);
+
+	ok(parse("web: a\nthis is junk\nworker: b\n", &pf, err) == 0, "junk line");
+	is_int(nwarn, 1, "one warning for the junk line");
+	is_str(lastwarn, "Procfile:2: not a \"type: command\" line, ignored",
+	    "warning names the line");
+	is_int(pf.n, 2, "the other lines still count");
+	procfile_free(&pf);
+
+	ok(parse("web: a\nweb: b\n", &pf, err) == -1 && errno == EINVAL,
+	    "duplicate type is an error");
+	is_str(err, "Procfile:2: duplicate process type \"web\"", "duplicate message");
+
+	ok(parse("web: a\nworker:   \n", &pf, err) == -1, "missing command");
+	is_str(err, "Procfile:2: missing command after \"worker:\"",
+	    "missing command message");
+
+	ok(parse("# only a comment\n\n", &pf, err) == -1, "no types is an error");
+	is_str(err, "Procfile: no process types declared", "empty message");
+
+	ok(parse("web.1: a\n", &pf, err) == -1 && nwarn == 1,
+	    "a dot is not a name character");
+
+	{
+		char big[200];
+		memset(big, 'a', 64);
+		strcpy(big + 64, ": x\n");
+		ok(parse(big, &pf, err) == -1 && strstr(err, "longer than 63"),
+		    "64-character type refused");
+	}
+
+	ok(parse("web: no newline at end", &pf, err) == 0 &&
+	    strcmp(pf.entries[0].command, "no newline at end") == 0,
+	    "last line without newline");
+	ok(procfile_find(&pf, "web") != NULL && procfile_find(&pf, "x") == NULL,
+	    "procfile_find");
+	is_int(procfile_index(&pf, "web"), 0, "procfile_index");
+	procfile_free(&pf);
+
+	ok(procfile_load("/nonexistent/Procfile", &pf, warn, NULL, err,
+	    sizeof(err)) == -1 && errno == ENOENT, "missing file: ENOENT");
+	is_str(err, "/nonexistent/Procfile: No such file or directory",
+	    "missing file message");
+	return done_testing();
+}
