@@ -19,6 +19,21 @@ usage(FILE *f)
 	    "       dyno-manager check -d DIR [-f PROCFILE] [-e ENVFILE] [-m FORMATION]\n");
 }
 
+static void
+help(void)
+{
+	usage(stdout);
+	printf("\noptions:\n"
+	    "  -d, --dir=DIR           the app folder (development mode)\n"
+	    "  -e, --env=ENVFILE       env file instead of DIR/.env\n"
+	    "  -f, --procfile=FILE     Procfile instead of DIR/Procfile\n"
+	    "  -m, --formation=LIST    counts per type: web=2,worker=1 or all=N\n"
+	    "  -p, --port=PORT         base port (default $PORT, else 5000)\n"
+	    "  -t, --timeout=GRACE     grace period before SIGKILL (default 30s)\n"
+	    "  -v, --verbose           say more\n"
+	    "  -h, --help              this text\n");
+}
+
 static const struct option longopts[] = {
 	{ "dir",	required_argument,	NULL, 'd' },
 	{ "env",	required_argument,	NULL, 'e' },
@@ -60,7 +75,7 @@ parse_dev_opts(int argc, char **argv, struct dev_opts *o)
 			o->grace_ms = (long long)ms;
 			break;
 		case 'v': diag_verbosity++; break;
-		case 'h': usage(stdout); exit(0);
+		case 'h': help(); exit(0);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}

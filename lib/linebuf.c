@@ -12,7 +12,11 @@ linebuf_init(struct linebuf *lb, size_t max)
 {
 	memset(lb, 0, sizeof(*lb));
 	lb->max = max ? max : 1;
-	lb->cap = lb->max * 2 < 4096 ? 4096 : lb->max * 2;
+	/*
+	 * Start small and grow on demand: a supervisor holds two of these per
+	 * process, and most processes write short lines.
+	 */
+	lb->cap = 256;
 	if ((lb->buf = malloc(lb->cap)) == NULL)
 		return -1;
 	return 0;
@@ -36,12 +40,37 @@ compact(struct linebuf *lb)
 	lb->start = 0;
 }
 
+/* Double the buffer, up to twice the longest line. */
+static int
+grow(struct linebuf *lb)
+{
+	size_t ncap = lb->cap * 2;
+	char *nb;
+
+	if (lb->cap >= lb->max * 2)
+		return 0;
+	if (ncap > lb->max * 2 && lb->max * 2 > lb->cap)
+		ncap = lb->max * 2;
+	if ((nb = realloc(lb->buf, ncap)) == NULL)
+		return -1;
+	lb->buf = nb;
+	lb->cap = ncap;
+	return 0;
+}
+
 ssize_t
 linebuf_read(struct linebuf *lb, int fd)
 {
 	ssize_t n;
 
 	compact(lb);
+	if (lb->cap - lb->len < lb->cap / 2 && grow(lb) == -1)
+		return -1;
+	if (lb->len == lb->cap) {
+		/* The caller has not taken the lines out with linebuf_next(). */
+		errno = ENOBUFS;
+		return -1;
+	}
 	/* Never more than cap: a line over max is handed out in pieces. */
 	do
 		n = read(fd, lb->buf + lb->len, lb->cap - lb->len);
