@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: ISC */
+/* release: an app's releases and config vars, as Heroku's API keeps them. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdnoreturn.h>
+
+#include "conf.h"
+#include "diag.h"
+#include "num.h"
+
+#include "release.h"
+
+enum {
+	O_SLUG = 1 << 0, O_DESC = 1 << 1, O_COMMIT = 1 << 2, O_NUM = 1 << 3,
+	O_SHELL = 1 << 4,
+};
+
+static const char usage_text[] =
+    "usage: release create APP --slug FILE|DIR|URL [--description TEXT]"
+    " [--commit SHA]\n"
+    "       release list APP [--num N]\n"
+    "       release show APP [vN]\n"
+    "       release rollback APP [vN]\n"
+    "       release config APP [--shell]\n"
+    "       release config get APP KEY\n"
+    "       release config set APP KEY=VALUE ...\n"
+    "       release config unset APP KEY ...\n";
+
+static noreturn void
+usage(int code)
+{
+	fputs(usage_text, code == 0 ? stdout : stderr);
+	exit(code);
+}
+
+/* Options may come anywhere after the subcommand (GNU getopt permutes). */
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "slug", required_argument, NULL, 's' },
+		{ "description", required_argument, NULL, 'd' },
+		{ "commit", required_argument, NULL, 'c' },
+		{ "num", required_argument, NULL, 'n' },
+		{ "shell", no_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch, seen = 0;
+
+	while ((ch = getopt_long(argc, argv, "s:d:c:n:vh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 's': o->slug = optarg; seen |= O_SLUG; break;
+		case 'd': o->description = optarg; seen |= O_DESC; break;
+		case 'c': o->commit = optarg; seen |= O_COMMIT; break;
+		case 'S': o->shell = 1; seen |= O_SHELL; break;
+		case 'v': diag_verbosity++; break;
+		case 'h': usage(0);
+		case 'n':
+			if (num_parse_uint(optarg, 1, 1000000, &o->num) == -1)
+				diag_die(EXIT_USAGE, "--num %s: not a count "
+				    "from 1 up", optarg);
+			seen |= O_NUM;
+			break;
+		default: usage(EXIT_USAGE);
+		}
+	}
+	return seen;
+}
+
+/* A commit is a short word (a git sha, a tag), safe in the INI file. */
+static void
+check_commit(const char *c)
+{
+	size_t n = strspn(c, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+
+	if (c[0] == '\0' || c[n] != '\0' || n > 63)
+		diag_die(EXIT_USAGE, "--commit %s: use up to 63 letters, "
+		    "digits, '.', '_' or '-'", c);
+}
+
+/* Run subcommand `cmd` with operands av[0..ac), options o. */
+static int
+dispatch(const struct conf *c, const char *cmd, int ac, char **av,
+    const struct opts *o, int seen)
+{
+	struct app a;
+	int sub = 0, rc, allowed = 0, lo = 1, hi = 1;
+
+	if (strcmp(cmd, "config") == 0 && ac >= 1 &&
+	    (strcmp(av[0], "get") == 0 || strcmp(av[0], "set") == 0 ||
+	    strcmp(av[0], "unset") == 0)) {
+		sub = av[0][0];
+		av++, ac--;
+		lo = 2;
+		hi = sub == 'g' ? 2 : ac;
+	} else if (strcmp(cmd, "create") == 0)
+		allowed = O_SLUG | O_DESC | O_COMMIT;
+	else if (strcmp(cmd, "list") == 0)
+		allowed = O_NUM;
+	else if (strcmp(cmd, "show") == 0 || strcmp(cmd, "rollback") == 0)
+		hi = 2;
+	else if (strcmp(cmd, "config") == 0)
+		allowed = O_SHELL;
+	else
+		usage(EXIT_USAGE);
+	if (ac < lo || ac > hi || (seen & ~allowed) != 0 ||
+	    (strcmp(cmd, "create") == 0 && o->slug == NULL))
+		usage(EXIT_USAGE);
+	if (o->commit != NULL)
+		check_commit(o->commit);
+	if ((rc = app_open(&a, c, av[0], strcmp(cmd, "create") != 0)) != 0)
+		return rc;
+	if (sub == 'g')
+		rc = cmd_config_get(&a, av[1]);
+	else if (sub == 's')
+		rc = cmd_config_set(&a, av + 1, ac - 1);
+	else if (sub == 'u')
+		rc = cmd_config_unset(&a, av + 1, ac - 1);
+	else if (cmd[0] == 'c' && cmd[1] == 'r')
+		rc = cmd_create(&a, o);
+	else if (cmd[0] == 'l')
+		rc = cmd_list(&a, o);
+	else if (cmd[0] == 's')
+		rc = cmd_show(&a, ac > 1 ? av[1] : NULL);
+	else if (cmd[0] == 'r')
+		rc = cmd_rollback(&a, ac > 1 ? av[1] : NULL);
+	else
+		rc = cmd_config_show(&a, o);
+	app_close(&a);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { .num = 15 };
+	struct conf c;
+	char err[512];
+	const char *cmd;
+	int seen;
+
+	diag_setprog(argv[0]);
+	if (argc < 2)
+		usage(EXIT_USAGE);
+	cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
+		usage(0);
+	seen = parse_opts(argc - 1, argv + 1, &o);
+	if (conf_load(&c, err, sizeof(err)) == -1)
+		diag_die(EXIT_CONFIG, "%s", err);
+	/* Operands are what getopt left, in order, after the subcommand. */
+	return dispatch(&c, cmd, argc - 1 - optind, argv + 1 + optind, &o,
+	    seen);
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: ISC */
+/* release: the parts of the tool and the app state layout they share. */
+#ifndef RELEASE_H
+#define RELEASE_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "conf.h"
+#include "env.h"
+
+struct logclient;
+
+/* The longest description kept: inih reads lines of at most 200 bytes. */
+#define REL_DESC_MAX	150
+
+/* One app: DYNO_ROOT/apps/NAME, the user acting on it, its log. */
+struct app {
+	const struct conf *conf;
+	const char	*name;
+	char		 dir[PATH_MAX];		/* DYNO_ROOT/apps/NAME */
+	char		 user[64];		/* the Unix user, for app[api] */
+	int		 lockfd;		/* -1 until app_lock() */
+	struct logclient *lc;
+};
+
+/* The [release] section of releases/vN/release. */
+struct relinfo {
+	unsigned	 version;
+	char		 description[REL_DESC_MAX + 1];
+	char		 created[32];		/* RFC 3339 UTC */
+	char		 user[64];
+	char		 slug_sha256[65];
+	char		 status[16];		/* pending, succeeded, failed */
+	char		 commit[64];
+};
+
+/*
+ * A release being made: its slug and env wait in a staging folder
+ * (releases/.staging-PID, flock'd while in use) until app_commit() gives
+ * it a version under the app lock.
+ */
+struct newrel {
+	char		 staging[PATH_MAX];
+	int		 stagefd;
+	struct relinfo	 info;
+	struct env	 env;
+	const char	*logline;	/* "Deploy abc", "Set A config vars"... */
+};
+
+/* Options gathered by main() for the subcommands. */
+struct opts {
+	const char	*slug;
+	const char	*description;
+	const char	*commit;
+	unsigned	 num;
+	int		 shell;
+};
+
+/* Every function returning int below returns 0 or an exit code, and has
+ * already printed why (diag). */
+
+/* release-app.c: layout, lock, listing, recovery, retention. */
+int	app_open(struct app *, const struct conf *, const char *name,
+	    int must_exist);
+void	app_close(struct app *);
+int	app_lock(struct app *);
+int	app_versions(struct app *, unsigned **v, size_t *n);
+unsigned app_current(struct app *);
+int	app_read_release(struct app *, unsigned version, struct relinfo *);
+int	app_write_release(const char *path, const struct relinfo *);
+int	app_read_env(struct app *, unsigned version, struct env *);
+int	app_recover(struct app *);
+void	app_prune(struct app *, unsigned keep1, unsigned keep2);
+int	app_ensure_files(struct app *, const char *slugdir);
+int	app_parse_version(const char *s, unsigned *out);
+
+/* release-commit.c: staging and turning a staged release into vN. */
+int	newrel_begin(struct app *, struct newrel *);
+void	newrel_abort(struct newrel *);
+void	newrel_describe(struct newrel *, const char *desc, const char *sha,
+	    const char *commit);
+int	app_commit(struct app *, struct newrel *, unsigned *version);
+int	release_base(struct app *, unsigned *version);
+
+/* release-slug.c: import, hardlink, seal and remove slug trees. */
+int	slug_import(const struct conf *, const char *src, const char *dest,
+	    char sha[65]);
+int	slug_link(const char *src, const char *dest);
+int	slug_seal(const char *dir);
+int	slug_remove(const char *dir);
+int	slug_check_procfile(const char *dir, int *has_web, int *has_release);
+
+/* release-fetch.c: download a URL to a file (libcurl). */
+int	fetch_url(const struct conf *, const char *url, const char *path);
+
+/* release-phase.c: the release phase in a one-off dyno. */
+int	phase_run(struct app *, unsigned version, const char *command);
+
+/* release-cmd.c and release-config.c: the subcommands. */
+int	cmd_create(struct app *, const struct opts *);
+int	cmd_list(struct app *, const struct opts *);
+int	cmd_show(struct app *, const char *version);
+int	cmd_rollback(struct app *, const char *version);
+int	cmd_config_show(struct app *, const struct opts *);
+int	cmd_config_get(struct app *, const char *key);
+int	cmd_config_set(struct app *, char **pairs, int n);
+int	cmd_config_unset(struct app *, char **keys, int n);
+
+#endif
