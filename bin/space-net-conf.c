@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: ISC */
+/* space-net: addresses, CIDRs and the space.conf file of each space. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "diag.h"
+#include "names.h"
+#include "num.h"
+#include "state.h"
+#include "space-net.h"
+
+int
+addr_parse(const char *s, uint32_t *addr)
+{
+	struct in_addr in;
+
+	if (inet_pton(AF_INET, s, &in) != 1)
+		return -1;
+	*addr = ntohl(in.s_addr);
+	return 0;
+}
+
+void
+addr_format(uint32_t addr, char *buf, size_t size)
+{
+	struct in_addr in = { .s_addr = htonl(addr) };
+
+	if (inet_ntop(AF_INET, &in, buf, size) == NULL)
+		snprintf(buf, size, "?");
+}
+
+static uint32_t
+cidr_mask(unsigned len)
+{
+	return len == 0 ? 0 : 0xffffffffu << (32 - len);
+}
+
+/* "a.b.c.d/len" with no host bits set (a bare address is a /32). */
+int
+cidr_parse(const char *s, struct cidr *c)
+{
+	char buf[32], *slash;
+	unsigned len = 32;
+	uint32_t addr;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	if ((slash = strchr(buf, '/')) != NULL) {
+		*slash = '\0';
+		if (num_parse_uint(slash + 1, 0, 32, &len) == -1)
+			return -1;
+	}
+	if (addr_parse(buf, &addr) == -1 || (addr & ~cidr_mask(len)) != 0)
+		return -1;
+	c->net = addr;
+	c->len = len;
+	return 0;
+}
+
+void
+cidr_format(const struct cidr *c, char *buf, size_t size)
+{
+	char a[INET_ADDRSTRLEN];
+
+	addr_format(c->net, a, sizeof(a));
+	snprintf(buf, size, "%s/%u", a, c->len);
+}
+
+int
+cidr_contains(const struct cidr *c, uint32_t addr)
+{
+	return (addr & cidr_mask(c->len)) == c->net;
+}
+
+int
+cidr_overlaps(const struct cidr *a, const struct cidr *b)
+{
+	unsigned len = a->len < b->len ? a->len : b->len;
+
+	return (a->net & cidr_mask(len)) == (b->net & cidr_mask(len));
+}
+
+/* The first address of the range is the space's gateway on its bridge. */
+uint32_t
+cidr_gateway(const struct cidr *c)
+{
+	return c->net + 1;
+}
+
+/*
+ * Interface names have 15 characters; "dyno-" leaves 10 for the space.
+ * Longer names keep 4 of their characters, for people reading `ip link`,
+ * and a hash of the whole name.
+ */
+void
+space_bridge_name(const char *name, char *out)
+{
+	uint32_t h = 2166136261u;
+	const char *p;
+
+	if (strlen(name) <= IFNAMSIZ - 1 - strlen(SPACE_BRIDGE_PREFIX)) {
+		snprintf(out, IFNAMSIZ, SPACE_BRIDGE_PREFIX "%s", name);
+		return;
+	}
+	for (p = name; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	snprintf(out, IFNAMSIZ, SPACE_BRIDGE_PREFIX "%.4s-%05x", name,
+	    (unsigned)(h & 0xfffff));
+}
+
+int
+space_dir(const char *root, const char *name, struct space *sp)
+{
+	const char *why;
+
+	memset(sp, 0, sizeof(*sp));
+	if ((why = names_check_space(name)) != NULL) {
+		diag_error("%s: %s", name, why);
+		return EXIT_USAGE;
+	}
+	strcpy(sp->name, name);
+	if (state_pathf(sp->dir, sizeof(sp->dir), "%s/spaces/%s", root,
+	    name) == -1) {
+		diag_error_errno("%s/spaces/%s", root, name);
+		return EXIT_USAGE;
+	}
+	space_bridge_name(name, sp->bridge);
+	sp->common = strcmp(name, SPACE_COMMON) == 0;
+	return 0;
+}
+
+int
+space_exists(const struct space *sp)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (state_pathf(path, sizeof(path), "%s/space.conf", sp->dir) == -1)
+		return 0;
+	return stat(path, &st) == 0;
+}
+
+static int
+space_set_trusted(struct space *sp, const char *value)
+{
+	char buf[1024], *tok, *save = NULL;
+
+	if (strlen(value) >= sizeof(buf))
+		return -1;
+	strcpy(buf, value);
+	sp->ntrusted = 0;
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (sp->ntrusted == SPACE_TRUST_MAX ||
+		    cidr_parse(tok, &sp->trusted[sp->ntrusted]) == -1)
+			return -1;
+		sp->ntrusted++;
+	}
+	return 0;
+}
+
+static int
+space_ini(void *user, const char *section, const char *key, const char *value)
+{
+	struct space *sp = user;
+
+	if (strcmp(section, "space") != 0)
+		return 0;
+	if (strcmp(key, "mode") == 0) {
+		if (strcmp(value, "common") != 0 && strcmp(value, "private") != 0)
+			return 0;
+		sp->common = strcmp(value, "common") == 0;
+	} else if (strcmp(key, "cidr") == 0)
+		return cidr_parse(value, &sp->cidr) == 0 && sp->cidr.len <= 30;
+	else if (strcmp(key, "outbound") == 0) {
+		sp->outbound = 0;
+		return *value == '\0' || addr_parse(value, &sp->outbound) == 0;
+	} else if (strcmp(key, "trusted") == 0)
+		return space_set_trusted(sp, value) == 0;
+	else
+		return 0;
+	return 1;
+}
+
+int
+space_load(struct space *sp)
+{
+	char path[PATH_MAX];
+	int line;
+
+	if (state_pathf(path, sizeof(path), "%s/space.conf", sp->dir) == -1) {
+		diag_error_errno("%s", sp->dir);
+		return EXIT_USAGE;
+	}
+	sp->cidr.len = 0;
+	sp->ntrusted = 1;
+	sp->trusted[0].net = 0;
+	sp->trusted[0].len = 0;
+	if ((line = ini_parse(path, space_ini, sp)) == -1) {
+		diag_error("%s: no such space", sp->name);
+		return EXIT_NOINPUT;
+	}
+	if (line != 0) {
+		diag_error("%s:%d: bad setting", path, line);
+		return EXIT_CONFIG;
+	}
+	if (sp->cidr.len == 0) {
+		diag_error("%s: no cidr", path);
+		return EXIT_CONFIG;
+	}
+	return 0;
+}
+
+int
+space_save(const struct space *sp)
+{
+	char path[PATH_MAX], buf[2048], c[32], out[INET_ADDRSTRLEN] = "";
+	size_t len;
+	unsigned i;
+
+	cidr_format(&sp->cidr, c, sizeof(c));
+	if (sp->outbound != 0)
+		addr_format(sp->outbound, out, sizeof(out));
+	len = (size_t)snprintf(buf, sizeof(buf), "# written by space-net(8)\n"
+	    "[space]\nmode = %s\ncidr = %s\noutbound = %s\ntrusted =",
+	    sp->common ? "common" : "private", c, out);
+	for (i = 0; i < sp->ntrusted; i++) {
+		cidr_format(&sp->trusted[i], c, sizeof(c));
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %s",
+		    i == 0 ? "" : ",", c);
+	}
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n");
+	if (state_mkdirs(sp->dir, 0755) == -1 ||
+	    state_pathf(path, sizeof(path), "%s/space.conf", sp->dir) == -1 ||
+	    state_replace(path, buf, len, 0644, STATE_FSYNC) == -1) {
+		diag_error_errno("%s/space.conf", sp->dir);
+		return EXIT_CANTCREAT;
+	}
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted names of DYNO_ROOT/spaces/ folders holding a space.conf. */
+int
+space_names(const char *root, char ***names, size_t *n)
+{
+	char path[PATH_MAX], **v = NULL, **nv;
+	struct dirent *de;
+	struct space sp;
+	DIR *d;
+
+	*n = 0;
+	if (state_pathf(path, sizeof(path), "%s/spaces", root) == -1 ||
+	    (d = opendir(path)) == NULL) {
+		*names = NULL;
+		return errno == ENOENT ? 0 : -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (names_check_space(de->d_name) != NULL)
+			continue;
+		if (space_dir(root, de->d_name, &sp) != 0 || !space_exists(&sp))
+			continue;
+		if ((nv = reallocarray(v, *n + 1, sizeof(*v))) == NULL ||
+		    (nv[*n] = strdup(de->d_name)) == NULL) {
+			v = nv != NULL ? nv : v;
+			closedir(d);
+			space_names_free(v, *n);
+			return -1;
+		}
+		v = nv;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n > 0)
+		qsort(v, *n, sizeof(*v), name_cmp);
+	*names = v;
+	return 0;
+}
+
+void
+space_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: ISC */
+/* space-net: lease files (one per leased address) and the DNS hosts file. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "num.h"
+#include "state.h"
+#include "space-net.h"
+
+#define LEASE_MAX	512	/* bytes in one lease file */
+
+void
+veth_name(uint32_t addr, char *out)
+{
+	snprintf(out, IFNAMSIZ, SPACE_VETH_PREFIX "%08x", (unsigned)addr);
+}
+
+/* A pid we may not signal still exists (EPERM): only ESRCH means dead. */
+int
+pid_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* "APP DYNO PID\n" and, for a web dyno, a second line "port PORT\n". */
+static int
+lease_parse(char *text, struct lease *l)
+{
+	char pid[16], port[8];
+	int n;
+
+	n = sscanf(text, "%63s %79s %15s\nport %7s", l->app, l->dyno, pid,
+	    port);
+	if (n < 3 || num_parse_uint(pid, 1, INT32_MAX, (unsigned *)&l->pid) == -1)
+		return -1;
+	l->port = 0;
+	if (n == 4 && num_parse_uint(port, 1, 65535, &l->port) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+lease_read(const struct space *sp, const char *name, struct lease *l)
+{
+	char path[PATH_MAX], *text;
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	if (addr_parse(name, &l->addr) == -1 ||
+	    !cidr_contains(&sp->cidr, l->addr))
+		return -1;
+	if (state_pathf(path, sizeof(path), "%s/leases/%s", sp->dir,
+	    name) == -1 || state_read(path, LEASE_MAX, &text, NULL) == -1)
+		return -1;
+	rc = lease_parse(text, l);
+	free(text);
+	if (rc == -1)
+		diag_warn("%s: not a lease file, ignored", path);
+	return rc;
+}
+
+/* Every lease of the space; `live` is left for link_sweep() to decide. */
+int
+leases_scan(const struct space *sp, struct leases *ls)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct lease l, *nv;
+	DIR *d;
+
+	ls->v = NULL;
+	ls->n = 0;
+	if (state_pathf(path, sizeof(path), "%s/leases", sp->dir) == -1 ||
+	    (d = opendir(path)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		diag_error_errno("%s/leases", sp->dir);
+		return EXIT_OSERR;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || lease_read(sp, de->d_name, &l) == -1)
+			continue;
+		if ((nv = reallocarray(ls->v, ls->n + 1, sizeof(l))) == NULL) {
+			closedir(d);
+			leases_free(ls);
+			diag_error_errno("leases");
+			return EXIT_OSERR;
+		}
+		ls->v = nv;
+		ls->v[ls->n++] = l;
+	}
+	closedir(d);
+	return 0;
+}
+
+void
+leases_free(struct leases *ls)
+{
+	free(ls->v);
+	ls->v = NULL;
+	ls->n = 0;
+}
+
+struct lease *
+leases_find(struct leases *ls, const char *app, const char *dyno)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (ls->v[i].live && strcmp(ls->v[i].app, app) == 0 &&
+		    strcmp(ls->v[i].dyno, dyno) == 0)
+			return &ls->v[i];
+	return NULL;
+}
+
+/* The lowest free address after the gateway, before the broadcast one. */
+int
+lease_pick(const struct space *sp, const struct leases *ls, uint32_t *addr)
+{
+	uint32_t first = cidr_gateway(&sp->cidr) + 1;
+	uint32_t last = sp->cidr.net + (uint32_t)((1ull << (32 - sp->cidr.len)) - 2);
+	uint32_t a;
+	size_t i;
+	char c[32];
+
+	for (a = first; a <= last; a++) {
+		for (i = 0; i < ls->n; i++)
+			if (ls->v[i].live && ls->v[i].addr == a)
+				break;
+		if (i == ls->n) {
+			*addr = a;
+			return 0;
+		}
+	}
+	cidr_format(&sp->cidr, c, sizeof(c));
+	diag_error("%s: no free address in %s: all %u leased", sp->name, c,
+	    last >= first ? last - first + 1 : 0);
+	return EXIT_TEMPFAIL;
+}
+
+int
+lease_write(const struct space *sp, const struct lease *l)
+{
+	char path[PATH_MAX], a[INET_ADDRSTRLEN], buf[LEASE_MAX];
+	int len;
+
+	addr_format(l->addr, a, sizeof(a));
+	len = snprintf(buf, sizeof(buf), "%s %s %d\n", l->app, l->dyno,
+	    (int)l->pid);
+	if (l->port != 0)
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len,
+		    "port %u\n", l->port);
+	if (state_pathf(path, sizeof(path), "%s/leases", sp->dir) == -1 ||
+	    state_mkdirs(path, 0755) == -1 ||
+	    state_pathf(path, sizeof(path), "%s/leases/%s", sp->dir, a) == -1 ||
+	    state_replace(path, buf, (size_t)len, 0644, 0) == -1) {
+		diag_error_errno("%s/leases/%s", sp->dir, a);
+		return EXIT_CANTCREAT;
+	}
+	return 0;
+}
+
+int
+lease_remove(const struct space *sp, uint32_t addr)
+{
+	char path[PATH_MAX], a[INET_ADDRSTRLEN];
+
+	addr_format(addr, a, sizeof(a));
+	if (state_pathf(path, sizeof(path), "%s/leases/%s", sp->dir, a) == -1 ||
+	    (unlink(path) == -1 && errno != ENOENT)) {
+		diag_error_errno("%s/leases/%s", sp->dir, a);
+		return EXIT_OSERR;
+	}
+	return 0;
+}
+
+/*
+ * heroku.md 7.3: N.TYPE.APP.app.localspace is one dyno, TYPE.APP... every
+ * dyno of the type, APP.app.localspace every dyno of the app.  One line
+ * per address; the resolver collects every line naming a host.  The file
+ * becomes the dyno's /etc/hosts, so localhost must stay in it.
+ */
+static size_t
+dns_line(char *buf, size_t size, const struct lease *l)
+{
+	char a[INET_ADDRSTRLEN];
+	const char *dot = strchr(l->dyno, '.');
+	int n;
+
+	addr_format(l->addr, a, sizeof(a));
+	n = snprintf(buf, size, "%s\t%s.%.*s.%s.app.localspace "
+	    "%.*s.%s.app.localspace %s.app.localspace\n", a, dot + 1,
+	    (int)(dot - l->dyno), l->dyno, l->app, (int)(dot - l->dyno),
+	    l->dyno, l->app, l->app);
+	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+}
+
+int
+dns_write(const struct space *sp, const struct leases *ls)
+{
+	static const char head[] = "# written by space-net(8)\n"
+	    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+	char path[PATH_MAX], *buf;
+	size_t i, len, size = sizeof(head) + 512 * (ls->n + 1);
+	int rc = 0;
+
+	if (sp->common)
+		return 0;
+	if ((buf = malloc(size)) == NULL) {
+		diag_error_errno("dns");
+		return EXIT_OSERR;
+	}
+	len = sizeof(head) - 1;
+	memcpy(buf, head, len);
+	for (i = 0; i < ls->n; i++)
+		if (ls->v[i].live && strcmp(ls->v[i].app, "-") != 0)
+			len += dns_line(buf + len, size - len, &ls->v[i]);
+	if (state_pathf(path, sizeof(path), "%s/dns", sp->dir) == -1 ||
+	    state_mkdirs(path, 0755) == -1 ||
+	    state_pathf(path, sizeof(path), "%s/dns/hosts", sp->dir) == -1 ||
+	    state_replace(path, buf, len, 0644, 0) == -1) {
+		diag_error_errno("%s/dns/hosts", sp->dir);
+		rc = EXIT_CANTCREAT;
+	}
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: ISC */
+/* space-net: bridges, veth pairs, addresses and routes through libnl-route-3. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+
+#include "diag.h"
+#include "space-net.h"
+
+/* Written on our bridges: we never delete a bridge that lacks it. */
+#define ALIAS_FMT	"dyno space %s"
+
+static int
+nl_fail(int err, const char *what)
+{
+	diag_error("%s: %s", what, nl_geterror(err));
+	switch (err < 0 ? -err : err) {
+	case NLE_PERM:
+		return EXIT_NOPERM;
+	case NLE_EXIST:
+		return EXIT_CANTCREAT;
+	default:
+		return EXIT_OSERR;
+	}
+}
+
+int
+link_open(struct nl_sock **sk)
+{
+	int err;
+
+	if ((*sk = nl_socket_alloc()) == NULL) {
+		diag_error("netlink: out of memory");
+		return EXIT_OSERR;
+	}
+	if ((err = nl_connect(*sk, NETLINK_ROUTE)) < 0) {
+		nl_socket_free(*sk);
+		*sk = NULL;
+		return nl_fail(err, "netlink");
+	}
+	return 0;
+}
+
+void
+link_close(struct nl_sock *sk)
+{
+	if (sk != NULL)
+		nl_socket_free(sk);
+}
+
+/* The interface index of `name`, 0 when there is none. */
+static int
+link_index(struct nl_sock *sk, const char *name)
+{
+	struct rtnl_link *l;
+	int idx;
+
+	if (rtnl_link_get_kernel(sk, 0, name, &l) < 0)
+		return 0;
+	idx = rtnl_link_get_ifindex(l);
+	rtnl_link_put(l);
+	return idx;
+}
+
+int
+link_exists(struct nl_sock *sk, const char *name)
+{
+	return link_index(sk, name) != 0;
+}
+
+int
+link_delete(struct nl_sock *sk, const char *name)
+{
+	struct rtnl_link *l;
+	int err;
+
+	if ((l = rtnl_link_alloc()) == NULL)
+		return nl_fail(-NLE_NOMEM, name);
+	rtnl_link_set_name(l, name);
+	err = rtnl_link_delete(sk, l);
+	rtnl_link_put(l);
+	if (err < 0 && err != -NLE_NODEV && err != -NLE_OBJ_NOTFOUND)
+		return nl_fail(err, name);
+	return 0;
+}
+
+/*
+ * A space's range must not shadow a network the host already reaches
+ * (its LAN, another space, a VPN): the space would steal its traffic.
+ */
+int
+link_check_routes(struct nl_sock *sk, const struct space *sp)
+{
+	struct nl_cache *cache;
+	struct nl_object *o;
+	struct nl_addr *dst;
+	struct rtnl_nexthop *nh;
+	struct cidr c;
+	char text[64];
+	int err, br = link_index(sk, sp->bridge), rc = 0;
+
+	if ((err = rtnl_route_alloc_cache(sk, AF_INET, 0, &cache)) < 0)
+		return nl_fail(err, "routes");
+	for (o = nl_cache_get_first(cache); o != NULL && rc == 0;
+	    o = nl_cache_get_next(o)) {
+		struct rtnl_route *r = (struct rtnl_route *)o;
+
+		dst = rtnl_route_get_dst(r);
+		if (rtnl_route_get_table(r) != RT_TABLE_MAIN || dst == NULL ||
+		    nl_addr_get_prefixlen(dst) == 0 || nl_addr_get_len(dst) != 4)
+			continue;
+		memcpy(&c.net, nl_addr_get_binary_addr(dst), 4);
+		c.net = ntohl(c.net);
+		c.len = nl_addr_get_prefixlen(dst);
+		nh = rtnl_route_nexthop_n(r, 0);
+		if (!cidr_overlaps(&c, &sp->cidr) ||
+		    (nh != NULL && br != 0 && rtnl_route_nh_get_ifindex(nh) == br))
+			continue;
+		cidr_format(&c, text, sizeof(text));
+		diag_error("%s: range overlaps the host's route to %s",
+		    sp->name, text);
+		rc = EXIT_CANTCREAT;
+	}
+	nl_cache_free(cache);
+	return rc;
+}
+
+static int
+link_set_up(struct nl_sock *sk, const char *name, const char *alias)
+{
+	struct rtnl_link *old, *chg;
+	int err;
+
+	if ((err = rtnl_link_get_kernel(sk, 0, name, &old)) < 0)
+		return nl_fail(err, name);
+	if ((chg = rtnl_link_alloc()) == NULL) {
+		rtnl_link_put(old);
+		return nl_fail(-NLE_NOMEM, name);
+	}
+	rtnl_link_set_flags(chg, IFF_UP);
+	if (alias != NULL)
+		rtnl_link_set_ifalias(chg, alias);
+	err = rtnl_link_change(sk, old, chg, 0);
+	rtnl_link_put(chg);
+	rtnl_link_put(old);
+	return err < 0 ? nl_fail(err, name) : 0;
+}
+
+static int
+addr_add(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned len)
+{
+	struct rtnl_addr *a;
+	struct nl_addr *local;
+	uint32_t be = htonl(addr);
+	int err;
+
+	if ((a = rtnl_addr_alloc()) == NULL ||
+	    (local = nl_addr_build(AF_INET, &be, 4)) == NULL) {
+		rtnl_addr_put(a);
+		return nl_fail(-NLE_NOMEM, "address");
+	}
+	nl_addr_set_prefixlen(local, (int)len);
+	rtnl_addr_set_ifindex(a, ifindex);
+	rtnl_addr_set_local(a, local);
+	err = rtnl_addr_add(sk, a, 0);
+	nl_addr_put(local);
+	rtnl_addr_put(a);
+	if (err < 0 && err != -NLE_EXIST)
+		return nl_fail(err, "address");
+	return 0;
+}
+
+/* Is `name` a bridge this tool made for this space? */
+static int
+bridge_is_ours(struct nl_sock *sk, const struct space *sp)
+{
+	struct rtnl_link *l;
+	char alias[64];
+	const char *have;
+	int ours;
+
+	if (rtnl_link_get_kernel(sk, 0, sp->bridge, &l) < 0)
+		return -1;
+	snprintf(alias, sizeof(alias), ALIAS_FMT, sp->name);
+	have = rtnl_link_get_ifalias(l);
+	ours = rtnl_link_is_bridge(l) && have != NULL && strcmp(have, alias) == 0;
+	rtnl_link_put(l);
+	return ours;
+}
+
+int
+link_bridge_ensure(struct nl_sock *sk, const struct space *sp)
+{
+	char alias[64];
+	int err, ours, rc;
+
+	snprintf(alias, sizeof(alias), ALIAS_FMT, sp->name);
+	if ((ours = bridge_is_ours(sk, sp)) == 0) {
+		diag_error("%s: interface %s exists and is not this space's "
+		    "bridge", sp->name, sp->bridge);
+		return EXIT_CANTCREAT;
+	}
+	if (ours == -1 && (err = rtnl_link_bridge_add(sk, sp->bridge)) < 0 &&
+	    err != -NLE_EXIST)
+		return nl_fail(err, sp->bridge);
+	if ((rc = link_set_up(sk, sp->bridge, alias)) != 0)
+		return rc;
+	return addr_add(sk, link_index(sk, sp->bridge),
+	    cidr_gateway(&sp->cidr), sp->cidr.len);
+}
+
+int
+link_bridge_delete(struct nl_sock *sk, const struct space *sp)
+{
+	int ours = bridge_is_ours(sk, sp);
+
+	if (ours == -1)
+		return 0;
+	if (ours == 0) {
+		diag_warn("%s: %s is not this space's bridge, left alone",
+		    sp->name, sp->bridge);
+		return 0;
+	}
+	return link_delete(sk, sp->bridge);
+}
+
+/* A lease holds while its dyno lives and its veth is still on our bridge. */
+static int
+lease_holds(struct nl_cache *cache, const struct lease *l, int br)
+{
+	struct rtnl_link *link;
+	char name[IFNAMSIZ];
+	int ok;
+
+	veth_name(l->addr, name);
+	if ((link = rtnl_link_get_by_name(cache, name)) == NULL)
+		return 0;
+	ok = rtnl_link_get_master(link) == br && pid_alive(l->pid);
+	rtnl_link_put(link);
+	return ok;
+}
+
+static int
+orphan_veth(struct rtnl_link *link, const struct leases *ls, int br)
+{
+	const char *name = rtnl_link_get_name(link);
+	char want[IFNAMSIZ];
+	size_t i;
+
+	if (rtnl_link_get_master(link) != br ||
+	    strncmp(name, SPACE_VETH_PREFIX, strlen(SPACE_VETH_PREFIX)) != 0)
+		return 0;
+	for (i = 0; i < ls->n; i++) {
+		veth_name(ls->v[i].addr, want);
+		if (ls->v[i].live && strcmp(name, want) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Crash safety: decide which leases still hold, reclaim the others (their
+ * files and any veth left), and remove veths on the bridge that no lease
+ * names (an attach that died before writing its lease).
+ */
+int
+link_sweep(struct nl_sock *sk, const struct space *sp, struct leases *ls)
+{
+	struct nl_cache *cache;
+	struct nl_object *o;
+	char name[IFNAMSIZ];
+	int err, rc = 0, br = link_index(sk, sp->bridge);
+	size_t i;
+
+	if ((err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache)) < 0)
+		return nl_fail(err, "links");
+	for (i = 0; i < ls->n && rc == 0; i++) {
+		if ((ls->v[i].live = br != 0 && lease_holds(cache, &ls->v[i], br)))
+			continue;
+		veth_name(ls->v[i].addr, name);
+		if (br != 0 && (rc = link_delete(sk, name)) == 0)
+			rc = lease_remove(sp, ls->v[i].addr);
+		else if (br == 0)
+			rc = lease_remove(sp, ls->v[i].addr);
+	}
+	for (o = nl_cache_get_first(cache); o != NULL && rc == 0 && br != 0;
+	    o = nl_cache_get_next(o))
+		if (orphan_veth((struct rtnl_link *)o, ls, br))
+			rc = link_delete(sk, rtnl_link_get_name((struct rtnl_link *)o));
+	nl_cache_free(cache);
+	return rc;
+}

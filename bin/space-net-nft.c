@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: ISC */
+/* space-net: each space's nftables tables, rebuilt whole from its state. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nftables/libnftables.h>
+
+#include "diag.h"
+#include "space-net.h"
+
+/*
+ * Every change rebuilds the space's tables from space.conf and the leases
+ * in one nftables transaction ("add; delete; add" is atomic): the kernel
+ * never runs a half-updated rule set, and whatever a crash left behind is
+ * replaced by the next run.  Only tables named dyno-SPACE are ever touched.
+ */
+
+static int
+nft_run(const char *script, const char *what)
+{
+	struct nft_ctx *nft;
+	const char *err;
+	int rc = 0;
+
+	if ((nft = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
+		diag_error("nftables: cannot make a context");
+		return EXIT_OSERR;
+	}
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	if (nft_run_cmd_from_buffer(nft, script) != 0) {
+		err = nft_ctx_get_error_buffer(nft);
+		diag_error("nftables: %s: %.*s", what,
+		    (int)strcspn(err, "\n"), err);
+		rc = strstr(err, "Operation not permitted") != NULL ?
+		    EXIT_NOPERM : EXIT_OSERR;
+	}
+	nft_ctx_free(nft);
+	return rc;
+}
+
+static void
+put_web(FILE *f, const struct leases *ls)
+{
+	char a[INET_ADDRSTRLEN];
+	const char *sep = "";
+	size_t i;
+
+	fprintf(f, "\t# Web dynos and their PORT: the only way in.\n"
+	    "\tset web {\n\t\ttype ipv4_addr . inet_service\n");
+	for (i = 0; i < ls->n; i++) {
+		if (!ls->v[i].live || ls->v[i].port == 0)
+			continue;
+		addr_format(ls->v[i].addr, a, sizeof(a));
+		fprintf(f, "%s%s . %u", *sep == '\0' ? "\t\telements = { " : sep,
+		    a, ls->v[i].port);
+		sep = ", ";
+	}
+	fprintf(f, "%s\t}\n", *sep == '\0' ? "" : " }\n");
+}
+
+static void
+put_trusted(FILE *f, const struct space *sp)
+{
+	char c[32];
+	unsigned i;
+
+	fprintf(f, "\t# Trusted IP ranges (heroku.md 7.4): outside clients"
+	    " allowed to reach web dynos.\n\tset trusted {\n"
+	    "\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { ");
+	for (i = 0; i < sp->ntrusted; i++) {
+		cidr_format(&sp->trusted[i], c, sizeof(c));
+		fprintf(f, "%s%s", i == 0 ? "" : ", ", c);
+	}
+	fprintf(f, " }\n\t}\n");
+}
+
+/* Traffic the host itself sends into the space: the router's side. */
+static void
+put_output(FILE *f, const char *br, const char *cidr)
+{
+	fprintf(f, "\tchain output {\n"
+	    "\t\ttype filter hook output priority filter; policy accept;\n"
+	    "\t\t# Replies to connections a dyno made to the host.\n"
+	    "\t\toifname \"%s\" ct state established,related accept\n"
+	    "\t\t# The router reaches a web dyno on its PORT, nothing else.\n"
+	    "\t\toifname \"%s\" ip daddr . tcp dport @web accept\n"
+	    "\t\t# Refuse the rest loudly, so a client fails at once.\n"
+	    "\t\toifname \"%s\" ip daddr %s meta l4proto tcp"
+	    " reject with tcp reset\n"
+	    "\t\toifname \"%s\" drop\n\t}\n", br, br, br, cidr, br);
+}
+
+/* Traffic routed through the host into, inside or out of the space. */
+static void
+put_forward(FILE *f, const struct space *sp)
+{
+	const char *br = sp->bridge;
+
+	fprintf(f, "\tchain forward {\n"
+	    "\t\ttype filter hook forward priority filter; policy accept;\n"
+	    "\t\toifname \"%s\" ct state established,related accept\n", br);
+	if (sp->common)
+		fprintf(f, "\t\t# Common Runtime: dynos never reach each other,"
+		    " not even through the gateway.\n"
+		    "\t\tiifname \"%s\" oifname \"%s\" drop\n", br, br);
+	else
+		fprintf(f, "\t\t# A private space's dynos talk freely, TCP and"
+		    " UDP, any port.\n"
+		    "\t\tiifname \"%s\" oifname \"%s\" accept\n", br, br);
+	fprintf(f, "\t\t# No other space's dyno gets in.\n"
+	    "\t\tiifname \"" SPACE_BRIDGE_PREFIX "*\" oifname \"%s\" drop\n", br);
+	if (!sp->common)
+		fprintf(f, "\t\t# Outside clients in a trusted range reach"
+		    " web dynos on PORT.\n"
+		    "\t\toifname \"%s\" ip saddr @trusted"
+		    " ip daddr . tcp dport @web accept\n", br);
+	fprintf(f, "\t\toifname \"%s\" drop\n\t}\n", br);
+}
+
+/* Outbound NAT: the world sees the host, or the space's stable address. */
+static void
+put_nat(FILE *f, const struct space *sp, const char *cidr)
+{
+	char out[INET_ADDRSTRLEN];
+
+	fprintf(f, "\tchain postrouting {\n"
+	    "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+	    "\t\tip saddr %s oifname != \"%s\" ", cidr, sp->bridge);
+	if (sp->outbound != 0) {
+		addr_format(sp->outbound, out, sizeof(out));
+		fprintf(f, "snat ip to %s\n\t}\n", out);
+	} else
+		fprintf(f, "masquerade\n\t}\n");
+}
+
+/* Common Runtime, layer 2: no frame goes from one dyno's port to another. */
+static void
+put_bridge(FILE *f, const struct space *sp)
+{
+	fprintf(f, "table bridge dyno-%s {}\ndelete table bridge dyno-%s\n",
+	    sp->name, sp->name);
+	if (!sp->common)
+		return;
+	fprintf(f, "table bridge dyno-%s {\n\tchain forward {\n"
+	    "\t\ttype filter hook forward priority filter; policy accept;\n"
+	    "\t\t# Frames the bridge would pass between two dynos: none.\n"
+	    "\t\tmeta ibrname \"%s\" drop\n\t}\n}\n", sp->name, sp->bridge);
+}
+
+int
+nft_apply(const struct space *sp, const struct leases *ls)
+{
+	char cidr[32], *script = NULL;
+	size_t len;
+	FILE *f;
+	int rc;
+
+	if ((f = open_memstream(&script, &len)) == NULL) {
+		diag_error_errno("nftables");
+		return EXIT_OSERR;
+	}
+	cidr_format(&sp->cidr, cidr, sizeof(cidr));
+	fprintf(f, "table inet dyno-%s {}\ndelete table inet dyno-%s\n"
+	    "table inet dyno-%s {\n", sp->name, sp->name, sp->name);
+	put_web(f, ls);
+	put_trusted(f, sp);
+	put_output(f, sp->bridge, cidr);
+	put_forward(f, sp);
+	put_nat(f, sp, cidr);
+	fprintf(f, "}\n");
+	put_bridge(f, sp);
+	if (fclose(f) != 0) {
+		free(script);
+		diag_error_errno("nftables");
+		return EXIT_OSERR;
+	}
+	rc = nft_run(script, sp->name);
+	free(script);
+	return rc;
+}
+
+int
+nft_remove(const struct space *sp)
+{
+	char script[256];
+
+	snprintf(script, sizeof(script), "table inet dyno-%s {}\n"
+	    "delete table inet dyno-%s\ntable bridge dyno-%s {}\n"
+	    "delete table bridge dyno-%s\n", sp->name, sp->name, sp->name,
+	    sp->name);
+	return nft_run(script, sp->name);
+}
+
+/* `show`: the space's rules as the kernel holds them, on stdout. */
+int
+nft_print(const struct space *sp)
+{
+	struct nft_ctx *nft;
+	char cmd[128];
+	int fam;
+
+	if ((nft = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
+		diag_error("nftables: cannot make a context");
+		return EXIT_OSERR;
+	}
+	nft_ctx_buffer_error(nft);
+	for (fam = 0; fam < 2; fam++) {
+		snprintf(cmd, sizeof(cmd), "list table %s dyno-%s",
+		    fam == 0 ? "inet" : "bridge", sp->name);
+		fflush(stdout);
+		/* A missing table (a private space has no bridge one) is fine. */
+		(void)nft_run_cmd_from_buffer(nft, cmd);
+	}
+	fflush(stdout);
+	nft_ctx_free(nft);
+	return 0;
+}

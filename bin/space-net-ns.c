@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: ISC */
+/* space-net: plug a dyno's network namespace into its space's bridge. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+
+#include "diag.h"
+#include "space-net.h"
+
+#define DYNO_IFNAME	"eth0"
+
+static int
+ns_fail(int err, const char *what)
+{
+	diag_error("dyno namespace: %s: %s", what, nl_geterror(err));
+	return -err == NLE_PERM ? EXIT_NOPERM : EXIT_OSERR;
+}
+
+/*
+ * A netlink socket belongs to the namespace it was opened in: enter the
+ * dyno's namespace just long enough to open one, then come back.  Failing
+ * to come back would leave us configuring the wrong network, so it is fatal.
+ */
+static int
+ns_socket(int nsfd, struct nl_sock **sk)
+{
+	int self, rc;
+
+	if ((self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) == -1) {
+		diag_error_errno("/proc/self/ns/net");
+		return EXIT_OSERR;
+	}
+	if (setns(nsfd, CLONE_NEWNET) == -1) {
+		diag_error_errno("setns into the dyno's network namespace");
+		close(self);
+		return errno == EPERM ? EXIT_NOPERM : EXIT_OSERR;
+	}
+	rc = link_open(sk);
+	if (setns(self, CLONE_NEWNET) == -1)
+		diag_die_errno(EXIT_OSERR, "setns back to the host namespace");
+	close(self);
+	return rc;
+}
+
+static int
+ns_up(struct nl_sock *sk, const char *name, int *ifindex)
+{
+	struct rtnl_link *old, *chg;
+	int err;
+
+	if ((err = rtnl_link_get_kernel(sk, 0, name, &old)) < 0)
+		return ns_fail(err, name);
+	if ((chg = rtnl_link_alloc()) == NULL) {
+		rtnl_link_put(old);
+		return ns_fail(-NLE_NOMEM, name);
+	}
+	rtnl_link_set_flags(chg, IFF_UP);
+	err = rtnl_link_change(sk, old, chg, 0);
+	if (ifindex != NULL)
+		*ifindex = rtnl_link_get_ifindex(old);
+	rtnl_link_put(chg);
+	rtnl_link_put(old);
+	return err < 0 ? ns_fail(err, name) : 0;
+}
+
+static int
+ns_addr(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned len)
+{
+	struct rtnl_addr *a;
+	struct nl_addr *local;
+	uint32_t be = htonl(addr);
+	int err;
+
+	if ((a = rtnl_addr_alloc()) == NULL ||
+	    (local = nl_addr_build(AF_INET, &be, 4)) == NULL) {
+		rtnl_addr_put(a);
+		return ns_fail(-NLE_NOMEM, "address");
+	}
+	nl_addr_set_prefixlen(local, (int)len);
+	rtnl_addr_set_ifindex(a, ifindex);
+	rtnl_addr_set_local(a, local);
+	err = rtnl_addr_add(sk, a, 0);
+	nl_addr_put(local);
+	rtnl_addr_put(a);
+	return err < 0 ? ns_fail(err, "address") : 0;
+}
+
+static int
+ns_route(struct nl_sock *sk, int ifindex, uint32_t gw)
+{
+	struct rtnl_route *r;
+	struct rtnl_nexthop *nh;
+	struct nl_addr *dst, *via;
+	uint32_t any = 0, be = htonl(gw);
+	int err;
+
+	r = rtnl_route_alloc();
+	nh = rtnl_route_nh_alloc();
+	dst = nl_addr_build(AF_INET, &any, 4);
+	via = nl_addr_build(AF_INET, &be, 4);
+	if (r == NULL || nh == NULL || dst == NULL || via == NULL) {
+		err = -NLE_NOMEM;
+		goto out;
+	}
+	nl_addr_set_prefixlen(dst, 0);
+	rtnl_route_set_family(r, AF_INET);
+	rtnl_route_set_table(r, RT_TABLE_MAIN);
+	rtnl_route_set_dst(r, dst);
+	rtnl_route_nh_set_ifindex(nh, ifindex);
+	rtnl_route_nh_set_gateway(nh, via);
+	rtnl_route_add_nexthop(r, nh);
+	nh = NULL;		/* the route owns it now */
+	err = rtnl_route_add(sk, r, NLM_F_CREATE | NLM_F_REPLACE);
+out:
+	if (nh != NULL)
+		rtnl_route_nh_free(nh);
+	nl_addr_put(dst);
+	nl_addr_put(via);
+	rtnl_route_put(r);
+	return err < 0 ? ns_fail(err, "default route") : 0;
+}
+
+/* Inside the dyno: eth0 gets the address and the default route, lo comes up. */
+static int
+ns_configure(int nsfd, const struct space *sp, uint32_t addr)
+{
+	struct nl_sock *sk;
+	int rc, ifindex = 0;
+
+	if ((rc = ns_socket(nsfd, &sk)) != 0)
+		return rc;
+	if ((rc = ns_up(sk, "lo", NULL)) == 0 &&
+	    (rc = ns_up(sk, DYNO_IFNAME, &ifindex)) == 0 &&
+	    (rc = ns_addr(sk, ifindex, addr, sp->cidr.len)) == 0)
+		rc = ns_route(sk, ifindex, cidr_gateway(&sp->cidr));
+	link_close(sk);
+	return rc;
+}
+
+/*
+ * One RTM_NEWLINK makes both ends: the host end, up and enslaved to the
+ * bridge, and the dyno end created directly inside the dyno's namespace as
+ * eth0 (so no name clash with the host's own eth0 is possible).
+ */
+int
+link_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
+    int nsfd)
+{
+	struct rtnl_link *link, *peer;
+	char name[IFNAMSIZ];
+	int err, br, rc;
+
+	veth_name(addr, name);
+	if ((err = rtnl_link_get_kernel(sk, 0, sp->bridge, &link)) < 0)
+		return ns_fail(err, sp->bridge);
+	br = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	if ((link = rtnl_link_veth_alloc()) == NULL)
+		return ns_fail(-NLE_NOMEM, name);
+	rtnl_link_set_name(link, name);
+	rtnl_link_set_master(link, br);
+	rtnl_link_set_flags(link, IFF_UP);
+	peer = rtnl_link_veth_get_peer(link);
+	rtnl_link_set_name(peer, DYNO_IFNAME);
+	rtnl_link_set_ns_fd(peer, nsfd);
+	rtnl_link_put(peer);
+	err = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_veth_release(link);
+	if (err < 0) {
+		diag_error("%s: veth %s: %s%s", sp->name, name, nl_geterror(err),
+		    err == -NLE_EXIST ? " (the dyno already has an eth0?)" : "");
+		return -err == NLE_PERM ? EXIT_NOPERM : EXIT_CANTCREAT;
+	}
+	if ((rc = ns_configure(nsfd, sp, addr)) != 0)
+		link_delete(sk, name);
+	return rc;
+}
+
+/* Spaces route between their bridge and the world: IPv4 forwarding on. */
+int
+link_forwarding(void)
+{
+	const char *path = "/proc/sys/net/ipv4/ip_forward";
+	char c = '0';
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
+		diag_error_errno("%s", path);
+		return errno == EACCES ? EXIT_NOPERM : EXIT_OSERR;
+	}
+	if (read(fd, &c, 1) == 1 && c == '1') {
+		close(fd);
+		return 0;
+	}
+	if (pwrite(fd, "1\n", 2, 0) != 2) {
+		diag_error_errno("%s", path);
+		close(fd);
+		return EXIT_OSERR;
+	}
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,643 @@
+/* SPDX-License-Identifier: ISC */
+/* space-net: the Common Runtime network and Private Spaces (bridges, veths, nftables). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "diag.h"
+#include "names.h"
+#include "num.h"
+#include "state.h"
+#include "space-net.h"
+
+enum {
+	O_CIDR = 1 << 0, O_OUTBOUND = 1 << 1, O_MODE = 1 << 2, O_PID = 1 << 3,
+	O_APP = 1 << 4, O_PORT = 1 << 5, O_FORCE = 1 << 6,
+};
+
+struct opts {
+	unsigned	 given;		/* O_* bits */
+	const char	*cidr, *outbound, *mode, *app;
+	unsigned	 pid, port;
+	char		**argv;		/* operands after the subcommand */
+	int		 argc;
+	const char	*root;		/* DYNO_ROOT */
+};
+
+struct cmd {
+	const char	*name;
+	int		(*run)(struct opts *);
+	int		 minargs, maxargs;
+	unsigned	 allowed;	/* O_* bits */
+};
+
+static noreturn void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: space-net create SPACE --cidr CIDR [--outbound ADDR] [--mode MODE]\n"
+	    "       space-net attach SPACE DYNO --pid PID [--app APP] [--port PORT]\n"
+	    "       space-net detach SPACE DYNO [--app APP]\n"
+	    "       space-net trust SPACE CIDR ...\n"
+	    "       space-net list\n"
+	    "       space-net show SPACE\n"
+	    "       space-net destroy SPACE [--force]\n");
+	exit(EXIT_USAGE);
+}
+
+/* Every change to any space runs under one lock: leases, links, rules. */
+static int
+lock_spaces(const char *root)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (state_pathf(path, sizeof(path), "%s/spaces", root) == -1 ||
+	    state_mkdirs(path, 0755) == -1 ||
+	    state_pathf(path, sizeof(path), "%s/spaces/.lock", root) == -1 ||
+	    (fd = state_lock(path, 1)) == -1) {
+		diag_error_errno("%s/spaces/.lock", root);
+		return -1;
+	}
+	return fd;
+}
+
+/* Heroku spaces take an RFC 1918 range (heroku.md 7.2). */
+static int
+check_cidr(const char *s, struct cidr *c)
+{
+	static const struct cidr rfc1918[] = {
+		{ 0x0a000000, 8 }, { 0xac100000, 12 }, { 0xc0a80000, 16 },
+	};
+	size_t i;
+
+	if (cidr_parse(s, c) == -1 || c->len < 8 || c->len > 30) {
+		diag_error("%s: not a network address with a prefix of 8 to 30",
+		    s);
+		return EXIT_DATAERR;
+	}
+	for (i = 0; i < sizeof(rfc1918) / sizeof(rfc1918[0]); i++)
+		if (c->len >= rfc1918[i].len && cidr_contains(&rfc1918[i], c->net))
+			return 0;
+	diag_error("%s: not inside an RFC 1918 private range", s);
+	return EXIT_DATAERR;
+}
+
+/* What create and the first attach to `common` share. */
+static int
+space_define(struct space *sp, const char *cidr, const struct opts *o)
+{
+	struct cidr want;
+	int rc, exists = space_exists(sp);
+
+	if (exists && (rc = space_load(sp)) != 0)
+		return rc;
+	if (!exists && cidr == NULL) {
+		diag_error("%s: a new space needs --cidr", sp->name);
+		return EXIT_USAGE;
+	}
+	if (cidr != NULL && (rc = check_cidr(cidr, &want)) != 0)
+		return rc;
+	if (exists && cidr != NULL && (want.net != sp->cidr.net ||
+	    want.len != sp->cidr.len)) {
+		diag_error("%s: exists with another range; destroy it first",
+		    sp->name);
+		return EXIT_CANTCREAT;
+	}
+	if (!exists) {
+		sp->cidr = want;
+		sp->ntrusted = 1;	/* 0.0.0.0/0, Heroku's default */
+	}
+	if (o->mode != NULL && exists && sp->common != !strcmp(o->mode, "common")) {
+		diag_error("%s: exists in another mode", sp->name);
+		return EXIT_CANTCREAT;
+	}
+	if (o->mode != NULL)
+		sp->common = strcmp(o->mode, "common") == 0;
+	if (o->outbound != NULL && addr_parse(o->outbound, &sp->outbound) == -1) {
+		diag_error("%s: not an IPv4 address", o->outbound);
+		return EXIT_DATAERR;
+	}
+	return 0;
+}
+
+/*
+ * Bring the kernel in line with the space's files: bridge and gateway,
+ * forwarding, leases checked against live dynos, then the rules.
+ */
+static int
+space_converge(struct nl_sock *sk, struct space *sp, struct leases *ls)
+{
+	int rc;
+
+	if ((rc = link_bridge_ensure(sk, sp)) != 0 ||
+	    (rc = link_forwarding()) != 0 ||
+	    (rc = leases_scan(sp, ls)) != 0)
+		return rc;
+	return link_sweep(sk, sp, ls);
+}
+
+static int
+space_publish(const struct space *sp, const struct leases *ls)
+{
+	int rc;
+
+	if ((rc = nft_apply(sp, ls)) != 0)
+		return rc;
+	return dns_write(sp, ls);
+}
+
+static int
+cmd_create(struct opts *o)
+{
+	struct nl_sock *sk = NULL;
+	struct leases ls = { NULL, 0 };
+	struct space sp;
+	int rc;
+
+	if ((rc = space_dir(o->root, o->argv[0], &sp)) != 0 ||
+	    (rc = space_define(&sp, o->cidr, o)) != 0 ||
+	    (rc = link_open(&sk)) != 0)
+		goto out;
+	if ((rc = link_check_routes(sk, &sp)) == 0 &&
+	    (rc = space_save(&sp)) == 0 &&
+	    (rc = space_converge(sk, &sp, &ls)) == 0)
+		rc = space_publish(&sp, &ls);
+out:
+	leases_free(&ls);
+	link_close(sk);
+	return rc;
+}
+
+/* Load a space; `common` is created on first use with the default range. */
+static int
+space_open(struct opts *o, struct nl_sock *sk, struct space *sp)
+{
+	int rc;
+
+	if ((rc = space_dir(o->root, o->argv[0], sp)) != 0)
+		return rc;
+	if (space_exists(sp) || strcmp(sp->name, SPACE_COMMON) != 0)
+		return space_load(sp);
+	if ((rc = space_define(sp, SPACE_COMMON_CIDR, o)) != 0 ||
+	    (rc = link_check_routes(sk, sp)) != 0)
+		return rc;
+	return space_save(sp);
+}
+
+/* The dyno's namespace, refused when it is the host's own. */
+static int
+dyno_netns(pid_t pid, int *fd)
+{
+	char path[64];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		diag_error_errno("pid %d", (int)pid);
+		return errno == ENOENT ? EXIT_NOINPUT : diag_exit_for_errno(errno);
+	}
+	if (fstat(*fd, &a) == -1 || stat("/proc/self/ns/net", &b) == -1) {
+		diag_error_errno("pid %d: network namespace", (int)pid);
+		return EXIT_OSERR;
+	}
+	if (a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+		diag_error("pid %d: shares the host's network namespace",
+		    (int)pid);
+		return EXIT_DATAERR;
+	}
+	return 0;
+}
+
+static int
+check_dyno(const struct opts *o)
+{
+	const char *why;
+
+	if ((why = names_check_dyno(o->argv[1], NULL, NULL)) != NULL) {
+		diag_error("%s: %s", o->argv[1], why);
+		return EXIT_USAGE;
+	}
+	if (o->app != NULL && (why = names_check_app(o->app)) != NULL) {
+		diag_error("%s: %s", o->app, why);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Drop a dyno's lease and veth; the caller republishes rules and names. */
+static int
+dyno_unplug(struct nl_sock *sk, const struct space *sp, struct lease *l)
+{
+	char name[IFNAMSIZ];
+	int rc;
+
+	veth_name(l->addr, name);
+	if ((rc = link_delete(sk, name)) != 0)
+		return rc;
+	l->live = 0;
+	return lease_remove(sp, l->addr);
+}
+
+static int
+dyno_plug(struct nl_sock *sk, struct space *sp, struct leases *ls,
+    struct lease *want, int nsfd)
+{
+	struct lease *nv;
+	int rc;
+
+	if ((rc = lease_pick(sp, ls, &want->addr)) != 0 ||
+	    (rc = link_attach(sk, sp, want->addr, nsfd)) != 0)
+		return rc;
+	if ((nv = reallocarray(ls->v, ls->n + 1, sizeof(*nv))) == NULL) {
+		diag_error_errno("leases");
+		rc = EXIT_OSERR;
+	} else {
+		ls->v = nv;
+		ls->v[ls->n++] = *want;
+		rc = lease_write(sp, want);
+	}
+	if (rc != 0 || (rc = space_publish(sp, ls)) != 0) {
+		/* No half-attached dyno: the veth and lease go together. */
+		dyno_unplug(sk, sp, want);
+		if (ls->n > 0 && ls->v[ls->n - 1].addr == want->addr)
+			ls->n--;
+	}
+	return rc;
+}
+
+static int
+attach_locked(struct opts *o, struct nl_sock *sk, struct leases *ls, int nsfd)
+{
+	struct space sp;
+	struct lease want, *have;
+	char a[INET_ADDRSTRLEN];
+	int rc;
+
+	memset(&want, 0, sizeof(want));
+	snprintf(want.app, sizeof(want.app), "%s", o->app ? o->app : "-");
+	snprintf(want.dyno, sizeof(want.dyno), "%s", o->argv[1]);
+	want.pid = (pid_t)o->pid;
+	want.port = o->port;
+	want.live = 1;
+	if ((rc = space_open(o, sk, &sp)) != 0 ||
+	    (rc = space_converge(sk, &sp, ls)) != 0)
+		return rc;
+	if ((have = leases_find(ls, want.app, want.dyno)) != NULL &&
+	    have->pid == want.pid) {
+		/* Attached already: converge on the port asked for now. */
+		have->port = want.port;
+		want.addr = have->addr;
+		if ((rc = lease_write(&sp, have)) != 0 ||
+		    (rc = space_publish(&sp, ls)) != 0)
+			return rc;
+	} else if ((have != NULL && (rc = dyno_unplug(sk, &sp, have)) != 0) ||
+	    (rc = dyno_plug(sk, &sp, ls, &want, nsfd)) != 0)
+		return rc;
+	addr_format(want.addr, a, sizeof(a));
+	printf("%s\n", a);
+	return 0;
+}
+
+static int
+cmd_attach(struct opts *o)
+{
+	struct nl_sock *sk = NULL;
+	struct leases ls = { NULL, 0 };
+	int rc, nsfd = -1, lock = -1;
+
+	if (!(o->given & O_PID)) {
+		diag_error("attach: --pid is required");
+		return EXIT_USAGE;
+	}
+	if ((rc = check_dyno(o)) != 0 ||
+	    (rc = dyno_netns((pid_t)o->pid, &nsfd)) != 0)
+		goto out;
+	if ((lock = lock_spaces(o->root)) == -1) {
+		rc = EXIT_TEMPFAIL;
+		goto out;
+	}
+	if ((rc = link_open(&sk)) == 0)
+		rc = attach_locked(o, sk, &ls, nsfd);
+out:
+	leases_free(&ls);
+	link_close(sk);
+	if (lock != -1)
+		close(lock);
+	if (nsfd != -1)
+		close(nsfd);
+	return rc;
+}
+
+static int
+cmd_detach(struct opts *o)
+{
+	struct nl_sock *sk = NULL;
+	struct leases ls = { NULL, 0 };
+	struct lease *l;
+	struct space sp;
+	int rc, lock = -1;
+
+	if ((rc = check_dyno(o)) != 0 ||
+	    (rc = space_dir(o->root, o->argv[0], &sp)) != 0 ||
+	    (rc = space_load(&sp)) != 0)
+		return rc;
+	if ((lock = lock_spaces(o->root)) == -1)
+		return EXIT_TEMPFAIL;
+	if ((rc = link_open(&sk)) != 0 ||
+	    (rc = space_converge(sk, &sp, &ls)) != 0)
+		goto out;
+	if ((l = leases_find(&ls, o->app ? o->app : "-", o->argv[1])) != NULL)
+		rc = dyno_unplug(sk, &sp, l);
+	if (rc == 0)
+		rc = space_publish(&sp, &ls);
+out:
+	leases_free(&ls);
+	link_close(sk);
+	close(lock);
+	return rc;
+}
+
+static int
+cmd_trust(struct opts *o)
+{
+	struct nl_sock *sk = NULL;
+	struct leases ls = { NULL, 0 };
+	struct space sp;
+	int i, rc, lock = -1;
+
+	if ((rc = space_dir(o->root, o->argv[0], &sp)) != 0)
+		return rc;
+	if (o->argc - 1 > SPACE_TRUST_MAX) {
+		diag_error("%s: at most %d trusted ranges", sp.name,
+		    SPACE_TRUST_MAX);
+		return EXIT_DATAERR;
+	}
+	if ((lock = lock_spaces(o->root)) == -1)
+		return EXIT_TEMPFAIL;
+	if ((rc = space_load(&sp)) != 0)
+		goto out;
+	if (sp.common) {
+		diag_error("%s: only private spaces have trusted ranges", sp.name);
+		rc = EXIT_DATAERR;
+		goto out;
+	}
+	for (i = 1; i < o->argc; i++)
+		if (cidr_parse(o->argv[i], &sp.trusted[i - 1]) == -1) {
+			diag_error("%s: not an IPv4 CIDR", o->argv[i]);
+			rc = EXIT_DATAERR;
+			goto out;
+		}
+	sp.ntrusted = (unsigned)o->argc - 1;
+	if ((rc = space_save(&sp)) == 0 && (rc = link_open(&sk)) == 0 &&
+	    (rc = space_converge(sk, &sp, &ls)) == 0)
+		rc = space_publish(&sp, &ls);
+out:
+	leases_free(&ls);
+	link_close(sk);
+	close(lock);
+	return rc;
+}
+
+static unsigned
+live_count(const struct space *sp, struct leases *ls)
+{
+	unsigned n = 0;
+	size_t i;
+
+	if (leases_scan(sp, ls) != 0)
+		return 0;
+	for (i = 0; i < ls->n; i++)
+		if ((ls->v[i].live = pid_alive(ls->v[i].pid)))
+			n++;
+	return n;
+}
+
+static int
+cmd_list(struct opts *o)
+{
+	struct leases ls = { NULL, 0 };
+	struct space sp;
+	char **names, c[32];
+	size_t i, n;
+
+	if (space_names(o->root, &names, &n) == -1) {
+		diag_error_errno("%s/spaces", o->root);
+		return EXIT_OSERR;
+	}
+	for (i = 0; i < n; i++) {
+		if (space_dir(o->root, names[i], &sp) != 0 ||
+		    space_load(&sp) != 0)
+			continue;
+		cidr_format(&sp.cidr, c, sizeof(c));
+		printf("%s\t%s\t%s\t%u\n", sp.name,
+		    sp.common ? "common" : "private", c, live_count(&sp, &ls));
+		leases_free(&ls);
+	}
+	space_names_free(names, n);
+	return 0;
+}
+
+static void
+show_dynos(const struct leases *ls)
+{
+	char a[INET_ADDRSTRLEN], port[8];
+	const char *dot;
+	size_t i;
+
+	for (i = 0; i < ls->n; i++) {
+		if (!ls->v[i].live)
+			continue;
+		addr_format(ls->v[i].addr, a, sizeof(a));
+		snprintf(port, sizeof(port), "%u", ls->v[i].port);
+		dot = strchr(ls->v[i].dyno, '.');
+		printf("dyno %s %s %s %d %s", a, ls->v[i].app, ls->v[i].dyno,
+		    (int)ls->v[i].pid, ls->v[i].port ? port : "-");
+		if (strcmp(ls->v[i].app, "-") != 0 && dot != NULL)
+			printf(" %s.%.*s.%s.app.localspace", dot + 1,
+			    (int)(dot - ls->v[i].dyno), ls->v[i].dyno,
+			    ls->v[i].app);
+		printf("\n");
+	}
+}
+
+static int
+cmd_show(struct opts *o)
+{
+	struct leases ls = { NULL, 0 };
+	struct space sp;
+	char c[32], out[INET_ADDRSTRLEN] = "masquerade";
+	unsigned i, n;
+	int rc;
+
+	if ((rc = space_dir(o->root, o->argv[0], &sp)) != 0 ||
+	    (rc = space_load(&sp)) != 0)
+		return rc;
+	n = live_count(&sp, &ls);
+	cidr_format(&sp.cidr, c, sizeof(c));
+	printf("space %s\nmode %s\ncidr %s\nbridge %s\n", sp.name,
+	    sp.common ? "common" : "private", c, sp.bridge);
+	addr_format(cidr_gateway(&sp.cidr), c, sizeof(c));
+	if (sp.outbound != 0)
+		addr_format(sp.outbound, out, sizeof(out));
+	printf("gateway %s\noutbound %s\ntrusted", c, out);
+	for (i = 0; i < sp.ntrusted; i++) {
+		cidr_format(&sp.trusted[i], c, sizeof(c));
+		printf(" %s", c);
+	}
+	printf("\ndynos %u\n", n);
+	show_dynos(&ls);
+	leases_free(&ls);
+	printf("rules\n");
+	return nft_print(&sp);
+}
+
+static int
+destroy_locked(struct opts *o, struct nl_sock *sk, struct space *sp,
+    struct leases *ls)
+{
+	size_t i, n = 0;
+	int rc;
+
+	if ((rc = leases_scan(sp, ls)) != 0 || (rc = link_sweep(sk, sp, ls)) != 0)
+		return rc;
+	for (i = 0; i < ls->n; i++)
+		n += ls->v[i].live;
+	if (n > 0 && !(o->given & O_FORCE)) {
+		diag_error("%s: %zu dynos attached; detach them or use --force",
+		    sp->name, n);
+		return EXIT_NO;
+	}
+	for (i = 0; i < ls->n && rc == 0; i++)
+		if (ls->v[i].live)
+			rc = dyno_unplug(sk, sp, &ls->v[i]);
+	if (rc == 0 && (rc = nft_remove(sp)) == 0 &&
+	    (rc = link_bridge_delete(sk, sp)) == 0 &&
+	    state_remove_tree(sp->dir) == -1) {
+		diag_error_errno("%s", sp->dir);
+		rc = EXIT_OSERR;
+	}
+	return rc;
+}
+
+static int
+cmd_destroy(struct opts *o)
+{
+	struct nl_sock *sk = NULL;
+	struct leases ls = { NULL, 0 };
+	struct space sp;
+	int rc, lock;
+
+	if ((rc = space_dir(o->root, o->argv[0], &sp)) != 0)
+		return rc;
+	if ((lock = lock_spaces(o->root)) == -1)
+		return EXIT_TEMPFAIL;
+	if (!space_exists(&sp))
+		rc = (o->given & O_FORCE) ? 0 : space_load(&sp);
+	else if ((rc = space_load(&sp)) == 0 && (rc = link_open(&sk)) == 0)
+		rc = destroy_locked(o, sk, &sp, &ls);
+	leases_free(&ls);
+	link_close(sk);
+	close(lock);
+	return rc;
+}
+
+static const struct cmd cmds[] = {
+	{ "create", cmd_create, 1, 1, O_CIDR | O_OUTBOUND | O_MODE },
+	{ "attach", cmd_attach, 2, 2, O_PID | O_APP | O_PORT },
+	{ "detach", cmd_detach, 2, 2, O_APP },
+	{ "trust", cmd_trust, 2, 1000, 0 },
+	{ "list", cmd_list, 0, 0, 0 },
+	{ "show", cmd_show, 1, 1, 0 },
+	{ "destroy", cmd_destroy, 1, 1, O_FORCE },
+};
+
+static void
+parse_opt(int ch, struct opts *o)
+{
+	static const unsigned bit[] = { ['c'] = O_CIDR, ['o'] = O_OUTBOUND,
+	    ['m'] = O_MODE, ['p'] = O_PID, ['a'] = O_APP, ['P'] = O_PORT,
+	    ['f'] = O_FORCE };
+
+	if (ch < 0 || (size_t)ch >= sizeof(bit) / sizeof(bit[0]) || !bit[ch])
+		usage();
+	o->given |= bit[ch];
+	if ((ch == 'p' && num_parse_uint(optarg, 1, INT32_MAX, &o->pid) == -1) ||
+	    (ch == 'P' && num_parse_uint(optarg, 1, 65535, &o->port) == -1)) {
+		diag_error("%s: not a valid %s", optarg, ch == 'p' ? "pid" : "port");
+		exit(EXIT_USAGE);
+	}
+	if (ch == 'm' && strcmp(optarg, "common") && strcmp(optarg, "private")) {
+		diag_error("%s: mode is common or private", optarg);
+		exit(EXIT_USAGE);
+	}
+	if (ch == 'c')
+		o->cidr = optarg;
+	else if (ch == 'o')
+		o->outbound = optarg;
+	else if (ch == 'm')
+		o->mode = optarg;
+	else if (ch == 'a')
+		o->app = optarg;
+}
+
+static const struct cmd *
+parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "cidr", required_argument, NULL, 'c' },
+		{ "outbound", required_argument, NULL, 'o' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "app", required_argument, NULL, 'a' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cmd *c = NULL;
+	size_t i;
+	int ch;
+
+	for (i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			c = &cmds[i];
+	if (c == NULL)
+		usage();
+	/* getopt sees the subcommand as argv[0]: options go anywhere after it. */
+	while ((ch = getopt_long(argc - 1, argv + 1, "c:o:m:p:a:P:fh", longopts,
+	    NULL)) != -1)
+		parse_opt(ch, o);
+	o->argv = argv + 1 + optind;
+	o->argc = argc - 1 - optind;
+	if ((o->given & ~c->allowed) != 0 || o->argc < c->minargs ||
+	    o->argc > c->maxargs)
+		usage();
+	return c;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct conf conf;
+	struct opts o;
+	const struct cmd *c;
+	char err[512];
+
+	diag_setprog(argv[0]);
+	memset(&o, 0, sizeof(o));
+	c = parse_args(argc, argv, &o);
+	if (conf_load(&conf, err, sizeof(err)) == -1)
+		diag_die(EXIT_CONFIG, "%s", err);
+	o.root = conf.root;
+	/* Output is data for scripts (dyno-run reads the address). */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return c->run(&o);
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: ISC */
+/* space-net's private interfaces: space config, leases, links, firewall. */
+#ifndef SPACE_NET_H
+#define SPACE_NET_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SPACE_NAME_MAX		31
+#define SPACE_TRUST_MAX		20
+#define SPACE_COMMON		"common"
+/* The Common Runtime's range when `common` is created on first use. */
+#define SPACE_COMMON_CIDR	"172.16.0.0/16"
+/* Every bridge we create starts with this; the firewall keys on it. */
+#define SPACE_BRIDGE_PREFIX	"dyno-"
+/* Host ends of the dynos' veth pairs: "dv" and the address in hex. */
+#define SPACE_VETH_PREFIX	"dv"
+
+/*
+ * Functions returning int return 0 on success or an exit code from
+ * lib/diag.h after printing one "space-net: what: why" line themselves.
+ */
+
+struct cidr {
+	uint32_t	net;		/* host byte order, host bits zero */
+	unsigned	len;		/* prefix length */
+};
+
+struct space {
+	char		name[SPACE_NAME_MAX + 1];
+	char		dir[PATH_MAX];		/* DYNO_ROOT/spaces/NAME */
+	char		bridge[IFNAMSIZ];
+	int		common;			/* mode = common */
+	struct cidr	cidr;
+	uint32_t	outbound;		/* SNAT address, 0: masquerade */
+	struct cidr	trusted[SPACE_TRUST_MAX];
+	unsigned	ntrusted;
+};
+
+struct lease {
+	uint32_t	addr;
+	char		app[64];		/* "-" when no app was named */
+	char		dyno[80];
+	pid_t		pid;
+	unsigned	port;			/* 0: not a web dyno */
+	int		live;			/* pid alive and its veth present */
+};
+
+struct leases {
+	struct lease	*v;			/* malloc'd, freed by leases_free */
+	size_t		 n;
+};
+
+/* space-net-conf.c */
+int	cidr_parse(const char *s, struct cidr *c);
+int	addr_parse(const char *s, uint32_t *addr);
+void	addr_format(uint32_t addr, char *buf, size_t size);
+void	cidr_format(const struct cidr *c, char *buf, size_t size);
+int	cidr_contains(const struct cidr *c, uint32_t addr);
+int	cidr_overlaps(const struct cidr *a, const struct cidr *b);
+uint32_t cidr_gateway(const struct cidr *c);
+void	space_bridge_name(const char *name, char *out);
+int	space_dir(const char *root, const char *name, struct space *sp);
+int	space_exists(const struct space *sp);
+int	space_load(struct space *sp);
+int	space_save(const struct space *sp);
+int	space_names(const char *root, char ***names, size_t *n);
+void	space_names_free(char **names, size_t n);
+
+/* space-net-lease.c */
+int	leases_scan(const struct space *sp, struct leases *ls);
+void	leases_free(struct leases *ls);
+struct lease *leases_find(struct leases *ls, const char *app, const char *dyno);
+int	lease_pick(const struct space *sp, const struct leases *ls,
+	    uint32_t *addr);
+int	lease_write(const struct space *sp, const struct lease *l);
+int	lease_remove(const struct space *sp, uint32_t addr);
+int	pid_alive(pid_t pid);
+int	dns_write(const struct space *sp, const struct leases *ls);
+void	veth_name(uint32_t addr, char *out);
+
+/* space-net-link.c */
+struct nl_sock;
+int	link_open(struct nl_sock **sk);
+void	link_close(struct nl_sock *sk);
+int	link_check_routes(struct nl_sock *sk, const struct space *sp);
+int	link_bridge_ensure(struct nl_sock *sk, const struct space *sp);
+int	link_bridge_delete(struct nl_sock *sk, const struct space *sp);
+int	link_exists(struct nl_sock *sk, const char *name);
+int	link_delete(struct nl_sock *sk, const char *name);
+int	link_sweep(struct nl_sock *sk, const struct space *sp,
+	    struct leases *ls);
+int	link_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
+	    int nsfd);
+int	link_forwarding(void);
+
+/* space-net-nft.c */
+int	nft_apply(const struct space *sp, const struct leases *ls);
+int	nft_remove(const struct space *sp);
+int	nft_print(const struct space *sp);
+
+#endif
