@@ -47,6 +47,7 @@ static const struct key keys[] = {
 	{ "manager", "restart_backoff", K_BACKOFF, 0, 0, 0, 0 },
 	STR("manager", "network", network),
 	UINT("manager", "base_port", base_port, 1, 65535),
+	DUR("manager", "crash_reset", crash_reset_ms),
 	DUR("cycle", "max_age", cycle_max_age_ms),
 	DUR("cycle", "jitter", cycle_jitter_ms),
 	DUR("router", "connect_timeout", connect_timeout_ms),
@@ -105,6 +106,7 @@ conf_defaults(struct conf *c)
 	c->nbackoff = sizeof(default_backoff) / sizeof(default_backoff[0]);
 	strcpy(c->network, "host");
 	c->base_port = 5000;
+	c->crash_reset_ms = 10 * 60000;
 	c->cycle_max_age_ms = 24 * 3600000ULL;
 	c->cycle_jitter_ms = 216 * 60000ULL;
 	c->connect_timeout_ms = 5000;

@@ -38,6 +38,7 @@ struct conf {
 	unsigned	nbackoff;
 	char		network[64];		/* network = host */
 	unsigned	base_port;		/* base_port = 5000 */
+	uint64_t	crash_reset_ms;		/* crash_reset = 10m */
 
 	/* [cycle] */
 	uint64_t	cycle_max_age_ms;	/* max_age = 24h */

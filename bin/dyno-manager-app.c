@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-manager APP: keep the formation of an app's current release running. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "names.h"
+#include "state.h"
+#include "dyno-manager-app.h"
+
+/* dyno-run next to our own binary (an uninstalled tree), else on PATH. */
+static void
+find_dynorun(struct mgr *m)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			if (state_pathf(m->dynorun, sizeof(m->dynorun),
+			    "%s/dyno-run", self) == 0 && access(m->dynorun, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(m->dynorun, sizeof(m->dynorun), "/usr/bin/dyno-run");
+	if (access(m->dynorun, X_OK) == -1)
+		snprintf(m->dynorun, sizeof(m->dynorun), "/usr/local/bin/dyno-run");
+}
+
+/* One live manager per app: a lock held for our lifetime, and a pid file. */
+static int
+take_app(struct mgr *m)
+{
+	char path[PATH_MAX];
+	pid_t other;
+
+	if (state_mkdirs(m->app.rundir, 0755) == -1 ||
+	    state_pathf(path, sizeof(path), "%s/info", m->app.rundir) == -1 ||
+	    state_mkdirs(path, 0755) == -1 ||
+	    state_pathf(path, sizeof(path), "%s/cycle", m->app.rundir) == -1 ||
+	    state_mkdirs(path, 0755) == -1) {
+		diag_error_errno("%s", m->app.rundir);
+		return EXIT_CANTCREAT;
+	}
+	state_pathf(path, sizeof(path), "%s/manager.lock", m->app.rundir);
+	if ((m->lockfd = state_lock(path, 0)) == -1) {
+		state_pathf(path, sizeof(path), "%s/manager.pid", m->app.rundir);
+		other = state_read_pid(path);
+		diag_error("%s: already managed by a running dyno-manager (pid %ld)",
+		    m->app.name, (long)other);
+		return EXIT_TEMPFAIL;
+	}
+	state_pathf(path, sizeof(path), "%s/manager.pid", m->app.rundir);
+	if (state_write_pid(path) == -1) {
+		diag_error_errno("%s", path);
+		return EXIT_CANTCREAT;
+	}
+	return 0;
+}
+
+/* Is pid a dyno-run of this app (and not a stranger that reused the pid)? */
+static int
+is_our_dynorun(pid_t pid, const char *app)
+{
+	char path[64], *cmd, *p;
+	size_t len;
+	int ours = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+	if (state_read(path, 65536, &cmd, &len) == -1)
+		return 0;
+	if (strstr(cmd, "dyno-run") != NULL)
+		for (p = cmd; p < cmd + len; p += strlen(p) + 1)
+			if (strcmp(p, "--app") == 0 && p + strlen(p) + 1 < cmd + len &&
+			    strcmp(p + strlen(p) + 1, app) == 0)
+				ours = 1;
+	free(cmd);
+	return ours;
+}
+
+/* Wait up to ms for pid (not our child) to go; pidfd where we have it. */
+static int
+wait_gone(pid_t pid, uint64_t ms)
+{
+	uint64_t end = evloop_now_ms() + ms;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	if (fd >= 0) {
+		poll(&pfd, 1, (int)ms);
+		close(fd);
+	}
+	while (kill(pid, 0) == 0 && evloop_now_ms() < end)
+		usleep(20000);
+	return kill(pid, 0) == -1;
+}
+
+/*
+ * After our own crash: the dyno-run processes we left behind still run,
+ * but their output pipes died with us.  Stop each one gracefully and wait
+ * for it, so that no dyno ever runs twice, then start afresh.
+ */
+static void
+recover(struct mgr *m)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	pid_t pid;
+	DIR *dir;
+
+	state_pathf(path, sizeof(path), "%s/dynos", m->app.dir);
+	if ((dir = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if (names_check_dyno(de->d_name, NULL, NULL) != NULL)
+			continue;
+		state_pathf(path, sizeof(path), "%s/dynos/%s/pid", m->app.dir,
+		    de->d_name);
+		if ((pid = state_read_pid(path)) <= 0 ||
+		    !is_our_dynorun(pid, m->app.name))
+			continue;
+		diag_warn("%s: stopping %s (pid %ld) left by an earlier manager",
+		    m->app.name, de->d_name, (long)pid);
+		kill(pid, SIGTERM);
+		if (!wait_gone(pid, m->conf->grace_ms + 10000)) {
+			kill(pid, SIGKILL);
+			wait_gone(pid, 5000);
+		}
+	}
+	closedir(dir);
+	state_pathf(path, sizeof(path), "%s/dynos", m->app.dir);
+	state_remove_tree(path);
+	mgr_write_routes(m);
+}
+
+static struct dyno *
+find_dyno(struct mgr *m, const char *type, unsigned num)
+{
+	struct dyno *d;
+
+	for (d = m->dynos; d != NULL; d = d->next)
+		if (d->num == num && strcmp(d->type, type) == 0)
+			return d;
+	return NULL;
+}
+
+/* Forget a dyno; with `files`, its dynos/TYPE.N folder goes too. */
+static void
+remove_dyno(struct mgr *m, struct dyno *d, int files)
+{
+	struct dyno **pp;
+	char path[PATH_MAX];
+
+	for (pp = &m->dynos; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	if (files && state_pathf(path, sizeof(path), "%s/dynos/%s", m->app.dir,
+	    d->name) == 0)
+		state_remove_tree(path);
+	if (d->restart)
+		evloop_timer_cancel(m->ev, d->restart);
+	if (d->probe)
+		evloop_timer_cancel(m->ev, d->probe);
+	if (d->boot)
+		evloop_timer_cancel(m->ev, d->boot);
+	free(d);
+}
+
+/* Scale one type to `want`: start the missing numbers, stop the highest. */
+static void
+scale_type(struct mgr *m, const char *type, unsigned want, int restart)
+{
+	struct dyno *d, *next;
+	unsigned n;
+
+	for (n = 1; n <= want; n++) {
+		if ((d = find_dyno(m, type, n)) == NULL) {
+			if ((d = dyno_new(m, type, n)) != NULL)
+				dyno_start(m, d);
+		} else if (restart)
+			dyno_restart(m, d, "Restarting");
+		else if (d->state == ST_DOWN || (d->state == ST_CRASHED &&
+		    d->restart == NULL && d->norestart))
+			dyno_start(m, d);
+	}
+	for (d = m->dynos; d != NULL; d = next) {
+		next = d->next;
+		if (strcmp(d->type, type) == 0 && d->num > want) {
+			dyno_stop(m, d, ST_DOWN);
+			remove_dyno(m, d, 1);
+		}
+	}
+}
+
+/* Re-read the release, app.conf and formation, and converge on them. */
+static void
+converge(struct mgr *m)
+{
+	struct app app;
+	char path[PATH_MAX], err[512], oldver[16];
+	struct formation f;
+	struct dyno *d;
+	unsigned i;
+	int restart;
+
+	if (app_load(m->conf, m->app.name, &app) != 0)
+		return;		/* keep running what we have; app_load said why */
+	state_pathf(path, sizeof(path), "%s/formation", app.dir);
+	if (formation_read(path, &f, err, sizeof(err)) == -1) {
+		diag_error("%s", err);
+		app_free(&app);
+		return;
+	}
+	snprintf(oldver, sizeof(oldver), "%s", m->app.version);
+	restart = oldver[0] != '\0' && strcmp(oldver, app.version) != 0;
+	app_free(&m->app);
+	m->app = app;
+	m->f = f;
+	/* Types gone from the formation or the Procfile scale to zero. */
+	for (d = m->dynos; d != NULL; ) {
+		if (formation_find(&m->f, d->type) == NULL ||
+		    procfile_find(&m->app.pf, d->type) == NULL) {
+			scale_type(m, d->type, 0, 0);
+			d = m->dynos;	/* the list changed: start over */
+		} else
+			d = d->next;
+	}
+	for (i = 0; i < m->f.n; i++)
+		scale_type(m, m->f.t[i].type, procfile_find(&m->app.pf,
+		    m->f.t[i].type) && strcmp(m->f.t[i].type, "release") ?
+		    m->f.t[i].count : 0, restart);
+	mgr_write_routes(m);
+}
+
+/* Cycle requests: files named after a dyno, a type or "all"; a file saying
+ * "cycle" is the daily cycling, anything else a restart. */
+static void
+take_cycle_requests(struct mgr *m)
+{
+	char dir[PATH_MAX], path[PATH_MAX], *body;
+	struct dirent *de;
+	struct dyno *d;
+	DIR *dp;
+	int cycle;
+
+	state_pathf(dir, sizeof(dir), "%s/cycle", m->app.rundir);
+	if ((dp = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.' || state_pathf(path, sizeof(path),
+		    "%s/%s", dir, de->d_name) == -1)
+			continue;
+		cycle = 0;
+		if (state_read(path, 64, &body, NULL) == 0) {
+			cycle = strncmp(body, "cycle", 5) == 0;
+			free(body);
+		}
+		unlink(path);
+		for (d = m->dynos; d != NULL; d = d->next)
+			if (strcmp(de->d_name, "all") == 0 ||
+			    strcmp(de->d_name, d->name) == 0 ||
+			    strcmp(de->d_name, d->type) == 0)
+				dyno_restart(m, d, cycle ? "Cycling" : "Restarting");
+	}
+	closedir(dp);
+}
+
+void
+mgr_maybe_exit(struct mgr *m)
+{
+	if (m->stopping && m->insts == NULL)
+		evloop_stop(m->ev);
+}
+
+static void
+stop_everything(struct mgr *m)
+{
+	struct dyno *d;
+
+	if (m->stopping)
+		return;
+	m->stopping = 1;
+	for (d = m->dynos; d != NULL; d = d->next)
+		dyno_stop(m, d, ST_DOWN);
+	mgr_write_routes(m);
+	mgr_maybe_exit(m);
+}
+
+static void
+on_signal(struct evloop *ev, int signo, void *arg)
+{
+	struct mgr *m = arg;
+	struct inst *in;
+	int wstatus;
+	pid_t pid;
+
+	(void)ev;
+	switch (signo) {
+	case SIGCHLD:
+		while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0)
+			if ((in = inst_find(m, pid)) != NULL)
+				inst_reaped(m, in, wstatus);
+		break;
+	case SIGHUP:
+		if (!m->stopping)
+			converge(m);
+		break;
+	case SIGUSR1:
+		if (!m->stopping)
+			take_cycle_requests(m);
+		break;
+	default:
+		stop_everything(m);
+	}
+}
+
+static int
+setup(struct mgr *m)
+{
+	static const int sigs[] = { SIGCHLD, SIGHUP, SIGUSR1, SIGTERM, SIGINT };
+	size_t i;
+
+	if ((m->ev = evloop_new()) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (evloop_add_signal(m->ev, sigs[i], on_signal, m) == -1)
+			return -1;
+	/* A dyno-run that loses its own parent is re-parented to us. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	signal(SIGPIPE, SIG_IGN);
+	m->lc = logclient_open(m->conf->rundir);
+	find_dynorun(m);
+	srandom((unsigned)(time(NULL) ^ getpid()));
+	return 0;
+}
+
+static void
+teardown(struct mgr *m)
+{
+	char path[PATH_MAX];
+	struct dyno *d;
+
+	for (d = m->dynos; d != NULL; d = d->next)
+		if (d->state != ST_DOWN)
+			dyno_set_state(m, d, ST_DOWN);
+	mgr_write_routes(m);
+	state_pathf(path, sizeof(path), "%s/manager.pid", m->app.rundir);
+	unlink(path);
+	while (m->dynos != NULL)
+		remove_dyno(m, m->dynos, 0);
+	logclient_close(m->lc);
+	evloop_free(m->ev);
+	app_free(&m->app);
+}
+
+/* --ready-fd: one newline once every dyno has been started. */
+static void
+say_ready(int fd)
+{
+	if (fd < 0)
+		return;
+	(void)!write(fd, "\n", 1);
+	close(fd);
+}
+
+int
+app_run(const struct conf *conf, const char *name, int ready_fd)
+{
+	struct mgr m;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.conf = conf;
+	m.lockfd = -1;
+	if ((rc = app_load(conf, name, &m.app)) != 0)
+		return rc;
+	if ((rc = take_app(&m)) != 0 || setup(&m) == -1) {
+		if (rc == 0)
+			diag_error_errno("%s: setting up", name);
+		app_free(&m.app);
+		return rc ? rc : EXIT_OSERR;
+	}
+	recover(&m);
+	m.app.version[0] = '\0';	/* the first converge starts everything */
+	converge(&m);
+	say_ready(ready_fd);
+	rc = evloop_run(m.ev) == -1 ? EXIT_OSERR : 0;
+	teardown(&m);
+	return rc;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-manager APP: the daemon's data model, shared by its parts. */
+#ifndef DYNO_MANAGER_APP_H
+#define DYNO_MANAGER_APP_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "conf.h"
+#include "evloop.h"
+#include "linebuf.h"
+#include "logclient.h"
+#include "dyno-manager.h"
+
+/* Dyno states as Heroku shows them (heroku.md 1.3). */
+enum dstate { ST_DOWN, ST_STARTING, ST_UP, ST_CRASHED, ST_COMPLETE };
+
+struct mgr;
+struct dyno;
+
+/* One output pipe of one dyno-run process. */
+struct pipe_in {
+	struct inst	*inst;
+	int		 fd;
+	struct linebuf	 lb;
+};
+
+/* One dyno-run process.  A dyno slot (web.1) has at most one current
+ * instance, plus old ones that are still stopping after a restart. */
+struct inst {
+	struct mgr	*m;
+	struct dyno	*dyno;		/* the slot, while it is current */
+	char		 name[80];	/* web.1: kept after it retires */
+	pid_t		 pid;
+	char		 release[16];
+	unsigned	 port;
+	char		 addr[64];	/* IP from dyno-run's info file */
+	char		 info[PATH_MAX];
+	int		 info_seen;
+	int		 retiring;	/* SIGTERM sent on purpose */
+	int		 hardkilled;	/* SIGKILL sent (R10, grace over) */
+	struct evtimer	*kill_timer;
+	struct pipe_in	 out, err;
+	struct inst	*next;
+};
+
+/* One dyno of the formation: TYPE.N. */
+struct dyno {
+	struct mgr	*m;
+	char		 name[80];
+	char		 type[64];
+	unsigned	 num;
+	enum dstate	 state;
+	struct inst	*cur;
+	time_t		 started;
+	unsigned	 crashes;	/* in a row, for the restart cool-off */
+	uint64_t	 up_since;	/* evloop ms when it went up */
+	int		 norestart;	/* exited 64/65/78: fix and restart */
+	struct evtimer	*probe, *boot, *restart;
+	struct dyno	*next;
+};
+
+struct mgr {
+	const struct conf *conf;
+	struct app	 app;
+	struct formation f;
+	struct evloop	*ev;
+	struct logclient *lc;
+	struct dyno	*dynos;
+	struct inst	*insts;
+	char		 dynorun[PATH_MAX];
+	unsigned	 seq;
+	int		 stopping;
+	int		 lockfd;
+};
+
+/* bin/dyno-manager-dyno.c: the lifecycle of one dyno. */
+struct dyno *dyno_new(struct mgr *m, const char *type, unsigned num);
+void	dyno_start(struct mgr *m, struct dyno *d);
+void	dyno_restart(struct mgr *m, struct dyno *d, const char *why);
+void	dyno_stop(struct mgr *m, struct dyno *d, enum dstate to);
+void	dyno_set_state(struct mgr *m, struct dyno *d, enum dstate to);
+void	inst_reaped(struct mgr *m, struct inst *in, int wstatus);
+void	inst_hardkill(struct mgr *m, struct inst *in);
+struct inst *inst_find(struct mgr *m, pid_t pid);
+void	mgr_write_routes(struct mgr *m);
+void	mgr_logf(struct mgr *m, const char *dyno, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+const char *dstate_name(enum dstate s);
+
+/* bin/dyno-manager-app.c */
+void	mgr_maybe_exit(struct mgr *m);
+
+#endif

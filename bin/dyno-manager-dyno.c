@@ -1,0 +1,605 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-manager APP: one dyno's life: start, up, crash, restart, stop. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "state.h"
+#include "dyno-manager-app.h"
+
+#define PROBE_MS	100
+#define LINE_MAX_DYNO	10000
+#define KILL_SLACK_MS	10000	/* beyond the grace, before we SIGKILL */
+
+static const char *names[] = { "down", "starting", "up", "crashed",
+    "complete" };
+
+const char *
+dstate_name(enum dstate s)
+{
+	return names[s];
+}
+
+void
+mgr_logf(struct mgr *m, const char *dyno, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	logclient_send(m->lc, m->app.name, "heroku", dyno, msg, strlen(msg));
+}
+
+/* Write one file of dynos/TYPE.N/ atomically. */
+static void
+put(struct mgr *m, const struct dyno *d, const char *file, const char *value)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+
+	if (state_pathf(dir, sizeof(dir), "%s/dynos/%s", m->app.dir, d->name) ||
+	    state_pathf(path, sizeof(path), "%s/%s", dir, file))
+		return;
+	if (state_mkdirs(dir, 0755) == -1 ||
+	    state_replace(path, value, strlen(value), 0644, 0) == -1)
+		diag_warn_errno("%s", path);
+}
+
+static void
+write_dyno(struct mgr *m, const struct dyno *d)
+{
+	char buf[128];
+	const struct inst *in = d->cur;
+
+	snprintf(buf, sizeof(buf), "%ld\n", in ? (long)in->pid : 0L);
+	put(m, d, "pid", buf);
+	snprintf(buf, sizeof(buf), "%s\n", in ? in->release : m->app.version);
+	put(m, d, "release", buf);
+	if (in && in->info_seen && in->port)
+		snprintf(buf, sizeof(buf), "%s:%u\n", in->addr, in->port);
+	else
+		buf[0] = '\0';
+	put(m, d, "addr", buf);
+	snprintf(buf, sizeof(buf), "%lld\n", (long long)d->started);
+	put(m, d, "started", buf);
+	snprintf(buf, sizeof(buf), "%s\n", names[d->state]);
+	put(m, d, "state", buf);
+}
+
+void
+mgr_write_routes(struct mgr *m)
+{
+	char path[PATH_MAX], buf[FORMATION_MAX_DYNOS * 128];
+	const struct dyno *d;
+	size_t len = 0;
+
+	for (d = m->dynos; d != NULL; d = d->next)
+		if (d->state == ST_UP && strcmp(d->type, "web") == 0 && d->cur &&
+		    d->cur->port && len < sizeof(buf) - 128)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+			    "%s %s:%u\n", d->name, d->cur->addr, d->cur->port);
+	if (state_pathf(path, sizeof(path), "%s/routes", m->app.dir) == 0 &&
+	    state_replace(path, buf, len, 0644, 0) == -1)
+		diag_warn_errno("%s", path);
+}
+
+void
+dyno_set_state(struct mgr *m, struct dyno *d, enum dstate to)
+{
+	enum dstate from = d->state;
+
+	if (from != to)
+		mgr_logf(m, d->name, "State changed from %s to %s", names[from],
+		    names[to]);
+	d->state = to;
+	write_dyno(m, d);
+	if (from == ST_UP || to == ST_UP)
+		mgr_write_routes(m);
+}
+
+struct dyno *
+dyno_new(struct mgr *m, const char *type, unsigned num)
+{
+	struct dyno *d, **pp;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->m = m;
+	snprintf(d->type, sizeof(d->type), "%s", type);
+	snprintf(d->name, sizeof(d->name), "%s.%u", type, num);
+	d->num = num;
+	d->state = ST_DOWN;
+	/* Keep the list ordered by type, then number, for ps and routes. */
+	for (pp = &m->dynos; *pp != NULL; pp = &(*pp)->next)
+		if (strcmp((*pp)->type, type) > 0 || (strcmp((*pp)->type,
+		    type) == 0 && (*pp)->num > num))
+			break;
+	d->next = *pp;
+	*pp = d;
+	return d;
+}
+
+/* A free TCP port for a dyno on the host network, as Heroku's are: random. */
+static unsigned
+pick_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	unsigned port = 0;
+	int s;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(s, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	close(s);
+	return port;
+}
+
+/* dyno-run's info file: "addr=" once the dyno is set up. */
+static int
+read_info(struct inst *in)
+{
+	char *text, *p;
+
+	if (state_read(in->info, 4096, &text, NULL) == -1)
+		return 0;
+	if ((p = strstr(text, "addr=")) != NULL) {
+		p += 5;
+		snprintf(in->addr, sizeof(in->addr), "%.*s", (int)strcspn(p, "\n"),
+		    p);
+	}
+	if (in->addr[0] == '\0')
+		snprintf(in->addr, sizeof(in->addr), "127.0.0.1");
+	free(text);
+	in->info_seen = 1;
+	return 1;
+}
+
+static void
+on_output(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	struct pipe_in *p = arg;
+	struct inst *in = p->inst;
+	const char *line;
+	size_t len;
+	ssize_t n;
+
+	(void)events;
+	n = linebuf_read(&p->lb, fd);
+	while (linebuf_next(&p->lb, &line, &len))
+		logclient_send(in->m->lc, in->m->app.name, "app", in->name, line,
+		    len);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		while (linebuf_rest(&p->lb, &line, &len))
+			logclient_send(in->m->lc, in->m->app.name, "app", in->name,
+			    line, len);
+		evloop_del_fd(ev, fd);
+		close(fd);
+		p->fd = -1;
+		linebuf_free(&p->lb);
+	}
+}
+
+static int
+watch(struct mgr *m, struct inst *in, struct pipe_in *p, int fd)
+{
+	p->inst = in;
+	p->fd = fd;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (linebuf_init(&p->lb, LINE_MAX_DYNO) == -1)
+		return -1;
+	return evloop_add_fd(m->ev, fd, EPOLLIN, on_output, p);
+}
+
+static const char *
+network(const struct mgr *m, char *buf, size_t size)
+{
+	if (m->app.space[0] != '\0')
+		snprintf(buf, size, "space:%s", m->app.space);
+	else
+		snprintf(buf, size, "%s", m->conf->network);
+	return buf;
+}
+
+/* The child: stdout and stderr are the pipes (the only fds that cross
+ * exec), then dyno-run does the isolation. */
+static void
+exec_dynorun(struct mgr *m, struct dyno *d, struct inst *in, int out, int err)
+{
+	const struct procfile_entry *e = procfile_find(&m->app.pf, d->type);
+	const struct ftype *t = formation_find(&m->f, d->type);
+	char port[16], grace[32], net[80];
+	const char *size = t && t->size[0] ? t->size : m->app.size;
+
+	evloop_child_sigreset();
+	if (dup2(out, STDOUT_FILENO) == -1 || dup2(err, STDERR_FILENO) == -1)
+		_exit(EXIT_OSERR);
+	/* No stdin: a formation dyno has no terminal. */
+	close(STDIN_FILENO);
+	open("/dev/null", O_RDONLY);
+	snprintf(port, sizeof(port), "%u", in->port);
+	snprintf(grace, sizeof(grace), "%llu",
+	    (unsigned long long)(m->conf->grace_ms + 999) / 1000);
+	network(m, net, sizeof(net));
+	if (in->port)
+		execl(m->dynorun, "dyno-run", "--app", m->app.name, "--name",
+		    d->name, "--release", m->app.reldir, "--size", size, "--port",
+		    port, "--net", net, "--grace", grace, "--info-file", in->info,
+		    "--", e ? e->command : "false", (char *)NULL);
+	else
+		execl(m->dynorun, "dyno-run", "--app", m->app.name, "--name",
+		    d->name, "--release", m->app.reldir, "--size", size, "--net",
+		    net, "--grace", grace, "--info-file", in->info, "--",
+		    e ? e->command : "false", (char *)NULL);
+	dprintf(STDERR_FILENO, "dyno-manager: %s: %s\n", m->dynorun,
+	    strerror(errno));
+	_exit(EXIT_CANTRUN);
+}
+
+static struct inst *
+inst_spawn(struct mgr *m, struct dyno *d)
+{
+	struct inst *in;
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		return NULL;
+	in->m = m;
+	in->dyno = d;
+	snprintf(in->name, sizeof(in->name), "%s", d->name);
+	snprintf(in->release, sizeof(in->release), "%s", m->app.version);
+	if (strcmp(d->type, "web") == 0 && (in->port = pick_port()) == 0)
+		goto fail;
+	state_pathf(in->info, sizeof(in->info), "%s/info/%s.%u", m->app.rundir,
+	    d->name, ++m->seq);
+	unlink(in->info);
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
+	    (in->pid = fork()) == -1)
+		goto fail;
+	if (in->pid == 0)
+		exec_dynorun(m, d, in, out[1], err[1]);
+	close(out[1]);
+	close(err[1]);
+	in->out.fd = in->err.fd = -1;
+	if (watch(m, in, &in->out, out[0]) == -1 ||
+	    watch(m, in, &in->err, err[0]) == -1)
+		diag_warn_errno("%s: watching output", d->name);
+	in->next = m->insts;
+	m->insts = in;
+	return in;
+fail:
+	diag_warn_errno("%s: cannot start dyno-run", d->name);
+	for (int i = 0; i < 2; i++) {
+		if (out[i] != -1)
+			close(out[i]);
+		if (err[i] != -1)
+			close(err[i]);
+	}
+	free(in);
+	return NULL;
+}
+
+static void
+cancel(struct mgr *m, struct evtimer **t)
+{
+	if (*t != NULL) {
+		evloop_timer_cancel(m->ev, *t);
+		*t = NULL;
+	}
+}
+
+/* Is the web process listening on its PORT? */
+static int
+port_open(const struct inst *in)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct pollfd pfd;
+	int s, ok = 0, err = 0;
+	socklen_t len = sizeof(err);
+
+	if (inet_pton(AF_INET, in->addr, &sa.sin_addr) != 1)
+		return 0;
+	sa.sin_port = htons((unsigned short)in->port);
+	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return 0;
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		ok = 1;
+	else if (errno == EINPROGRESS) {
+		pfd.fd = s;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, 50) == 1 && getsockopt(s, SOL_SOCKET, SO_ERROR,
+		    &err, &len) == 0 && err == 0)
+			ok = 1;
+	}
+	close(s);
+	return ok;
+}
+
+static void
+on_probe(struct evloop *ev, void *arg)
+{
+	struct dyno *d = arg;
+	struct inst *in = d->cur;
+	struct mgr *m;
+
+	d->probe = NULL;
+	if (in == NULL || d->state != ST_STARTING)
+		return;
+	m = in->m;
+	if (!in->info_seen)
+		read_info(in);
+	/* Web dynos are up once PORT accepts; others once they started. */
+	if (in->info_seen && (in->port == 0 || port_open(in))) {
+		cancel(m, &d->boot);
+		d->up_since = evloop_now_ms();
+		dyno_set_state(m, d, ST_UP);
+		return;
+	}
+	d->probe = evloop_timer(ev, PROBE_MS, on_probe, d);
+}
+
+static void
+on_boot_timeout(struct evloop *ev, void *arg)
+{
+	struct dyno *d = arg;
+	struct mgr *m = d->m;
+
+	(void)ev;
+	d->boot = NULL;
+	if (d->cur == NULL || d->state != ST_STARTING)
+		return;
+	mgr_logf(m, d->name, "Error R10 (Boot timeout) -> Web process failed "
+	    "to bind to $PORT within %llu seconds of launch",
+	    (unsigned long long)m->conf->boot_timeout_ms / 1000);
+	mgr_logf(m, d->name, "Stopping process with SIGKILL");
+	inst_hardkill(m, d->cur);
+}
+
+void
+dyno_start(struct mgr *m, struct dyno *d)
+{
+	struct inst *in;
+
+	cancel(m, &d->restart);
+	d->norestart = 0;
+	if ((in = inst_spawn(m, d)) == NULL) {
+		dyno_set_state(m, d, ST_CRASHED);
+		return;
+	}
+	d->cur = in;
+	d->started = time(NULL);
+	dyno_set_state(m, d, ST_STARTING);
+	d->probe = evloop_timer(m->ev, PROBE_MS, on_probe, d);
+	if (in->port)
+		d->boot = evloop_timer(m->ev, m->conf->boot_timeout_ms,
+		    on_boot_timeout, d);
+}
+
+static void
+on_kill_timer(struct evloop *ev, void *arg)
+{
+	struct inst *in = arg;
+
+	(void)ev;
+	in->kill_timer = NULL;
+	inst_hardkill(in->m, in);
+}
+
+/* Ask dyno-run to stop the dyno: it sends SIGTERM to every process in it,
+ * waits the grace period, then SIGKILLs (and logs R12). */
+static void
+inst_retire(struct mgr *m, struct inst *in)
+{
+	in->retiring = 1;
+	in->dyno = NULL;
+	if (kill(in->pid, SIGTERM) == -1 && errno != ESRCH)
+		diag_warn_errno("%s: kill", in->name);
+	if (in->kill_timer == NULL)
+		in->kill_timer = evloop_timer(m->ev, m->conf->grace_ms +
+		    KILL_SLACK_MS, on_kill_timer, in);
+}
+
+void
+dyno_restart(struct mgr *m, struct dyno *d, const char *why)
+{
+	struct inst *old = d->cur;
+
+	mgr_logf(m, d->name, "%s", why);
+	cancel(m, &d->probe);
+	cancel(m, &d->boot);
+	d->crashes = 0;
+	d->cur = NULL;
+	/* The replacement starts as soon as its predecessor is signalled. */
+	if (old != NULL)
+		inst_retire(m, old);
+	dyno_start(m, d);
+}
+
+void
+dyno_stop(struct mgr *m, struct dyno *d, enum dstate to)
+{
+	cancel(m, &d->probe);
+	cancel(m, &d->boot);
+	cancel(m, &d->restart);
+	dyno_set_state(m, d, to);
+	if (d->cur != NULL) {
+		inst_retire(m, d->cur);
+		d->cur = NULL;
+	}
+}
+
+struct inst *
+inst_find(struct mgr *m, pid_t pid)
+{
+	struct inst *in;
+
+	for (in = m->insts; in != NULL; in = in->next)
+		if (in->pid == pid)
+			return in;
+	return NULL;
+}
+
+/* Write "1" to cgroup.kill (v2), else SIGKILL every pid of cgroup.procs. */
+static void
+kill_cgroup(const char *dir)
+{
+	char path[PATH_MAX], *procs, *p;
+
+	if (state_pathf(path, sizeof(path), "%s/cgroup.kill", dir) == 0 &&
+	    state_replace(path, "1", 1, 0644, 0) == 0)
+		return;
+	if (state_pathf(path, sizeof(path), "%s/cgroup.procs", dir) == -1 ||
+	    state_read(path, 1 << 20, &procs, NULL) == -1)
+		return;
+	for (p = procs; *p != '\0'; p += strcspn(p, "\n") + (p[strcspn(p, "\n")]
+	    != '\0'))
+		if (atol(p) > 0)
+			kill((pid_t)atol(p), SIGKILL);
+	free(procs);
+}
+
+/* The dyno's cgroup from dyno-run's info file, on v2 or any v1 hierarchy. */
+static void
+kill_dyno_cgroup(const char *info)
+{
+	static const char *roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified",
+	    "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory" };
+	char *text, *p, dir[PATH_MAX];
+	size_t i;
+
+	if (state_read(info, 4096, &text, NULL) == -1)
+		return;
+	if ((p = strstr(text, "cgroup=")) != NULL) {
+		p += 7;
+		p[strcspn(p, "\n")] = '\0';
+		for (i = 0; i < sizeof(roots) / sizeof(roots[0]) && *p; i++)
+			if (state_pathf(dir, sizeof(dir), "%s/%s", roots[i],
+			    p + (*p == '/')) == 0 && access(dir, F_OK) == 0)
+				kill_cgroup(dir);
+	}
+	free(text);
+}
+
+void
+inst_hardkill(struct mgr *m, struct inst *in)
+{
+	(void)m;
+	if (in == NULL)
+		return;
+	in->hardkilled = 1;
+	kill_dyno_cgroup(in->info);
+	kill(in->pid, SIGKILL);
+}
+
+static void
+inst_free(struct mgr *m, struct inst *in)
+{
+	struct inst **pp;
+
+	for (pp = &m->insts; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == in) {
+			*pp = in->next;
+			break;
+		}
+	cancel(m, &in->kill_timer);
+	/* Whatever is still in the pipes is read before they close. */
+	if (in->out.fd != -1)
+		on_output(m->ev, in->out.fd, EPOLLIN, &in->out);
+	if (in->err.fd != -1)
+		on_output(m->ev, in->err.fd, EPOLLIN, &in->err);
+	unlink(in->info);
+	free(in);
+}
+
+static void
+on_restart_timer(struct evloop *ev, void *arg)
+{
+	struct dyno *d = arg;
+
+	(void)ev;
+	d->restart = NULL;
+	if (!d->m->stopping && d->state == ST_CRASHED)
+		dyno_start(d->m, d);
+}
+
+/* The cool-off before restart N (heroku.md 1.5): random up to the
+ * schedule's value; the first restart comes at once. */
+static uint64_t
+cooloff_ms(const struct mgr *m, unsigned crashes)
+{
+	unsigned i = crashes == 0 ? 0 : crashes - 1;
+	uint64_t max;
+
+	if (i >= m->conf->nbackoff)
+		i = m->conf->nbackoff - 1;
+	max = m->conf->backoff_ms[i];
+	return max == 0 ? 0 : (uint64_t)random() % (max + 1);
+}
+
+/*
+ * Any exit the manager did not ask for is a crash, status 0 included
+ * (heroku.md 1.5).  Statuses 64, 65 and 78 say the input or configuration
+ * is wrong: restarting cannot help, so the dyno stays crashed until the
+ * next release, restart or scale.
+ */
+static void
+dyno_crashed(struct mgr *m, struct dyno *d, int code)
+{
+	uint64_t delay;
+
+	cancel(m, &d->probe);
+	cancel(m, &d->boot);
+	if (d->up_since != 0 && evloop_now_ms() - d->up_since >=
+	    m->conf->crash_reset_ms)
+		d->crashes = 0;
+	d->up_since = 0;
+	d->crashes++;
+	d->cur = NULL;
+	dyno_set_state(m, d, ST_CRASHED);
+	if (m->stopping)
+		return;
+	if (code == EXIT_USAGE || code == EXIT_DATAERR || code == EXIT_CONFIG) {
+		diag_warn("%s: exited with status %d (bad input or configuration): "
+		    "not restarting it", d->name, code);
+		d->norestart = 1;
+		return;
+	}
+	if ((delay = cooloff_ms(m, d->crashes)) == 0)
+		dyno_start(m, d);
+	else
+		d->restart = evloop_timer(m->ev, delay, on_restart_timer, d);
+}
+
+void
+inst_reaped(struct mgr *m, struct inst *in, int wstatus)
+{
+	struct dyno *d = in->dyno;
+	int code = WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) :
+	    WEXITSTATUS(wstatus);
+
+	/* dyno-run logs its own exit; when it was SIGKILLed, we do. */
+	if (in->hardkilled || WIFSIGNALED(wstatus))
+		mgr_logf(m, in->name, "Process exited with status %d", code);
+	inst_free(m, in);
+	if (d != NULL && d->cur == in)
+		dyno_crashed(m, d, code);
+	mgr_maybe_exit(m);
+}

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-manager scale and ps: change the formation, show the dynos. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "logclient.h"
+#include "names.h"
+#include "num.h"
+#include "state.h"
+#include "dyno-manager.h"
+
+/* One scale argument: TYPE=N, TYPE+N, TYPE-N, each with an optional
+ * :SIZE, or TYPE=SIZE / TYPE:SIZE to change only the size. */
+struct change {
+	char		 type[64];
+	char		 op;		/* '=', '+', '-', or 0 for size only */
+	unsigned	 n;
+	char		 size[CONF_NAME_MAX];
+};
+
+static int
+parse_size(const struct conf *conf, const char *s, struct change *c)
+{
+	const struct dyno_size *ds = conf_size(conf, s);
+	size_t i;
+
+	if (ds == NULL) {
+		diag_error("\"%s\": unknown dyno size", s);
+		return -1;
+	}
+	for (i = 0; ds->name[i] != '\0' && i + 1 < sizeof(c->size); i++)
+		c->size[i] = (char)tolower((unsigned char)ds->name[i]);
+	c->size[i] = '\0';
+	return 0;
+}
+
+static int
+parse_change(const struct conf *conf, const char *arg, struct change *c)
+{
+	size_t tl = strcspn(arg, "=+-:");
+	const char *rest = arg + tl, *colon;
+	char num[32];
+
+	memset(c, 0, sizeof(*c));
+	if (tl == 0 || tl >= sizeof(c->type) || *rest == '\0')
+		goto usage;
+	memcpy(c->type, arg, tl);
+	if (*rest == ':')
+		return parse_size(conf, rest + 1, c);
+	c->op = *rest++;
+	colon = strchr(rest, ':');
+	snprintf(num, sizeof(num), "%.*s", colon ? (int)(colon - rest) :
+	    (int)strlen(rest), rest);
+	if (c->op == '=' && num[0] != '\0' && !isdigit((unsigned char)num[0])) {
+		c->op = 0;	/* web=standard-2x: the size alone */
+		return parse_size(conf, num, c);
+	}
+	if (num_parse_uint(num, 0, FORMATION_MAX_DYNOS, &c->n) == -1)
+		goto usage;
+	if (colon != NULL)
+		return parse_size(conf, colon + 1, c);
+	return 0;
+usage:
+	diag_error("\"%s\": expected TYPE=COUNT, TYPE+N, TYPE-N or TYPE=SIZE, "
+	    "with an optional :SIZE", arg);
+	return -1;
+}
+
+static int
+apply_change(const struct app *app, struct formation *f, const struct change *c)
+{
+	struct ftype *t = formation_find(f, c->type);
+	unsigned count;
+
+	if (procfile_find(&app->pf, c->type) == NULL || strcmp(c->type,
+	    "release") == 0) {
+		diag_error("%s: no process type \"%s\" in the Procfile of %s",
+		    app->name, c->type, app->version);
+		return -1;
+	}
+	if (t == NULL) {
+		if (f->n == FORMATION_MAX_TYPES)
+			return -1;
+		t = &f->t[f->n++];
+		memset(t, 0, sizeof(*t));
+		snprintf(t->type, sizeof(t->type), "%s", c->type);
+	}
+	count = t->count;
+	if (c->op == '=')
+		count = c->n;
+	else if (c->op == '+')
+		count += c->n;
+	else if (c->op == '-')
+		count = c->n > count ? 0 : count - c->n;
+	if (count > FORMATION_MAX_DYNOS) {
+		diag_error("%s: at most %d dynos per type", c->type,
+		    FORMATION_MAX_DYNOS);
+		return -1;
+	}
+	t->count = count;
+	if (c->size[0] != '\0')
+		snprintf(t->size, sizeof(t->size), "%s", c->size);
+	return 0;
+}
+
+static const char *
+unix_user(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	return pw ? pw->pw_name : "unknown";
+}
+
+/* Tell the running manager, if any, to converge. */
+static void
+hup_manager(const struct app *app)
+{
+	char path[PATH_MAX];
+	pid_t pid;
+
+	state_pathf(path, sizeof(path), "%s/manager.pid", app->rundir);
+	if ((pid = state_read_pid(path)) > 0 && kill(pid, SIGHUP) == -1)
+		diag_warn_errno("%s: cannot signal the manager (pid %ld)",
+		    app->name, (long)pid);
+}
+
+static int
+total_dynos(const struct formation *f)
+{
+	unsigned i, total = 0;
+
+	for (i = 0; i < f->n; i++)
+		total += f->t[i].count;
+	return (int)total;
+}
+
+/* Apply every change under the app lock, then write the formation once. */
+static int
+scale_locked(const struct conf *conf, struct app *app, int argc, char **argv)
+{
+	char path[PATH_MAX], err[512], desc[2048];
+	struct formation f;
+	struct change c;
+	struct logclient *lc;
+	int i;
+
+	state_pathf(path, sizeof(path), "%s/formation", app->dir);
+	if (formation_read(path, &f, err, sizeof(err)) == -1) {
+		diag_error("%s", err);
+		return EXIT_DATAERR;
+	}
+	for (i = 0; i < argc; i++)
+		if (parse_change(conf, argv[i], &c) == -1 ||
+		    apply_change(app, &f, &c) == -1)
+			return EXIT_USAGE;
+	if (total_dynos(&f) > FORMATION_MAX_DYNOS) {
+		diag_error("%s: at most %d dynos per app", app->name,
+		    FORMATION_MAX_DYNOS);
+		return EXIT_USAGE;
+	}
+	if (formation_write(path, &f) == -1) {
+		diag_error_errno("%s", path);
+		return EXIT_CANTCREAT;
+	}
+	formation_describe(&f, app, conf, desc, sizeof(desc));
+	lc = logclient_open(conf->rundir);
+	logclient_set_quiet(lc, 1);
+	logclient_sendf(lc, app->name, "app", "api", "Scaled to %s by user %s",
+	    desc, unix_user());
+	logclient_close(lc);
+	printf("Scaled %s to %s\n", app->name, desc);
+	hup_manager(app);
+	return 0;
+}
+
+int
+scale_main(const struct conf *conf, int argc, char **argv)
+{
+	char lockpath[PATH_MAX];
+	struct app app;
+	int rc, fd;
+
+	if (argc < 3) {
+		diag_error("usage: dyno-manager scale APP TYPE=COUNT[:SIZE] ...");
+		return EXIT_USAGE;
+	}
+	if ((rc = app_load(conf, argv[1], &app)) != 0)
+		return rc;
+	state_pathf(lockpath, sizeof(lockpath), "%s/lock", app.dir);
+	if ((fd = state_lock(lockpath, 1)) == -1) {
+		diag_error_errno("%s", lockpath);
+		app_free(&app);
+		return EXIT_TEMPFAIL;
+	}
+	rc = scale_locked(conf, &app, argc - 2, argv + 2);
+	close(fd);
+	app_free(&app);
+	return rc;
+}
+
+/* One dyno's line of ps: "web.1: up 2026/11/22 10:00:00 +0000 (~ 6m ago)". */
+static void
+ps_dyno(const struct app *app, const char *name)
+{
+	char path[PATH_MAX], *state = NULL, *started = NULL, when[64], age[32];
+	time_t t = 0;
+	struct tm tm;
+
+	state_pathf(path, sizeof(path), "%s/dynos/%s/state", app->dir, name);
+	if (state_read(path, 64, &state, NULL) == -1)
+		return;
+	state[strcspn(state, "\n")] = '\0';
+	state_pathf(path, sizeof(path), "%s/dynos/%s/started", app->dir, name);
+	if (state_read(path, 64, &started, NULL) == 0)
+		t = (time_t)atoll(started);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y/%m/%d %H:%M:%S +0000", &tm);
+	num_format_duration((uint64_t)(time(NULL) - t) * 1000, age, sizeof(age));
+	printf("%s: %s %s (~ %s ago)\n", name, state, when, age);
+	free(state);
+	free(started);
+}
+
+static int
+cmp_dyno(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t xl = strcspn(x, "."), yl = strcspn(y, ".");
+	int c = strncmp(x, y, xl < yl ? xl : yl);
+
+	if (c != 0 || xl != yl)
+		return c ? c : (xl < yl ? -1 : 1);
+	return atoi(x + xl + 1) - atoi(y + yl + 1);
+}
+
+/* The dyno folders of one type, sorted by number. */
+static void
+ps_type(const struct app *app, const struct ftype *t, const char *command)
+{
+	char path[PATH_MAX], *names[FORMATION_MAX_DYNOS * 2], sz[CONF_NAME_MAX];
+	struct dirent *de;
+	size_t n = 0, i, tl = strlen(t->type);
+	DIR *d;
+
+	snprintf(sz, sizeof(sz), "%s", t->size[0] ? t->size : app->size);
+	for (i = 0; sz[i] != '\0'; i++)
+		if (i == 0 || sz[i - 1] == '-' || isdigit((unsigned char)sz[i - 1]))
+			sz[i] = (char)toupper((unsigned char)sz[i]);
+	printf("=== %s (%s): %s (%u)\n", t->type, sz, command, t->count);
+	state_pathf(path, sizeof(path), "%s/dynos", app->dir);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && n < FORMATION_MAX_DYNOS * 2)
+		if (strncmp(de->d_name, t->type, tl) == 0 && de->d_name[tl] == '.' &&
+		    names_check_dyno(de->d_name, NULL, NULL) == NULL)
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_dyno);
+	for (i = 0; i < n; i++) {
+		if (names[i] != NULL)
+			ps_dyno(app, names[i]);
+		free(names[i]);
+	}
+}
+
+int
+ps_main(const struct conf *conf, int argc, char **argv)
+{
+	char path[PATH_MAX], err[512];
+	const struct procfile_entry *e;
+	struct formation f;
+	struct app app;
+	unsigned i, shown = 0;
+	int rc;
+
+	if (argc != 2) {
+		diag_error("usage: dyno-manager ps APP");
+		return EXIT_USAGE;
+	}
+	if ((rc = app_load(conf, argv[1], &app)) != 0)
+		return rc;
+	state_pathf(path, sizeof(path), "%s/formation", app.dir);
+	if (formation_read(path, &f, err, sizeof(err)) == -1) {
+		diag_error("%s", err);
+		app_free(&app);
+		return EXIT_DATAERR;
+	}
+	for (i = 0; i < f.n; i++) {
+		if (f.t[i].count == 0 ||
+		    (e = procfile_find(&app.pf, f.t[i].type)) == NULL)
+			continue;
+		if (shown++)
+			printf("\n");
+		ps_type(&app, &f.t[i], e->command);
+	}
+	if (shown == 0)
+		printf("No dynos on %s\n", app.name);
+	app_free(&app);
+	return 0;
+}
