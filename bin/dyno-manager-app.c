@@ -193,7 +193,7 @@ scale_type(struct mgr *m, const char *type, unsigned want, int restart)
 			if ((d = dyno_new(m, type, n)) != NULL)
 				dyno_start(m, d);
 		} else if (restart)
-			dyno_restart(m, d, "Restarting");
+			dyno_restart(m, d, "Restarting", m->app.preboot);
 		else if (d->state == ST_DOWN || (d->state == ST_CRASHED &&
 		    d->restart == NULL && d->norestart))
 			dyno_start(m, d);
@@ -275,7 +275,8 @@ take_cycle_requests(struct mgr *m)
 			if (strcmp(de->d_name, "all") == 0 ||
 			    strcmp(de->d_name, d->name) == 0 ||
 			    strcmp(de->d_name, d->type) == 0)
-				dyno_restart(m, d, cycle ? "Cycling" : "Restarting");
+				dyno_restart(m, d, cycle ? "Cycling" : "Restarting",
+				    0);
 	}
 	closedir(dp);
 }

@@ -54,6 +54,7 @@ struct dyno {
 	unsigned	 num;
 	enum dstate	 state;
 	struct inst	*cur;
+	struct inst	*old;		/* preboot: serves until cur is up */
 	time_t		 started;
 	unsigned	 crashes;	/* in a row, for the restart cool-off */
 	uint64_t	 up_since;	/* evloop ms when it went up */
@@ -79,7 +80,8 @@ struct mgr {
 /* bin/dyno-manager-dyno.c: the lifecycle of one dyno. */
 struct dyno *dyno_new(struct mgr *m, const char *type, unsigned num);
 void	dyno_start(struct mgr *m, struct dyno *d);
-void	dyno_restart(struct mgr *m, struct dyno *d, const char *why);
+void	dyno_restart(struct mgr *m, struct dyno *d, const char *why,
+	    int preboot);
 void	dyno_stop(struct mgr *m, struct dyno *d, enum dstate to);
 void	dyno_set_state(struct mgr *m, struct dyno *d, enum dstate to);
 void	inst_reaped(struct mgr *m, struct inst *in, int wstatus);

@@ -85,13 +85,17 @@ mgr_write_routes(struct mgr *m)
 {
 	char path[PATH_MAX], buf[FORMATION_MAX_DYNOS * 128];
 	const struct dyno *d;
+	const struct inst *in;
 	size_t len = 0;
 
-	for (d = m->dynos; d != NULL; d = d->next)
-		if (d->state == ST_UP && strcmp(d->type, "web") == 0 && d->cur &&
-		    d->cur->port && len < sizeof(buf) - 128)
+	for (d = m->dynos; d != NULL; d = d->next) {
+		/* During a preboot the old instance serves until the new is up. */
+		in = d->state == ST_UP ? d->cur : d->old;
+		if (in != NULL && in->port && strcmp(d->type, "web") == 0 &&
+		    len < sizeof(buf) - 128)
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-			    "%s %s:%u\n", d->name, d->cur->addr, d->cur->port);
+			    "%s %s:%u\n", d->name, in->addr, in->port);
+	}
 	if (state_pathf(path, sizeof(path), "%s/routes", m->app.dir) == 0 &&
 	    state_replace(path, buf, len, 0644, 0) == -1)
 		diag_warn_errno("%s", path);
@@ -333,6 +337,8 @@ port_open(const struct inst *in)
 	return ok;
 }
 
+static void retire_old(struct mgr *, struct dyno *);
+
 static void
 on_probe(struct evloop *ev, void *arg)
 {
@@ -351,6 +357,7 @@ on_probe(struct evloop *ev, void *arg)
 		cancel(m, &d->boot);
 		d->up_since = evloop_now_ms();
 		dyno_set_state(m, d, ST_UP);
+		retire_old(m, d);
 		return;
 	}
 	d->probe = evloop_timer(ev, PROBE_MS, on_probe, d);
@@ -417,8 +424,19 @@ inst_retire(struct mgr *m, struct inst *in)
 		    KILL_SLACK_MS, on_kill_timer, in);
 }
 
+/* The preboot predecessor, once its replacement is up (or crashed). */
+static void
+retire_old(struct mgr *m, struct dyno *d)
+{
+	if (d->old == NULL)
+		return;
+	inst_retire(m, d->old);
+	d->old = NULL;
+	mgr_write_routes(m);
+}
+
 void
-dyno_restart(struct mgr *m, struct dyno *d, const char *why)
+dyno_restart(struct mgr *m, struct dyno *d, const char *why, int preboot)
 {
 	struct inst *old = d->cur;
 
@@ -427,8 +445,16 @@ dyno_restart(struct mgr *m, struct dyno *d, const char *why)
 	cancel(m, &d->boot);
 	d->crashes = 0;
 	d->cur = NULL;
-	/* The replacement starts as soon as its predecessor is signalled. */
-	if (old != NULL)
+	retire_old(m, d);
+	/*
+	 * Preboot keeps an up web dyno serving until its replacement is up;
+	 * otherwise the replacement starts as soon as its predecessor has been
+	 * signalled (heroku.md 1.4, 1.7).
+	 */
+	if (old != NULL && preboot && d->state == ST_UP && old->port) {
+		d->old = old;
+		old->dyno = NULL;
+	} else if (old != NULL)
 		inst_retire(m, old);
 	dyno_start(m, d);
 }
@@ -436,6 +462,7 @@ dyno_restart(struct mgr *m, struct dyno *d, const char *why)
 void
 dyno_stop(struct mgr *m, struct dyno *d, enum dstate to)
 {
+	retire_old(m, d);
 	cancel(m, &d->probe);
 	cancel(m, &d->boot);
 	cancel(m, &d->restart);
@@ -573,6 +600,7 @@ dyno_crashed(struct mgr *m, struct dyno *d, int code)
 	d->up_since = 0;
 	d->crashes++;
 	d->cur = NULL;
+	retire_old(m, d);
 	dyno_set_state(m, d, ST_CRASHED);
 	if (m->stopping)
 		return;
@@ -591,9 +619,16 @@ dyno_crashed(struct mgr *m, struct dyno *d, int code)
 void
 inst_reaped(struct mgr *m, struct inst *in, int wstatus)
 {
-	struct dyno *d = in->dyno;
+	struct dyno *d = in->dyno, *o;
 	int code = WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) :
 	    WEXITSTATUS(wstatus);
+
+	/* A preboot predecessor that died while still serving. */
+	for (o = m->dynos; o != NULL; o = o->next)
+		if (o->old == in) {
+			o->old = NULL;
+			mgr_write_routes(m);
+		}
 
 	/* dyno-run logs its own exit; when it was SIGKILLed, we do. */
 	if (in->hardkilled || WIFSIGNALED(wstatus))
