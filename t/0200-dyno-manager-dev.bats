@@ -225,6 +225,8 @@ out_has() {
 	[[ "${stderr_lines[0]}" == 'dyno-manager: -t: "forever": expected a duration'* ]]
 
 	run -64 --separate-stderr dyno-manager
+	assert_equal "${stderr_lines[0]}" "dyno-manager: expected one APP, or -d DIR"
+	run -64 --separate-stderr dyno-manager check
 	assert_equal "${stderr_lines[0]}" "dyno-manager: -d DIR is required"
 
 	printf '[dyno]\ngrace = soon\n' >"$DYNO_CONF"
