@@ -560,20 +560,32 @@ slug_remove(const char *dir)
 	return state_remove_tree(dir);
 }
 
-/* The slug's Procfile must parse; reports whether it has web and release. */
+/*
+ * The slug's Procfile must parse; reports whether it has web and release.
+ * Messages name it "Procfile:LINE", not by its staging path.
+ */
 int
 slug_check_procfile(const char *dir, int *has_web, int *has_release)
 {
 	struct procfile pf;
-	char path[PATH_MAX], err[512];
+	char path[PATH_MAX], err[512], *text;
+	size_t len;
+	int rc;
 
 	if (state_pathf(path, sizeof(path), "%s/Procfile", dir) == -1)
 		return EXIT_SOFTWARE;
-	if (procfile_load(path, &pf, NULL, NULL, err, sizeof(err)) == -1) {
+	if (state_read(path, 1 << 20, &text, &len) == -1) {
 		if (errno == ENOENT)
 			diag_error("slug has no Procfile");
 		else
-			diag_error("slug Procfile: %s", err);
+			diag_error_errno("slug Procfile");
+		return EXIT_DATAERR;
+	}
+	rc = procfile_parse("Procfile", text, len, &pf, NULL, NULL, err,
+	    sizeof(err));
+	free(text);
+	if (rc == -1) {
+		diag_error("slug %s", err);
 		return EXIT_DATAERR;
 	}
 	*has_web = procfile_find(&pf, "web") != NULL;
