@@ -1,0 +1,235 @@
+#!/usr/bin/env bats
+# dyno-manager APP with the real dyno-run: formation, states, routes, restarts.
+bats_require_minimum_version 1.5.0
+load helper/common
+
+APPNAME=dynotest-mgr
+
+setup() {
+	require_root
+	[ -x "$TOP/bin/dyno-run" ] || skip "dyno-run is not built"
+	dyno_setup
+	cat >"$DYNO_CONF" <<-'C'
+	[dyno]
+	grace = 3s
+	boot_timeout = 20s
+	[manager]
+	restart_backoff = 0, 4s, 1h
+	C
+	LOG="$DYNO_TEST_DIR/manager.log"
+	SLUG="$DYNO_TEST_DIR/slug"
+	cp -r "$TOP/t/data/dyno-manager/app" "$SLUG"
+	APPDIR="$DYNO_ROOT/apps/$APPNAME"
+}
+
+teardown() {
+	if [ -n "${MGR:-}" ]; then
+		kill -TERM "$MGR" 2>/dev/null
+		wait_for 30 bash -c "! kill -0 $MGR 2>/dev/null" || kill -KILL "$MGR"
+	fi
+	pkill -KILL -f 'sleep 4242\.1' 2>/dev/null || true
+	dyno_teardown
+}
+
+deploy() {
+	release create "$APPNAME" --slug "$SLUG" >/dev/null 2>&1
+}
+
+start_mgr() {
+	dyno-manager "$APPNAME" >>"$LOG" 2>&1 3>&- &
+	MGR=$!
+}
+
+stop_mgr() {
+	kill -TERM "$MGR"
+	STATUS=0
+	wait "$MGR" || STATUS=$?
+	MGR=
+}
+
+state_of() {
+	cat "$APPDIR/dynos/$1/state" 2>/dev/null
+}
+
+is_up() {
+	[ "$(state_of "$1")" = up ]
+}
+
+routes_count() {
+	[ "$(wc -l <"$APPDIR/routes" 2>/dev/null)" -eq "$1" ]
+}
+
+log_count() {
+	grep -c -- "$1" "$LOG" || true
+}
+
+log_has_n() {
+	[ "$(log_count "$2")" -ge "$1" ]
+}
+
+# every route answers with its own dyno name
+check_routes() {
+	local name addr
+	while read -r name addr; do
+		run curl -sf "http://$addr/"
+		assert_output --partial "$name "
+	done <"$APPDIR/routes"
+}
+
+@test "the formation starts; web dynos are up once they bind PORT and routed" {
+	deploy
+	dyno-manager scale "$APPNAME" web=2 worker=1 >/dev/null
+	start_mgr
+	wait_for 60 is_up web.1
+	wait_for 60 is_up web.2
+	wait_for 60 is_up worker.1
+	wait_for 10 routes_count 2
+	check_routes
+	run grep -c '^worker\.1 ' "$APPDIR/routes"
+	assert_output 0
+	assert_equal "$(cat "$APPDIR/dynos/web.1/release")" v1
+	run dyno-manager ps "$APPNAME"
+	assert_line --index 0 "=== web (Standard-1X): exec python3 web.py (2)"
+	assert_line --regexp '^web\.1: up [0-9/]+ [0-9:]+ \+0000 \(~ [0-9]+s ago\)$'
+	assert_line --regexp '^worker\.1: up '
+	wait_for 10 log_has_n 1 "heroku\[web.1\]: State changed from starting to up"
+	wait_for 10 log_has_n 1 "app\[worker.1\]: worker worker.1 says hello"
+	stop_mgr
+	assert_equal "$STATUS" 0
+	assert_equal "$(state_of web.1)" down
+	assert_equal "$(wc -c <"$APPDIR/routes")" 0
+}
+
+@test "scaling starts and stops only the difference, highest numbers first" {
+	deploy
+	dyno-manager scale "$APPNAME" web=1 worker=2 >/dev/null
+	start_mgr
+	wait_for 60 is_up web.1
+	wait_for 60 is_up worker.2
+	web1=$(cat "$APPDIR/dynos/web.1/pid")
+	worker1=$(cat "$APPDIR/dynos/worker.1/pid")
+	run dyno-manager scale "$APPNAME" web+2 worker-1
+	assert_success
+	assert_output "Scaled $APPNAME to web@3:Standard-1X worker@1:Standard-1X"
+	wait_for 60 is_up web.3
+	wait_for 60 routes_count 3
+	wait_for 30 bash -c "[ ! -e '$APPDIR/dynos/worker.2' ]"
+	assert_equal "$(cat "$APPDIR/dynos/web.1/pid")" "$web1"
+	assert_equal "$(cat "$APPDIR/dynos/worker.1/pid")" "$worker1"
+	check_routes
+	dyno-manager scale "$APPNAME" web=1 >/dev/null
+	wait_for 30 routes_count 1
+	run cat "$APPDIR/routes"
+	assert_output --regexp '^web\.1 127\.0\.0\.1:[0-9]+$'
+	assert_equal "$(cat "$APPDIR/dynos/web.1/pid")" "$web1"
+	assert_equal "$(cat "$APPDIR/dynos/worker.1/pid")" "$worker1"
+	wait_for 10 log_has_n 1 "heroku\[web.3\]: State changed from up to down"
+}
+
+@test "a crashing dyno restarts at once, then after its cool-off, then waits" {
+	printf 'web: exec python3 web.py\ncrasher: echo crashing; exit 0\n' >"$SLUG/Procfile"
+	deploy
+	dyno-manager scale "$APPNAME" web=0 crasher=1 >/dev/null
+	start_mgr
+	wait_for 30 log_has_n 2 "crasher.1\]: State changed from crashed to starting"
+	wait_for 30 log_has_n 3 "crasher.1\]: State changed from starting to crashed"
+	# the first restart came at once; the second after 2 to 4 s
+	t1=$(grep "crasher.1\]: State changed from starting to crashed" "$LOG" | sed -n 2p | cut -c12-26)
+	t2=$(grep "crasher.1\]: State changed from crashed to starting" "$LOG" | sed -n 2p | cut -c12-26)
+	gap=$(python3 -c "import sys; a,b=[sum(float(x)*m for x,m in zip(t.split(':'),(3600,60,1))) for t in sys.argv[1:]]; print(b-a)" "$t1" "$t2")
+	python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 1.9 else 1)" "$gap"
+	# the third cool-off is up to an hour: it stays crashed
+	sleep 2
+	assert_equal "$(log_count "crasher.1\]: State changed from crashed to starting")" 2
+	assert_equal "$(state_of crasher.1)" crashed
+	run dyno-manager ps "$APPNAME"
+	assert_line --regexp '^crasher\.1: crashed '
+}
+
+@test "R10: a web process that never binds PORT is killed and crashed" {
+	printf '[dyno]\ngrace = 3s\nboot_timeout = 2s\n[manager]\nrestart_backoff = 0, 1h\n' >"$DYNO_CONF"
+	printf 'web: echo not listening; exec sleep 4242.102\n' >"$SLUG/Procfile"
+	deploy
+	start_mgr
+	wait_for 30 log_has_n 1 "heroku\[web.1\]: Error R10 (Boot timeout) -> Web process failed to bind to \$PORT within 2 seconds of launch"
+	wait_for 30 log_has_n 1 "heroku\[web.1\]: Stopping process with SIGKILL"
+	wait_for 30 log_has_n 1 "heroku\[web.1\]: Process exited with status 137"
+	wait_for 30 log_has_n 1 "heroku\[web.1\]: State changed from starting to crashed"
+	assert_equal "$(wc -c <"$APPDIR/routes")" 0
+}
+
+@test "a new release restarts every dyno onto the new slug and env" {
+	deploy
+	dyno-manager scale "$APPNAME" web=2 worker=1 >/dev/null
+	start_mgr
+	wait_for 60 routes_count 2
+	run curl -sf "http://$(awk '$1 == "web.1" {print $2}' "$APPDIR/routes")/"
+	assert_output "web.1 hello"
+	release config set "$APPNAME" GREETING=bonjour >/dev/null 2>&1
+	wait_for 60 bash -c "grep -q v2 '$APPDIR/dynos/web.1/release' && grep -q v2 '$APPDIR/dynos/web.2/release'"
+	wait_for 60 is_up web.1
+	wait_for 60 is_up web.2
+	wait_for 60 routes_count 2
+	run curl -sf "http://$(awk '$1 == "web.1" {print $2}' "$APPDIR/routes")/"
+	assert_output "web.1 bonjour"
+	wait_for 30 log_has_n 1 "app\[worker.1\]: worker worker.1 says bonjour"
+	assert_equal "$(log_count "heroku\[web.2\]: Restarting")" 1
+	assert_equal "$(cat "$APPDIR/dynos/worker.1/release")" v2
+}
+
+@test "SIGTERM stops every process of every dyno, then the manager exits 0" {
+	printf 'web: exec python3 web.py\nworker: sleep 4242.103 & sleep 4242.104 & wait\n' >"$SLUG/Procfile"
+	deploy
+	dyno-manager scale "$APPNAME" web=1 worker=2 >/dev/null
+	start_mgr
+	wait_for 60 is_up worker.2
+	wait_for 60 bash -c "[ \$(pgrep -fc 'sleep 4242\.10[34]') -eq 4 ]"
+	stop_mgr
+	assert_equal "$STATUS" 0
+	run pgrep -f 'sleep 4242\.10[34]'
+	assert_failure
+	assert_equal "$(state_of worker.1)" down
+	assert_equal "$(state_of web.1)" down
+}
+
+@test "after kill -9 of the manager a new one restores the formation, no duplicates" {
+	printf 'web: exec python3 web.py\nworker: exec sleep 4242.105\n' >"$SLUG/Procfile"
+	deploy
+	dyno-manager scale "$APPNAME" web=1 worker=2 >/dev/null
+	start_mgr
+	wait_for 60 is_up worker.2
+	wait_for 60 is_up web.1
+	kill -KILL "$MGR"
+	wait "$MGR" || true
+	start_mgr
+	wait_for 60 bash -c "[ \$(pgrep -fc 'sleep 4242\.105') -eq 2 ]"
+	wait_for 60 is_up worker.1
+	wait_for 60 is_up worker.2
+	wait_for 60 is_up web.1
+	wait_for 60 routes_count 1
+	sleep 1
+	assert_equal "$(pgrep -fc 'sleep 4242\.105')" 2
+	assert_equal "$(pgrep -fc 'python3 web.py')" 1
+	check_routes
+}
+
+@test "one manager per app" {
+	deploy
+	start_mgr
+	wait_for 60 is_up web.1
+	run -75 --separate-stderr dyno-manager "$APPNAME"
+	assert_equal "$stderr" "dyno-manager: $APPNAME: already managed by a running dyno-manager (pid $MGR)"
+}
+
+@test "100 dynos in one app" {
+	printf 'worker: exec sleep 4242.106\n' >"$SLUG/Procfile"
+	deploy
+	dyno-manager scale "$APPNAME" worker=100 >/dev/null
+	start_mgr
+	wait_for 240 bash -c "[ \$(grep -lx up '$APPDIR'/dynos/*/state 2>/dev/null | wc -l) -eq 100 ]"
+	assert_equal "$(pgrep -fc 'sleep 4242\.106')" 100
+	stop_mgr
+	assert_equal "$STATUS" 0
+	run pgrep -f 'sleep 4242\.106'
+	assert_failure
+}
