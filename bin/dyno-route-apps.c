@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-route: which app answers a Host, and where its up web dynos listen. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "dyno-route.h"
+#include "names.h"
+#include "state.h"
+
+#define FILE_MAX	(1024 * 1024)
+
+/*
+ * Apps and upstreams are never freed while the worker runs: a request in
+ * flight keeps pointers to both, so a reload updates them in place and
+ * only flips `present` and the route list.  Both sets stay small.
+ */
+struct apps {
+	char		 root[PATH_MAX];	/* DYNO_ROOT/apps */
+	int		 ifd;			/* inotify */
+	struct app	**v;
+	size_t		 n;
+	struct upstream	**ups;
+	size_t		 nups;
+};
+
+struct apps *
+apps_open(const char *root, char *err, size_t errlen)
+{
+	struct apps *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return NULL;
+	}
+	if (state_pathf(a->root, sizeof(a->root), "%s/apps", root) == -1 ||
+	    (a->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s/apps: %s", root, strerror(errno));
+		free(a);
+		return NULL;
+	}
+	/* The manager may not have made it yet; watching needs it to exist. */
+	(void)state_mkdirs(a->root, 0755);
+	if (apps_reload(a, err, errlen) == -1) {
+		apps_close(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+apps_close(struct apps *a)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->n; i++) {
+		free(a->v[i]->hosts);
+		free(a->v[i]->routes);
+		free(a->v[i]);
+	}
+	for (i = 0; i < a->nups; i++)
+		free(a->ups[i]);
+	free(a->v);
+	free(a->ups);
+	close(a->ifd);
+	free(a);
+}
+
+int
+apps_fd(struct apps *a)
+{
+	return a->ifd;
+}
+
+int
+apps_drain(struct apps *a)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int changed = 0;
+
+	while (read(a->ifd, buf, sizeof(buf)) > 0)
+		changed = 1;
+	return changed;
+}
+
+/* The upstream for "ADDR:PORT", made on first use. */
+static struct upstream *
+upstream_get(struct apps *a, const char *name)
+{
+	struct addrinfo hints, *res;
+	struct upstream *u, **nv;
+	char host[64], *port;
+	size_t i;
+
+	for (i = 0; i < a->nups; i++)
+		if (strcmp(a->ups[i]->name, name) == 0)
+			return a->ups[i];
+	if (strlen(name) >= sizeof(host) || strchr(name, ':') == NULL)
+		return NULL;
+	snprintf(host, sizeof(host), "%s", name[0] == '[' ? name + 1 : name);
+	port = strrchr(host, ':');
+	*port++ = '\0';
+	if (name[0] == '[' && port - host >= 2 && port[-2] == ']')
+		port[-2] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return NULL;
+	u = calloc(1, sizeof(*u));
+	nv = reallocarray(a->ups, a->nups + 1, sizeof(*nv));
+	if (u == NULL || nv == NULL) {
+		free(u);
+		freeaddrinfo(res);
+		if (nv != NULL)
+			a->ups = nv;
+		return NULL;
+	}
+	memcpy(&u->sa, res->ai_addr, res->ai_addrlen);
+	u->salen = res->ai_addrlen;
+	freeaddrinfo(res);
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	a->ups = nv;
+	a->ups[a->nups++] = u;
+	return u;
+}
+
+/* Add one host name (lowercased) to the app's NUL-separated list. */
+static void
+add_host(struct app *app, const char *h, size_t n)
+{
+	char *nh;
+	size_t i;
+
+	if (n == 0 || (nh = realloc(app->hosts, app->hostslen + n + 1)) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		nh[app->hostslen + i] = (char)tolower((unsigned char)h[i]);
+	nh[app->hostslen + n] = '\0';
+	app->hosts = nh;
+	app->hostslen += n + 1;
+}
+
+static int
+conf_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct app *app = user;
+	const char *p = value;
+	size_t n;
+
+	if (strcmp(section, "app") != 0 || strcmp(name, "hostnames") != 0)
+		return 1;
+	while (*p != '\0') {
+		n = strcspn(p, " \t,");
+		add_host(app, p, n);
+		p += n;
+		p += strspn(p, " \t,");
+	}
+	return 1;
+}
+
+static void
+read_hosts(struct app *app, const char *dir)
+{
+	char path[PATH_MAX], def[64];
+	char *data;
+
+	free(app->hosts);
+	app->hosts = NULL;
+	app->hostslen = 0;
+	snprintf(def, sizeof(def), "%s.localhost", app->name);
+	add_host(app, def, strlen(def));
+	if (state_pathf(path, sizeof(path), "%s/app.conf", dir) == -1 ||
+	    state_read(path, FILE_MAX, &data, NULL) == -1)
+		return;
+	if (ini_parse_string(data, conf_handler, app) != 0)
+		diag_warn("%s: unreadable, using %s only", path, def);
+	free(data);
+}
+
+/* "DYNO ADDR:PORT" lines; bad lines are skipped with a warning. */
+static void
+read_routes(struct apps *a, struct app *app, const char *dir)
+{
+	char path[PATH_MAX], *data, *line, *save, dyno[32], addr[64];
+	struct route *r = NULL, *nr;
+	unsigned n = 0;
+
+	if (state_pathf(path, sizeof(path), "%s/routes", dir) == -1 ||
+	    state_read(path, FILE_MAX, &data, NULL) == -1)
+		goto out;
+	for (line = strtok_r(data, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		struct upstream *u;
+
+		if (sscanf(line, "%31s %63s", dyno, addr) != 2 ||
+		    (u = upstream_get(a, addr)) == NULL) {
+			diag_warn("%s: bad line: %.80s", path, line);
+			continue;
+		}
+		if ((nr = reallocarray(r, n + 1, sizeof(*r))) == NULL)
+			break;
+		r = nr;
+		snprintf(r[n].dyno, sizeof(r[n].dyno), "%s", dyno);
+		r[n++].up = u;
+	}
+	free(data);
+out:
+	free(app->routes);
+	app->routes = r;
+	app->nroutes = n;
+}
+
+static struct app *
+app_get(struct apps *a, const char *name)
+{
+	struct app *app, **nv;
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i]->name, name) == 0)
+			return a->v[i];
+	if ((app = calloc(1, sizeof(*app))) == NULL)
+		return NULL;
+	if ((nv = reallocarray(a->v, a->n + 1, sizeof(*nv))) == NULL) {
+		free(app);
+		return NULL;
+	}
+	snprintf(app->name, sizeof(app->name), "%s", name);
+	a->v = nv;
+	a->v[a->n++] = app;
+	return app;
+}
+
+/* Watch the app's folder: routes and app.conf are renamed into it. */
+static void
+load_app(struct apps *a, const char *name)
+{
+	char dir[PATH_MAX];
+	struct app *app;
+
+	if (state_pathf(dir, sizeof(dir), "%s/%s", a->root, name) == -1 ||
+	    (app = app_get(a, name)) == NULL)
+		return;
+	(void)inotify_add_watch(a->ifd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
+	    IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ONLYDIR);
+	read_hosts(app, dir);
+	read_routes(a, app, dir);
+	app->present = 1;
+}
+
+int
+apps_reload(struct apps *a, char *err, size_t errlen)
+{
+	struct dirent *de;
+	DIR *d;
+	size_t i;
+
+	(void)inotify_add_watch(a->ifd, a->root, IN_CREATE | IN_DELETE |
+	    IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR);
+	if ((d = opendir(a->root)) == NULL) {
+		if (errno == ENOENT) {
+			for (i = 0; i < a->n; i++)
+				a->v[i]->present = 0;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: %s", a->root, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < a->n; i++)
+		a->v[i]->present = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || names_check_app(de->d_name) != NULL)
+			continue;
+		load_app(a, de->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* The host part of a Host header, without port or trailing dot. */
+static size_t
+host_only(const char *h, size_t n)
+{
+	size_t i;
+
+	if (n > 0 && h[0] == '[') {
+		const char *e = memchr(h, ']', n);
+		return e ? (size_t)(e - h) + 1 : n;
+	}
+	for (i = 0; i < n; i++)
+		if (h[i] == ':')
+			break;
+	if (i > 0 && h[i - 1] == '.')
+		i--;
+	return i;
+}
+
+struct app *
+apps_lookup(struct apps *a, const char *host, size_t len)
+{
+	struct app *app;
+	const char *p;
+	size_t i, n;
+
+	len = host_only(host, len);
+	for (i = 0; i < a->n; i++) {
+		if (!(app = a->v[i])->present)
+			continue;
+		for (p = app->hosts; p < app->hosts + app->hostslen;
+		    p += n + 1) {
+			n = strlen(p);
+			if (n == len && strncasecmp(p, host, len) == 0)
+				return app;
+		}
+	}
+	return NULL;
+}
+
+/* A web dyno's state word, or "" when unreadable. */
+static void
+read_state(const char *path, char *out, size_t size)
+{
+	char *data;
+
+	out[0] = '\0';
+	if (state_read(path, 256, &data, NULL) == -1)
+		return;
+	snprintf(out, size, "%.*s", (int)strcspn(data, " \t\r\n"), data);
+	free(data);
+}
+
+int
+apps_crashed(struct apps *a, const struct app *app)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300], st[32];
+	struct dirent *de;
+	int crashed = 0, alive = 0;
+	DIR *d;
+
+	if (state_pathf(dir, sizeof(dir), "%s/%s/dynos", a->root,
+	    app->name) == -1 || (d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "web.", 4) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/state", dir, de->d_name);
+		read_state(path, st, sizeof(st));
+		if (strcmp(st, "crashed") == 0)
+			crashed++;
+		else if (strcmp(st, "up") == 0 || strcmp(st, "starting") == 0)
+			alive++;
+	}
+	closedir(d);
+	return crashed > 0 && alive == 0;
+}
+
+void
+apps_dump(struct apps *a)
+{
+	struct app *app;
+	size_t i;
+	unsigned j;
+
+	for (i = 0; i < a->n; i++) {
+		if (!(app = a->v[i])->present)
+			continue;
+		fprintf(stderr, "%s: app %s: %u routes, %u in flight\n",
+		    diag_prog(), app->name, app->nroutes, app->inflight);
+		for (j = 0; j < app->nroutes; j++)
+			fprintf(stderr, "%s:   %s %s idle=%u%s\n", diag_prog(),
+			    app->routes[j].dyno, app->routes[j].up->name,
+			    app->routes[j].up->nidle,
+			    app->routes[j].up->quarantined_until ?
+			    " quarantined" : "");
+	}
+}
+
+struct upstream **
+apps_upstreams(struct apps *a, size_t *n)
+{
+	*n = a->nups;
+	return a->ups;
+}

@@ -1,0 +1,1285 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-route: one worker's event loop, from accept to the last byte. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "dyno-route.h"
+#include "evloop.h"
+#include "logclient.h"
+
+#define IO_BUF		(16 * 1024)
+#define POOL_MAX	64	/* idle connections kept per dyno */
+#define SWEEP_MS	100
+#define LINGER_MS	2000	/* reading a closing client's leftovers */
+
+/* Everything a worker owns; one per process. */
+static struct worker {
+	struct evloop	*ev;
+	struct conf	*conf;
+	struct apps	*apps;
+	struct logclient *lc;
+	struct worker_cfg *wc;
+	struct conn	*conns;
+	unsigned	 nconns;
+	int		 draining;
+	struct evtimer	*sweeper;
+	uint64_t	 drain_deadline;
+	uint64_t	 rng;
+	struct http_hdr	 hdr[HTTP_MAX_HEADERS];
+} W;
+
+static void	pump(struct conn *c);
+static void	connect_done(struct conn *c);
+static int	start_connect(struct conn *c);
+static void	fail(struct conn *c, const char *code, int status,
+		    const char *cause, const char *sock);
+
+static uint64_t
+rnd(void)
+{
+	/* xorshift64*: fast and plenty for picking a dyno. */
+	W.rng ^= W.rng >> 12;
+	W.rng ^= W.rng << 25;
+	W.rng ^= W.rng >> 27;
+	return W.rng * 2685821657736338717ULL;
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- backend sockets and the keep-alive pool ---- */
+
+static void
+bsock_close(struct bsock *b)
+{
+	evloop_del_fd(W.ev, b->fd);
+	close(b->fd);
+	free(b);
+}
+
+static void
+pool_remove(struct bsock *b)
+{
+	struct bsock **pp;
+
+	for (pp = &b->up->idle; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			b->up->nidle--;
+			return;
+		}
+}
+
+static void
+set_bevents(struct bsock *b, uint32_t want)
+{
+	if (b->events != want && evloop_mod_fd(W.ev, b->fd, want) == 0)
+		b->events = want;
+}
+
+/* Give the dyno connection back: pooled if it can carry another request. */
+static void
+release_backend(struct conn *c, int reuse)
+{
+	struct bsock *b = c->b;
+
+	if (b == NULL)
+		return;
+	c->b = NULL;
+	if (!reuse || W.draining || b->up->nidle >= POOL_MAX) {
+		bsock_close(b);
+		return;
+	}
+	b->owner = NULL;
+	b->idle_since = evloop_now_ms();
+	b->next = b->up->idle;
+	b->up->idle = b;
+	b->up->nidle++;
+	/* Idle: any event means the dyno closed it or sent junk. */
+	set_bevents(b, EPOLLIN | EPOLLRDHUP);
+}
+
+static void
+backend_ev(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	struct bsock *b = arg;
+	struct conn *c = b->owner;
+
+	(void)ev;
+	(void)fd;
+	if (c == NULL) {
+		pool_remove(b);
+		bsock_close(b);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+		b->rready = 1;
+	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		b->wblocked = 0;
+	if (b->connecting) {
+		b->rready = 0;
+		connect_done(c);
+	}
+	pump(c);
+}
+
+/* ---- client connections ---- */
+
+static void
+conn_free(struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		W.conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	W.nconns--;
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	free(c->cin.p);
+	free(c->up.p);
+	free(c->bin.p);
+	free(c->down.p);
+	free(c);
+	if (W.draining && W.nconns == 0)
+		evloop_stop(W.ev);
+}
+
+/* Close at once; the conn is freed at the end of its pump. */
+static void
+conn_close(struct conn *c)
+{
+	if (c->closed)
+		return;
+	if (c->app != NULL && !c->logged)
+		c->app->inflight--;
+	c->app = NULL;
+	release_backend(c, 0);
+	evloop_del_fd(W.ev, c->fd);
+	close(c->fd);
+	c->closed = 1;
+}
+
+static ssize_t
+cl_read(struct conn *c, char *p, size_t n)
+{
+	int r;
+
+	if (c->ssl == NULL)
+		return read(c->fd, p, n);
+	if ((r = SSL_read(c->ssl, p, (int)n)) > 0)
+		return r;
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_WRITE:
+		c->ssl_wantw = 1;
+		/* FALLTHROUGH */
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		errno = ECONNRESET;
+		return -1;
+	}
+}
+
+static ssize_t
+cl_write(struct conn *c, const char *p, size_t n)
+{
+	int r;
+
+	if (c->ssl == NULL)
+		return send(c->fd, p, n, MSG_NOSIGNAL);
+	if ((r = SSL_write(c->ssl, p, (int)n)) > 0)
+		return r;
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_WRITE:
+	case SSL_ERROR_WANT_READ:
+		c->ssl_wantw = 1;
+		errno = EAGAIN;
+		return -1;
+	default:
+		errno = EPIPE;
+		return -1;
+	}
+}
+
+/* Log one request once, with its H-code if any. */
+static void
+log_done(struct conn *c, const char *code, const char *cause,
+    const char *sock)
+{
+	if (c->logged || c->app == NULL)
+		return;
+	msg_log(W.lc, c, code, cause, sock);
+	c->app->inflight--;
+	c->logged = 1;
+}
+
+/* A request whose dyno is known ends here: log it, free the dyno. */
+static void
+finish_request(struct conn *c, int reuse)
+{
+	log_done(c, NULL, NULL, NULL);
+	release_backend(c, reuse && c->bkeep && c->req_done &&
+	    c->bin.off == c->bin.len);
+}
+
+/* Ready for the next request on a kept-alive client connection. */
+static void
+next_request(struct conn *c)
+{
+	c->state = C_HEAD;
+	c->app = NULL;
+	c->up.off = c->up.len = c->up_sent = 0;
+	c->bin.off = c->bin.len = 0;
+	c->first_byte = c->resp_head_done = c->resp_done = 0;
+	c->sent = c->reused = c->logged = c->tries = 0;
+	c->last_err = NULL;
+}
+
+static void
+end_response(struct conn *c)
+{
+	finish_request(c, 1);
+	if (c->keep && c->req_done && !W.draining && !c->cin_eof)
+		next_request(c);
+	else
+		c->state = C_DRAIN;
+}
+
+/* Log an H-code, answer with the router's page if nothing went out yet. */
+static void
+fail(struct conn *c, const char *code, int status, const char *cause,
+    const char *sock)
+{
+	if (!c->resp_head_done) {
+		c->down.off = c->down.len = 0;
+		msg_error_page(c, status, code);
+	}
+	c->ri.status = status;
+	c->keep = 0;
+	log_done(c, code, cause, sock);
+	release_backend(c, 0);
+	c->state = C_DRAIN;
+}
+
+/* ---- connecting to a dyno ---- */
+
+static struct route *
+pick_route(struct app *app)
+{
+	uint64_t now = evloop_now_ms();
+	unsigned i, start;
+
+	start = (unsigned)(rnd() % app->nroutes);
+	for (i = 0; i < app->nroutes; i++) {
+		struct route *r = &app->routes[(start + i) % app->nroutes];
+		if (r->up->quarantined_until <= now)
+			return r;
+	}
+	/* All quarantined: try one anyway rather than fail outright. */
+	return &app->routes[start];
+}
+
+static struct bsock *
+bsock_new(struct conn *c, struct upstream *u, int fd)
+{
+	struct bsock *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	b->fd = fd;
+	b->up = u;
+	b->owner = c;
+	b->connecting = 1;
+	b->events = EPOLLOUT;
+	if (evloop_add_fd(W.ev, fd, EPOLLOUT, backend_ev, b) == -1) {
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* Begin a connection to u: 0 under way, -1 refused or failed now. */
+static int
+connect_to(struct conn *c, struct upstream *u)
+{
+	int fd, one = 1;
+
+	fd = socket(u->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&u->sa, u->salen) == -1 &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	if ((c->b = bsock_new(c, u, fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	c->connect_start = evloop_now_ms();
+	c->state = C_CONNECT;
+	return 0;
+}
+
+static void
+quarantine(struct upstream *u, const char *code, struct conn *c)
+{
+	u->quarantined_until = evloop_now_ms() + W.conf->quarantine_ms;
+	c->last_err = code;
+}
+
+static unsigned
+max_tries(const struct app *app)
+{
+	return app->nroutes < W.conf->max_tries ? app->nroutes :
+	    W.conf->max_tries;
+}
+
+/* Pick a dyno and get a connection: pooled, or a new one under way. */
+static int
+start_connect(struct conn *c)
+{
+	struct route *r;
+	struct bsock *b;
+
+	while ((unsigned)c->tries < max_tries(c->app)) {
+		c->tries++;
+		r = pick_route(c->app);
+		snprintf(c->ri.dyno, sizeof(c->ri.dyno), "%s", r->dyno);
+		if ((b = r->up->idle) != NULL) {
+			pool_remove(b);
+			b->owner = c;
+			b->rready = b->wblocked = 0;
+			c->b = b;
+			c->reused = 1;
+			c->ri.connected = 1;
+			c->state = C_PROXY;
+			return 0;
+		}
+		c->reused = 0;
+		if (connect_to(c, r->up) == 0)
+			return 0;
+		quarantine(r->up, "H21", c);
+	}
+	fail(c, c->last_err ? c->last_err : "H21", 503, NULL, NULL);
+	return -1;
+}
+
+static void
+connect_done(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->b->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err == EINPROGRESS)
+		return;
+	if (err != 0) {
+		quarantine(c->b->up, err == ETIMEDOUT ? "H19" : "H21", c);
+		release_backend(c, 0);
+		(void)start_connect(c);
+		return;
+	}
+	c->b->connecting = 0;
+	c->ri.connect_ms = evloop_now_ms() - c->connect_start;
+	c->ri.connected = 1;
+	c->state = C_PROXY;
+}
+
+/* ---- the request: head from the client, body towards the dyno ---- */
+
+static void
+bad_request(struct conn *c, const struct http_msg *m)
+{
+	c->is_head = 0;
+	c->app = NULL;
+	if (m->host >= 0 && (c->app = apps_lookup(W.apps,
+	    m->hdr[m->host].value, m->hdr[m->host].vlen)) != NULL) {
+		c->app->inflight++;
+		c->logged = 0;
+		c->ri.start_ms = evloop_now_ms();
+		snprintf(c->ri.method, sizeof(c->ri.method), "%.*s",
+		    (int)m->mlen, m->method ? m->method : "");
+		snprintf(c->ri.path, sizeof(c->ri.path), "%.*s",
+		    (int)(m->tlen < 1000 ? m->tlen : 1000),
+		    m->target ? m->target : "");
+		snprintf(c->ri.host, sizeof(c->ri.host), "%.*s",
+		    (int)m->hdr[m->host].vlen, m->hdr[m->host].value);
+		msg_uuid(c->ri.reqid);
+		snprintf(c->ri.fwd, sizeof(c->ri.fwd), "%s", c->ip);
+		c->ri.dyno[0] = '\0';
+	}
+	fail(c, m->err_code, m->err_status, m->err_cause, NULL);
+}
+
+/* Whether the app can take this request; fails it if not. */
+static int
+admit(struct conn *c)
+{
+	struct app *app = c->app;
+
+	if (app->nroutes == 0) {
+		fail(c, apps_crashed(W.apps, app) ? "H10" : "H14", 503, NULL,
+		    NULL);
+		return 0;
+	}
+	if (app->inflight > W.conf->backlog_per_dyno * app->nroutes) {
+		fail(c, "H11", 503, NULL, NULL);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+dispatch(struct conn *c, const struct http_msg *m, size_t hl)
+{
+	struct app *app;
+
+	c->ri.start_ms = evloop_now_ms();
+	app = apps_lookup(W.apps, m->hdr[m->host].value, m->hdr[m->host].vlen);
+	if (msg_request(c, m, hl, wall_ms()) == -1) {
+		c->cin.off += hl;
+		fail(c, "H26", 400, "bad header", NULL);
+		return;
+	}
+	c->cin.off += hl;
+	if (app == NULL) {
+		c->ri.status = 404;
+		msg_error_page(c, 404, NULL);
+		c->state = C_DRAIN;
+		return;
+	}
+	c->app = app;
+	app->inflight++;
+	c->logged = 0;
+	if (!admit(c))
+		return;
+	if ((m->flags & HF_CONTINUE) && !c->req_done && c->minor == 1 &&
+	    buf_reserve(&c->down, 32, 2 * HEAD_MAX) == 0)
+		buf_append(&c->down, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	c->replayable = 1;
+	(void)start_connect(c);
+}
+
+static void
+parse_head(struct conn *c)
+{
+	struct http_msg m;
+	ssize_t hl;
+
+	m.hdr = W.hdr;
+	hl = http_parse_request(c->cin.p + c->cin.off, c->cin.len - c->cin.off,
+	    &m);
+	if (hl > 0)
+		dispatch(c, &m, (size_t)hl);
+	else if (hl == -1)
+		bad_request(c, &m);
+	else if (c->cin.len - c->cin.off >= HEAD_MAX) {
+		m.host = -1;
+		m.err_code = "H26";
+		m.err_status = 400;
+		m.err_cause = "request too large";
+		bad_request(c, &m);
+	}
+}
+
+/* Room in up for n more body bytes; gives up replay when it must. */
+static size_t
+up_room(struct conn *c)
+{
+	if (c->up.cap - c->up.len == 0 && c->replayable) {
+		c->replayable = 0;
+		c->up.off = c->up_sent;
+	}
+	if (c->up.cap - c->up.len == 0 && c->up.off > 0) {
+		c->up_sent -= c->up.off;
+		(void)buf_reserve(&c->up, 1, c->up.cap);
+	}
+	return c->up.cap - c->up.len;
+}
+
+/* Move request body (or tunnel) bytes from the client towards the dyno. */
+static int
+move_body(struct conn *c)
+{
+	size_t avail = c->cin.len - c->cin.off, n, room;
+	const char *p = c->cin.p + c->cin.off;
+	ssize_t r;
+	int done = 0;
+
+	if (c->up.cap < IO_BUF && buf_reserve(&c->up, IO_BUF - c->up.cap +
+	    c->up.len, 2 * HEAD_MAX) == -1)
+		return 0;
+	if (avail == 0 || (room = up_room(c)) == 0)
+		return 0;
+	n = avail < room ? avail : room;
+	if (c->state != C_TUNNEL && c->req_body == B_LENGTH) {
+		if (n > c->req_left)
+			n = (size_t)c->req_left;
+		done = (c->req_left -= n) == 0;
+	} else if (c->state != C_TUNNEL) {
+		if ((r = http_chunk_scan(&c->req_ck, p, n, &done, NULL,
+		    NULL)) == -1) {
+			fail(c, "H26", 400, "bad chunk", NULL);
+			return 0;
+		}
+		n = (size_t)r;
+	}
+	buf_append(&c->up, p, n);
+	c->cin.off += n;
+	if (done)
+		c->req_done = 1;
+	return n > 0;
+}
+
+/* ---- the response: head from the dyno, body towards the client ---- */
+
+static int
+parse_response(struct conn *c)
+{
+	struct http_msg m;
+	ssize_t hl;
+
+	m.hdr = W.hdr;
+	hl = http_parse_response(c->bin.p + c->bin.off,
+	    c->bin.len - c->bin.off, &m);
+	if (hl == 0 && c->bin.len - c->bin.off >= HEAD_MAX)
+		fail(c, "H25", 502, NULL, NULL);
+	if (hl == -1)
+		fail(c, m.err_code, 502, NULL, NULL);
+	if (hl <= 0)
+		return 0;
+	c->bin.off += (size_t)hl;
+	/* Interim answers: the router already said 100 Continue. */
+	if (m.status < 200 && m.status != 101)
+		return 1;
+	if (m.status == 101 && !c->upgrade) {
+		fail(c, "H17", 502, NULL, NULL);
+		return 0;
+	}
+	if (msg_response(c, &m) == -1) {
+		fail(c, "H25", 502, NULL, NULL);
+		return 0;
+	}
+	c->resp_head_done = 1;
+	c->ri.status = m.status;
+	if (m.status == 101) {
+		log_done(c, NULL, NULL, NULL);
+		c->replayable = 0;
+		c->up.off = c->up_sent;
+		c->state = C_TUNNEL;
+	} else if (c->resp_done)
+		end_response(c);
+	return 1;
+}
+
+/* The 101 switched protocols: the tunnel keeps the dyno socket. */
+static int
+move_response(struct conn *c)
+{
+	size_t avail = c->bin.len - c->bin.off, n, room, dl;
+	char *p = c->bin.p + c->bin.off;
+	ssize_t r;
+	int done = 0;
+
+	if (c->down.cap < IO_BUF && buf_reserve(&c->down, IO_BUF -
+	    c->down.cap + c->down.len, 2 * HEAD_MAX) == -1)
+		return 0;
+	if (avail == 0)
+		return 0;
+	if (c->down.cap - c->down.len == 0)
+		(void)buf_reserve(&c->down, 1, c->down.cap);
+	if ((room = c->down.cap - c->down.len) == 0)
+		return 0;
+	n = avail < room ? avail : room;
+	if (c->state == C_TUNNEL || c->resp_body == B_CLOSE) {
+		buf_append(&c->down, p, n);
+		c->bin.off += n;
+		c->ri.bytes += n;
+		return 1;
+	}
+	if (c->resp_body == B_LENGTH) {
+		if (n > c->resp_left)
+			n = (size_t)c->resp_left;
+		done = (c->resp_left -= n) == 0;
+		buf_append(&c->down, p, n);
+		c->ri.bytes += n;
+	} else {
+		r = http_chunk_scan(&c->resp_ck, p, n, &done,
+		    c->dechunk ? c->down.p + c->down.len : NULL, &dl);
+		if (r == -1) {
+			fail(c, "H17", 502, NULL, NULL);
+			return 0;
+		}
+		n = (size_t)r;
+		if (!c->dechunk)
+			buf_append(&c->down, p, n);
+		else
+			c->down.len += dl;
+		c->ri.bytes += c->dechunk ? dl : n;
+	}
+	c->bin.off += n;
+	if (done) {
+		c->resp_done = 1;
+		end_response(c);
+	}
+	return 1;
+}
+
+/* ---- moving bytes ---- */
+
+static void
+client_gone(struct conn *c)
+{
+	c->ri.status = 499;
+	log_done(c, "H27", NULL, "client");
+	conn_close(c);
+}
+
+static int
+wants_client(const struct conn *c)
+{
+	switch (c->state) {
+	case C_HEAD:
+		return c->cin.len - c->cin.off < HEAD_MAX;
+	case C_CONNECT:
+	case C_PROXY:
+		return !c->req_done;
+	default:
+		return 1;
+	}
+}
+
+static int
+client_in(struct conn *c)
+{
+	size_t room, have = c->cin.len - c->cin.off;
+	ssize_t n;
+
+	if (!c->rready || c->cin_eof || !wants_client(c))
+		return 0;
+	room = HEAD_MAX - have < IO_BUF ? HEAD_MAX - have : IO_BUF;
+	if (c->state != C_HEAD && c->cin.cap >= IO_BUF)
+		room = 1;
+	if (buf_reserve(&c->cin, room, HEAD_MAX) == -1 ||
+	    (room = c->cin.cap - c->cin.len) == 0)
+		return 0;
+	n = cl_read(c, c->cin.p + c->cin.len, room);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		c->rready = 0;
+		return 0;
+	}
+	if (n <= 0) {
+		c->cin_eof = 1;
+		c->rready = 0;
+		return 1;
+	}
+	c->cin.len += (size_t)n;
+	c->last_active = evloop_now_ms();
+	if ((size_t)n < room && (c->ssl == NULL || SSL_pending(c->ssl) == 0))
+		c->rready = 0;
+	return 1;
+}
+
+static int
+client_out(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->down.off == c->down.len || c->wblocked)
+		return 0;
+	n = cl_write(c, c->down.p + c->down.off, c->down.len - c->down.off);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		c->wblocked = 1;
+		return 0;
+	}
+	if (n == -1) {
+		client_gone(c);
+		return 0;
+	}
+	c->down.off += (size_t)n;
+	if (c->down.off == c->down.len)
+		c->down.off = c->down.len = 0;
+	c->last_active = evloop_now_ms();
+	return 1;
+}
+
+static int
+backend_out(struct conn *c)
+{
+	struct bsock *b = c->b;
+	ssize_t n;
+
+	if (b == NULL || b->connecting || b->wblocked || c->up_sent == c->up.len)
+		return 0;
+	n = send(b->fd, c->up.p + c->up_sent, c->up.len - c->up_sent,
+	    MSG_NOSIGNAL);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		b->wblocked = 1;
+		return 0;
+	}
+	if (n == -1) {
+		/* The dyno went away: its read side tells us why. */
+		b->rready = 1;
+		c->up_sent = c->up.len;
+		return 1;
+	}
+	c->up_sent += (size_t)n;
+	c->last_active = evloop_now_ms();
+	if (c->up_sent == c->up.len && !c->replayable)
+		c->up.off = c->up.len = c->up_sent = 0;
+	if (c->up_sent == c->up.len && c->req_done && !c->sent) {
+		c->sent = 1;
+		c->ri.sent_ms = c->last_active;
+	}
+	return 1;
+}
+
+/* A kept-alive dyno connection died before answering: try a fresh one. */
+static void
+replay(struct conn *c)
+{
+	release_backend(c, 0);
+	c->up_sent = 0;
+	c->sent = 0;
+	c->tries--;
+	(void)start_connect(c);
+}
+
+/* The dyno closed (or reset, `reset`) its connection. */
+static void
+backend_eof(struct conn *c, int reset)
+{
+	release_backend(c, 0);
+	c->beof = 1;
+	if (c->state == C_TUNNEL)
+		return;
+	if (!c->first_byte)
+		fail(c, "H13", 503, NULL, NULL);
+	else if (reset || !c->resp_head_done || c->resp_body != B_CLOSE)
+		c->beof = 2;
+}
+
+static int
+backend_in(struct conn *c)
+{
+	struct bsock *b = c->b;
+	size_t room;
+	ssize_t n;
+
+	if (b == NULL || b->connecting || !b->rready ||
+	    !((c->state == C_PROXY && !c->resp_done) || c->state == C_TUNNEL))
+		return 0;
+	room = c->resp_head_done ? IO_BUF : HEAD_MAX;
+	if (c->bin.off == c->bin.len)
+		c->bin.off = c->bin.len = 0;
+	if (buf_reserve(&c->bin, c->bin.cap ? 1 : IO_BUF, room) == -1 ||
+	    (room = c->bin.cap - c->bin.len) == 0)
+		return 0;
+	n = read(b->fd, c->bin.p + c->bin.len, room);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		b->rready = 0;
+		return 0;
+	}
+	if (n <= 0) {
+		if (!c->first_byte && c->reused && c->replayable)
+			replay(c);
+		else
+			backend_eof(c, n == -1);
+		return 1;
+	}
+	c->bin.len += (size_t)n;
+	c->first_byte = 1;
+	if (c->replayable) {
+		c->replayable = 0;
+		c->up.off = c->up_sent;
+	}
+	c->last_active = evloop_now_ms();
+	if ((size_t)n < room)
+		b->rready = 0;
+	return 1;
+}
+
+/* After the dyno's EOF, once every byte it sent has moved on. */
+static int
+after_beof(struct conn *c)
+{
+	if (c->beof == 0 || c->bin.off != c->bin.len || c->state == C_DRAIN)
+		return 0;
+	if (c->state == C_TUNNEL) {
+		c->state = C_DRAIN;
+		return 1;
+	}
+	if (c->beof == 2) {
+		fail(c, "H18", 503, NULL, "backend");
+		return 1;
+	}
+	c->resp_done = 1;
+	c->bkeep = 0;
+	end_response(c);
+	return 1;
+}
+
+static int
+step_backend(struct conn *c)
+{
+	if (c->state == C_PROXY && !c->resp_head_done &&
+	    c->bin.off < c->bin.len && parse_response(c))
+		return 1;
+	if (((c->state == C_PROXY && c->resp_head_done && !c->resp_done) ||
+	    c->state == C_TUNNEL) && move_response(c))
+		return 1;
+	return after_beof(c);
+}
+
+/* Done writing: half-close, then read what the client still sends. */
+static int
+drain(struct conn *c)
+{
+	c->cin.off = c->cin.len = 0;
+	if (c->down.off != c->down.len)
+		return 0;
+	if (!c->shut) {
+		if (c->ssl != NULL)
+			(void)SSL_shutdown(c->ssl);
+		(void)shutdown(c->fd, SHUT_WR);
+		c->shut = 1;
+		c->last_active = evloop_now_ms();
+		return 1;
+	}
+	if (c->cin_eof)
+		conn_close(c);
+	return 0;
+}
+
+static int
+step_client(struct conn *c)
+{
+	enum cstate s = c->state;
+
+	switch (c->state) {
+	case C_HEAD:
+		if (c->cin.off < c->cin.len) {
+			parse_head(c);
+			return c->state != s;
+		}
+		if (c->cin_eof)
+			conn_close(c);
+		return 0;
+	case C_CONNECT:
+	case C_PROXY:
+		if (c->req_done)
+			return 0;
+		if (move_body(c))
+			return 1;
+		if (c->cin_eof && c->cin.off == c->cin.len && !c->req_done)
+			client_gone(c);
+		return 0;
+	case C_TUNNEL:
+		if (move_body(c))
+			return 1;
+		if (c->cin_eof && c->cin.off == c->cin.len)
+			conn_close(c);
+		return 0;
+	case C_DRAIN:
+		return drain(c);
+	}
+	return 0;
+}
+
+static void
+update_events(struct conn *c)
+{
+	uint32_t want = 0;
+	struct bsock *b = c->b;
+
+	if (wants_client(c) && !c->cin_eof)
+		want |= EPOLLIN;
+	if ((c->down.off != c->down.len && c->wblocked) || c->ssl_wantw)
+		want |= EPOLLOUT;
+	if (want != c->events && evloop_mod_fd(W.ev, c->fd, want) == 0)
+		c->events = want;
+	if (b == NULL)
+		return;
+	want = 0;
+	if (b->connecting)
+		want = EPOLLOUT;
+	else {
+		if ((c->state == C_PROXY && !c->resp_done) ||
+		    c->state == C_TUNNEL)
+			want |= EPOLLIN | EPOLLRDHUP;
+		if (c->up_sent != c->up.len && b->wblocked)
+			want |= EPOLLOUT;
+	}
+	set_bevents(b, want);
+}
+
+static void
+pump(struct conn *c)
+{
+	int progress;
+
+	do {
+		progress = 0;
+		if (!c->closed)
+			progress |= step_client(c);
+		if (!c->closed)
+			progress |= backend_out(c);
+		if (!c->closed)
+			progress |= backend_in(c);
+		if (!c->closed)
+			progress |= step_backend(c);
+		if (!c->closed)
+			progress |= client_out(c);
+		if (!c->closed)
+			progress |= client_in(c);
+	} while (progress && !c->closed);
+	if (c->closed)
+		conn_free(c);
+	else
+		update_events(c);
+}
+
+static void
+client_ev(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)ev;
+	(void)fd;
+	if ((events & (EPOLLHUP | EPOLLERR)) && c->state != C_DRAIN &&
+	    c->state != C_HEAD) {
+		client_gone(c);
+		conn_free(c);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		c->rready = 1;
+	if (events & EPOLLOUT) {
+		c->wblocked = 0;
+		c->ssl_wantw = 0;
+		if (c->ssl != NULL)
+			c->rready = 1;
+	}
+	pump(c);
+}
+
+/* ---- accepting ---- */
+
+static void
+peer_ip(const struct sockaddr_storage *ss, char *out, size_t size)
+{
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+	const struct sockaddr_in *s4 = (const void *)ss;
+
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)size);
+	else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out,
+		    (socklen_t)size);
+	else
+		inet_ntop(AF_INET6, &s6->sin6_addr, out, (socklen_t)size);
+}
+
+static void
+conn_new(struct listener *l, int fd, const struct sockaddr_storage *ss)
+{
+	struct conn *c;
+	int one = 1;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (l->tls && (c->ssl = tls_accept(W.wc->tls, fd)) == NULL) ||
+	    evloop_add_fd(W.ev, fd, EPOLLIN, client_ev, c) == -1) {
+		if (c != NULL && c->ssl != NULL)
+			SSL_free(c->ssl);
+		free(c);
+		close(fd);
+		return;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->fd = fd;
+	c->l = l;
+	c->events = EPOLLIN;
+	c->last_active = evloop_now_ms();
+	peer_ip(ss, c->ip, sizeof(c->ip));
+	c->next = W.conns;
+	if (W.conns != NULL)
+		W.conns->prev = c;
+	W.conns = c;
+	W.nconns++;
+}
+
+static void
+accept_ev(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int cfd, i;
+
+	(void)ev;
+	(void)events;
+	for (i = 0; i < 64; i++) {
+		sl = sizeof(ss);
+		cfd = accept4(fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				diag_warn_ratelimited(1, 10000, "accept: %s",
+				    strerror(errno));
+			return;
+		}
+		conn_new(arg, cfd, &ss);
+	}
+}
+
+/* ---- timeouts, shutdown, signals ---- */
+
+static void
+timeout_proxy(struct conn *c, uint64_t now)
+{
+	const struct conf *cf = W.conf;
+	uint64_t base;
+
+	if (!c->req_done) {
+		if (now - c->last_active >= cf->idle_timeout_ms) {
+			c->ri.status = 499;
+			log_done(c, "H28", NULL, NULL);
+			conn_close(c);
+		}
+	} else if (!c->first_byte) {
+		base = c->sent ? c->ri.sent_ms : c->last_active;
+		if (now - base >= cf->response_timeout_ms)
+			fail(c, "H12", 503, NULL, NULL);
+	} else if (now - c->last_active >= cf->idle_timeout_ms)
+		fail(c, "H15", 503, NULL, NULL);
+}
+
+static void
+timeout_conn(struct conn *c, uint64_t now)
+{
+	const struct conf *cf = W.conf;
+
+	switch (c->state) {
+	case C_HEAD:
+		if (now - c->last_active >= cf->client_idle_ms)
+			conn_close(c);
+		break;
+	case C_CONNECT:
+		if (now - c->connect_start < cf->connect_timeout_ms)
+			return;
+		c->ri.connect_ms = now - c->connect_start;
+		quarantine(c->b->up, "H19", c);
+		release_backend(c, 0);
+		(void)start_connect(c);
+		break;
+	case C_PROXY:
+		timeout_proxy(c, now);
+		break;
+	case C_TUNNEL:
+		if (now - c->last_active >= cf->idle_timeout_ms)
+			conn_close(c);
+		break;
+	case C_DRAIN:
+		if (now - c->last_active >= LINGER_MS)
+			conn_close(c);
+		break;
+	}
+	pump(c);
+}
+
+/* Close kept-alive dyno connections idle past keepalive_timeout. */
+static void
+sweep_pools(uint64_t now)
+{
+	struct upstream **ups, *u;
+	struct bsock *b, *next;
+	size_t i, n;
+
+	ups = apps_upstreams(W.apps, &n);
+	for (i = 0; i < n; i++) {
+		u = ups[i];
+		for (b = u->idle; b != NULL; b = next) {
+			next = b->next;
+			if (now - b->idle_since >= W.conf->keepalive_timeout_ms ||
+			    W.draining) {
+				pool_remove(b);
+				bsock_close(b);
+			}
+		}
+	}
+}
+
+static void
+sweep(struct evloop *ev, void *arg)
+{
+	struct conn *c, *next;
+	uint64_t now = evloop_now_ms();
+
+	(void)arg;
+	for (c = W.conns; c != NULL; c = next) {
+		next = c->next;
+		if (W.draining && now >= W.drain_deadline) {
+			c->ri.status = 0;
+			log_done(c, "H24", NULL, NULL);
+			conn_close(c);
+			pump(c);
+		} else
+			timeout_conn(c, now);
+	}
+	sweep_pools(now);
+	if (W.draining && W.nconns == 0)
+		evloop_stop(ev);
+	W.sweeper = evloop_timer(ev, SWEEP_MS, sweep, NULL);
+}
+
+static void
+start_drain(void)
+{
+	struct conn *c, *next;
+	int i;
+
+	if (W.draining)
+		return;
+	W.draining = 1;
+	W.drain_deadline = evloop_now_ms() + W.conf->shutdown_timeout_ms;
+	for (i = 0; i < W.wc->nls; i++) {
+		evloop_del_fd(W.ev, W.wc->ls[i].fd);
+		close(W.wc->ls[i].fd);
+	}
+	for (c = W.conns; c != NULL; c = next) {
+		next = c->next;
+		c->keep = 0;
+		if (c->state == C_HEAD && c->cin.off == c->cin.len) {
+			conn_close(c);
+			pump(c);
+		}
+	}
+	sweep_pools(evloop_now_ms());
+	if (W.nconns == 0)
+		evloop_stop(W.ev);
+}
+
+static void
+reload(void)
+{
+	struct conf nc;
+	char err[512];
+
+	if (conf_load(&nc, err, sizeof(err)) == -1)
+		diag_warn("reload: %s; keeping the running configuration", err);
+	else
+		*W.conf = nc;
+	if (apps_reload(W.apps, err, sizeof(err)) == -1)
+		diag_warn("reload: %s", err);
+}
+
+static void
+dump(void)
+{
+	struct conn *c;
+	unsigned n[C_DRAIN + 1] = { 0 };
+
+	for (c = W.conns; c != NULL; c = c->next)
+		n[c->state]++;
+	fprintf(stderr, "%s: worker %ld: %u connections (head %u, connect %u, "
+	    "proxy %u, tunnel %u, closing %u)%s\n", diag_prog(), (long)getpid(),
+	    W.nconns, n[C_HEAD], n[C_CONNECT], n[C_PROXY], n[C_TUNNEL],
+	    n[C_DRAIN], W.draining ? ", draining" : "");
+	apps_dump(W.apps);
+}
+
+static void
+signal_ev(struct evloop *ev, int signo, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	if (signo == SIGHUP)
+		reload();
+	else if (signo == SIGUSR1)
+		dump();
+	else
+		start_drain();
+}
+
+static void
+inotify_ev(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	char err[512];
+
+	(void)ev;
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (apps_drain(W.apps) && apps_reload(W.apps, err, sizeof(err)) == -1)
+		diag_warn("%s", err);
+}
+
+static int
+setup(struct worker_cfg *wc)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	char err[512];
+	size_t i;
+
+	W.wc = wc;
+	W.conf = wc->conf;
+	if (getrandom(&W.rng, sizeof(W.rng), 0) != sizeof(W.rng) || W.rng == 0)
+		W.rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL | 1;
+	if ((W.ev = evloop_new()) == NULL)
+		diag_die_errno(EXIT_OSERR, "epoll");
+	if ((W.apps = apps_open(W.conf->root, err, sizeof(err))) == NULL)
+		diag_die(EXIT_OSERR, "%s", err);
+	W.lc = logclient_open(W.conf->rundir);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (evloop_add_signal(W.ev, sigs[i], signal_ev, NULL) == -1)
+			diag_die_errno(EXIT_OSERR, "signalfd");
+	if (evloop_add_fd(W.ev, apps_fd(W.apps), EPOLLIN, inotify_ev,
+	    NULL) == -1)
+		diag_die_errno(EXIT_OSERR, "inotify");
+	for (i = 0; i < (size_t)wc->nls; i++)
+		if (evloop_add_fd(W.ev, wc->ls[i].fd, EPOLLIN, accept_ev,
+		    &wc->ls[i]) == -1)
+			diag_die_errno(EXIT_OSERR, "epoll");
+	if ((W.sweeper = evloop_timer(W.ev, SWEEP_MS, sweep, NULL)) == NULL)
+		diag_die_errno(EXIT_OSERR, "timer");
+	return 0;
+}
+
+int
+proxy_run(struct worker_cfg *wc)
+{
+	setup(wc);
+	if (evloop_run(W.ev) == -1)
+		diag_die_errno(EXIT_OSERR, "epoll_wait");
+	logclient_close(W.lc);
+	apps_close(W.apps);
+	evloop_free(W.ev);
+	return 0;
+}

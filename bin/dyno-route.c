@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-route: the HTTP router; from Host names to an app's up web dynos. */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "diag.h"
+#include "dyno-route.h"
+#include "evloop.h"
+#include "num.h"
+#include "state.h"
+
+#define MAX_ADDRS	16
+#define MAX_WORKERS	256
+#define LISTEN_BACKLOG	4096
+
+struct opts {
+	char		*listen[MAX_ADDRS], *tls_listen[MAX_ADDRS];
+	char		*certs[MAX_ADDRS], *keys[MAX_ADDRS];
+	int		 nlisten, ntls, ncerts, nkeys;
+	unsigned	 workers;
+	int		 ready_fd;
+	int		 check;
+};
+
+/* The supervisor of several workers. */
+static struct {
+	pid_t		 pid[MAX_WORKERS];
+	unsigned	 n;
+	int		 stopping;
+	unsigned	 deaths;
+	uint64_t	 first_death;
+	struct worker_cfg *wc;
+	struct listener	*all;
+	int		 nper;
+} S;
+
+static noreturn void
+usage(void)
+{
+	fprintf(stderr, "usage: dyno-route [-hnv] [-c file -k file] "
+	    "[-L addr:port] [-l addr:port] [-w workers]\n"
+	    "                  [--ready-fd fd]\n");
+	exit(EXIT_USAGE);
+}
+
+static void
+add_opt(char **v, int *n, char *arg)
+{
+	if (*n == MAX_ADDRS)
+		diag_die(EXIT_USAGE, "at most %d of each option", MAX_ADDRS);
+	v[(*n)++] = arg;
+}
+
+static void
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "tls-listen", required_argument, NULL, 'L' },
+		{ "tls-cert", required_argument, NULL, 'c' },
+		{ "tls-key", required_argument, NULL, 'k' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned u;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:hk:L:l:nvw:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			add_opt(o->listen, &o->nlisten, optarg);
+			break;
+		case 'L':
+			add_opt(o->tls_listen, &o->ntls, optarg);
+			break;
+		case 'c':
+			add_opt(o->certs, &o->ncerts, optarg);
+			break;
+		case 'k':
+			add_opt(o->keys, &o->nkeys, optarg);
+			break;
+		case 'w':
+			if (num_parse_uint(optarg, 1, MAX_WORKERS, &o->workers))
+				diag_die(EXIT_USAGE, "--workers %s: must be "
+				    "1 to %d", optarg, MAX_WORKERS);
+			break;
+		case 'R':
+			if (num_parse_uint(optarg, 0, 65535, &u) == -1)
+				diag_die(EXIT_USAGE, "--ready-fd %s: not an fd",
+				    optarg);
+			o->ready_fd = (int)u;
+			break;
+		case 'n':
+			o->check = 1;
+			break;
+		case 'v':
+			diag_verbosity++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || o->ncerts != o->nkeys)
+		usage();
+}
+
+/* A listening socket on "ADDR:PORT", ":PORT" or "PORT"; SO_REUSEPORT. */
+static int
+listen_on(const char *spec, struct listener *l)
+{
+	struct addrinfo hints, *res;
+	char host[256], *port;
+	int fd, one = 1, e;
+
+	snprintf(host, sizeof(host), "%s", spec[0] == '[' ? spec + 1 : spec);
+	if ((port = strrchr(host, ':')) != NULL) {
+		*port++ = '\0';
+		if (port - host >= 2 && port[-2] == ']')
+			port[-2] = '\0';
+	} else {
+		/* A bare port listens on every IPv4 address. */
+		port = (char *)spec;
+		host[0] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((e = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0)
+		diag_die(EXIT_USAGE, "%s: %s", spec, gai_strerror(e));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1)
+		diag_die_errno(diag_exit_for_errno(errno), "listen %s", spec);
+	l->fd = fd;
+	l->port = (unsigned)strtoul(port, NULL, 10);
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* Sockets for every worker: SO_REUSEPORT spreads connections over them. */
+static struct listener *
+open_listeners(struct opts *o, int *nper)
+{
+	struct listener *ls;
+	unsigned w;
+	int i, k = 0;
+
+	*nper = o->nlisten + o->ntls;
+	if ((ls = calloc((size_t)*nper * o->workers, sizeof(*ls))) == NULL)
+		diag_die_errno(EXIT_OSERR, "calloc");
+	for (w = 0; w < o->workers; w++) {
+		for (i = 0; i < o->nlisten; i++)
+			listen_on(o->listen[i], &ls[k++]);
+		for (i = 0; i < o->ntls; i++) {
+			ls[k].tls = 1;
+			listen_on(o->tls_listen[i], &ls[k++]);
+		}
+	}
+	return ls;
+}
+
+static void
+spawn(unsigned i)
+{
+	struct worker_cfg wc = *S.wc;
+	unsigned j;
+	pid_t pid;
+
+	if ((pid = fork()) == -1) {
+		diag_warn("fork: %s", strerror(errno));
+		return;
+	}
+	if (pid > 0) {
+		S.pid[i] = pid;
+		return;
+	}
+	/* The worker keeps its own sockets and none of the others. */
+	for (j = 0; j < S.n * (unsigned)S.nper; j++)
+		if (j / (unsigned)S.nper != i)
+			close(S.all[j].fd);
+	wc.ls = S.all + i * (unsigned)S.nper;
+	wc.nls = S.nper;
+	_exit(proxy_run(&wc));
+}
+
+static void
+forward(int signo)
+{
+	unsigned i;
+
+	for (i = 0; i < S.n; i++)
+		if (S.pid[i] > 0)
+			kill(S.pid[i], signo);
+}
+
+static void
+reap(struct evloop *ev)
+{
+	unsigned i, alive = 0;
+	uint64_t now = evloop_now_ms();
+	pid_t pid;
+
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		for (i = 0; i < S.n; i++)
+			if (S.pid[i] == pid)
+				S.pid[i] = 0;
+	for (i = 0; i < S.n; i++) {
+		if (S.pid[i] == 0 && !S.stopping) {
+			if (now - S.first_death > 10000) {
+				S.first_death = now;
+				S.deaths = 0;
+			}
+			if (++S.deaths > 2 * S.n)
+				diag_die(EXIT_SOFTWARE, "workers keep dying");
+			diag_warn("worker %u died; starting another", i);
+			spawn(i);
+		}
+		alive += S.pid[i] > 0;
+	}
+	if (alive == 0 && S.stopping)
+		evloop_stop(ev);
+}
+
+static void
+parent_signal(struct evloop *ev, int signo, void *arg)
+{
+	struct conf nc;
+	char err[512];
+
+	(void)arg;
+	if (signo == SIGCHLD) {
+		reap(ev);
+		return;
+	}
+	if (signo == SIGHUP && conf_load(&nc, err, sizeof(err)) == -1) {
+		diag_warn("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	if (signo == SIGTERM || signo == SIGINT)
+		S.stopping = 1;
+	forward(signo);
+}
+
+/* Several workers: this process only forwards signals and restarts them. */
+static int
+supervise(struct worker_cfg *wc, struct listener *all, int nper,
+    unsigned n)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
+	struct evloop *ev;
+	unsigned i;
+
+	if ((ev = evloop_new()) == NULL)
+		diag_die_errno(EXIT_OSERR, "epoll");
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (evloop_add_signal(ev, sigs[i], parent_signal, NULL) == -1)
+			diag_die_errno(EXIT_OSERR, "signalfd");
+	S.wc = wc;
+	S.all = all;
+	S.nper = nper;
+	S.n = n;
+	for (i = 0; i < n; i++)
+		spawn(i);
+	if (evloop_run(ev) == -1)
+		diag_die_errno(EXIT_OSERR, "epoll_wait");
+	evloop_free(ev);
+	return 0;
+}
+
+static void
+ready(int fd)
+{
+	if (fd <= 0)
+		return;
+	if (write(fd, "\n", 1) != 1)
+		diag_warn("--ready-fd %d: %s", fd, strerror(errno));
+	close(fd);
+}
+
+static struct tls *
+load_tls(struct opts *o)
+{
+	struct tls *t;
+	char err[512];
+
+	if (o->ncerts == 0 && o->ntls > 0)
+		diag_die(EXIT_USAGE, "--tls-listen needs --tls-cert and "
+		    "--tls-key");
+	if (o->ncerts == 0)
+		return NULL;
+	if (o->ntls == 0)
+		add_opt(o->tls_listen, &o->ntls, "0.0.0.0:443");
+	if ((t = tls_new(o->certs, o->keys, o->ncerts, err,
+	    sizeof(err))) == NULL)
+		diag_die(EXIT_CONFIG, "%s", err);
+	return t;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct conf conf;
+	struct opts o = { .workers = 0 };
+	struct worker_cfg wc = { .conf = &conf };
+	char err[512], pidf[PATH_MAX];
+	int nper, rc;
+
+	diag_setprog(argv[0]);
+	parse_opts(argc, argv, &o);
+	if (conf_load(&conf, err, sizeof(err)) == -1)
+		diag_die(EXIT_CONFIG, "%s", err);
+	wc.tls = load_tls(&o);
+	if (o.check)
+		return 0;
+	if (o.nlisten == 0 && o.ntls == 0)
+		add_opt(o.listen, &o.nlisten, "0.0.0.0:80");
+	if (o.workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o.workers = n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS :
+		    (unsigned)n;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	wc.ls = open_listeners(&o, &nper);
+	wc.nls = nper;
+	if (state_mkdirs(conf.rundir, 0755) == -1 ||
+	    state_pathf(pidf, sizeof(pidf), "%s/dyno-route.pid",
+	    conf.rundir) == -1 || state_write_pid(pidf) == -1)
+		diag_die_errno(EXIT_CANTCREAT, "%s/dyno-route.pid", conf.rundir);
+	ready(o.ready_fd);
+	rc = o.workers == 1 ? proxy_run(&wc) :
+	    supervise(&wc, wc.ls, nper, o.workers);
+	unlink(pidf);
+	return rc;
+}
