@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-run: one cgroup per dyno, v2 where it has the controllers, else v1. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include "dyno-run.h"
+#include "state.h"
+
+#define CGROOT	"/sys/fs/cgroup"
+
+static int
+write_file(const char *dir, const char *file, const char *val)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if (state_pathf(path, sizeof(path), "%s/%s", dir, file) == -1)
+		return -1;
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+static uint64_t
+read_u64(const char *dir, const char *file, const char *key)
+{
+	char path[PATH_MAX], *data = NULL, *p;
+	uint64_t v = 0;
+
+	if (state_pathf(path, sizeof(path), "%s/%s", dir, file) == -1 ||
+	    state_read(path, 65536, &data, NULL) == -1)
+		return 0;
+	p = data;
+	if (key != NULL) {
+		/* "key value" lines (memory.events, memory.oom_control) */
+		size_t kl = strlen(key);
+		for (p = data; p != NULL; p = strchr(p, '\n'), p = p ? p + 1 : p)
+			if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
+				break;
+		if (p != NULL)
+			p += kl + 1;
+	}
+	if (p != NULL)
+		v = strtoull(p, NULL, 10);
+	free(data);
+	return v;
+}
+
+/* v2 when /sys/fs/cgroup is cgroup2 and offers memory, pids and cpu. */
+static int
+have_v2(void)
+{
+	char *ctl = NULL;
+	struct statfs sf;
+	int ok;
+
+	if (statfs(CGROOT, &sf) == -1 || sf.f_type != CGROUP2_SUPER_MAGIC)
+		return 0;
+	if (state_read(CGROOT "/cgroup.controllers", 4096, &ctl, NULL) == -1)
+		return 0;
+	ok = strstr(ctl, "memory") && strstr(ctl, "pids") && strstr(ctl, "cpu");
+	free(ctl);
+	return ok;
+}
+
+/* Create CGROOT/dyno/APP/LEAF, enabling the controllers on the way down. */
+static int
+create_v2(struct cg *cg, char *err, size_t errlen)
+{
+	char path[PATH_MAX], *slash;
+
+	if (state_pathf(cg->v2dir, sizeof(cg->v2dir), CGROOT "/%s",
+	    cg->rel) == -1 || state_mkdirs(cg->v2dir, 0755) == -1) {
+		snprintf(err, errlen, "create cgroup %s: %s", cg->v2dir,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s", cg->v2dir);
+	while ((slash = strrchr(path, '/')) != NULL &&
+	    strlen(path) > strlen(CGROOT)) {
+		*slash = '\0';
+		/* Already enabled or not delegated: the write below says. */
+		(void)write_file(path, "cgroup.subtree_control",
+		    "+memory +pids +cpu");
+	}
+	cg->v2fd = open(cg->v2dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return 0;
+}
+
+static int
+limits_v2(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)d->size.memory_max);
+	if (write_file(cg->v2dir, "memory.max", v) == -1)
+		goto fail;
+	(void)write_file(cg->v2dir, "memory.swap.max", "0");
+	/* An OOM kill takes the whole dyno, as R15 does on Heroku. */
+	(void)write_file(cg->v2dir, "memory.oom.group", "1");
+	snprintf(v, sizeof(v), "%u", d->size.pids);
+	if (write_file(cg->v2dir, "pids.max", v) == -1)
+		goto fail;
+	snprintf(v, sizeof(v), "%u", d->size.cpu_weight);
+	if (write_file(cg->v2dir, "cpu.weight", v) == -1)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "set limits on cgroup %s: %s", cg->v2dir,
+	    strerror(errno));
+	return -1;
+}
+
+static int
+mkdir_v1(char *dir, size_t size, const char *ctl, const char *rel)
+{
+	char base[PATH_MAX];
+
+	if (state_pathf(base, sizeof(base), CGROOT "/%s", ctl) == -1)
+		return -1;
+	if (access(base, F_OK) == -1) {
+		dir[0] = '\0';
+		return 0;
+	}
+	if (state_pathf(dir, size, "%s/%s", base, rel) == -1)
+		return -1;
+	return state_mkdirs(dir, 0755);
+}
+
+static int
+limits_v1(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
+{
+	char v[32];
+
+	if (cg->mem[0] == '\0' || cg->pids[0] == '\0') {
+		snprintf(err, errlen, "no cgroup v2 with memory, pids and cpu, "
+		    "and no v1 memory and pids hierarchies under " CGROOT);
+		return -1;
+	}
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)d->size.memory_max);
+	if (write_file(cg->mem, "memory.limit_in_bytes", v) == -1)
+		goto fail;
+	(void)write_file(cg->mem, "memory.memsw.limit_in_bytes", v);
+	snprintf(v, sizeof(v), "%u", d->size.pids);
+	if (write_file(cg->pids, "pids.max", v) == -1)
+		goto fail;
+	/* v1 shares: 1024 is the default, as cpu.weight 100 is on v2. */
+	snprintf(v, sizeof(v), "%u", d->size.cpu_weight * 1024 / 100);
+	if (cg->cpu[0] != '\0' && write_file(cg->cpu, "cpu.shares", v) == -1)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "set limits on cgroup %s: %s", cg->rel,
+	    strerror(errno));
+	return -1;
+}
+
+int
+cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
+{
+	memset(cg, 0, sizeof(*cg));
+	cg->v2fd = -1;
+	/*
+	 * The pid makes the path unique even while an old and a new dyno
+	 * share a name during a restart.
+	 */
+	if (state_pathf(cg->rel, sizeof(cg->rel), "dyno/%s/%s-%ld", d->app,
+	    d->name, (long)getpid()) == -1) {
+		snprintf(err, errlen, "cgroup path too long");
+		return -1;
+	}
+	if ((cg->v2 = have_v2()))
+		return create_v2(cg, err, errlen) == -1 ? -1 :
+		    limits_v2(cg, d, err, errlen);
+	if (mkdir_v1(cg->mem, sizeof(cg->mem), "memory", cg->rel) == -1 ||
+	    mkdir_v1(cg->pids, sizeof(cg->pids), "pids", cg->rel) == -1 ||
+	    mkdir_v1(cg->cpu, sizeof(cg->cpu), "cpu", cg->rel) == -1) {
+		snprintf(err, errlen, "create cgroup %s: %s", cg->rel,
+		    strerror(errno));
+		cg_remove(cg);
+		return -1;
+	}
+	return limits_v1(cg, d, err, errlen);
+}
+
+/* v1 only: v2 dynos are born inside their cgroup (CLONE_INTO_CGROUP). */
+int
+cg_attach(struct cg *cg, pid_t pid, char *err, size_t errlen)
+{
+	const char *dirs[] = { cg->mem, cg->pids, cg->cpu, cg->v2dir };
+	char v[32];
+	size_t i;
+
+	snprintf(v, sizeof(v), "%ld", (long)pid);
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (dirs[i][0] == '\0')
+			continue;
+		if (write_file(dirs[i], "cgroup.procs", v) == -1) {
+			snprintf(err, errlen, "move into cgroup %s: %s",
+			    dirs[i], strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* SIGKILL every process listed in dir/cgroup.procs; how many were left. */
+static int
+kill_listed(const char *dir)
+{
+	char path[PATH_MAX], *data = NULL, *p, *end;
+	int n = 0;
+	long pid;
+
+	if (dir[0] == '\0' || state_pathf(path, sizeof(path),
+	    "%s/cgroup.procs", dir) == -1 ||
+	    state_read(path, 1 << 20, &data, NULL) == -1)
+		return 0;
+	for (p = data; *p != '\0'; p = end) {
+		pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid > 0 && kill((pid_t)pid, SIGKILL) == 0)
+			n++;
+		while (*end == '\n')
+			end++;
+	}
+	free(data);
+	return n;
+}
+
+void
+cg_kill(struct cg *cg)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	int tries;
+
+	if (cg->v2 && write_file(cg->v2dir, "cgroup.kill", "1") == 0)
+		return;
+	/* No cgroup.kill: repeat until a pass finds nobody (forks race). */
+	for (tries = 0; tries < 200; tries++) {
+		if (kill_listed(cg->v2 ? cg->v2dir : cg->pids) == 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void
+rmdir_retry(const char *dir)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int tries;
+
+	if (dir[0] == '\0')
+		return;
+	/* Dying tasks keep a cgroup busy for a moment after SIGKILL. */
+	for (tries = 0; tries < 300; tries++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return;
+		if (errno != EBUSY)
+			return;
+		if (tries % 20 == 19)
+			kill_listed(dir);
+		nanosleep(&ts, NULL);
+	}
+}
+
+void
+cg_remove(struct cg *cg)
+{
+	if (cg->v2fd != -1) {
+		close(cg->v2fd);
+		cg->v2fd = -1;
+	}
+	rmdir_retry(cg->v2dir);
+	rmdir_retry(cg->mem);
+	rmdir_retry(cg->pids);
+	rmdir_retry(cg->cpu);
+}
+
+uint64_t
+cg_mem_current(const struct cg *cg)
+{
+	return cg->v2 ? read_u64(cg->v2dir, "memory.current", NULL) :
+	    read_u64(cg->mem, "memory.usage_in_bytes", NULL);
+}
+
+uint64_t
+cg_mem_peak(const struct cg *cg)
+{
+	uint64_t v;
+
+	if (!cg->v2)
+		return read_u64(cg->mem, "memory.max_usage_in_bytes", NULL);
+	v = read_u64(cg->v2dir, "memory.peak", NULL);
+	return v ? v : cg_mem_current(cg);
+}
+
+int
+cg_oom_happened(struct cg *cg)
+{
+	uint64_t n;
+
+	n = cg->v2 ? read_u64(cg->v2dir, "memory.events", "oom_kill") :
+	    read_u64(cg->mem, "memory.oom_control", "oom_kill");
+	if (n == cg->oom_kills)
+		return 0;
+	cg->oom_kills = n;
+	return 1;
+}

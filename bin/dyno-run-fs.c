@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-run: the dyno's root filesystem, built in its own mount namespace. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/mount.h>
+
+#include "dyno-run.h"
+#include "state.h"
+
+#define OLD	"/oldroot"
+#define STAGE	"/.dyno"	/* overlay layers, detached once mounted */
+
+/* Records the first failure as "what: why" and returns -1. */
+static char *ferr;
+static size_t ferrlen;
+
+static int
+fail(const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(ferr, ferrlen, "%s: %s", what, strerror(e));
+	return -1;
+}
+
+static int
+mnt(const char *src, const char *dst, const char *type, unsigned long fl,
+    const char *data)
+{
+	if (mount(src, dst, type, fl, data) == -1)
+		return fail("mount %s on %s", type ? type : src, dst);
+	return 0;
+}
+
+/* Make a whole mount tree read-only (5.12+), else its top mount only. */
+static int
+make_ro(const char *dst)
+{
+	struct mount_attr a = {
+		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+		    MOUNT_ATTR_NODEV,
+	};
+
+	if (syscall(SYS_mount_setattr, AT_FDCWD, dst, AT_RECURSIVE, &a,
+	    sizeof(a)) == 0)
+		return 0;
+	return mnt(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY |
+	    MS_NOSUID | MS_NODEV, NULL);
+}
+
+/* Bind host `src` (under the old root) read-only on `dst`, made here. */
+static int
+bind_ro(const char *src, const char *dst)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(src, &st) == -1)
+		return errno == ENOENT ? 0 : fail("stat %s", src);
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir(dst, 0755) == -1 && errno != EEXIST)
+			return fail("mkdir %s", dst);
+	} else {
+		if ((fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1)
+			return fail("create %s", dst);
+		close(fd);
+	}
+	if (mnt(src, dst, NULL, MS_BIND | MS_REC, NULL) == -1)
+		return -1;
+	return make_ro(dst);
+}
+
+/* Copy a symlink, or bind a folder or file, of the host into the root. */
+static int
+mirror(const char *src, const char *dst)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (lstat(src, &st) == -1)
+		return errno == ENOENT ? 0 : fail("lstat %s", src);
+	if (!S_ISLNK(st.st_mode))
+		return bind_ro(src, dst);
+	if ((n = readlink(src, target, sizeof(target) - 1)) == -1)
+		return fail("readlink %s", src);
+	target[n] = '\0';
+	if (symlink(target, dst) == -1)
+		return fail("symlink %s", dst);
+	return 0;
+}
+
+static int
+write_text(const char *path, const char *text)
+{
+	if (state_replace(path, text, strlen(text), 0644, 0) == -1)
+		return fail("write %s", path);
+	return 0;
+}
+
+/* /etc with only what programs need, and the dyno user in passwd. */
+static int
+host_etc(const struct dyno *d)
+{
+	static const char *const files[] = { "resolv.conf", "nsswitch.conf",
+	    "ld.so.cache", "localtime", "os-release", "ssl",
+	    "ca-certificates", "ca-certificates.conf", "alternatives",
+	    "protocols", "services", "mime.types" };
+	char src[PATH_MAX + 512], dst[PATH_MAX], text[1024];
+	size_t i;
+
+	if (mkdir("/etc", 0755) == -1)
+		return fail("mkdir /etc");
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(src, sizeof(src), OLD "/etc/%s", files[i]);
+		snprintf(dst, sizeof(dst), "/etc/%s", files[i]);
+		if (mirror(src, dst) == -1)
+			return -1;
+	}
+	snprintf(text, sizeof(text), "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+	    "%s:x:%u:%u:dyno:/app:/bin/sh\n", d->user, (unsigned)d->uid,
+	    (unsigned)d->gid);
+	if (write_text("/etc/passwd", text) == -1)
+		return -1;
+	snprintf(text, sizeof(text), "root:x:0:\n%s:x:%u:\n", d->home_group,
+	    (unsigned)d->gid);
+	if (write_text("/etc/group", text) == -1)
+		return -1;
+	snprintf(text, sizeof(text), "%s\n", d->hostname);
+	return write_text("/etc/hostname", text);
+}
+
+static int
+etc_hosts(const struct dyno *d)
+{
+	char text[512], src[PATH_MAX + 16];
+
+	if (d->spacedns[0] != '\0') {
+		/* Private spaces: space-net keeps the names of every dyno. */
+		snprintf(src, sizeof(src), OLD "%s", d->spacedns);
+		if (bind_ro(src, "/etc/dyno-dns") == -1)
+			return -1;
+		if (symlink("/etc/dyno-dns/hosts", "/etc/hosts") == -1)
+			return fail("symlink /etc/hosts");
+		return 0;
+	}
+	snprintf(text, sizeof(text), "127.0.0.1\tlocalhost\n"
+	    "::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
+	    d->net == NET_NONE || d->addr[0] == '\0' ? "127.0.1.1" : d->addr,
+	    d->hostname);
+	if (access("/etc/hosts", F_OK) == 0)
+		return 0;	/* a --stack brings its own */
+	return write_text("/etc/hosts", text);
+}
+
+/* The read-only stack: the host's /usr and friends, or a whole tree. */
+static int
+stack(const struct dyno *d)
+{
+	static const char *const host[] = { "usr", "bin", "sbin", "lib",
+	    "lib32", "lib64", "libx32" };
+	char src[2 * PATH_MAX], dst[PATH_MAX];
+	struct dirent *de;
+	size_t i;
+	DIR *dir;
+
+	if (d->stack[0] == '\0') {
+		for (i = 0; i < sizeof(host) / sizeof(host[0]); i++) {
+			snprintf(src, sizeof(src), OLD "/%s", host[i]);
+			snprintf(dst, sizeof(dst), "/%s", host[i]);
+			if (mirror(src, dst) == -1)
+				return -1;
+		}
+		return host_etc(d);
+	}
+	snprintf(src, sizeof(src), OLD "%s", d->stack);
+	if ((dir = opendir(src)) == NULL)
+		return fail("open stack %s", d->stack);
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "app") ||
+		    !strcmp(de->d_name, "tmp") || !strcmp(de->d_name, "proc") ||
+		    !strcmp(de->d_name, "dev") || !strcmp(de->d_name, "sys") ||
+		    !strcmp(de->d_name, "oldroot"))
+			continue;
+		snprintf(src, sizeof(src), OLD "%s/%s", d->stack, de->d_name);
+		snprintf(dst, sizeof(dst), "/%s", de->d_name);
+		if (mirror(src, dst) == -1) {
+			closedir(dir);
+			return -1;
+		}
+	}
+	closedir(dir);
+	return 0;
+}
+
+/*
+ * /app: the slug as the read-only lower layer of an overlay whose upper
+ * layer lives on a tmpfs, so writes work and die with the dyno.  The
+ * staging tmpfs is detached once the overlay holds it.
+ */
+static int
+app_overlay(const struct dyno *d)
+{
+	char opts[128], src[PATH_MAX + 16];
+
+	snprintf(opts, sizeof(opts), "mode=0700,size=%llu",
+	    (unsigned long long)d->tmp_size);
+	if (mkdir(STAGE, 0700) == -1 || mkdir("/app", 0755) == -1)
+		return fail("mkdir " STAGE);
+	if (mnt("dyno", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, opts) == -1)
+		return -1;
+	if (mkdir(STAGE "/upper", 0755) == -1 || mkdir(STAGE "/work", 0700)
+	    == -1 || mkdir(STAGE "/lower", 0755) == -1)
+		return fail("mkdir " STAGE);
+	/* The upper root gives /app its owner: the dyno user, as HOME. */
+	if (chown(STAGE "/upper", d->uid, d->gid) == -1)
+		return fail("chown /app");
+	snprintf(src, sizeof(src), OLD "%s", d->slug);
+	if (mnt(src, STAGE "/lower", NULL, MS_BIND | MS_REC, NULL) == -1 ||
+	    make_ro(STAGE "/lower") == -1)
+		return -1;
+	if (mnt("overlay", "/app", "overlay", MS_NOSUID | MS_NODEV,
+	    "lowerdir=" STAGE "/lower,upperdir=" STAGE "/upper,workdir="
+	    STAGE "/work") == -1)
+		return -1;
+	if (umount2(STAGE, MNT_DETACH) == -1 || rmdir(STAGE) == -1)
+		return fail("detach " STAGE);
+	return 0;
+}
+
+/* /proc of the dyno's pid namespace, minus what runtimes hide. */
+static int
+proc(void)
+{
+	static const char *const hide[] = { "kcore", "keys", "latency_stats",
+	    "timer_list", "timer_stats", "sched_debug", "kallsyms" };
+	static const char *const empty[] = { "acpi", "asound", "scsi" };
+	static const char *const ro[] = { "bus", "fs", "irq", "sys",
+	    "sysrq-trigger" };
+	char p[64];
+	size_t i;
+
+	if (mkdir("/proc", 0555) == -1 || mnt("proc", "/proc", "proc",
+	    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == -1)
+		return -1;
+	for (i = 0; i < sizeof(hide) / sizeof(hide[0]); i++) {
+		snprintf(p, sizeof(p), "/proc/%s", hide[i]);
+		if (access(p, F_OK) == 0 && mnt(OLD "/dev/null", p, NULL, MS_BIND,
+		    NULL) == -1)
+			return -1;
+	}
+	for (i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		snprintf(p, sizeof(p), "/proc/%s", empty[i]);
+		if (access(p, F_OK) == 0 && mnt("dyno", p, "tmpfs", MS_RDONLY |
+		    MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") == -1)
+			return -1;
+	}
+	for (i = 0; i < sizeof(ro) / sizeof(ro[0]); i++) {
+		snprintf(p, sizeof(p), "/proc/%s", ro[i]);
+		if (access(p, F_OK) == 0 && (mnt(p, p, NULL, MS_BIND | MS_REC,
+		    NULL) == -1 || make_ro(p) == -1))
+			return -1;
+	}
+	return 0;
+}
+
+/* A minimal /dev: a few host nodes bound in, a private devpts, shm. */
+static int
+dev(const struct dyno *d)
+{
+	static const char *const nodes[] = { "null", "zero", "full",
+	    "random", "urandom", "tty" };
+	static const char *const links[][2] = { { "fd", "/proc/self/fd" },
+	    { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
+	    { "stderr", "/proc/self/fd/2" }, { "ptmx", "pts/ptmx" } };
+	char src[64], dst[64], opts[64];
+	size_t i;
+	int fd;
+
+	if (mkdir("/dev", 0755) == -1 || mnt("dyno", "/dev", "tmpfs",
+	    MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") == -1)
+		return -1;
+	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(src, sizeof(src), OLD "/dev/%s", nodes[i]);
+		snprintf(dst, sizeof(dst), "/dev/%s", nodes[i]);
+		if ((fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0666)) == -1)
+			return fail("create %s", dst);
+		close(fd);
+		if (mnt(src, dst, NULL, MS_BIND, NULL) == -1)
+			return -1;
+	}
+	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(dst, sizeof(dst), "/dev/%s", links[i][0]);
+		if (symlink(links[i][1], dst) == -1)
+			return fail("symlink %s", dst);
+	}
+	if (mkdir("/dev/pts", 0755) == -1 || mkdir("/dev/shm", 01777) == -1)
+		return fail("mkdir /dev/pts");
+	if (mnt("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+	    "newinstance,ptmxmode=0666,mode=0620") == -1)
+		return -1;
+	snprintf(opts, sizeof(opts), "mode=1777,size=%llu",
+	    (unsigned long long)d->tmp_size);
+	return mnt("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV |
+	    MS_NOEXEC, opts);
+}
+
+static int
+tmp(const struct dyno *d)
+{
+	char opts[64];
+
+	snprintf(opts, sizeof(opts), "mode=1777,size=%llu",
+	    (unsigned long long)d->tmp_size);
+	if (mkdir("/tmp", 01777) == -1)
+		return fail("mkdir /tmp");
+	return mnt("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts);
+}
+
+/* Step into a fresh tmpfs root, with the host's tree parked at OLD. */
+static int
+new_root(void)
+{
+	/* Nothing we mount may propagate back to the host. */
+	if (mnt(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		return -1;
+	/* bubblewrap's trick: /tmp is the one folder every host has. */
+	if (mnt("dyno", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+	    "mode=0755,size=1m") == -1)
+		return -1;
+	if (chdir("/tmp") == -1 || mkdir("oldroot", 0700) == -1)
+		return fail("prepare new root");
+	if (syscall(SYS_pivot_root, ".", "oldroot") == -1)
+		return fail("pivot_root");
+	if (chdir("/") == -1)
+		return fail("chdir /");
+	return 0;
+}
+
+int
+fs_setup(const struct dyno *d, char *err, size_t errlen)
+{
+	ferr = err;
+	ferrlen = errlen;
+	if (new_root() == -1 || stack(d) == -1 || app_overlay(d) == -1 ||
+	    tmp(d) == -1 || proc() == -1 || dev(d) == -1 || etc_hosts(d) == -1)
+		return -1;
+	/* The host's tree goes away for good: nothing else stays visible. */
+	if (umount2(OLD, MNT_DETACH) == -1 || rmdir(OLD) == -1)
+		return fail("detach the host root");
+	if (mnt(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL)
+	    == -1)
+		return -1;
+	if (chdir("/app") == -1)
+		return fail("chdir /app");
+	return 0;
+}

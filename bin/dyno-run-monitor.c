@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-run: start the dyno in its namespaces and cgroup, watch it, stop it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "dyno-run.h"
+#include "evloop.h"
+#include "logclient.h"
+#include "state.h"
+
+#define MEM_CHECK_MS	1000	/* how often the memory counters are read */
+#define R14_EVERY_MS	20000	/* heroku.md 1.9: about every 20 s */
+#define MB		(1024ULL * 1024)
+
+/* The one dyno this process watches. */
+struct mon {
+	struct dyno		*d;
+	const struct conf	*c;
+	const char		*info_file;
+	struct logclient	*lc;
+	struct evloop		*ev;
+	struct cg		 cg;
+	pid_t			 init;
+	int			 statusfd;	/* setup result from the dyno */
+	int			 ptm;		/* pty master, or -1 */
+	int			 setup_code;	/* non-zero: setup failed */
+	int			 stopping, r15, status;
+	uint64_t		 last_r14;
+};
+
+/* The go message: sent once the cgroup and the network are ready. */
+struct go {
+	char	addr[64];
+};
+
+static void
+hlog(struct mon *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+hlog(struct mon *m, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	logclient_send(m->lc, m->d->app, "heroku", m->d->name, msg,
+	    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+}
+
+static void
+log_mem(struct mon *m, uint64_t bytes)
+{
+	hlog(m, "Process running mem=%lluM(%.1f%%)",
+	    (unsigned long long)((bytes + MB / 2) / MB),
+	    100.0 * (double)bytes / (double)m->d->size.memory);
+}
+
+static void
+kill_all(struct mon *m)
+{
+	/* SIGKILL to a pid namespace's init takes every process with it. */
+	kill(m->init, SIGKILL);
+	cg_kill(&m->cg);
+}
+
+static void
+r15(struct mon *m)
+{
+	m->r15 = 1;
+	log_mem(m, cg_mem_peak(&m->cg));
+	hlog(m, "Error R15 (Memory quota vastly exceeded)");
+	hlog(m, "Stopping process with SIGKILL");
+	kill_all(m);
+}
+
+static void
+mem_check(struct evloop *ev, void *arg)
+{
+	struct mon *m = arg;
+	uint64_t cur, now = evloop_now_ms();
+
+	if (!m->r15 && cg_oom_happened(&m->cg)) {
+		r15(m);
+		return;
+	}
+	cur = cg_mem_current(&m->cg);
+	if (!m->r15 && cur > m->d->size.memory &&
+	    (m->last_r14 == 0 || now - m->last_r14 >= R14_EVERY_MS)) {
+		m->last_r14 = now;
+		log_mem(m, cur);
+		hlog(m, "Error R14 (Memory quota exceeded)");
+	}
+	if (evloop_timer(ev, MEM_CHECK_MS, mem_check, m) == NULL)
+		diag_warn("memory checks stopped: out of memory");
+}
+
+static void
+grace_over(struct evloop *ev, void *arg)
+{
+	struct mon *m = arg;
+
+	(void)ev;
+	hlog(m, "Error R12 (Exit timeout) -> At least one process failed to "
+	    "exit within %llu seconds of SIGTERM",
+	    (unsigned long long)(m->d->grace_ms / 1000));
+	hlog(m, "Stopping remaining processes with SIGKILL");
+	kill_all(m);
+}
+
+static void
+on_signal(struct evloop *ev, int signo, void *arg)
+{
+	struct mon *m = arg;
+	pid_t p;
+
+	switch (signo) {
+	case SIGCHLD:
+		if ((p = waitpid(m->init, &m->status, WNOHANG)) == m->init) {
+			m->init = -1;
+			evloop_stop(ev);
+		}
+		return;
+	case SIGTERM:
+		if (m->stopping++)
+			return;
+		hlog(m, "Stopping all processes with SIGTERM");
+		kill(m->init, SIGTERM);
+		if (evloop_timer(ev, m->d->grace_ms, grace_over, m) == NULL)
+			kill_all(m);
+		return;
+	case SIGWINCH:
+		if (m->ptm != -1)
+			tty_copy_winsize(STDIN_FILENO, m->ptm);
+		return;
+	default:
+		kill(m->init, signo);
+	}
+}
+
+static void
+write_info(struct mon *m)
+{
+	char text[PATH_MAX + 256];
+	int n;
+
+	if (m->info_file == NULL)
+		return;
+	n = snprintf(text, sizeof(text), "pid=%ld\ninit=%ld\ncgroup=%s\n"
+	    "addr=%s\n", (long)getpid(), (long)m->init, m->cg.rel,
+	    m->d->addr);
+	if (state_replace(m->info_file, text, (size_t)n, 0644, 0) == -1)
+		diag_warn_errno("%s", m->info_file);
+}
+
+/* 4 bytes: setup failed with that exit code; EOF: the command runs. */
+static void
+read_status(struct mon *m)
+{
+	ssize_t n;
+	int code;
+
+	if (m->statusfd == -1)
+		return;
+	while ((n = read(m->statusfd, &code, sizeof(code))) == -1 &&
+	    errno == EINTR)
+		;
+	if (n == sizeof(code))
+		m->setup_code = code;
+	else
+		write_info(m);
+	evloop_del_fd(m->ev, m->statusfd);
+	close(m->statusfd);
+	m->statusfd = -1;
+}
+
+static void
+on_status(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	(void)ev;
+	(void)fd;
+	(void)events;
+	read_status(arg);
+}
+
+static void
+on_pty(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	struct mon *m = arg;
+	char buf[8192];
+	ssize_t n;
+
+	(void)events;
+	if ((n = read(fd, buf, sizeof(buf))) > 0) {
+		(void)!write(fd == m->ptm ? STDOUT_FILENO : m->ptm, buf,
+		    (size_t)n);
+		return;
+	}
+	if (n == -1 && errno == EAGAIN)
+		return;
+	evloop_del_fd(ev, fd);
+}
+
+/* Keep only the fds the dyno needs; everything else of ours closes. */
+static void
+close_others(int a, int b, int c)
+{
+	int keep[3] = { a, b, c }, i, j, t, lo = 3;
+
+	for (i = 0; i < 3; i++)
+		for (j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	for (i = 0; i < 3; i++) {
+		if (keep[i] < lo)
+			continue;
+		if (keep[i] > lo)
+			syscall(SYS_close_range, lo, keep[i] - 1, 0);
+		lo = keep[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+static int
+space_env(struct dyno *d, const char *addr)
+{
+	char v[256];
+	const char *type_end = strchr(d->name, '.');
+	int tl = (int)(type_end - d->name);
+
+	snprintf(d->addr, sizeof(d->addr), "%s", addr);
+	if (env_set(&d->env, "HEROKU_PRIVATE_IP", addr) == -1)
+		return -1;
+	snprintf(v, sizeof(v), "%.*s.%s.app.localspace", tl, d->name, d->app);
+	if (env_set(&d->env, "HEROKU_DNS_FORMATION_NAME", v) == -1)
+		return -1;
+	snprintf(v, sizeof(v), "%s.%.*s.%s.app.localspace", type_end + 1, tl,
+	    d->name, d->app);
+	if (env_set(&d->env, "HEROKU_DNS_DYNO_NAME", v) == -1)
+		return -1;
+	snprintf(v, sizeof(v), "%s.app.localspace", d->app);
+	return env_set(&d->env, "HEROKU_DNS_APP_NAME", v);
+}
+
+/* The future PID 1: wait for the go, then become the dyno's init. */
+static noreturn void
+child(struct mon *m, int syncfd, int statusfd)
+{
+	struct go go;
+
+	evloop_child_sigreset();
+	/* If dyno-run dies, its dyno dies with it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	close_others(syncfd, statusfd, m->d->ttyslave);
+	if (read(syncfd, &go, sizeof(go)) != sizeof(go))
+		_exit(EXIT_SOFTWARE);
+	close(syncfd);
+	/* Now inside its cgroup: make that the root of what it can see. */
+	if (unshare(CLONE_NEWCGROUP) == -1) {
+		int code = EXIT_OSERR;
+		diag_error_errno("unshare cgroup namespace");
+		(void)!write(statusfd, &code, sizeof(code));
+		_exit(code);
+	}
+	go.addr[sizeof(go.addr) - 1] = '\0';
+	if (m->d->net == NET_SPACE && space_env(m->d, go.addr) == -1)
+		_exit(EXIT_OSERR);
+	/* PID 1 does not share our process group: ^C is ours to forward. */
+	setsid();
+	init_main(m->d, statusfd);
+}
+
+/* clone3 straight into the cgroup on v2; clone (then a move) on v1. */
+static pid_t
+spawn(struct mon *m, int flags, int *moved)
+{
+	struct clone_args ca;
+	pid_t pid;
+
+	*moved = 0;
+	if (m->cg.v2 && m->cg.v2fd != -1) {
+		memset(&ca, 0, sizeof(ca));
+		ca.flags = (uint64_t)flags | CLONE_INTO_CGROUP;
+		ca.exit_signal = SIGCHLD;
+		ca.cgroup = (uint64_t)m->cg.v2fd;
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid != -1 || (errno != ENOSYS && errno != E2BIG)) {
+			*moved = 1;
+			return pid;
+		}
+	}
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL,
+	    NULL);
+}
+
+static noreturn void
+abort_start(struct mon *m, int code, const char *what, const char *why)
+{
+	if (m->init > 0) {
+		kill(m->init, SIGKILL);
+		waitpid(m->init, NULL, 0);
+	}
+	cg_remove(&m->cg);
+	tty_restore();
+	diag_die(code, "%s%s", what, why);
+}
+
+static void
+start(struct mon *m)
+{
+	int sync[2], status[2], moved, flags;
+	struct go go;
+	char err[512];
+
+	flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+	if (m->d->net != NET_HOST)
+		flags |= CLONE_NEWNET;
+	if (pipe2(sync, O_CLOEXEC) == -1 || pipe2(status, O_CLOEXEC) == -1)
+		abort_start(m, EXIT_OSERR, "pipe: ", strerror(errno));
+	if ((m->init = spawn(m, flags, &moved)) == -1)
+		abort_start(m, EXIT_OSERR, "clone: ", strerror(errno));
+	if (m->init == 0)
+		child(m, sync[0], status[1]);
+	close(sync[0]);
+	close(status[1]);
+	if (m->d->ttyslave != -1)
+		close(m->d->ttyslave);
+	if (!moved && cg_attach(&m->cg, m->init, err, sizeof(err)) == -1)
+		abort_start(m, EXIT_OSERR, "", err);
+	if (m->d->net == NET_SPACE &&
+	    space_attach(m->d, m->init, err, sizeof(err)) == -1)
+		abort_start(m, EXIT_UNAVAILABLE, "", err);
+	memset(&go, 0, sizeof(go));
+	snprintf(go.addr, sizeof(go.addr), "%s", m->d->addr);
+	if (write(sync[1], &go, sizeof(go)) != sizeof(go))
+		abort_start(m, EXIT_OSERR, "start the dyno: ",
+		    strerror(errno));
+	close(sync[1]);
+	m->statusfd = status[0];
+	if (evloop_add_fd(m->ev, m->statusfd, EPOLLIN, on_status, m) == -1)
+		abort_start(m, EXIT_OSERR, "epoll: ", strerror(errno));
+}
+
+static void
+setup_loop(struct mon *m)
+{
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+	    SIGUSR1, SIGUSR2, SIGWINCH };
+	char err[512];
+	size_t i;
+
+	if ((m->ev = evloop_new()) == NULL)
+		diag_die_errno(EXIT_OSERR, "epoll");
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (evloop_add_signal(m->ev, sigs[i], on_signal, m) == -1)
+			diag_die_errno(EXIT_OSERR, "signalfd");
+	m->ptm = -1;
+	if (m->d->tty) {
+		if (tty_open_pty(&m->ptm, &m->d->ttyslave, err, sizeof(err))
+		    == -1)
+			diag_die(EXIT_OSERR, "%s", err);
+		tty_copy_winsize(STDIN_FILENO, m->ptm);
+		tty_raw(STDIN_FILENO);
+		if (evloop_add_fd(m->ev, m->ptm, EPOLLIN, on_pty, m) == -1 ||
+		    evloop_add_fd(m->ev, STDIN_FILENO, EPOLLIN, on_pty, m) == -1)
+			diag_die_errno(EXIT_OSERR, "epoll");
+	}
+	if (evloop_timer(m->ev, MEM_CHECK_MS, mem_check, m) == NULL)
+		diag_die_errno(EXIT_OSERR, "timer");
+}
+
+/* After the init is gone: the last lines, then leave no trace. */
+static int
+finish(struct mon *m)
+{
+	int code;
+	char buf[8192];
+	ssize_t n;
+
+	read_status(m);
+	if (m->ptm != -1)
+		while ((n = read(m->ptm, buf, sizeof(buf))) > 0)
+			(void)!write(STDOUT_FILENO, buf, (size_t)n);
+	tty_restore();
+	code = WIFSIGNALED(m->status) ? 128 + WTERMSIG(m->status) :
+	    WEXITSTATUS(m->status);
+	if (m->setup_code == 0) {
+		if (!m->r15 && cg_oom_happened(&m->cg))
+			r15(m);
+		hlog(m, "Process exited with status %d", code);
+	} else
+		code = m->setup_code;
+	cg_kill(&m->cg);
+	cg_remove(&m->cg);
+	if (m->d->net == NET_SPACE)
+		space_detach(m->d);
+	if (m->info_file != NULL)
+		(void)unlink(m->info_file);
+	return code;
+}
+
+int
+monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
+{
+	struct mon m;
+	char err[512];
+
+	memset(&m, 0, sizeof(m));
+	m.d = d;
+	m.c = c;
+	m.info_file = info_file;
+	m.statusfd = -1;
+	m.lc = logclient_open(c->rundir);
+	setup_loop(&m);
+	if (cg_create(&m.cg, d, err, sizeof(err)) == -1)
+		diag_die(EXIT_OSERR, "%s", err);
+	hlog(&m, "Starting process with command `%s`", d->cmd_line);
+	start(&m);
+	while (m.init > 0)
+		if (evloop_run(m.ev) == -1 && errno != EINTR)
+			diag_die_errno(EXIT_OSERR, "epoll");
+	return finish(&m);
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-run: --net=space:NAME through space-net attach and detach. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "dyno-run.h"
+#include "evloop.h"
+
+/* space-net next to our own binary, else the one on PATH, else NULL. */
+static const char *
+space_net_path(void)
+{
+	static char path[PATH_MAX];
+	char self[PATH_MAX], *dir, *p, *save = NULL, *copy;
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		dir = dirname(self);
+		snprintf(path, sizeof(path), "%s/space-net", dir);
+		if (access(path, X_OK) == 0)
+			return path;
+	}
+	if ((p = getenv("PATH")) == NULL || (copy = strdup(p)) == NULL)
+		return NULL;
+	for (p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+		snprintf(path, sizeof(path), "%s/space-net", p);
+		if (access(path, X_OK) == 0) {
+			free(copy);
+			return path;
+		}
+	}
+	free(copy);
+	return NULL;
+}
+
+/* Run space-net with argv; its stdout (one line at most) into out. */
+static int
+run(char *const argv[], char *out, size_t outlen, int *status)
+{
+	int fds[2], null;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		evloop_child_sigreset();
+		/* fds crossing exec: stdout (the pipe), stderr; stdin is null. */
+		null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null == -1 || dup2(null, 0) == -1 || dup2(fds[1], 1) == -1)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (len + 1 < outlen && ((n = read(fds[0], out + len,
+	    outlen - len - 1)) > 0 || (n == -1 && errno == EINTR)))
+		if (n > 0)
+			len += (size_t)n;
+	out[len] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, status, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+int
+space_attach(struct dyno *d, pid_t pid, char *err, size_t errlen)
+{
+	const char *sn = space_net_path();
+	char spid[24], out[48], *argv[12];
+	struct in_addr ia;
+	int st, i = 0;
+
+	if (sn == NULL) {
+		snprintf(err, errlen, "--net=space:%s: space-net not found next "
+		    "to dyno-run or on PATH", d->space);
+		return -1;
+	}
+	snprintf(spid, sizeof(spid), "%ld", (long)pid);
+	argv[i++] = (char *)sn;
+	argv[i++] = "attach";
+	argv[i++] = d->space;
+	argv[i++] = d->name;
+	argv[i++] = "--pid";
+	argv[i++] = spid;
+	argv[i++] = "--app";
+	argv[i++] = d->app;
+	char port[16];
+	snprintf(port, sizeof(port), "%u", d->port);
+	if (d->port) {
+		argv[i++] = "--port";
+		argv[i++] = port;
+	}
+	argv[i] = NULL;
+	if (run(argv, out, sizeof(out), &st) == -1 || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0) {
+		snprintf(err, errlen, "space-net attach %s %s failed", d->space,
+		    d->name);
+		return -1;
+	}
+	out[strcspn(out, "\r\n")] = '\0';
+	if (inet_pton(AF_INET, out, &ia) != 1) {
+		snprintf(err, errlen, "space-net attach %s %s: no address",
+		    d->space, d->name);
+		return -1;
+	}
+	snprintf(d->addr, sizeof(d->addr), "%s", out);
+	return 0;
+}
+
+void
+space_detach(struct dyno *d)
+{
+	const char *sn = space_net_path();
+	char out[256];
+	int st;
+	char *argv[] = { (char *)sn, "detach", d->space, d->name, "--app",
+	    d->app, NULL };
+
+	if (sn != NULL)
+		(void)run(argv, out, sizeof(out), &st);
+}

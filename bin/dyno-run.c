@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-run: run one command as a Heroku dyno: isolated, limited, ephemeral. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <ini.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "diag.h"
+#include "dyno-run.h"
+#include "envfile.h"
+#include "names.h"
+#include "num.h"
+#include "state.h"
+
+#define DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+
+/* What the command line said, before it is resolved into a dyno. */
+struct opts {
+	const char	*app, *name, *app_dir, *env_file, *release, *size;
+	const char	*port, *net, *stack, *grace, *user, *info_file;
+};
+
+/* What app.conf says, when there is one. */
+struct appconf {
+	char	size[CONF_NAME_MAX];
+	char	space[64];
+};
+
+static noreturn void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout, "usage: dyno-run [--app APP] "
+	    "[--name TYPE.N] [--release DIR | --app-dir DIR]\n"
+	    "\t[--env-file FILE] [--size SIZE] [--port PORT] "
+	    "[--net none|host|space:NAME]\n"
+	    "\t[--stack DIR] [--grace SECONDS] [--user USER] "
+	    "[--info-file PATH]\n\t-- COMMAND [ARG ...]\n");
+	exit(code);
+}
+
+static int
+appconf_line(void *arg, const char *section, const char *key,
+    const char *value)
+{
+	struct appconf *ac = arg;
+
+	if (strcmp(section, "app") != 0)
+		return 1;
+	if (strcmp(key, "size") == 0)
+		snprintf(ac->size, sizeof(ac->size), "%s", value);
+	else if (strcmp(key, "space") == 0)
+		snprintf(ac->space, sizeof(ac->space), "%s", value);
+	return 1;
+}
+
+static void
+read_appconf(const struct conf *c, const char *app, struct appconf *ac)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	memset(ac, 0, sizeof(*ac));
+	if (app == NULL || state_pathf(path, sizeof(path), "%s/apps/%s/app.conf",
+	    c->root, app) == -1)
+		return;
+	rc = ini_parse(path, appconf_line, ac);
+	if (rc > 0)
+		diag_die(EXIT_CONFIG, "%s:%d: syntax error", path, rc);
+}
+
+/* The slug and env of --release, --app-dir or the app's current release. */
+static void
+resolve_release(const struct conf *c, const struct opts *o, struct dyno *d,
+    char *envpath, size_t envlen)
+{
+	char rel[PATH_MAX], real[PATH_MAX];
+
+	envpath[0] = '\0';
+	if (o->app_dir != NULL) {
+		if (realpath(o->app_dir, d->slug) == NULL)
+			diag_die_errno(EXIT_NOINPUT, "%s", o->app_dir);
+		if (o->env_file != NULL)
+			snprintf(envpath, envlen, "%s", o->env_file);
+		return;
+	}
+	if (o->release != NULL)
+		snprintf(rel, sizeof(rel), "%s", o->release);
+	else if (o->app != NULL)
+		(void)state_pathf(rel, sizeof(rel), "%s/apps/%s/current",
+		    c->root, o->app);
+	else
+		usage(EXIT_USAGE);
+	if (realpath(rel, real) == NULL)
+		diag_die_errno(EXIT_NOINPUT, "release %s", rel);
+	if (state_pathf(d->slug, sizeof(d->slug), "%s/slug", real) == -1)
+		diag_die(EXIT_USAGE, "%s: path too long", real);
+	if (access(d->slug, F_OK) == -1)
+		diag_die_errno(EXIT_NOINPUT, "%s", d->slug);
+	if (state_pathf(envpath, envlen, "%s/env", real) == -1)
+		diag_die(EXIT_USAGE, "%s: path too long", real);
+	if (o->env_file != NULL)
+		snprintf(envpath, envlen, "%s", o->env_file);
+	else if (access(envpath, F_OK) == -1)
+		envpath[0] = '\0';
+	/* DYNO_ROOT/apps/APP/releases/vN names the app when --app does not. */
+	if (o->app == NULL && strstr(real, "/apps/") != NULL) {
+		const char *a = strstr(real, "/apps/") + 6;
+		snprintf(d->app, sizeof(d->app), "%.*s",
+		    (int)strcspn(a, "/"), a);
+	}
+}
+
+static void
+random_ids(struct dyno *d)
+{
+	unsigned char b[16];
+	size_t i, n = 0;
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		diag_die_errno(EXIT_OSERR, "getrandom");
+	b[6] = (b[6] & 0x0f) | 0x40;	/* a version 4 UUID, as Heroku's ids */
+	b[8] = (b[8] & 0x3f) | 0x80;
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			d->hostname[n++] = '-';
+		n += (size_t)snprintf(d->hostname + n, 3, "%02x", b[i]);
+	}
+	if (d->name[0] == '\0')
+		snprintf(d->name, sizeof(d->name), "run.%u",
+		    1000 + (b[0] << 8 | b[1]) % 9000);
+}
+
+static void
+resolve_user(const char *user, struct dyno *d)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL)
+		diag_die(EXIT_CONFIG, "user %s: %s", user,
+		    errno ? strerror(errno) : "no such user");
+	/* A dyno never runs as root: that would undo every other wall. */
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		diag_die(EXIT_CONFIG, "user %s: dynos never run as root", user);
+	snprintf(d->user, sizeof(d->user), "%s", user);
+	d->uid = pw->pw_uid;
+	d->gid = pw->pw_gid;
+	gr = getgrgid(d->gid);
+	snprintf(d->home_group, sizeof(d->home_group), "%s",
+	    gr != NULL ? gr->gr_name : user);
+}
+
+static void
+resolve_net(const struct conf *c, const char *net, const struct appconf *ac,
+    struct dyno *d)
+{
+	char spec[160];
+	const char *why;
+
+	if (net == NULL && ac->space[0] != '\0')
+		(void)state_pathf(spec, sizeof(spec), "space:%s", ac->space);
+	else
+		snprintf(spec, sizeof(spec), "%s", net ? net : c->network);
+	if (strcmp(spec, "none") == 0)
+		d->net = NET_NONE;
+	else if (strcmp(spec, "host") == 0) {
+		d->net = NET_HOST;
+		snprintf(d->addr, sizeof(d->addr), "127.0.0.1");
+	} else if (strncmp(spec, "space:", 6) == 0) {
+		d->net = NET_SPACE;
+		if ((why = names_check_space(spec + 6)) != NULL)
+			diag_die(EXIT_USAGE, "space %s: %s", spec + 6, why);
+		snprintf(d->space, sizeof(d->space), "%s", spec + 6);
+		if (strcmp(d->space, "common") != 0)
+			(void)state_pathf(d->spacedns, sizeof(d->spacedns),
+			    "%s/spaces/%s/dns", c->root, d->space);
+	} else
+		diag_die(EXIT_USAGE, "--net %s: not none, host or space:NAME",
+		    spec);
+}
+
+static void
+resolve_size(const struct conf *c, const char *opt, const struct appconf *ac,
+    struct dyno *d)
+{
+	const char *name = opt ? opt : ac->size[0] ? ac->size : c->size;
+	const struct dyno_size *s;
+
+	if ((s = conf_size(c, name)) == NULL)
+		diag_die(opt ? EXIT_USAGE : EXIT_CONFIG, "size %s: unknown "
+		    "dyno size", name);
+	d->size = *s;
+}
+
+/* The command's whole environment: nothing of ours leaks into it. */
+static void
+build_env(const char *envpath, const struct opts *o, struct dyno *d)
+{
+	char err[512], port[16];
+
+	env_init(&d->env);
+	if (env_set(&d->env, "PATH", DEFAULT_PATH) == -1)
+		diag_die(EXIT_OSERR, "out of memory");
+	if (envpath[0] != '\0' &&
+	    envfile_load_release(envpath, &d->env, err, sizeof(err)) == -1)
+		diag_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_DATAERR, "%s",
+		    err);
+	snprintf(port, sizeof(port), "%u", d->port);
+	if (env_set(&d->env, "HOME", "/app") == -1 ||
+	    env_set(&d->env, "DYNO", d->name) == -1 ||
+	    env_set(&d->env, "PS", d->name) == -1 ||
+	    (d->port && env_set(&d->env, "PORT", port) == -1))
+		diag_die(EXIT_OSERR, "out of memory");
+	/* heroku run passes the terminal's type for an interactive session. */
+	if (d->tty && getenv("TERM") != NULL &&
+	    env_set(&d->env, "TERM", getenv("TERM")) == -1)
+		diag_die(EXIT_OSERR, "out of memory");
+	(void)o;
+}
+
+static void
+parse_numbers(const struct conf *c, const struct opts *o, struct dyno *d)
+{
+	d->grace_ms = c->grace_ms;
+	if (o->grace != NULL && num_parse_duration_ms(o->grace, &d->grace_ms)
+	    == -1)
+		diag_die(EXIT_USAGE, "--grace %s: not a duration", o->grace);
+	if (o->port != NULL && num_parse_uint(o->port, 1, 65535, &d->port)
+	    == -1)
+		diag_die(EXIT_USAGE, "--port %s: not a port (1-65535)", o->port);
+	d->tmp_size = c->tmp_size;
+}
+
+static void
+join_command(int argc, char **argv, struct dyno *d)
+{
+	size_t n = 0;
+	int i;
+
+	if (argc == 0)
+		usage(EXIT_USAGE);
+	for (i = 0; i < argc; i++) {
+		n += (size_t)snprintf(d->cmd_line + n, sizeof(d->cmd_line) - n,
+		    "%s%s", i ? " " : "", argv[i]);
+		if (n >= sizeof(d->cmd_line))
+			diag_die(EXIT_USAGE, "command line too long");
+	}
+}
+
+static void
+resolve_stack(const char *stack, struct dyno *d)
+{
+	struct stat st;
+
+	if (stack[0] == '\0')
+		return;
+	if (realpath(stack, d->stack) == NULL)
+		diag_die_errno(EXIT_NOINPUT, "stack %s", stack);
+	if (stat(d->stack, &st) == -1 || !S_ISDIR(st.st_mode))
+		diag_die(EXIT_NOINPUT, "stack %s: not a folder", stack);
+}
+
+static void
+resolve(const struct conf *c, const struct opts *o, struct dyno *d)
+{
+	char envpath[PATH_MAX];
+	struct appconf ac;
+	const char *why;
+
+	if (o->app != NULL && (why = names_check_app(o->app)) != NULL)
+		diag_die(EXIT_USAGE, "app %s: %s", o->app, why);
+	if (o->name != NULL && (why = names_check_dyno(o->name, NULL, NULL)))
+		diag_die(EXIT_USAGE, "dyno %s: %s", o->name, why);
+	snprintf(d->app, sizeof(d->app), "%s", o->app ? o->app : "local");
+	snprintf(d->name, sizeof(d->name), "%s", o->name ? o->name : "");
+	resolve_release(c, o, d, envpath, sizeof(envpath));
+	read_appconf(c, o->app, &ac);
+	random_ids(d);
+	resolve_user(o->user ? o->user : c->user, d);
+	resolve_net(c, o->net, &ac, d);
+	resolve_size(c, o->size, &ac, d);
+	parse_numbers(c, o, d);
+	resolve_stack(o->stack ? o->stack : c->stack, d);
+	d->tty = isatty(STDIN_FILENO);
+	d->ttyslave = -1;
+	build_env(envpath, o, d);
+}
+
+static void
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "app", required_argument, NULL, 'a' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "app-dir", required_argument, NULL, 'd' },
+		{ "env-file", required_argument, NULL, 'e' },
+		{ "release", required_argument, NULL, 'r' },
+		{ "size", required_argument, NULL, 's' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "net", required_argument, NULL, 'N' },
+		{ "stack", required_argument, NULL, 'S' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "info-file", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a': o->app = optarg; break;
+		case 'n': o->name = optarg; break;
+		case 'd': o->app_dir = optarg; break;
+		case 'e': o->env_file = optarg; break;
+		case 'r': o->release = optarg; break;
+		case 's': o->size = optarg; break;
+		case 'p': o->port = optarg; break;
+		case 'N': o->net = optarg; break;
+		case 'S': o->stack = optarg; break;
+		case 'g': o->grace = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'i': o->info_file = optarg; break;
+		case 'h': usage(0);
+		default: usage(EXIT_USAGE);
+		}
+	}
+	if (o->release != NULL && o->app_dir != NULL)
+		diag_die(EXIT_USAGE, "--release and --app-dir exclude each other");
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct dyno d;
+	struct conf c;
+	struct opts o;
+	char err[1024];
+
+	diag_setprog(argv[0]);
+	parse_opts(argc, argv, &o);
+	if (conf_load(&c, err, sizeof(err)) == -1)
+		diag_die(EXIT_CONFIG, "%s", err);
+	join_command(argc - optind, argv + optind, &d);
+	resolve(&c, &o, &d);
+	if (geteuid() != 0)
+		diag_die(EXIT_NOPERM, "namespaces, cgroups and mounts: need root");
+	return monitor_run(&d, &c, o.info_file);
+}

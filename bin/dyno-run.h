@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-run's private interfaces: the dyno description and its parts. */
+#ifndef DYNO_RUN_H
+#define DYNO_RUN_H
+
+#include <limits.h>
+#include <stdnoreturn.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf.h"
+#include "env.h"
+
+enum net_mode { NET_NONE, NET_HOST, NET_SPACE };
+
+/* Everything the monitor, the init and the command need to know. */
+struct dyno {
+	char		 app[64];
+	char		 name[72];		/* TYPE.N */
+	char		 slug[PATH_MAX];	/* host path of the app tree */
+	char		 stack[PATH_MAX];	/* "" = the host's /usr etc. */
+	char		 cmd_line[8192];	/* what /bin/sh -c runs */
+	char		 hostname[40];		/* the dyno id */
+	char		 space[160];
+	char		 spacedns[PATH_MAX];	/* DYNO_ROOT/spaces/S/dns or "" */
+	char		 addr[64];		/* IPv4, "" for none */
+	enum net_mode	 net;
+	uid_t		 uid;
+	gid_t		 gid;
+	char		 user[64];
+	char		 home_group[64];
+	unsigned	 port;			/* 0: none */
+	uint64_t	 grace_ms;
+	uint64_t	 tmp_size;
+	int		 tty;			/* stdin is a terminal */
+	int		 ttyslave;		/* the pty given to the dyno, or -1 */
+	struct dyno_size size;
+	struct env	 env;			/* the command's whole environment */
+};
+
+/* cgroup of one dyno, v2 where the controllers are, else v1. */
+struct cg {
+	int		 v2;
+	char		 rel[PATH_MAX];		/* dyno/APP/NAME-PID */
+	char		 v2dir[PATH_MAX];	/* v2: the dyno's folder */
+	char		 mem[PATH_MAX];		/* v1 folders, "" if absent */
+	char		 pids[PATH_MAX];
+	char		 cpu[PATH_MAX];
+	int		 v2fd;			/* v2: O_PATH|O_DIRECTORY, or -1 */
+	uint64_t	 oom_kills;		/* last seen oom_kill counter */
+};
+
+/* dyno-run-monitor.c: start the dyno, watch it; returns the exit status. */
+int	monitor_run(struct dyno *d, const struct conf *c, const char *info_file);
+
+/* dyno-run-cgroup.c: 0 or -1 with err filled. */
+int	cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen);
+int	cg_attach(struct cg *cg, pid_t pid, char *err, size_t errlen);
+void	cg_kill(struct cg *cg);
+void	cg_remove(struct cg *cg);
+/* Memory in use (bytes), and the peak; 0 when unknown. */
+uint64_t cg_mem_current(const struct cg *cg);
+uint64_t cg_mem_peak(const struct cg *cg);
+/* 1 when the kernel OOM-killed something since the last call, else 0. */
+int	cg_oom_happened(struct cg *cg);
+
+/* dyno-run-fs.c: build the root filesystem in the new mount namespace. */
+int	fs_setup(const struct dyno *d, char *err, size_t errlen);
+
+/* dyno-run-init.c: the dyno's PID 1; never returns. */
+noreturn void init_main(const struct dyno *d, int statusfd);
+
+/* dyno-run-secure.c: drop to the dyno user, no caps, NNP, seccomp. */
+int	secure_drop(const struct dyno *d, char *err, size_t errlen);
+int	secure_load_filter(char *err, size_t errlen);
+
+/* dyno-run-net.c: space-net attach (sets d->addr) and detach. */
+int	space_attach(struct dyno *d, pid_t pid, char *err, size_t errlen);
+void	space_detach(struct dyno *d);
+
+/* dyno-run-tty.c: relay between our terminal and the dyno's pty. */
+int	tty_open_pty(int *master, int *slave, char *err, size_t errlen);
+int	tty_raw(int fd);
+void	tty_restore(void);
+void	tty_copy_winsize(int from, int to);
+
+#endif
