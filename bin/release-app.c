@@ -312,8 +312,10 @@ recover_staging(struct app *a)
 
 /*
  * Under the lock nobody else is making a release, so a "pending" one was
- * interrupted.  `current` is the commit point: a pending release it names
- * did get deployed (only its status write was lost); any other did not.
+ * interrupted, and so was a "succeeded" one newer than current (killed
+ * between its status and the move of current): neither was deployed, both
+ * become "failed".  A pending release that current names (an older
+ * version of this tool) did get deployed and becomes "succeeded".
  */
 int
 app_recover(struct app *a)
@@ -328,8 +330,9 @@ app_recover(struct app *a)
 	if ((rc = app_versions(a, &v, &n)) != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
-		if (app_read_release(a, v[i], &r) != 0 ||
-		    strcmp(r.status, "pending") != 0)
+		if (app_read_release(a, v[i], &r) != 0 || (strcmp(r.status,
+		    "pending") != 0 && (strcmp(r.status, "succeeded") != 0 ||
+		    v[i] <= cur)))
 			continue;
 		snprintf(r.status, sizeof(r.status), "%s",
 		    v[i] == cur ? "succeeded" : "failed");

@@ -243,15 +243,21 @@ deploy(struct app *a, const char *reldir, struct relinfo *r)
 	char link[PATH_MAX], target[64];
 	int rc;
 
+	/*
+	 * Status first, so current only ever names a succeeded release; a
+	 * kill between the two leaves a succeeded release newer than
+	 * current, which app_recover marks failed.
+	 */
+	if ((rc = set_status(a, reldir, r, "succeeded")) != 0)
+		return rc;
 	snprintf(target, sizeof(target), "releases/v%u", r->version);
 	if (state_pathf(link, sizeof(link), "%s/current", a->dir) == -1)
 		return EXIT_SOFTWARE;
 	if (state_symlink_replace(target, link) == -1) {
 		diag_error_errno("%s", link);
+		(void)set_status(a, reldir, r, "failed");
 		return EXIT_CANTCREAT;
 	}
-	if ((rc = set_status(a, reldir, r, "succeeded")) != 0)
-		return rc;
 	if (state_pathf(link, sizeof(link), "%s/slug", reldir) == -1)
 		return EXIT_SOFTWARE;
 	return app_ensure_files(a, link);
