@@ -670,7 +670,8 @@ wants_client(const struct conn *c)
 		return c->cin.len - c->cin.off < HEAD_MAX;
 	case C_CONNECT:
 	case C_PROXY:
-		return !c->req_done;
+		/* After the request, read on only to see the client leave. */
+		return !c->req_done || c->cin.len - c->cin.off < IO_BUF;
 	default:
 		return 1;
 	}
@@ -894,11 +895,10 @@ step_client(struct conn *c)
 		return 0;
 	case C_CONNECT:
 	case C_PROXY:
-		if (c->req_done)
-			return 0;
-		if (move_body(c))
+		if (!c->req_done && move_body(c))
 			return 1;
-		if (c->cin_eof && c->cin.off == c->cin.len && !c->req_done)
+		/* No half-close: a client that hangs up is gone (H27). */
+		if (c->cin_eof && (c->req_done || c->cin.off == c->cin.len))
 			client_gone(c);
 		return 0;
 	case C_TUNNEL:

@@ -55,13 +55,13 @@ route_curl() {
 		"http://127.0.0.1:$ROUTER_PORT$path"
 }
 
-# route_raw HEXLESS-BYTES: send raw bytes (printf escapes), print the answer.
+# route_raw BYTES: send raw bytes (Python escapes), print the answer up to
+# the router's close (no half-close: the router reads that as a hang-up).
 route_raw() {
 	python3 - "$ROUTER_PORT" "$1" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
 s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
-s.shutdown(socket.SHUT_WR)
 out = b""
 while True:
     d = s.recv(65536)

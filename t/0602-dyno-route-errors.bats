@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# dyno-route: H-codes from dynos that misbehave on purpose.
+bats_require_minimum_version 1.5.0
+load helper/common
+load helper/dyno-route
+
+setup() { dyno_setup; }
+teardown() { route_cleanup; dyno_teardown; }
+
+# status_of HOST: the HTTP status a GET / gets.
+status_of() {
+	route_curl "$1" / -o /dev/null -w '%{http_code}'
+}
+
+@test "H12: no first byte within response_timeout" {
+	printf '[router]\nresponse_timeout = 1s\n' >"$DYNO_CONF"
+	route_backend hang web.1
+	route_app myapp
+	route_routes myapp "web.1 $BACKEND_PORT"
+	route_start
+	run --separate-stderr status_of myapp.localhost
+	assert_output 503
+	wait_for 10 route_log_has 'at=error code=H12 desc="Request timeout" method=GET path="/" host=myapp.localhost .* dyno=web.1 connect=[0-9]+ms service=[0-9]+ms status=503 bytes=0 protocol=http'
+}
+
+@test "H13: the dyno closes without answering" {
+	route_backend close web.1
+	route_app myapp
+	route_routes myapp "web.1 $BACKEND_PORT"
+	route_start
+	run --separate-stderr status_of myapp.localhost
+	assert_output 503
+	wait_for 10 route_log_has 'code=H13 desc="Connection closed without response"'
+}
+
+@test "H18: the dyno resets mid-response" {
+	route_backend reset web.1
+	route_app myapp
+	route_routes myapp "web.1 $BACKEND_PORT"
+	route_start
+	run --separate-stderr status_of myapp.localhost
+	wait_for 10 route_log_has 'sock=backend at=error code=H18 desc="Server Request Interrupted"'
+}
+
+@test "H17: a status line without a reason phrase" {
+	route_backend badstatus web.1
+	route_app myapp
+	route_routes myapp "web.1 $BACKEND_PORT"
+	route_start
+	run --separate-stderr status_of myapp.localhost
+	assert_output 502
+	wait_for 10 route_log_has 'code=H17 desc="Poorly formatted HTTP response"'
+}
+
+@test "H15: the dyno goes silent mid-stream" {
+	printf '[router]\nidle_timeout = 1s\n' >"$DYNO_CONF"
+	route_backend silent web.1
+	route_app myapp
+	route_routes myapp "web.1 $BACKEND_PORT"
+	route_start
+	run --separate-stderr status_of myapp.localhost
+	wait_for 10 route_log_has 'code=H15 desc="Idle connection"'
+}
+
+@test "H21 after trying every dyno; a refusing dyno is skipped while others work" {
+	route_backend ok web.2
+	good=$BACKEND_PORT
+	dead1=$(free_port)
+	dead2=$(free_port)
+	route_app myapp
+	route_routes myapp "web.1 $dead1" "web.3 $dead2"
+	route_start
+	run --separate-stderr status_of myapp.localhost
+	assert_output 503
+	wait_for 10 route_log_has 'code=H21 desc="Backend connection refused"'
+	route_routes myapp "web.1 $dead1" "web.2 $good" "web.3 $dead2"
+	wait_for 10 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: myapp.localhost' http://127.0.0.1:$ROUTER_PORT/)\" = 200 ]"
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		run --separate-stderr status_of myapp.localhost
+		assert_output 200
+	done
+}
+
+@test "H14 without web dynos, H10 when they all crashed" {
+	route_app myapp
+	route_start
+	run --separate-stderr status_of myapp.localhost
+	assert_output 503
+	wait_for 10 route_log_has 'code=H14 desc="No web processes running"'
+	mkdir -p "$DYNO_ROOT/apps/myapp/dynos/web.1" "$DYNO_ROOT/apps/myapp/dynos/web.2"
+	echo crashed >"$DYNO_ROOT/apps/myapp/dynos/web.1/state"
+	echo crashed >"$DYNO_ROOT/apps/myapp/dynos/web.2/state"
+	run --separate-stderr status_of myapp.localhost
+	assert_output 503
+	wait_for 10 route_log_has 'code=H10 desc="App crashed"'
+}
+
+@test "H27: the client goes away before the answer" {
+	route_backend hang web.1
+	route_app myapp
+	route_routes myapp "web.1 $BACKEND_PORT"
+	route_start
+	run --separate-stderr curl -sS --max-time 1 -H "Host: myapp.localhost" \
+		"http://127.0.0.1:$ROUTER_PORT/"
+	assert_failure
+	wait_for 10 route_log_has 'sock=client at=warning code=H27 desc="Client Request Interrupted" .* status=499'
+}
