@@ -95,10 +95,29 @@ spawn(struct phase *ph, unsigned version, const char *command)
 	return 0;
 }
 
+/*
+ * Without logplexd, dyno-run prints its own heroku[release.N] lines on
+ * stderr in display form; they are already log lines, not app output.
+ */
+static int
+is_heroku_line(const char *line, size_t len)
+{
+	const char *sp = memchr(line, ' ', len);
+
+	return len > 32 && line[0] >= '0' && line[0] <= '9' &&
+	    line[10] == 'T' && sp != NULL && (size_t)(line + len - sp) > 8 &&
+	    strncmp(sp + 1, "heroku[", 7) == 0;
+}
+
 static void
 forward(struct phase *ph, const char *line, size_t len)
 {
 	struct app *a = ph->app;
+
+	if (is_heroku_line(line, len)) {
+		dprintf(STDERR_FILENO, "%.*s\n", (int)len, line);
+		return;
+	}
 
 	/* Logged lines are also shown to a person at a terminal. */
 	if (logclient_send(a->lc, a->name, "app", ph->dyno, line, len) == 1 &&
