@@ -281,6 +281,11 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 		diag_die(EXIT_USAGE, "app %s: %s", o->app, why);
 	if (o->name != NULL && (why = names_check_dyno(o->name, NULL, NULL)))
 		diag_die(EXIT_USAGE, "dyno %s: %s", o->name, why);
+	if (o->net != NULL && strcmp(o->net, "none") && strcmp(o->net, "host")
+	    && strncmp(o->net, "space:", 6))
+		diag_die(EXIT_USAGE, "--net %s: not none, host or space:NAME",
+		    o->net);
+	parse_numbers(c, o, d);
 	snprintf(d->app, sizeof(d->app), "%s", o->app ? o->app : "local");
 	snprintf(d->name, sizeof(d->name), "%s", o->name ? o->name : "");
 	resolve_release(c, o, d, envpath, sizeof(envpath));
@@ -289,7 +294,6 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	resolve_user(o->user ? o->user : c->user, d);
 	resolve_net(c, o->net, &ac, d);
 	resolve_size(c, o->size, &ac, d);
-	parse_numbers(c, o, d);
 	resolve_stack(o->stack ? o->stack : c->stack, d);
 	d->tty = isatty(STDIN_FILENO);
 	d->ttyslave = -1;
@@ -350,11 +354,11 @@ main(int argc, char **argv)
 
 	diag_setprog(argv[0]);
 	parse_opts(argc, argv, &o);
-	if (conf_load(&c, err, sizeof(err)) == -1)
-		diag_die(EXIT_CONFIG, "%s", err);
 	join_command(argc - optind, argv + optind, &d);
-	resolve(&c, &o, &d);
 	if (geteuid() != 0)
 		diag_die(EXIT_NOPERM, "namespaces, cgroups and mounts: need root");
+	if (conf_load(&c, err, sizeof(err)) == -1)
+		diag_die(EXIT_CONFIG, "%s", err);
+	resolve(&c, &o, &d);
 	return monitor_run(&d, &c, o.info_file);
 }
