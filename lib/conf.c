@@ -65,6 +65,7 @@ static const struct key keys[] = {
 	UINT("logs", "max_drains", max_drains, 0, 100),
 	UINT("logs", "tail_buffer", tail_buffer, 1, 1000000),
 	DUR("logs", "flush_timeout", flush_timeout_ms),
+	STR("logs", "drain_ca_file", drain_ca_file),
 	SIZE("release", "slug_max", slug_max),
 	UINT("release", "keep_slugs", keep_slugs, 1, 100000),
 	SIZE("release", "config_max", config_max),

@@ -62,6 +62,7 @@ struct conf {
 	unsigned	max_drains;		/* max_drains = 5 */
 	unsigned	tail_buffer;		/* tail_buffer = 1024 lines */
 	uint64_t	flush_timeout_ms;	/* flush_timeout = 5s */
+	char		drain_ca_file[PATH_MAX];	/* drain_ca_file = (system CAs only) */
 
 	/* [release] */
 	uint64_t	slug_max;		/* slug_max = 500M */

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-logs: an app's recent log and live tail from logplexd; its drains. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "diag.h"
+#include "drains.h"
+#include "linebuf.h"
+#include "names.h"
+#include "num.h"
+#include "state.h"
+#include "tailproto.h"
+
+#define HISTORY_MAX	1500
+#define LINE_MAX_OUT	16384	/* a display line: 10000-byte message + header */
+
+static struct conf conf;
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: dyno-logs app [-t] [-d dyno] [-n num] [-p type] [-s source]\n"
+	    "       dyno-logs drains app\n"
+	    "       dyno-logs drains add app url\n"
+	    "       dyno-logs drains remove app url | token\n");
+	exit(EXIT_USAGE);
+}
+
+/* A filter value: no spaces or '=', shorter than the protocol allows. */
+static void
+set_filter(char *dst, const char *v, const char *what)
+{
+	if (v[0] == '\0' || strlen(v) >= TAILPROTO_FIELD_MAX ||
+	    strpbrk(v, " \t\n=") != NULL)
+		diag_die(EXIT_USAGE, "%s: bad %s", v, what);
+	strcpy(dst, v);
+}
+
+static int
+tail_connect(void)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (state_pathf(sa.sun_path, sizeof(sa.sun_path), "%s/logplexd.tail",
+	    conf.rundir) == -1)
+		diag_die_errno(EXIT_USAGE, "%s", conf.rundir);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		diag_die_errno(EXIT_OSERR, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			diag_die(EXIT_UNAVAILABLE, "logplexd is not running "
+			    "(no %s)", sa.sun_path);
+		diag_die_errno(EXIT_UNAVAILABLE, "%s", sa.sun_path);
+	}
+	return fd;
+}
+
+static void
+write_out(const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(STDOUT_FILENO, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EPIPE)
+				exit(0);
+			diag_die_errno(EXIT_OSERR, "stdout");
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Heroku's CLI colours each dyno's "source[dyno]:" prefix; so do we. */
+static void
+write_colour(const char *line, size_t len)
+{
+	static const char *colours[] = { "36", "33", "32", "35", "34", "31" };
+	const char *sp = memchr(line, ' ', len), *colon;
+	char pre[16];
+	unsigned h = 0;
+	const char *c;
+
+	colon = sp ? memmem(sp, len - (size_t)(sp - line), "]: ", 3) : NULL;
+	if (colon == NULL) {
+		write_out(line, len);
+		write_out("\n", 1);
+		return;
+	}
+	for (c = sp + 1; c < colon; c++)
+		h = h * 31 + (unsigned char)*c;
+	write_out(line, (size_t)(sp + 1 - line));
+	snprintf(pre, sizeof(pre), "\033[%sm", strncmp(sp + 1, "heroku[", 7) ==
+	    0 ? "90" : colours[h % 6]);
+	write_out(pre, strlen(pre));
+	write_out(sp + 1, (size_t)(colon + 2 - sp - 1));
+	write_out("\033[0m", 4);
+	write_out(colon + 2, len - (size_t)(colon + 2 - line));
+	write_out("\n", 1);
+}
+
+/* The answer's first line: "ok", or "error WHY". */
+static void
+check_answer(struct linebuf *lb, int fd)
+{
+	const char *line;
+	size_t len;
+	ssize_t n;
+
+	while (!linebuf_next(lb, &line, &len)) {
+		if ((n = linebuf_read(lb, fd)) == -1 && errno != EINTR)
+			diag_die_errno(EXIT_UNAVAILABLE, "logplexd");
+		if (n == 0)
+			diag_die(EXIT_UNAVAILABLE, "logplexd closed the session");
+	}
+	if (len == 2 && memcmp(line, "ok", 2) == 0)
+		return;
+	if (len > 6 && memcmp(line, "error ", 6) == 0)
+		diag_die(EXIT_USAGE, "logplexd refused the request: %.*s",
+		    (int)len - 6, line + 6);
+	diag_die(EXIT_UNAVAILABLE, "logplexd: unexpected answer");
+}
+
+static int
+run_logs(const struct tailreq *rq)
+{
+	char req[TAILPROTO_REQ_MAX];
+	struct linebuf lb;
+	const char *line;
+	size_t len;
+	ssize_t n;
+	int fd, colour, rlen;
+
+	colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	fd = tail_connect();
+	if ((rlen = tailproto_format(req, sizeof(req), rq)) == -1 ||
+	    write(fd, req, (size_t)rlen) != rlen)
+		diag_die_errno(EXIT_UNAVAILABLE, "logplexd: request");
+	if (linebuf_init(&lb, LINE_MAX_OUT) == -1)
+		diag_die_errno(EXIT_OSERR, "linebuf");
+	check_answer(&lb, fd);
+	for (;;) {
+		while (linebuf_next(&lb, &line, &len)) {
+			if (colour)
+				write_colour(line, len);
+			else {
+				write_out(line, len);
+				write_out("\n", 1);
+			}
+		}
+		if ((n = linebuf_read(&lb, fd)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+	}
+	if (n == -1)
+		diag_die_errno(EXIT_UNAVAILABLE, "logplexd");
+	/* A follow session only ends when logplexd stops. */
+	if (rq->follow)
+		diag_die(EXIT_UNAVAILABLE, "logplexd ended the tail session");
+	linebuf_free(&lb);
+	close(fd);
+	return 0;
+}
+
+static int
+logs_main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "dyno", required_argument, NULL, 'd' },
+		{ "dyno-name", required_argument, NULL, 'd' },
+		{ "num", required_argument, NULL, 'n' },
+		{ "ps", required_argument, NULL, 'p' },
+		{ "process-type", required_argument, NULL, 'p' },
+		{ "source", required_argument, NULL, 's' },
+		{ "tail", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tailreq rq;
+	int ch;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.lines = 100;
+	while ((ch = getopt_long(argc, argv, "d:n:p:s:t", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			set_filter(rq.dyno, optarg, "dyno name");
+			break;
+		case 'n':
+			if (num_parse_uint(optarg, 0, HISTORY_MAX, &rq.lines) == -1)
+				diag_die(EXIT_USAGE, "%s: lines must be 0 to %d",
+				    optarg, HISTORY_MAX);
+			break;
+		case 'p':
+			set_filter(rq.ps, optarg, "process type");
+			break;
+		case 's':
+			if (strcmp(optarg, "app") != 0 &&
+			    strcmp(optarg, "heroku") != 0)
+				diag_die(EXIT_USAGE, "%s: source is app or heroku",
+				    optarg);
+			strcpy(rq.source, optarg);
+			break;
+		case 't':
+			rq.follow = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind != 1)
+		usage();
+	set_filter(rq.app, argv[optind], "app name");
+	return run_logs(&rq);
+}
+
+/* Read the app's drains; a missing file is no drains. */
+static int
+drains_load(const char *path, struct drain_entry *e, size_t max)
+{
+	char *text, err[256];
+	int n;
+
+	if (state_read(path, DRAINS_FILE_MAX, &text, NULL) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		diag_die_errno(diag_exit_for_errno(errno), "%s", path);
+	}
+	n = drains_parse(text, e, max, err, sizeof(err));
+	free(text);
+	if (n == -1)
+		diag_die(EXIT_DATAERR, "%s:%s", path, err);
+	return n;
+}
+
+static void
+drains_save(const char *path, const struct drain_entry *e, int n)
+{
+	char *buf;
+	size_t len = drains_format(NULL, 0, e, (size_t)n);
+
+	if ((buf = malloc(len + 1)) == NULL)
+		diag_die_errno(EXIT_OSERR, "malloc");
+	drains_format(buf, len + 1, e, (size_t)n);
+	/* 0600: drain URLs may carry credentials. */
+	if (state_replace(path, buf, len, 0600, STATE_FSYNC) == -1)
+		diag_die_errno(EXIT_CANTCREAT, "%s", path);
+	free(buf);
+}
+
+/* Tell a running logplexd; the file is the truth when it starts later. */
+static void
+notify(void)
+{
+	char path[PATH_MAX];
+	pid_t pid;
+
+	if (state_pathf(path, sizeof(path), "%s/logplexd.pid", conf.rundir) == -1)
+		return;
+	if ((pid = state_read_pid(path)) > 0 && kill(pid, SIGHUP) == 0)
+		return;
+	diag_warn("logplexd is not running; the change applies when it starts");
+}
+
+static void
+print_drains(const struct drain_entry *e, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		printf("%s (%s)\n", e[i].url, e[i].token);
+}
+
+/* Find a drain by URL or token: its index, or -1. */
+static int
+drains_find(const struct drain_entry *e, int n, const char *key)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(e[i].url, key) == 0 || strcmp(e[i].token, key) == 0)
+			return i;
+	return -1;
+}
+
+/* Change the drains file under a lock: add (key is a URL) or remove. */
+static int
+drains_change(const char *app, const char *path, int add, const char *key)
+{
+	struct drain_entry *e;
+	size_t max = conf.max_drains + 1;
+	int n, i;
+
+	if ((e = calloc(max, sizeof(*e))) == NULL)
+		diag_die_errno(EXIT_OSERR, "calloc");
+	n = drains_load(path, e, max);
+	i = drains_find(e, n, key);
+	if (add && i != -1)
+		diag_die(EXIT_NO, "%s: %s is already a drain", app, key);
+	if (!add && i == -1)
+		diag_die(EXIT_NO, "%s: no drain %s", app, key);
+	if (add && (unsigned)n >= conf.max_drains)
+		diag_die(EXIT_NO, "%s: already has %u drains, the most allowed",
+		    app, conf.max_drains);
+	if (add) {
+		if (drains_new_token(e[n].token) == -1)
+			diag_die_errno(EXIT_OSERR, "getrandom");
+		snprintf(e[n].url, sizeof(e[n].url), "%s", key);
+		print_drains(&e[n++], 1);
+	} else {
+		print_drains(&e[i], 1);
+		memmove(&e[i], &e[i + 1], (size_t)(n - i - 1) * sizeof(*e));
+		n--;
+	}
+	drains_save(path, e, n);
+	free(e);
+	return 0;
+}
+
+static int
+drains_main(int argc, char *argv[])
+{
+	char dir[PATH_MAX], path[PATH_MAX], lock[PATH_MAX];
+	struct drain_entry e[101];
+	struct drainurl u;
+	const char *op = "list", *app, *why;
+	int n, add, lockfd;
+
+	if (argc >= 2 && (strcmp(argv[1], "add") == 0 ||
+	    strcmp(argv[1], "remove") == 0))
+		op = argv[1];
+	n = strcmp(op, "list") == 0 ? 2 : 4;
+	if (argc != n || strcmp(argv[argc - 1], "--help") == 0)
+		usage();
+	app = argv[strcmp(op, "list") == 0 ? 1 : 2];
+	if ((why = names_check_app(app)) != NULL)
+		diag_die(EXIT_USAGE, "%s: %s", app, why);
+	if (state_pathf(dir, sizeof(dir), "%s/apps/%s", conf.root, app) == -1 ||
+	    state_pathf(path, sizeof(path), "%s/drains", dir) == -1 ||
+	    state_pathf(lock, sizeof(lock), "%s/.drains.lock", dir) == -1)
+		diag_die_errno(EXIT_USAGE, "%s", app);
+	if (access(dir, F_OK) == -1)
+		diag_die(EXIT_NOINPUT, "%s: no such app (no %s)", app, dir);
+	if (strcmp(op, "list") == 0) {
+		n = drains_load(path, e, sizeof(e) / sizeof(e[0]));
+		print_drains(e, n);
+		return 0;
+	}
+	add = strcmp(op, "add") == 0;
+	if (add && drains_parse_url(argv[3], &u, &why) == -1)
+		diag_die(EXIT_DATAERR, "%s: %s", argv[3], why);
+	if ((lockfd = state_lock(lock, 1)) == -1)
+		diag_die_errno(EXIT_TEMPFAIL, "%s", lock);
+	drains_change(app, path, add, argv[3]);
+	close(lockfd);
+	notify();
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	char err[512];
+
+	diag_setprog(argv[0]);
+	if (conf_load(&conf, err, sizeof(err)) == -1)
+		diag_die(EXIT_CONFIG, "%s", err);
+	if (argc >= 2 && strcmp(argv[1], "drains") == 0)
+		return drains_main(argc - 1, argv + 1);
+	return logs_main(argc, argv);
+}

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: ISC */
+/* Drains: the drains files, per-drain queues with L10, and syslog transports. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "logframe.h"
+#include "logplexd.h"
+#include "state.h"
+
+static struct drain *
+drain_new(struct lpd *l, struct app *a, const struct drain_entry *e)
+{
+	struct drain *d;
+	const char *why;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->app = a;
+	d->lpd = l;
+	d->ent = *e;
+	if (drains_parse_url(e->url, &d->url, &why) == -1 ||
+	    lring_init(&d->queue, l->conf.drain_buffer) == -1) {
+		free(d);
+		return NULL;
+	}
+	d->ops = d->url.kind == DRAIN_HTTP || d->url.kind == DRAIN_HTTPS ?
+	    &http_ops : &syslog_ops;
+	if (d->ops->start(d) == -1) {
+		lring_free(&d->queue);
+		free(d);
+		return NULL;
+	}
+	diag_verbose("%s: drain %s added: %s", a->name, e->token, e->url);
+	return d;
+}
+
+void
+drain_free(struct drain *d)
+{
+	d->ops->stop(d);
+	lring_free(&d->queue);
+	free(d);
+}
+
+void
+drain_push(struct drain *d, struct lmsg *m)
+{
+	/* Full: the oldest goes, and the next delivery says so (L10). */
+	if (lring_push(&d->queue, lmsg_ref(m)))
+		drain_lost(d, 1);
+	d->ops->kick(d);
+}
+
+void
+drain_lost(struct drain *d, unsigned long long n)
+{
+	if (n == 0)
+		return;
+	if (d->dropped == 0)
+		d->drop_since = time(NULL);
+	d->dropped += n;
+	d->lost += n;
+}
+
+struct lmsg *
+drain_take_l10(struct drain *d)
+{
+	char text[160], ts[LOGFRAME_TS_SEC_LEN + 1];
+	struct logfield fts = { ts, LOGFRAME_TS_SEC_LEN };
+	struct logfield src = { "heroku", 6 }, dyno = { "logplex", 7 };
+	struct lmsg *m;
+
+	if (d->dropped == 0)
+		return NULL;
+	logframe_l10(text, sizeof(text), d->dropped, d->drop_since);
+	/* logplex stamps L10 with whole seconds (logplex_syslog_utils). */
+	logframe_ts_seconds(ts, time(NULL));
+	if ((m = lmsg_new(LOGFRAME_PRI_L10, &fts, &src, &dyno, text,
+	    strlen(text))) != NULL)
+		d->dropped = 0;
+	return m;
+}
+
+static struct drain *
+find(struct app *a, const struct drain_entry *e)
+{
+	struct drain *d;
+
+	for (d = a->drains; d != NULL; d = d->next)
+		if (strcmp(d->ent.token, e->token) == 0 &&
+		    strcmp(d->ent.url, e->url) == 0)
+			return d;
+	return NULL;
+}
+
+/* Keep the drains still listed (queues and connections intact). */
+static void
+apply(struct lpd *l, struct app *a, const struct drain_entry *e, int n)
+{
+	struct drain *d, **pp;
+	int i;
+
+	for (d = a->drains; d != NULL; d = d->next)
+		d->mark = 0;
+	for (i = 0; i < n; i++) {
+		if ((d = find(a, &e[i])) == NULL &&
+		    (d = drain_new(l, a, &e[i])) != NULL) {
+			d->next = a->drains;
+			a->drains = d;
+		}
+		if (d != NULL)
+			d->mark = 1;
+	}
+	for (pp = &a->drains; (d = *pp) != NULL;) {
+		if (d->mark) {
+			pp = &d->next;
+			continue;
+		}
+		*pp = d->next;
+		diag_verbose("%s: drain %s removed", a->name, d->ent.token);
+		drain_free(d);
+	}
+}
+
+/* One app's drains file; a bad file keeps the drains already running. */
+static void
+load_app(struct lpd *l, const char *name)
+{
+	struct drain_entry *e;
+	char path[PATH_MAX], err[256], *text = NULL;
+	struct app *a;
+	int n;
+
+	if (state_pathf(path, sizeof(path), "%s/apps/%s/drains", l->conf.root,
+	    name) == -1 || (a = app_get(l, name, strlen(name), 1)) == NULL)
+		return;
+	a->mark = 1;
+	if (state_read(path, DRAINS_FILE_MAX, &text, NULL) == -1) {
+		if (errno != ENOENT)
+			diag_warn_errno("%s", path);
+		if (errno == ENOENT)
+			apply(l, a, NULL, 0);
+		return;
+	}
+	if ((e = calloc(l->conf.max_drains + 1, sizeof(*e))) != NULL) {
+		n = drains_parse(text, e, l->conf.max_drains, err, sizeof(err));
+		if (n == -1)
+			diag_warn("%s:%s; keeping its drains as they were",
+			    path, err);
+		else
+			apply(l, a, e, n);
+	}
+	free(e);
+	free(text);
+}
+
+int
+drains_reload(struct lpd *l)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct app *a;
+	DIR *dir;
+	size_t i;
+
+	for (i = 0; i < l->nbuckets; i++)
+		for (a = l->apps[i]; a != NULL; a = a->next)
+			a->mark = 0;
+	if (state_pathf(path, sizeof(path), "%s/apps", l->conf.root) == -1)
+		return -1;
+	if ((dir = opendir(path)) != NULL) {
+		while ((de = readdir(dir)) != NULL)
+			if (de->d_name[0] != '.' && strlen(de->d_name) < 64)
+				load_app(l, de->d_name);
+		closedir(dir);
+	} else if (errno != ENOENT)
+		diag_warn_errno("%s", path);
+	/* An app folder that went away takes its drains with it. */
+	for (i = 0; i < l->nbuckets; i++)
+		for (a = l->apps[i]; a != NULL; a = a->next)
+			if (!a->mark)
+				apply(l, a, NULL, 0);
+	return 0;
+}
+
+int
+drains_busy(struct lpd *l)
+{
+	struct app *a;
+	struct drain *d;
+	size_t i;
+
+	for (i = 0; i < l->nbuckets; i++)
+		for (a = l->apps[i]; a != NULL; a = a->next)
+			for (d = a->drains; d != NULL; d = d->next)
+				if (d->ops->busy(d))
+					return 1;
+	return 0;
+}
+
+void
+drains_dump(struct lpd *l, FILE *fp)
+{
+	struct app *a;
+	struct drain *d;
+	size_t i;
+
+	for (i = 0; i < l->nbuckets; i++)
+		for (a = l->apps[i]; a != NULL; a = a->next) {
+			fprintf(fp, "app %s history=%zu\n", a->name,
+			    a->history.len);
+			for (d = a->drains; d != NULL; d = d->next)
+				fprintf(fp, "drain %s %s state=%s queued=%zu "
+				    "sent=%llu lost=%llu\n", d->ent.token,
+				    d->ent.url, d->ops->state(d), d->queue.len,
+				    d->sent, d->lost);
+		}
+}

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: ISC */
+/* syslog:// and syslog+tls:// drains: octet-counted RFC 5424 over TCP/TLS. */
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "logframe.h"
+#include "logplexd.h"
+
+#define OUT_CAP		(32 * 1024)	/* ~4 KiB writes in logplex; more here */
+#define BACKOFF_MIN_MS	500
+#define BACKOFF_MAX_MS	60000
+#define IDLE_CLOSE_MS	240000		/* logplex closes idle drains after 240 s */
+
+enum sstate { S_WAIT, S_CONNECTING, S_HANDSHAKE, S_UP };
+
+struct lpd_tls {
+	gnutls_certificate_credentials_t cred;
+};
+
+struct sys {
+	struct drain	*d;
+	enum sstate	 st;
+	int		 fd;
+	gnutls_session_t tls;
+	unsigned	 failures;
+	struct evtimer	*timer;
+	size_t		 outoff, outlen;
+	unsigned	 outmsgs;	/* messages in out, lost on a failure */
+	int		 want_out;	/* EPOLLOUT registered */
+	char		 out[OUT_CAP];
+};
+
+static void	sys_connect(struct evloop *, void *);
+static void	sys_pump(struct sys *);
+static void	want_out(struct sys *, int);
+
+static const char *
+sys_state(const struct drain *d)
+{
+	static const char *names[] = { "waiting", "connecting", "handshake",
+	    "up" };
+
+	return names[((const struct sys *)d->impl)->st];
+}
+
+static void
+sys_close(struct sys *s)
+{
+	if (s->tls != NULL) {
+		gnutls_deinit(s->tls);
+		s->tls = NULL;
+	}
+	if (s->fd != -1) {
+		evloop_del_fd(s->d->lpd->ev, s->fd);
+		close(s->fd);
+		s->fd = -1;
+	}
+	s->want_out = 0;
+}
+
+/* Drop the connection and try again later, backing off exponentially. */
+static void
+sys_fail(struct sys *s, const char *what)
+{
+	struct drain *d = s->d;
+	uint64_t ms;
+
+	diag_warn_ratelimited(4, 10000, "%s: drain %s: %s", d->app->name,
+	    d->ent.url, what);
+	sys_close(s);
+	/* Frames cut off mid-write are lost; the next L10 counts them. */
+	drain_lost(d, s->outmsgs);
+	s->outoff = s->outlen = s->outmsgs = 0;
+	s->st = S_WAIT;
+	ms = (uint64_t)BACKOFF_MIN_MS << (s->failures < 7 ? s->failures : 7);
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	s->failures++;
+	if (s->timer == NULL)
+		s->timer = evloop_timer(d->lpd->ev, ms, sys_connect, s);
+}
+
+/* L14 in the app's own log, as Heroku does, then retry later. */
+static void
+sys_l14(struct sys *s)
+{
+	char text[DRAINS_URL_MAX + 100];
+	struct lmsg *m;
+	struct drain *d = s->d;
+
+	snprintf(text, sizeof(text), "Error L14 (certificate validation): "
+	    "error=\"bad certificate\" uri=\"syslog+tls://%s:%u/\"",
+	    d->url.host, d->url.port);
+	diag_warn("%s: drain %s: %s", d->app->name, d->ent.token, text);
+	if ((m = lmsg_platform(172, text)) != NULL)
+		lpd_deliver(d->lpd, d->app, m);
+	tail_flush_dirty(d->lpd);
+}
+
+static void
+sys_handshake(struct sys *s)
+{
+	int rc;
+
+	rc = gnutls_handshake(s->tls);
+	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+		want_out(s, gnutls_record_get_direction(s->tls));
+		return;
+	}
+	if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR ||
+	    rc == GNUTLS_E_CERTIFICATE_ERROR) {
+		sys_l14(s);
+		return sys_fail(s, "TLS: bad certificate");
+	}
+	if (rc < 0)
+		return sys_fail(s, gnutls_strerror(rc));
+	s->st = S_UP;
+	s->failures = 0;
+	diag_verbose("%s: drain %s: connected", s->d->app->name, s->d->ent.url);
+	sys_pump(s);
+}
+
+static int
+tls_start(struct sys *s)
+{
+	struct drain *d = s->d;
+	struct lpd_tls *t = d->lpd->tls;
+
+	if (gnutls_init(&s->tls, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0)
+		return -1;
+	if (gnutls_set_default_priority(s->tls) < 0 ||
+	    gnutls_credentials_set(s->tls, GNUTLS_CRD_CERTIFICATE, t->cred) < 0)
+		return -1;
+	/* SNI only for names; the certificate is checked against either. */
+	if (strspn(d->url.host, "0123456789.:") != strlen(d->url.host))
+		gnutls_server_name_set(s->tls, GNUTLS_NAME_DNS, d->url.host,
+		    strlen(d->url.host));
+	gnutls_session_set_verify_cert(s->tls, d->url.host, 0);
+	gnutls_transport_set_int(s->tls, s->fd);
+	gnutls_handshake_set_timeout(s->tls, GNUTLS_DEFAULT_HANDSHAKE_TIMEOUT);
+	return 0;
+}
+
+/* Read and discard; 0 when the receiver closed or failed. */
+static int
+drain_input(struct sys *s, int fd, char *buf, size_t size)
+{
+	ssize_t n;
+
+	if (s->tls != NULL) {
+		n = gnutls_record_recv(s->tls, buf, size);
+		return n > 0 || n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED;
+	}
+	n = read(fd, buf, size);
+	return n > 0 || (n == -1 && (errno == EAGAIN || errno == EINTR));
+}
+
+static void
+on_sys(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	struct sys *s = arg;
+	char junk[4096];
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	(void)ev;
+	if (s->st == S_CONNECTING) {
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err)
+			return sys_fail(s, strerror(err ? err : errno));
+		if (s->d->url.kind == DRAIN_SYSLOG) {
+			s->st = S_UP;
+			s->failures = 0;
+			return sys_pump(s);
+		}
+		s->st = S_HANDSHAKE;
+		if (tls_start(s) == -1)
+			return sys_fail(s, "TLS setup failed");
+	}
+	if (s->st == S_HANDSHAKE)
+		return sys_handshake(s);
+	/* Receivers say nothing; input means close or garbage. */
+	if ((events & EPOLLIN) && !drain_input(s, fd, junk, sizeof(junk)))
+		return sys_fail(s, "connection closed by the receiver");
+	if (events & (EPOLLERR | EPOLLHUP))
+		return sys_fail(s, "connection lost");
+	sys_pump(s);
+}
+
+static void
+sys_connect(struct evloop *ev, void *arg)
+{
+	struct sys *s = arg;
+	struct addrinfo hints, *res;
+	char port[8];
+	int rc;
+
+	s->timer = NULL;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", s->d->url.port);
+	/* Names resolve here, in the loop: drains should name close resolvers. */
+	if ((rc = getaddrinfo(s->d->url.host, port, &hints, &res)) != 0)
+		return sys_fail(s, gai_strerror(rc));
+	s->fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (s->fd == -1 || (connect(s->fd, res->ai_addr, res->ai_addrlen) == -1 &&
+	    errno != EINPROGRESS) ||
+	    evloop_add_fd(ev, s->fd, EPOLLOUT, on_sys, s) == -1) {
+		freeaddrinfo(res);
+		return sys_fail(s, strerror(errno));
+	}
+	freeaddrinfo(res);
+	s->st = S_CONNECTING;
+	s->want_out = 1;
+}
+
+/* Frame queued messages into the empty out, an L10 first when some were lost. */
+static void
+sys_fill(struct sys *s)
+{
+	struct drain *d = s->d;
+	struct logmsg v;
+	struct lmsg *m;
+	size_t n;
+
+	if ((m = drain_take_l10(d)) != NULL) {
+		lmsg_view(m, &v);
+		s->outlen = logframe_syslog(s->out, OUT_CAP, &v, d->ent.token);
+		lmsg_unref(m);
+	}
+	while ((m = lring_at(&d->queue, 0)) != NULL) {
+		lmsg_view(m, &v);
+		n = logframe_syslog(s->out + s->outlen, OUT_CAP - s->outlen, &v,
+		    d->ent.token);
+		if (n > OUT_CAP - s->outlen)
+			return;
+		s->outlen += n;
+		s->outmsgs++;
+		d->sent++;
+		lmsg_unref(lring_pop(&d->queue));
+	}
+}
+
+static void
+want_out(struct sys *s, int on)
+{
+	if (s->fd != -1 && s->want_out != on)
+		evloop_mod_fd(s->d->lpd->ev, s->fd, on ? EPOLLIN | EPOLLOUT :
+		    EPOLLIN);
+	s->want_out = on;
+}
+
+/* Write until the socket is full or nothing is queued. */
+static void
+sys_pump(struct sys *s)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (s->outoff == s->outlen) {
+			s->outoff = s->outlen = s->outmsgs = 0;
+			sys_fill(s);
+			if (s->outlen == 0)
+				break;
+		}
+		if (s->tls != NULL) {
+			n = gnutls_record_send(s->tls, s->out + s->outoff,
+			    s->outlen - s->outoff);
+			if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+				return want_out(s, 1);
+			if (n < 0)
+				return sys_fail(s, gnutls_strerror((int)n));
+		} else {
+			n = send(s->fd, s->out + s->outoff, s->outlen - s->outoff,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				return want_out(s, 1);
+			if (n == -1)
+				return sys_fail(s, strerror(errno));
+		}
+		s->outoff += (size_t)n;
+	}
+	want_out(s, 0);
+}
+
+static void
+sys_kick(struct drain *d)
+{
+	struct sys *s = d->impl;
+
+	/* Writes happen when epoll says so, in batches, not per line. */
+	if (s->st == S_UP && !s->want_out)
+		want_out(s, 1);
+}
+
+static int
+sys_busy(const struct drain *d)
+{
+	const struct sys *s = d->impl;
+
+	return d->queue.len > 0 || s->outoff < s->outlen;
+}
+
+static int
+sys_start(struct drain *d)
+{
+	struct sys *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	s->d = d;
+	s->fd = -1;
+	d->impl = s;
+	if ((s->timer = evloop_timer(d->lpd->ev, 0, sys_connect, s)) == NULL) {
+		free(s);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sys_stop(struct drain *d)
+{
+	struct sys *s = d->impl;
+
+	evloop_timer_cancel(d->lpd->ev, s->timer);
+	sys_close(s);
+	free(s);
+}
+
+const struct drain_ops syslog_ops = {
+	sys_start, sys_kick, sys_busy, sys_stop, sys_state,
+};
+
+int
+tls_init(struct lpd *l)
+{
+	struct lpd_tls *t;
+	int rc;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return -1;
+	l->tls = t;
+	if (gnutls_certificate_allocate_credentials(&t->cred) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	/* drain_ca_file replaces the system store, as CURLOPT_CAINFO does. */
+	if (l->conf.drain_ca_file[0] == '\0')
+		(void)gnutls_certificate_set_x509_system_trust(t->cred);
+	else {
+		rc = gnutls_certificate_set_x509_trust_file(t->cred,
+		    l->conf.drain_ca_file, GNUTLS_X509_FMT_PEM);
+		if (rc <= 0) {
+			errno = rc == 0 ? EINVAL : ENOENT;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+tls_free(struct lpd *l)
+{
+	if (l->tls == NULL)
+		return;
+	if (l->tls->cred != NULL)
+		gnutls_certificate_free_credentials(l->tls->cred);
+	free(l->tls);
+	l->tls = NULL;
+}

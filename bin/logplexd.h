@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: ISC */
+/* logplexd's private interfaces: messages, apps, tails, drains. */
+#ifndef LOGPLEXD_H
+#define LOGPLEXD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "conf.h"
+#include "drains.h"
+#include "evloop.h"
+#include "logmsg.h"
+#include "tailproto.h"
+
+/*
+ * One log message, shared by reference between an app's history, tail
+ * queues and drain queues: it is never copied after ingest and never
+ * changed.  data holds TS, SOURCE, DYNO and MSG back to back.
+ */
+struct lmsg {
+	unsigned	refs;
+	int		pri;
+	uint16_t	tslen, srclen, dynolen;
+	uint32_t	msglen;
+	char		data[];
+};
+
+/* A bounded FIFO of message references; pushing onto a full one drops
+ * (and unrefs) the oldest. */
+struct lring {
+	struct lmsg	**v;
+	size_t		cap, head, len;
+};
+
+struct tail;
+struct drain;
+
+struct app {
+	struct app	*next;		/* hash chain */
+	struct lring	 history;
+	struct tail	*tails;		/* following sessions */
+	struct drain	*drains;
+	int		 mark;		/* reload: still listed */
+	char		 name[];
+};
+
+/* What a drain transport does; the drain core owns the queue. */
+struct drain_ops {
+	int	(*start)(struct drain *);	/* 0, or -1 and a warning said */
+	void	(*kick)(struct drain *);	/* the queue has new messages */
+	int	(*busy)(const struct drain *);	/* a batch is in flight */
+	void	(*stop)(struct drain *);	/* free transport state */
+	const char *(*state)(const struct drain *);
+};
+
+struct drain {
+	struct drain		*next;
+	struct app		*app;
+	struct lpd		*lpd;
+	struct drain_entry	 ent;
+	struct drainurl		 url;
+	struct lring		 queue;
+	unsigned long long	 dropped;	/* since the last L10 */
+	time_t			 drop_since;
+	unsigned long long	 sent, lost;	/* totals, for SIGUSR1 */
+	const struct drain_ops	*ops;
+	void			*impl;
+	int			 mark;
+};
+
+struct lpd {
+	struct conf	 conf;
+	struct evloop	*ev;
+	struct app	**apps;		/* hash buckets */
+	size_t		 nbuckets, napps;
+	int		 dgram_fd, tail_fd, listen_fd;
+	char		 listen_addr[300];
+	struct tail	*pending;	/* sessions not yet attached to an app */
+	struct tail	*dirty;		/* sessions with output to push */
+	unsigned long long received, malformed, tails_open;
+	int		 stopping;
+	uint64_t	 stop_deadline;
+	struct lpd_http	*http;
+	struct lpd_tls	*tls;
+};
+
+/* logplexd-store.c: messages, rings, apps, delivery. */
+struct lmsg *lmsg_new(int pri, const struct logfield *ts,
+	    const struct logfield *source, const struct logfield *dyno,
+	    const char *msg, size_t msglen);
+/* A message from logplexd itself: "heroku[logplex]: TEXT", time now. */
+struct lmsg *lmsg_platform(int pri, const char *text);
+void	lmsg_unref(struct lmsg *m);
+static inline struct lmsg *
+lmsg_ref(struct lmsg *m)
+{
+	m->refs++;
+	return m;
+}
+void	lmsg_view(const struct lmsg *m, struct logmsg *out);
+int	lring_init(struct lring *r, size_t cap);
+void	lring_free(struct lring *r);
+int	lring_push(struct lring *r, struct lmsg *m);	/* 1: dropped one */
+struct lmsg *lring_pop(struct lring *r);
+struct lmsg *lring_at(const struct lring *r, size_t i);	/* 0 = oldest */
+int	lring_resize(struct lring *r, size_t cap);
+struct app *app_get(struct lpd *l, const char *name, size_t len, int create);
+/* Store m in app's history and hand it to its tails and drains. */
+void	lpd_deliver(struct lpd *l, struct app *a, struct lmsg *m);
+void	lpd_free_apps(struct lpd *l);
+
+/* logplexd-ingest.c */
+int	ingest_open(struct lpd *l);
+int	ingest_listen(struct lpd *l, const char *addr);
+void	ingest_close(struct lpd *l);
+/* Parse one RFC 5424 message and deliver it (split if long). */
+void	ingest_message(struct lpd *l, const char *buf, size_t len);
+
+/* logplexd-tail.c */
+int	tail_open(struct lpd *l);
+void	tail_close_all(struct lpd *l);
+void	tail_push(struct tail *t, struct lmsg *m);	/* filters, queues */
+struct tail *tail_next(const struct tail *t);
+void	tail_flush_dirty(struct lpd *l);
+void	tail_dump(struct lpd *l, FILE *fp);
+
+/* logplexd-drain.c: the drain core and the syslog transports. */
+int	drains_reload(struct lpd *l);	/* 0, or -1 and a warning said */
+void	drain_push(struct drain *d, struct lmsg *m);
+void	drain_free(struct drain *d);
+/* The L10 notice for d's losses, or NULL when none. */
+struct lmsg *drain_take_l10(struct drain *d);
+/* Count n messages lost in transit (a dropped batch). */
+void	drain_lost(struct drain *d, unsigned long long n);
+int	drains_busy(struct lpd *l);
+void	drains_dump(struct lpd *l, FILE *fp);
+int	tls_init(struct lpd *l);
+void	tls_free(struct lpd *l);
+extern const struct drain_ops syslog_ops;
+
+/* logplexd-http.c: HTTP(S) drains on libcurl's multi socket interface. */
+int	http_init(struct lpd *l);
+void	http_free(struct lpd *l);
+extern const struct drain_ops http_ops;
+
+#endif
