@@ -28,10 +28,23 @@ static const char usage_text[] =
     "       release config set APP KEY=VALUE ...\n"
     "       release config unset APP KEY ...\n";
 
+static const char options_text[] =
+    "\noptions:\n"
+    "  -s, --slug=FILE|DIR|URL   the slug: a tar archive, a folder or a URL\n"
+    "  -d, --description=TEXT    describe the release (create)\n"
+    "  -c, --commit=SHA          the source commit (create)\n"
+    "  -n, --num=N               how many releases to list (15)\n"
+    "      --shell               print export KEY='value' lines (config)\n"
+    "  -v, --verbose             say more\n"
+    "  -h, --help                this text\n";
+
+/* The synopsis on errors; with it, the options for --help. */
 static noreturn void
 usage(int code)
 {
 	fputs(usage_text, code == 0 ? stdout : stderr);
+	if (code == 0)
+		fputs(options_text, stdout);
 	exit(code);
 }
 

@@ -186,7 +186,7 @@ EOF
 	want=$(MANWIDTH=300 mandoc -Tascii -Owidth=300 "$TOP/man/release.1" |
 	    col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' |
 	    sed 's/^ *//;/^$/d')
-	got=$(sed 's/^usage: //;s/^ *//' <<<"$output")
+	got=$(sed '/^$/,$d;s/^usage: //;s/^ *//' <<<"$output")
 	assert_equal "$got" "$want"
 }
 
