@@ -509,18 +509,29 @@ parse_head(struct conn *c)
 	}
 }
 
-/* Room in up for n more body bytes; gives up replay when it must. */
+/* buf_reserve for up, keeping up_sent on the same byte when it compacts. */
+static int
+up_reserve(struct conn *c, size_t n, size_t max)
+{
+	size_t unsent;
+	int r;
+
+	if (!c->replayable)
+		c->up.off = c->up_sent;
+	unsent = c->up_sent - c->up.off;
+	r = buf_reserve(&c->up, n, max);
+	c->up_sent = c->up.off + unsent;
+	return r;
+}
+
+/* Room in up for more body bytes; gives up replay when it must. */
 static size_t
 up_room(struct conn *c)
 {
-	if (c->up.cap - c->up.len == 0 && c->replayable) {
+	if (c->up.cap - c->up.len == 0 && c->replayable)
 		c->replayable = 0;
-		c->up.off = c->up_sent;
-	}
-	if (c->up.cap - c->up.len == 0 && c->up.off > 0) {
-		c->up_sent -= c->up.off;
-		(void)buf_reserve(&c->up, 1, c->up.cap);
-	}
+	if (c->up.cap - c->up.len == 0)
+		(void)up_reserve(c, 1, c->up.cap);
 	return c->up.cap - c->up.len;
 }
 
@@ -533,7 +544,7 @@ move_body(struct conn *c)
 	ssize_t r;
 	int done = 0;
 
-	if (c->up.cap < IO_BUF && buf_reserve(&c->up, IO_BUF - c->up.cap +
+	if (c->up.cap < IO_BUF && up_reserve(c, IO_BUF - c->up.cap +
 	    c->up.len, 2 * HEAD_MAX) == -1)
 		return 0;
 	if (avail == 0 || (room = up_room(c)) == 0)

@@ -1,0 +1,102 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# dyno-route: random balancing, WebSocket tunnels, TLS with SNI.
+bats_require_minimum_version 1.5.0
+load helper/common
+load helper/dyno-route
+
+setup() { dyno_setup; }
+teardown() { route_cleanup; dyno_teardown; }
+
+@test "3000 requests over 3 dynos land about a third each" {
+	route_app myapp
+	route_backend ok web.1
+	p1=$BACKEND_PORT
+	route_backend ok web.2
+	p2=$BACKEND_PORT
+	route_backend ok web.3
+	p3=$BACKEND_PORT
+	route_routes myapp "web.1 $p1" "web.2 $p2" "web.3 $p3"
+	route_start
+	run --separate-stderr python3 - "$ROUTER_PORT" <<'PY'
+import collections, http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+n = collections.Counter()
+for _ in range(3000):
+    c.request("GET", "/", headers={"Host": "myapp.localhost"})
+    r = c.getresponse()
+    n[r.read().split(b"\n")[0].decode()] += 1
+for k in sorted(n):
+    print(k, n[k])
+PY
+	assert_success
+	echo "$output"
+	# One third is 1000 with a standard deviation of about 26: 5 sigma.
+	for d in web.1 web.2 web.3; do
+		count=$(awk -v d="dyno=$d" '$1 == d { print $2 }' <<<"$output")
+		[ "$count" -ge 870 ] && [ "$count" -le 1130 ]
+	done
+}
+
+@test "a WebSocket echo through the router" {
+	route_backend ws web.1
+	route_app myapp
+	route_routes myapp "web.1 $BACKEND_PORT"
+	route_start
+	run --separate-stderr python3 - "$ROUTER_PORT" <<'PY'
+import base64, os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall(("GET /chat HTTP/1.1\r\nHost: myapp.localhost\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+           "Sec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+print(head.decode().split("\r\n")[0])
+for msg in (b"hello", b"router " * 40):
+    mask = os.urandom(4)
+    ln = bytes([0x80 | len(msg)]) if len(msg) < 126 else b"\xfe" + len(msg).to_bytes(2, "big")
+    s.sendall(b"\x81" + ln + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(msg)))
+    hdr = s.recv(2)
+    n = hdr[1]
+    if n == 126:
+        n = int.from_bytes(s.recv(2), "big")
+    data = b""
+    while len(data) < n:
+        data += s.recv(n - len(data))
+    print("echo", data.decode()[:20], len(data))
+PY
+	assert_success
+	assert_line "HTTP/1.1 101 Switching Protocols"
+	assert_line "echo hello 5"
+	assert_line "echo router router router 280"
+	wait_for 10 route_log_has 'at=info method=GET path="/chat" .* status=101'
+}
+
+@test "TLS: SNI picks the certificate, X-Forwarded-Proto is https" {
+	require_cmd openssl
+	local d=$DYNO_TEST_DIR
+	for h in a.example b.example; do
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$h" \
+			-addext "subjectAltName=DNS:$h" -keyout "$d/$h.key" \
+			-out "$d/$h.crt" 2>/dev/null
+	done
+	route_backend ok web.1
+	route_app myapp "a.example b.example"
+	route_routes myapp "web.1 $BACKEND_PORT"
+	tport=$(free_port)
+	route_start --tls-listen "127.0.0.1:$tport" \
+		--tls-cert "$d/a.example.crt" --tls-key "$d/a.example.key" \
+		--tls-cert "$d/b.example.crt" --tls-key "$d/b.example.key"
+	for h in a.example b.example; do
+		run --separate-stderr curl -sS -v --cacert "$d/$h.crt" \
+			--resolve "$h:$tport:127.0.0.1" "https://$h:$tport/secure"
+		assert_success
+		assert_line "X-Forwarded-Proto: https"
+		assert_line "X-Forwarded-Port: $tport"
+		assert_line "GET /secure HTTP/1.1"
+		[[ $stderr == *"subject: CN=$h"* ]]
+	done
+	wait_for 10 route_log_has 'path="/secure" .* status=200 .* protocol=https'
+}
