@@ -398,8 +398,9 @@ app_ensure_files(struct app *a, const char *slugdir)
 	char path[PATH_MAX], text[256];
 	int web = 0, rel = 0, rc;
 
-	snprintf(text, sizeof(text), "[app]\nspace=\nsize=%s\nhostnames=\n"
-	    "preboot=false\n", a->conf->size);
+	/* An empty size follows dyno.conf's [dyno] size, even as it changes. */
+	snprintf(text, sizeof(text), "[app]\nspace=\nsize=\nhostnames=\n"
+	    "preboot=false\n");
 	if (state_pathf(path, sizeof(path), "%s/app.conf", a->dir) == -1)
 		return EXIT_SOFTWARE;
 	if ((rc = write_new(path, text, 0)) != 0)
