@@ -10,6 +10,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 #include <linux/mount.h>
 
@@ -207,6 +210,100 @@ stack(const struct dyno *d)
 	return 0;
 }
 
+static int
+write_map(pid_t pid, const char *which, unsigned from, unsigned to)
+{
+	char path[64], map[64];
+	int fd, n, rc;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, which);
+	n = snprintf(map, sizeof(map), "%u %u 1\n", from, to);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = write(fd, map, (size_t)n) == n ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/*
+ * A user namespace whose maps turn the slug's owner into the dyno user:
+ * the fd an idmapped mount needs.  -1 when it cannot be made.
+ */
+static int
+owner_userns(uid_t owner, gid_t gowner, const struct dyno *d)
+{
+	int hold[2], ready[2], fd = -1;
+	char path[64], c;
+	pid_t pid;
+
+	if (pipe2(hold, O_CLOEXEC) == -1)
+		return -1;
+	if (pipe2(ready, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		close(hold[0]);
+		close(hold[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(hold[1]);
+		if (unshare(CLONE_NEWUSER) == -1)
+			_exit(1);
+		(void)!write(ready[1], "x", 1);
+		(void)!read(hold[0], &c, 1);	/* until the parent is done */
+		_exit(0);
+	}
+	close(hold[0]);
+	close(ready[1]);
+	if (read(ready[0], &c, 1) == 1 &&
+	    write_map(pid, "uid_map", owner, d->uid) == 0 &&
+	    write_map(pid, "gid_map", gowner, d->gid) == 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/ns/user", (long)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	close(hold[1]);
+	close(ready[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return fd;
+}
+
+/*
+ * The slug read-only on dst.  Its files show the dyno user as owner where
+ * the slug's owner had them (an idmapped mount, Linux 5.12+), so the app
+ * can change its own files through the overlay, as on Heroku where the
+ * slug belongs to the dyno user.  Older kernels get a plain bind.
+ */
+static int
+slug_mount(const char *src, const char *dst, const struct dyno *d)
+{
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP |
+	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+	struct stat st;
+	int tree, ns;
+
+	if (stat(src, &st) == -1)
+		return fail("stat %s", src);
+	if (st.st_uid != d->uid &&
+	    (ns = owner_userns(st.st_uid, st.st_gid, d)) != -1) {
+		a.userns_fd = (uint64_t)ns;
+		tree = (int)syscall(SYS_open_tree, AT_FDCWD, src,
+		    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (tree != -1 && syscall(SYS_mount_setattr, tree, "",
+		    AT_EMPTY_PATH, &a, sizeof(a)) == 0 &&
+		    syscall(SYS_move_mount, tree, "", AT_FDCWD, dst,
+		    MOVE_MOUNT_F_EMPTY_PATH) == 0) {
+			close(tree);
+			close(ns);
+			return 0;
+		}
+		if (tree != -1)
+			close(tree);
+		close(ns);
+	}
+	if (mnt(src, dst, NULL, MS_BIND | MS_REC, NULL) == -1)
+		return -1;
+	return make_ro(dst);
+}
+
 /*
  * /app: the slug as the read-only lower layer of an overlay whose upper
  * layer lives on a tmpfs, so writes work and die with the dyno.  The
@@ -230,8 +327,7 @@ app_overlay(const struct dyno *d)
 	if (chown(STAGE "/upper", d->uid, d->gid) == -1)
 		return fail("chown /app");
 	snprintf(src, sizeof(src), OLD "%s", d->slug);
-	if (mnt(src, STAGE "/lower", NULL, MS_BIND | MS_REC, NULL) == -1 ||
-	    make_ro(STAGE "/lower") == -1)
+	if (slug_mount(src, STAGE "/lower", d) == -1)
 		return -1;
 	if (mnt("overlay", "/app", "overlay", MS_NOSUID | MS_NODEV,
 	    "lowerdir=" STAGE "/lower,upperdir=" STAGE "/upper,workdir="
@@ -356,8 +452,10 @@ fs_setup(const struct dyno *d, char *err, size_t errlen)
 {
 	ferr = err;
 	ferrlen = errlen;
-	if (new_root() == -1 || stack(d) == -1 || app_overlay(d) == -1 ||
-	    tmp(d) == -1 || proc() == -1 || dev(d) == -1 || etc_hosts(d) == -1)
+	/* proc before /app: the idmap's helper is found in our own /proc. */
+	if (new_root() == -1 || stack(d) == -1 || proc() == -1 ||
+	    app_overlay(d) == -1 || tmp(d) == -1 || dev(d) == -1 ||
+	    etc_hosts(d) == -1)
 		return -1;
 	/* The host's tree goes away for good: nothing else stays visible. */
 	if (umount2(OLD, MNT_DETACH) == -1 || rmdir(OLD) == -1)
