@@ -5,7 +5,7 @@
 # Modes: ok (answers with the request head it saw, keep-alive), chunked,
 # hang (never answers), close (closes without answering), reset (half a
 # response then RST), badstatus, silent (first bytes then silence),
-# ws (WebSocket echo).  It writes its port to PORTFILE once listening.
+# ws (WebSocket echo), slow (answers after 1.5 s).  It writes its port to PORTFILE once listening.
 import base64
 import hashlib
 import os
@@ -72,6 +72,8 @@ def answer(conn, f, lines, headers):
     body = read_body(f, headers)
     if MODE == "hang":
         threading.Event().wait()
+    if MODE == "slow":
+        threading.Event().wait(1.5)
     if MODE == "close":
         return False
     if MODE == "badstatus":
