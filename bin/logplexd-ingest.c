@@ -302,6 +302,9 @@ ingest_close(struct lpd *l)
 	char path[PATH_MAX];
 
 	if (l->dgram_fd != -1) {
+		/* Lines sent before the stop still reach history and drains. */
+		if (dgram_bufs != NULL)
+			on_dgram(l->ev, l->dgram_fd, EPOLLIN, l);
 		evloop_del_fd(l->ev, l->dgram_fd);
 		close(l->dgram_fd);
 		l->dgram_fd = -1;

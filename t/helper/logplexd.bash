@@ -61,3 +61,47 @@ lp_log_has() {
 lp_app() {
 	mkdir -p "$DYNO_ROOT/apps/$1"
 }
+
+# rsyslog_start PORT: Debian's rsyslogd with imtcp on 127.0.0.1:PORT,
+# writing each message's RFC 5424 fields, '|'-separated, to
+# $DYNO_TEST_DIR/received.  Its own config, work folder and pid file.
+rsyslog_start() {
+	local port=$1 dir="$DYNO_TEST_DIR/rsyslog"
+	mkdir -p "$dir/work"
+	cat >"$dir/rsyslog.conf" <<-CONF
+		global(workDirectory="$dir/work")
+		module(load="imtcp")
+		template(name="fields" type="string"
+		    string="%pri%|%timereported:::date-rfc3339%|%hostname%|%app-name%|%procid%|%msgid%|%structured-data%|%msg%\n")
+		ruleset(name="drain") {
+		    action(type="omfile" file="$DYNO_TEST_DIR/received" template="fields")
+		}
+		input(type="imtcp" address="127.0.0.1" port="$port" ruleset="drain")
+	CONF
+	rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslog.pid" \
+		>"$dir/out" 2>&1 3>&- &
+	RSYSLOG_PID=$!
+	lp_track "$RSYSLOG_PID"
+	wait_for 20 port_open "$port"
+}
+
+rsyslog_stop() {
+	kill -TERM "$RSYSLOG_PID" 2>/dev/null || true
+	wait "$RSYSLOG_PID" 2>/dev/null || true
+}
+
+# port_open PORT: something listens on 127.0.0.1:PORT.
+port_open() {
+	python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1"
+}
+
+# received_has TEXT: rsyslog wrote a message containing TEXT.
+received_has() {
+	grep -qF -- "$1" "$DYNO_TEST_DIR/received" 2>/dev/null
+}
+
+# lp_conf KEY=VALUE...: a [logs] section for dyno.conf.
+lp_conf() {
+	printf '[logs]\n' >"$DYNO_CONF"
+	printf '%s\n' "$@" >>"$DYNO_CONF"
+}
