@@ -165,7 +165,11 @@ init_main(const struct dyno *d, int statusfd)
 		kill(cmd, SIGKILL);
 		finish(EXIT_OSERR << 8);
 	}
-	/* Changing ids resets it: non-dumpable again, for the reason above. */
+	/*
+	 * Changing ids resets both: non-dumpable again, for the reason
+	 * above, and the dyno still dies if dyno-run is killed outright.
+	 */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	loop(cmd, &all);
 }

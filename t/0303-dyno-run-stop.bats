@@ -1,0 +1,93 @@
+#!/usr/bin/env bats
+# dyno-run: stopping a dyno, signals, the init's reaping.
+bats_require_minimum_version 1.5.0
+load helper/common
+load helper/dyno-run
+
+setup() {
+	dyno_setup
+	dr_setup
+	OUT="$DYNO_TEST_DIR/out"
+}
+
+teardown() {
+	dr_teardown
+	dyno_teardown
+}
+
+# wait_exit PID: RC = its exit status, once it is gone.
+wait_exit() {
+	RC=0
+	wait "$1" || RC=$?
+}
+
+@test "SIGTERM reaches every process, grandchildren too; status 143" {
+	dr_bg "$OUT" --name web.1 -- 'sh -c "trap \"echo grandchild-term; exit 0\" TERM; while :; do sleep 0.1; done" & trap "echo main-term; wait; exit 143" TERM; echo ready; wait'
+	wait_for 30 grep -qx ready "$OUT"
+	kill -TERM "$DR_PID"
+	wait_exit "$DR_PID"
+	assert_equal "$RC" 143
+	run cat "$OUT"
+	assert_line "grandchild-term"
+	assert_line "main-term"
+	assert_line --regexp "^$TS heroku\[web\.1\]: Stopping all processes with SIGTERM$"
+	assert_line --regexp "^$TS heroku\[web\.1\]: Process exited with status 143$"
+	refute_line --partial "R12"
+	run dr_cgroups
+	assert_output ""
+}
+
+@test "after the grace period: R12, SIGKILL for all, status 137" {
+	dr_bg "$OUT" --name worker.1 --grace 1 -- 'trap "echo ignored" TERM; sh -c "trap \"\" TERM; sleep 300" & echo ready; while :; do sleep 0.1; done'
+	wait_for 30 grep -qx ready "$OUT"
+	kill -TERM "$DR_PID"
+	wait_exit "$DR_PID"
+	assert_equal "$RC" 137
+	run cat "$OUT"
+	assert_line "ignored"
+	assert_line --regexp "^$TS heroku\[worker\.1\]: Stopping all processes with SIGTERM$"
+	assert_line --regexp "^$TS heroku\[worker\.1\]: Error R12 \(Exit timeout\) -> At least one process failed to exit within 1 seconds of SIGTERM$"
+	assert_line --regexp "^$TS heroku\[worker\.1\]: Stopping remaining processes with SIGKILL$"
+	assert_line --regexp "^$TS heroku\[worker\.1\]: Process exited with status 137$"
+	run dr_cgroups
+	assert_output ""
+}
+
+@test "other signals are forwarded to the command" {
+	dr_bg "$OUT" -- 'trap "echo got-usr1" USR1; trap "echo got-hup" HUP; trap "echo got-int; exit 130" INT; echo ready; while :; do sleep 0.1; done'
+	wait_for 30 grep -qx ready "$OUT"
+	kill -USR1 "$DR_PID"
+	wait_for 30 grep -qx got-usr1 "$OUT"
+	kill -HUP "$DR_PID"
+	wait_for 30 grep -qx got-hup "$OUT"
+	kill -INT "$DR_PID"
+	wait_exit "$DR_PID"
+	assert_equal "$RC" 130
+	run grep -x got-int "$OUT"
+	assert_success
+}
+
+@test "orphans are reaped: no zombies pile up in the dyno" {
+	run --separate-stderr dr_run -- 'for i in 1 2 3 4 5; do (sh -c "exit 0" &); done; for i in $(seq 100); do z=$(grep -l "^State:.*Z" /proc/[0-9]*/status 2>/dev/null | wc -l); n=$(ls -d /proc/[0-9]* | wc -l); [ "$z" = 0 ] && [ "$n" -le 4 ] && break; sleep 0.1; done; echo "zombies=$z procs<=4:$([ "$n" -le 4 ] && echo yes)"'
+	assert_success
+	assert_output "zombies=0 procs<=4:yes"
+}
+
+@test "when the command exits, what it left behind is killed" {
+	run --separate-stderr dr_run -- 'sleep 1000 & sh -c "trap \"\" TERM HUP; sleep 1000" & exit 4'
+	assert_equal "$status" 4
+	run dr_cgroups
+	assert_output ""
+	run pgrep -f "sleep 1000"
+	assert_failure
+}
+
+@test "if dyno-run is killed outright, its dyno dies with it" {
+	local info="$DYNO_TEST_DIR/info" init
+	dr_bg "$OUT" --info-file "$info" -- 'echo ready; sleep 1000'
+	wait_for 30 test -s "$info"
+	wait_for 30 grep -qx ready "$OUT"
+	init=$(sed -n 's/^init=//p' "$info")
+	kill -KILL "$DR_PID"
+	wait_for 30 bash -c "! kill -0 $init 2>/dev/null"
+}
