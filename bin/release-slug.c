@@ -176,16 +176,19 @@ static int
 unpack_entries(struct unpack *u, struct archive *in, struct archive *out)
 {
 	struct archive_entry *e;
-	const char *rel;
+	const char *p;
+	char rel[PATH_MAX];
 	int r, rc;
 
 	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK ||
 	    r == ARCHIVE_WARN) {
-		if ((rc = check_entry(u, e, &rel)) != 0)
+		if ((rc = check_entry(u, e, &p)) != 0)
 			return rc;
-		if (*rel == '\0')
+		/* A copy: rebase_entry() frees the name p points into. */
+		if (*p == '\0')
 			continue;
-		if (rebase_entry(u, e, rel) == -1) {
+		if (snprintf(rel, sizeof(rel), "%s", p) >= (int)sizeof(rel) ||
+		    rebase_entry(u, e, rel) == -1) {
 			diag_error("%s: %s: name too long", u->src, rel);
 			return EXIT_DATAERR;
 		}
