@@ -80,19 +80,19 @@ dyno_read(const char *app, const char *name, struct dynoinfo *di)
 
 	memset(di, 0, sizeof(*di));
 	snprintf(di->name, sizeof(di->name), "%s", name);
-	if (state_pathf(path, sizeof(path), "%s/apps/%s/dynos/%s/state",
-	    conf->root, app, name) == -1 ||
-	    read_small(path, di->state, sizeof(di->state)) == -1)
+	/* pid and started before state: the manager writes state first. */
+	if (state_pathf(path, sizeof(path), "%s/apps/%s/dynos/%s/pid",
+	    conf->root, app, name) == -1)
 		return -1;
-	state_pathf(path, sizeof(path), "%s/apps/%s/dynos/%s/pid", conf->root,
-	    app, name);
 	if (read_small(path, buf, sizeof(buf)) == 0)
 		di->pid = atol(buf);
 	state_pathf(path, sizeof(path), "%s/apps/%s/dynos/%s/started",
 	    conf->root, app, name);
 	if (read_small(path, buf, sizeof(buf)) == 0)
 		di->started = atoll(buf);
-	return 0;
+	state_pathf(path, sizeof(path), "%s/apps/%s/dynos/%s/state", conf->root,
+	    app, name);
+	return read_small(path, di->state, sizeof(di->state));
 }
 
 static int
@@ -123,7 +123,8 @@ dynos_list(const char *app, struct dynoinfo *out, size_t max)
 	return n;
 }
 
-/* The app's manager: its pid, or 0 after saying why there is none. */
+/* The app's manager: its pid, or 0 (no manager) or -1 (no app) after
+ * saying why there is none. */
 static pid_t
 manager_of(const char *app)
 {
@@ -133,20 +134,20 @@ manager_of(const char *app)
 	state_pathf(dir, sizeof(dir), "%s/apps/%s", conf->root, app);
 	if (access(dir, F_OK) == -1) {
 		diag_error("%s: no such app", app);
-		return 0;
+		return -1;
 	}
 	state_pathf(path, sizeof(path), "%s/apps/%s/manager.pid", conf->rundir,
 	    app);
 	pid = state_read_pid(path);
 	if (pid > 0)
 		return pid;
-	if (pid == 0 && access(path, F_OK) == 0)
+	if (pid == -1)
+		diag_error("%s: %s: unreadable pid file", app, path);
+	else if (access(path, F_OK) == 0)
 		diag_error("%s: stale pid file %s: its dyno-manager is not running",
 		    app, path);
-	else if (pid == 0)
-		diag_error("%s: no dyno-manager is running for this app", app);
 	else
-		diag_error("%s: %s: unreadable pid file", app, path);
+		diag_error("%s: no dyno-manager is running for this app", app);
 	return 0;
 }
 
@@ -260,8 +261,8 @@ cycle_app(const char *app, char **targets, int ntargets, const struct opts *o)
 		diag_error("%s: bad app name: %s", app, names_check_app(app));
 		return EXIT_USAGE;
 	}
-	if ((mgr = manager_of(app)) == 0)
-		return EXIT_UNAVAILABLE;
+	if ((mgr = manager_of(app)) <= 0)
+		return mgr == 0 ? EXIT_UNAVAILABLE : EXIT_NOINPUT;
 	n = dynos_list(app, all, MAX_DYNOS);
 	for (t = 0; t < ntargets; t++)
 		if (!select_target(targets[t], all, n, sel)) {
@@ -367,8 +368,8 @@ daily_app(const char *app, const struct opts *o)
 			pick = i;
 		}
 	}
-	if (mgr == 0)
-		return EXIT_UNAVAILABLE;
+	if (mgr <= 0)
+		return mgr == 0 ? EXIT_UNAVAILABLE : EXIT_NOINPUT;
 	if (o->dry_run || pick == SIZE_MAX || busy)
 		return 0;
 	printf("%s %s: cycling\n", app, all[pick].name);

@@ -65,6 +65,12 @@ write_dyno(struct mgr *m, const struct dyno *d)
 	char buf[128];
 	const struct inst *in = d->cur;
 
+	/*
+	 * The state first: a reader (dyno-cycle --wait) reads pid and started,
+	 * then state, so it never pairs a new pid with the old instance's state.
+	 */
+	snprintf(buf, sizeof(buf), "%s\n", names[d->state]);
+	put(m, d, "state", buf);
 	snprintf(buf, sizeof(buf), "%ld\n", in ? (long)in->pid : 0L);
 	put(m, d, "pid", buf);
 	snprintf(buf, sizeof(buf), "%s\n", in ? in->release : m->app.version);
@@ -76,8 +82,6 @@ write_dyno(struct mgr *m, const struct dyno *d)
 	put(m, d, "addr", buf);
 	snprintf(buf, sizeof(buf), "%lld\n", (long long)d->started);
 	put(m, d, "started", buf);
-	snprintf(buf, sizeof(buf), "%s\n", names[d->state]);
-	put(m, d, "state", buf);
 }
 
 void

@@ -31,6 +31,22 @@ state_pathf(char *buf, size_t size, const char *fmt, ...)
 	return 0;
 }
 
+/*
+ * The temp name beside path: ".NAME.tmp.XXXXXX", hidden, so that a reader
+ * scanning the folder (the manager's cycle requests) never takes it for an
+ * entry.
+ */
+static int
+temp_of(const char *path, const char *suffix, char *tmp, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return state_pathf(tmp, size, ".%s.tmp.%s", path, suffix);
+	return state_pathf(tmp, size, "%.*s/.%s.tmp.%s", (int)(slash - path),
+	    path, slash + 1, suffix);
+}
+
 /* The folder part of path into dir ("." when there is none). */
 static int
 dir_of(const char *path, char *dir, size_t size)
@@ -81,7 +97,7 @@ state_replace(const char *path, const void *data, size_t len, mode_t mode,
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	int fd, saved;
 
-	if (state_pathf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) == -1 ||
+	if (temp_of(path, "XXXXXX", tmp, sizeof(tmp)) == -1 ||
 	    dir_of(path, dir, sizeof(dir)) == -1)
 		return -1;
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
@@ -111,11 +127,12 @@ fail:
 int
 state_symlink_replace(const char *target, const char *linkpath)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
+	char tmp[PATH_MAX], dir[PATH_MAX], pid[32];
 	int saved;
 
-	if (state_pathf(tmp, sizeof(tmp), "%s.tmp.%ld", linkpath,
-	    (long)getpid()) == -1 || dir_of(linkpath, dir, sizeof(dir)) == -1)
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if (temp_of(linkpath, pid, tmp, sizeof(tmp)) == -1 ||
+	    dir_of(linkpath, dir, sizeof(dir)) == -1)
 		return -1;
 	unlink(tmp);
 	if (symlink(target, tmp) == -1)
