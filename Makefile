@@ -173,6 +173,20 @@ install: all
 	if [ -d share/cron.d ]; then $(INSTALL) -d $(DESTDIR)$(SYSCONFDIR)/cron.d; \
 		$(INSTALL) -m 644 share/cron.d/* $(DESTDIR)$(SYSCONFDIR)/cron.d; fi
 
+# libFuzzer on dyno-route's parser (clang); never part of make check.
+# The corpus in t/fuzz/corpus/ is replayed by t/unit/dyno-route-http.t.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	mkdir -p t/fuzz/out
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Ibin \
+		-fsanitize=fuzzer,address,undefined \
+		-o t/fuzz/out/dyno-route-request t/fuzz/dyno-route-request.c \
+		bin/dyno-route-http.c
+	t/fuzz/out/dyno-route-request -max_total_time=$(FUZZ_SECONDS) \
+		-max_len=4096 -artifact_prefix=t/fuzz/out/ \
+		t/fuzz/corpus/dyno-route
+
 clean:
 	rm -f $(PROGS) bin/*.o bin/*.d lib/*.o lib/*.d $(LIB) t/unit/*.o t/unit/*.d \
 		$(UNIT_TESTS) $(HELPERS) t/helper/*.o t/helper/*.d .build-flags
