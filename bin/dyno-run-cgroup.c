@@ -104,7 +104,17 @@ limits_v2(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 {
 	char v[32];
 
+	/*
+	 * The hard limit is memory.high: the kernel throttles there and we
+	 * kill the dyno with the R15 lines.  memory.max sits an eighth above
+	 * as the backstop, so the kernel's OOM killer is the last resort,
+	 * not the way a dyno normally dies.
+	 */
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)d->size.memory_max);
+	if (write_file(cg->v2dir, "memory.high", v) == -1)
+		goto fail;
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)
+	    (d->size.memory_max + d->size.memory_max / 8));
 	if (write_file(cg->v2dir, "memory.max", v) == -1)
 		goto fail;
 	(void)write_file(cg->v2dir, "memory.swap.max", "0");
@@ -153,6 +163,12 @@ limits_v1(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 	if (write_file(cg->mem, "memory.limit_in_bytes", v) == -1)
 		goto fail;
 	(void)write_file(cg->mem, "memory.memsw.limit_in_bytes", v);
+	/*
+	 * No OOM killer inside the dyno: at the limit its tasks wait, we see
+	 * under_oom and kill the whole dyno with the R15 lines, as Heroku does,
+	 * instead of the kernel picking one process.
+	 */
+	(void)write_file(cg->mem, "memory.oom_control", "1");
 	snprintf(v, sizeof(v), "%u", d->size.pids);
 	if (write_file(cg->pids, "pids.max", v) == -1)
 		goto fail;
@@ -308,13 +324,28 @@ cg_mem_peak(const struct cg *cg)
 	return v ? v : cg_mem_current(cg);
 }
 
+/* v2: the anonymous memory of the dyno, from memory.stat. */
+static uint64_t
+anon_v2(const struct cg *cg)
+{
+	return read_u64(cg->v2dir, "memory.stat", "anon");
+}
+
 int
-cg_oom_happened(struct cg *cg)
+cg_oom_happened(struct cg *cg, uint64_t limit)
 {
 	uint64_t n;
 
-	n = cg->v2 ? read_u64(cg->v2dir, "memory.events", "oom_kill") :
-	    read_u64(cg->mem, "memory.oom_control", "oom_kill");
+	if (!cg->v2) {
+		if (read_u64(cg->mem, "memory.oom_control", "under_oom") != 0)
+			return 1;
+		n = read_u64(cg->mem, "memory.oom_control", "oom_kill");
+	} else {
+		/* At memory.high with (nearly) all of it anonymous memory. */
+		if (anon_v2(cg) >= limit - limit / 32)
+			return 1;
+		n = read_u64(cg->v2dir, "memory.events", "oom_kill");
+	}
 	if (n == cg->oom_kills)
 		return 0;
 	cg->oom_kills = n;

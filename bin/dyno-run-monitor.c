@@ -96,7 +96,7 @@ mem_check(struct evloop *ev, void *arg)
 	struct mon *m = arg;
 	uint64_t cur, now = evloop_now_ms();
 
-	if (!m->r15 && cg_oom_happened(&m->cg)) {
+	if (!m->r15 && cg_oom_happened(&m->cg, m->d->size.memory_max)) {
 		r15(m);
 		return;
 	}
@@ -404,7 +404,7 @@ finish(struct mon *m)
 	code = WIFSIGNALED(m->status) ? 128 + WTERMSIG(m->status) :
 	    WEXITSTATUS(m->status);
 	if (m->setup_code == 0) {
-		if (!m->r15 && cg_oom_happened(&m->cg))
+		if (!m->r15 && cg_oom_happened(&m->cg, m->d->size.memory_max))
 			r15(m);
 		hlog(m, "Process exited with status %d", code);
 	} else

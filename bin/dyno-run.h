@@ -61,8 +61,12 @@ void	cg_remove(struct cg *cg);
 /* Memory in use (bytes), and the peak; 0 when unknown. */
 uint64_t cg_mem_current(const struct cg *cg);
 uint64_t cg_mem_peak(const struct cg *cg);
-/* 1 when the kernel OOM-killed something since the last call, else 0. */
-int	cg_oom_happened(struct cg *cg);
+/*
+ * 1 when the dyno is at its hard limit `limit` (v1: waiting in OOM; v2:
+ * its anonymous memory at memory.high) or the kernel OOM-killed something
+ * since the last call; else 0.
+ */
+int	cg_oom_happened(struct cg *cg, uint64_t limit);
 
 /* dyno-run-fs.c: build the root filesystem in the new mount namespace. */
 int	fs_setup(const struct dyno *d, char *err, size_t errlen);
