@@ -99,7 +99,12 @@ finish(int status)
 
 	code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) :
 	    WEXITSTATUS(status);
-	kill(-1, SIGKILL);
+	/*
+	 * kill(-1) means "every process of this PID namespace" only for its
+	 * PID 1; anywhere else it would be every process on the host.
+	 */
+	if (getpid() == 1)
+		kill(-1, SIGKILL);
 	while (wait(NULL) > 0 || errno == EINTR)
 		;
 	_exit(code);
@@ -123,7 +128,7 @@ loop(pid_t cmd, const sigset_t *all)
 			continue;
 		}
 		/* SIGTERM goes to every process (heroku.md 1.4), others to the command. */
-		if (sig == SIGTERM)
+		if (sig == SIGTERM && getpid() == 1)
 			kill(-1, SIGTERM);
 		else if (kill(-cmd, sig) == -1)
 			kill(cmd, sig);
