@@ -521,6 +521,11 @@ kill_dyno_cgroup(const char *info)
 	if ((p = strstr(text, "cgroup=")) != NULL) {
 		p += 7;
 		p[strcspn(p, "\n")] = '\0';
+		/* Only ever a dyno's own cgroup, never a hierarchy's root. */
+		if (strncmp(p + (*p == '/'), "dyno/", 5) != 0) {
+			free(text);
+			return;
+		}
 		for (i = 0; i < sizeof(roots) / sizeof(roots[0]) && *p; i++)
 			if (state_pathf(dir, sizeof(dir), "%s/%s", roots[i],
 			    p + (*p == '/')) == 0 && access(dir, F_OK) == 0)
@@ -571,8 +576,8 @@ on_restart_timer(struct evloop *ev, void *arg)
 		dyno_start(d->m, d);
 }
 
-/* The cool-off before restart N (heroku.md 1.5): random up to the
- * schedule's value; the first restart comes at once. */
+/* The cool-off before restart N (heroku.md 1.5): random between half and
+ * all of the schedule's value; the first restart comes at once. */
 static uint64_t
 cooloff_ms(const struct mgr *m, unsigned crashes)
 {
@@ -582,7 +587,11 @@ cooloff_ms(const struct mgr *m, unsigned crashes)
 	if (i >= m->conf->nbackoff)
 		i = m->conf->nbackoff - 1;
 	max = m->conf->backoff_ms[i];
-	return max == 0 ? 0 : (uint64_t)random() % (max + 1);
+	/*
+	 * "Up to N minutes": random, so that crashed dynos do not all come
+	 * back at once, but at least half of N, so that a cool-off is one.
+	 */
+	return max == 0 ? 0 : max / 2 + (uint64_t)random() % (max / 2 + 1);
 }
 
 /*
