@@ -82,6 +82,8 @@ batch(struct hd *h)
 	int i;
 
 	h->len = h->nmsg = h->tries = 0;
+	if (d->queue.len == 0)
+		return -1;
 	h->nlost = d->dropped;
 	if ((m = drain_take_l10(d)) != NULL) {
 		lmsg_view(m, &v);
@@ -188,7 +190,8 @@ finish(struct hd *h, int delivered)
 		drain_lost(h->d, h->nmsg - (h->nlost > 0) + h->nlost);
 	h->len = h->nmsg = 0;
 	h->nlost = 0;
-	if (h->d->queue.len > 0 || h->d->dropped > 0)
+	/* Losses ride on the next batch of lines, as logplex reports them. */
+	if (h->d->queue.len > 0)
 		hd_later(h, 0);
 }
 

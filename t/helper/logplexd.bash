@@ -105,3 +105,33 @@ lp_conf() {
 	printf '[logs]\n' >"$DYNO_CONF"
 	printf '%s\n' "$@" >>"$DYNO_CONF"
 }
+
+# make_cert NAME: a self-signed certificate for localhost and 127.0.0.1,
+# $DYNO_TEST_DIR/NAME.pem and NAME.key.
+make_cert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -days 2 -subj /CN=localhost \
+		-addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
+		-keyout "$DYNO_TEST_DIR/$1.key" -out "$DYNO_TEST_DIR/$1.pem" 2>/dev/null
+}
+
+# https_start: the recording HTTPS receiver; sets HTTPS_PORT.
+https_start() {
+	mkdir -p "$DYNO_TEST_DIR/https"
+	python3 "$TOP/t/data/logplexd/https-receiver.py" "$DYNO_TEST_DIR/https" \
+		"$DYNO_TEST_DIR/server.pem" "$DYNO_TEST_DIR/server.key" \
+		2>"$DYNO_TEST_DIR/https/err" 3>&- &
+	lp_track $!
+	wait_for 20 test -e "$DYNO_TEST_DIR/https/port"
+	HTTPS_PORT=$(cat "$DYNO_TEST_DIR/https/port")
+}
+
+# requests_at_least N: the receiver has recorded N requests.
+requests_at_least() {
+	[ "$(cat "$DYNO_TEST_DIR/https/requests" 2>/dev/null | wc -l)" -ge "$1" ]
+}
+
+# frames: the recorded requests, split into frames (frames.py).
+frames() {
+	python3 "$TOP/t/data/logplexd/frames.py" <"$DYNO_TEST_DIR/https/requests"
+}
