@@ -38,12 +38,14 @@ struct appconf {
 static noreturn void
 usage(int code)
 {
-	fprintf(code ? stderr : stdout, "usage: dyno-run [--app APP] "
-	    "[--name TYPE.N] [--release DIR | --app-dir DIR]\n"
-	    "\t[--env-file FILE] [--size SIZE] [--port PORT] "
-	    "[--net none|host|space:NAME]\n"
-	    "\t[--stack DIR] [--grace SECONDS] [--user USER] "
-	    "[--info-file PATH]\n\t-- COMMAND [ARG ...]\n");
+	fprintf(code ? stderr : stdout,
+	    "usage: dyno-run [--app APP] [--name TYPE.N] "
+	    "[--release DIR | --app-dir DIR]\n"
+	    "\t[--env-file FILE] [--size SIZE] [--port PORT]\n"
+	    "\t[--net none | host | space:NAME] [--stack DIR] "
+	    "[--grace SECONDS]\n"
+	    "\t[--user USER] [--info-file PATH] -- COMMAND [ARG ...]\n"
+	    "       dyno-run --help\n");
 	exit(code);
 }
 
