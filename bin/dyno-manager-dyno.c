@@ -450,6 +450,9 @@ dyno_restart(struct mgr *m, struct dyno *d, const char *why, int preboot)
 	d->crashes = 0;
 	d->cur = NULL;
 	retire_old(m, d);
+	/* Heroku's order: Restarting, the state change, then the SIGTERM. */
+	if (old == NULL || !preboot || d->state != ST_UP)
+		dyno_set_state(m, d, ST_STARTING);
 	/*
 	 * Preboot keeps an up web dyno serving until its replacement is up;
 	 * otherwise the replacement starts as soon as its predecessor has been
