@@ -136,6 +136,19 @@ loop(pid_t cmd, const sigset_t *all)
 }
 
 void
+init_setup(const struct dyno *d, int statusfd)
+{
+	char err[512];
+
+	if (sethostname(d->hostname, strlen(d->hostname)) == -1)
+		setup_failed(statusfd, EXIT_OSERR, "sethostname failed");
+	if (d->net != NET_HOST && loopback_up() == -1)
+		setup_failed(statusfd, EXIT_OSERR, "bring up loopback failed");
+	if (fs_setup(d, err, sizeof(err)) == -1)
+		setup_failed(statusfd, EXIT_OSERR, err);
+}
+
+void
 init_main(const struct dyno *d, int statusfd)
 {
 	sigset_t all, old;
@@ -144,12 +157,6 @@ init_main(const struct dyno *d, int statusfd)
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	if (sethostname(d->hostname, strlen(d->hostname)) == -1)
-		setup_failed(statusfd, EXIT_OSERR, "sethostname failed");
-	if (d->net != NET_HOST && loopback_up() == -1)
-		setup_failed(statusfd, EXIT_OSERR, "bring up loopback failed");
-	if (fs_setup(d, err, sizeof(err)) == -1)
-		setup_failed(statusfd, EXIT_OSERR, err);
 	/*
 	 * PID 1 is dyno-run's own image: non-dumpable, so no process of the
 	 * dyno can ptrace it or open /proc/1/exe to overwrite the binary

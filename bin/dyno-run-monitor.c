@@ -271,6 +271,13 @@ child(struct mon *m, int syncfd, int statusfd)
 	/* If dyno-run dies, its dyno dies with it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	close_others(syncfd, statusfd, m->d->ttyslave);
+	/*
+	 * Build the root while the parent moves us into the v1 cgroup (the
+	 * move waits for an RCU grace period: milliseconds).  A space dyno
+	 * waits first: its /etc/hosts needs the address.
+	 */
+	if (m->d->net != NET_SPACE)
+		init_setup(m->d, statusfd);
 	if (read(syncfd, &go, sizeof(go)) != sizeof(go))
 		_exit(EXIT_SOFTWARE);
 	close(syncfd);
@@ -282,8 +289,11 @@ child(struct mon *m, int syncfd, int statusfd)
 		_exit(code);
 	}
 	go.addr[sizeof(go.addr) - 1] = '\0';
-	if (m->d->net == NET_SPACE && space_env(m->d, go.addr) == -1)
-		_exit(EXIT_OSERR);
+	if (m->d->net == NET_SPACE) {
+		if (space_env(m->d, go.addr) == -1)
+			_exit(EXIT_OSERR);
+		init_setup(m->d, statusfd);
+	}
 	/* PID 1 does not share our process group: ^C is ours to forward. */
 	setsid();
 	init_main(m->d, statusfd);

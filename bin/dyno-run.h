@@ -71,7 +71,11 @@ int	cg_oom_happened(struct cg *cg, uint64_t limit);
 /* dyno-run-fs.c: build the root filesystem in the new mount namespace. */
 int	fs_setup(const struct dyno *d, char *err, size_t errlen);
 
-/* dyno-run-init.c: the dyno's PID 1; never returns. */
+/*
+ * dyno-run-init.c: init_setup() makes the hostname, loopback and root
+ * filesystem (exits on failure); init_main() is the dyno's PID 1.
+ */
+void	init_setup(const struct dyno *d, int statusfd);
 noreturn void init_main(const struct dyno *d, int statusfd);
 
 /* dyno-run-secure.c: drop to the dyno user, no caps, NNP, seccomp. */
