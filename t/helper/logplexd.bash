@@ -106,12 +106,12 @@ lp_conf() {
 	printf '%s\n' "$@" >>"$DYNO_CONF"
 }
 
-# make_cert NAME: a self-signed certificate for localhost and 127.0.0.1,
-# $DYNO_TEST_DIR/NAME.pem and NAME.key.
+# make_cert NAME [SAN]: a self-signed certificate, by default for localhost
+# and 127.0.0.1: $DYNO_TEST_DIR/NAME.pem and NAME.key.
 make_cert() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 		-nodes -days 2 -subj /CN=localhost \
-		-addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
+		-addext "subjectAltName=${2:-DNS:localhost,IP:127.0.0.1}" \
 		-keyout "$DYNO_TEST_DIR/$1.key" -out "$DYNO_TEST_DIR/$1.pem" 2>/dev/null
 }
 
