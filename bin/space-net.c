@@ -38,18 +38,35 @@ struct cmd {
 	unsigned	 allowed;	/* O_* bits */
 };
 
-static noreturn void
-usage(void)
-{
-	fprintf(stderr,
+static const char synopsis[] =
 	    "usage: space-net create SPACE --cidr CIDR [--outbound ADDR] [--mode MODE]\n"
 	    "       space-net attach SPACE DYNO --pid PID [--app APP] [--port PORT]\n"
 	    "       space-net detach SPACE DYNO [--app APP]\n"
 	    "       space-net trust SPACE CIDR ...\n"
 	    "       space-net list\n"
 	    "       space-net show SPACE\n"
-	    "       space-net destroy SPACE [--force]\n");
+	    "       space-net destroy SPACE [--force]\n";
+
+static noreturn void
+usage(void)
+{
+	fputs(synopsis, stderr);
 	exit(EXIT_USAGE);
+}
+
+static noreturn void
+help(void)
+{
+	printf("%s\noptions:\n"
+	    "  --cidr CIDR      the space's private IPv4 range (create)\n"
+	    "  --outbound ADDR  SNAT outbound traffic to this address (create)\n"
+	    "  --mode MODE      common or private (create)\n"
+	    "  --pid PID        a process in the dyno's network namespace (attach)\n"
+	    "  --app APP        the dyno's app (attach, detach)\n"
+	    "  --port PORT      the web dyno's PORT, open to the router (attach)\n"
+	    "  --force          destroy even with dynos attached (destroy)\n"
+	    "  --help           this text\n", synopsis);
+	exit(0);
 }
 
 /* Every change to any space runs under one lock: leases, links, rules. */
@@ -566,6 +583,8 @@ parse_opt(int ch, struct opts *o)
 	    ['m'] = O_MODE, ['p'] = O_PID, ['a'] = O_APP, ['P'] = O_PORT,
 	    ['f'] = O_FORCE };
 
+	if (ch == 'h')
+		help();
 	if (ch < 0 || (size_t)ch >= sizeof(bit) / sizeof(bit[0]) || !bit[ch])
 		usage();
 	o->given |= bit[ch];
@@ -606,6 +625,9 @@ parse_args(int argc, char **argv, struct opts *o)
 	size_t i;
 	int ch;
 
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0))
+		help();
 	for (i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			c = &cmds[i];

@@ -1,0 +1,189 @@
+#!/usr/bin/env bats
+# space-net create/attach/detach/destroy: leases, veths, crash safety.
+bats_require_minimum_version 1.5.0
+load helper/common
+load helper/space-net
+
+# This file's own range and space; other files use other ranges, so the
+# suites can run side by side.  Veth host ends are "dv" + the address in hex:
+# 10.213.2.x is dv0ad502xx.
+SP=dynotest-att
+NET=10.213.2
+VETHS=dv0ad502
+
+setup() {
+	dyno_setup
+	sn_setup
+	sn_space "$SP"
+}
+
+teardown() {
+	sn_teardown
+	dyno_teardown
+}
+
+# ours: this test's links and tables, as `ip link` and `nft` list them
+# (only ours: other suites may add and remove their own meanwhile).
+ours() {
+	ip -o link show | grep -E ": $VETHS|alias dyno space $SP\$" || true
+	nft list tables | grep -F "dyno-$SP" || true
+}
+
+@test "attach gives the dyno eth0, an address, a default route, and a lease" {
+	run space-net create "$SP" --cidr "$NET.0/24"
+	assert_success
+	sn_sleeper
+	run --separate-stderr space-net attach "$SP" web.1 --pid "$SN_PID" \
+		--app myapp --port 5000
+	assert_success
+	assert_output "$NET.2"
+	run nsenter -t "$SN_PID" -n ip -4 -o addr show dev eth0
+	assert_output --partial "inet $NET.2/24"
+	run nsenter -t "$SN_PID" -n ip route show default
+	assert_output --partial "default via $NET.1 dev eth0"
+	run nsenter -t "$SN_PID" -n ip -o link show lo
+	assert_output --partial "UP"
+	run cat "$DYNO_ROOT/spaces/$SP/leases/$NET.2"
+	assert_line --index 0 "myapp web.1 $SN_PID"
+	run ip -o link show "${VETHS}02"
+	assert_output --partial "master $(sn_bridge "$SP")"
+	run cat "$DYNO_ROOT/spaces/$SP/space.conf"
+	assert_line "cidr = $NET.0/24"
+	assert_line "mode = private"
+}
+
+@test "attach again converges on the same address; detach is idempotent" {
+	space-net create "$SP" --cidr "$NET.0/24"
+	space-net create "$SP" --cidr "$NET.0/24"
+	sn_sleeper
+	run space-net attach "$SP" web.1 --pid "$SN_PID" --app myapp --port 5000
+	assert_output "$NET.2"
+	run space-net attach "$SP" web.1 --pid "$SN_PID" --app myapp --port 5000
+	assert_success
+	assert_output "$NET.2"
+	run ls "$DYNO_ROOT/spaces/$SP/leases"
+	assert_output "$NET.2"
+	run space-net detach "$SP" web.1 --app myapp
+	assert_success
+	run space-net detach "$SP" web.1 --app myapp
+	assert_success
+	assert [ ! -e "$DYNO_ROOT/spaces/$SP/leases/$NET.2" ]
+	run ip link show "${VETHS}02"
+	assert_failure
+	run nsenter -t "$SN_PID" -n ip link show eth0
+	assert_failure
+}
+
+@test "a dead dyno's lease and a half-made attach are reclaimed by the next run" {
+	local dead
+	space-net create "$SP" --cidr "$NET.0/24"
+	sn_sleeper
+	dead=$SN_PID
+	run space-net attach "$SP" web.1 --pid "$dead" --app myapp
+	assert_output "$NET.2"
+	kill -9 "$dead"
+	wait_for 10 bash -c "! kill -0 $dead"
+	# A crash after the veth was made and before the lease was written:
+	# a veth on the bridge that no lease names.
+	sn_sleeper
+	ip link add "${VETHS}07" master "$(sn_bridge "$SP")" type veth peer name eth0 \
+		netns "$SN_PID"
+	# A lease whose dyno is gone, with its veth already vanished.
+	echo "myapp worker.9 $dead" >"$DYNO_ROOT/spaces/$SP/leases/$NET.9"
+	sn_sleeper
+	run --separate-stderr space-net attach "$SP" web.2 --pid "$SN_PID" \
+		--app myapp
+	assert_success
+	assert_output "$NET.2"
+	run ls "$DYNO_ROOT/spaces/$SP/leases"
+	assert_output "$NET.2"
+	run ip link show "${VETHS}07"
+	assert_failure
+}
+
+@test "a full range is a clear error (exit 75) and frees up on detach" {
+	local i
+	space-net create "$SP" --cidr "$NET.0/29"
+	for i in 1 2 3 4 5; do
+		sn_sleeper
+		run space-net attach "$SP" "run.$i" --pid "$SN_PID"
+		assert_success
+		assert_output "$NET.$((i + 1))"
+	done
+	sn_sleeper
+	run --separate-stderr space-net attach "$SP" run.6 --pid "$SN_PID"
+	assert_failure 75
+	assert_equal "$stderr" \
+		"space-net: $SP: no free address in $NET.0/29: all 5 leased"
+	assert_output ""
+	run ip link show "${VETHS}07"
+	assert_failure
+	space-net detach "$SP" run.3
+	run space-net attach "$SP" run.6 --pid "$SN_PID"
+	assert_success
+	assert_output "$NET.4"
+}
+
+@test "20 concurrent attaches get 20 different addresses" {
+	local i pids=() jobs=()
+	space-net create "$SP" --cidr "$NET.0/24"
+	for i in $(seq 1 20); do
+		sn_sleeper
+		pids+=("$SN_PID")
+	done
+	for i in $(seq 1 20); do
+		space-net attach "$SP" "web.$i" --pid "${pids[$((i - 1))]}" \
+			--app myapp --port 5000 >"$DYNO_TEST_DIR/addr.$i" 3>&- &
+		jobs+=("$!")
+	done
+	# Only the attaches: a bare `wait` would wait for the sleepers too.
+	for i in "${jobs[@]}"; do
+		wait "$i"
+	done
+	run bash -c "cat '$DYNO_TEST_DIR'/addr.* | sort -u | wc -l"
+	assert_output 20
+	run bash -c "ls '$DYNO_ROOT/spaces/$SP/leases' | wc -l"
+	assert_output 20
+	for i in $(seq 1 20); do
+		run nsenter -t "${pids[$((i - 1))]}" -n ip -4 -o addr show dev eth0
+		assert_output --partial "inet $(cat "$DYNO_TEST_DIR/addr.$i")/24"
+	done
+}
+
+@test "destroy is refused with dynos attached; --force leaves ip link and nft as before" {
+	local before after
+	before=$(ours)
+	assert_equal "$before" ""
+	space-net create "$SP" --cidr "$NET.0/24"
+	sn_sleeper
+	space-net attach "$SP" web.1 --pid "$SN_PID" --app myapp --port 5000
+	assert [ -n "$(ours)" ]
+	run --separate-stderr space-net destroy "$SP"
+	assert_failure 1
+	assert_equal "$stderr" \
+		"space-net: $SP: 1 dynos attached; detach them or use --force"
+	run space-net destroy "$SP" --force
+	assert_success
+	after=$(ours)
+	assert_equal "$after" "$before"
+	assert [ ! -e "$DYNO_ROOT/spaces/$SP" ]
+	run nsenter -t "$SN_PID" -n ip link show eth0
+	assert_failure
+}
+
+@test "attach refuses the host's own network namespace and a dead pid" {
+	space-net create "$SP" --cidr "$NET.0/24"
+	run --separate-stderr space-net attach "$SP" web.1 --pid $$
+	assert_failure 65
+	assert_equal "$stderr" \
+		"space-net: pid $$: shares the host's network namespace"
+	run --separate-stderr space-net attach "$SP" web.1 --pid 999999999
+	assert_failure 66
+	assert_equal "$stderr" \
+		"space-net: pid 999999999: No such file or directory"
+	sn_sleeper
+	run --separate-stderr space-net attach dynotest-nosuch web.1 --pid "$SN_PID"
+	assert_failure 66
+	assert_equal "$stderr" "space-net: dynotest-nosuch: no such space"
+	assert [ ! -e "$DYNO_ROOT/spaces/$SP/leases" ]
+}

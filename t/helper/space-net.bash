@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: ISC
+# space-net tests: dyno stand-ins (sleepers in their own network namespace),
+# listeners and clients inside them, and cleanup that runs even on failure.
+# Everything made here is named dynotest-* and recorded for sn_teardown.
+# shellcheck shell=bash
+
+# sn_setup: skip unless we can make namespaces, links and nftables tables.
+sn_setup() {
+	require_root
+	require_cmd ip nft nc nsenter unshare python3 ss
+	SN_LOG="$DYNO_TEST_DIR/space-net.cleanup"
+	: >"$SN_LOG"
+}
+
+# sn_space NAME: remember a space to destroy --force at teardown.
+sn_space() {
+	echo "space $1" >>"$SN_LOG"
+}
+
+# sn_sleeper: start a dyno stand-in, a process alone in a new network
+# namespace; its pid is left in SN_PID.  Returns once the unshare is done.
+sn_sleeper() {
+	unshare -n sleep 600 3>&- </dev/null >/dev/null 2>&1 &
+	SN_PID=$!
+	echo "pid $SN_PID" >>"$SN_LOG"
+	wait_for 10 sn_own_netns "$SN_PID"
+}
+
+sn_own_netns() {
+	[ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+}
+
+# sn_exec WHERE CMD...: run CMD in a dyno's namespace (WHERE a pid), in a
+# named one (ns:NAME) or on the host (host).
+sn_exec() {
+	local where=$1
+	shift
+	case $where in
+	host) "$@" ;;
+	ns:*) ip netns exec "${where#ns:}" "$@" ;;
+	*) nsenter -t "$where" -n "$@" ;;
+	esac
+}
+
+# sn_listen WHERE tcp|udp ADDR PORT: an echo server (see sn_exec for WHERE);
+# TCP says "hello PEER-ADDRESS", UDP echoes.
+sn_listen() {
+	sn_exec "$1" python3 - "$2" "$3" "$4" 3>&- \
+	    >/dev/null 2>&1 <<'EOF' &
+import socket, sys
+proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if proto == "udp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, port))
+    while True:
+        data, peer = s.recvfrom(512)
+        s.sendto(data, peer)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port))
+s.listen(16)
+while True:
+    c, peer = s.accept()
+    c.sendall(("hello " + peer[0] + "\n").encode())
+    c.close()
+EOF
+	echo "pid $!" >>"$SN_LOG"
+	local flag=-Hltn
+	[ "$2" = udp ] && flag=-Hlun
+	wait_for 10 sn_listening "$1" "$flag" "$4"
+}
+
+sn_listening() {
+	[ -n "$(sn_exec "$1" ss "$2" "sport = :$3")" ]
+}
+
+# sn_probe WHERE tcp|udp ADDR PORT: succeed when the echo server answers
+# within 3 seconds (TCP prints the address the server saw).  A dropped
+# packet just times out, so keep deadlines low.
+sn_probe() {
+	sn_exec "$1" python3 - "$2" "$3" "$4" <<'EOF'
+import socket, sys
+proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+try:
+    if proto == "udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        s.sendto(b"ping", (addr, port))
+        ok = s.recvfrom(512)[0] == b"ping"
+    else:
+        s = socket.create_connection((addr, port), timeout=3)
+        s.settimeout(3)
+        words = s.recv(64).decode().split()
+        ok = words[0] == "hello"
+        print(words[1])
+except (OSError, IndexError):
+    ok = False
+sys.exit(0 if ok else 1)
+EOF
+}
+
+# sn_netns NAME: a named namespace (ip netns) removed at teardown.
+sn_netns() {
+	ip netns add "$1"
+	echo "netns $1" >>"$SN_LOG"
+}
+
+# sn_link NAME: a host link deleted at teardown (e.g. the outside veth).
+sn_link() {
+	echo "link $1" >>"$SN_LOG"
+}
+
+# sn_teardown: undo everything recorded, newest first, ignoring failures.
+sn_teardown() {
+	local kind what
+	[ -n "${SN_LOG:-}" ] && [ -f "$SN_LOG" ] || return 0
+	while read -r kind what; do
+		case $kind in
+		pid) kill -9 "$what" 2>/dev/null ;;
+		esac
+	done <"$SN_LOG"
+	while read -r kind what; do
+		case $kind in
+		space) space-net destroy "$what" --force 2>/dev/null ;;
+		netns) ip netns delete "$what" 2>/dev/null ;;
+		link) ip link delete "$what" 2>/dev/null ;;
+		esac
+	done < <(tac "$SN_LOG")
+	return 0
+}
+
+# sn_bridge SPACE: the space's bridge, as `space-net show` names it.
+sn_bridge() {
+	space-net show "$1" | awk '$1 == "bridge" { print $2 }'
+}
