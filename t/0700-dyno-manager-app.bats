@@ -27,7 +27,7 @@ teardown() {
 		kill -TERM "$MGR" 2>/dev/null
 		wait_for 30 bash -c "! kill -0 $MGR 2>/dev/null" || kill -KILL "$MGR"
 	fi
-	pkill -KILL -f 'sleep 4242\.1' 2>/dev/null || true
+	pkill -KILL -f '^sleep 4242\.1' 2>/dev/null || true
 	dyno_teardown
 }
 
@@ -183,10 +183,10 @@ check_routes() {
 	dyno-manager scale "$APPNAME" web=1 worker=2 >/dev/null
 	start_mgr
 	wait_for 60 is_up worker.2
-	wait_for 60 bash -c "[ \$(pgrep -fc 'sleep 4242\.10[34]') -eq 4 ]"
+	wait_for 60 bash -c "[ \$(pgrep -fc '^sleep 4242\.10[34]') -eq 4 ]"
 	stop_mgr
 	assert_equal "$STATUS" 0
-	run pgrep -f 'sleep 4242\.10[34]'
+	run pgrep -f '^sleep 4242\.10[34]'
 	assert_failure
 	assert_equal "$(state_of worker.1)" down
 	assert_equal "$(state_of web.1)" down
@@ -202,14 +202,14 @@ check_routes() {
 	kill -KILL "$MGR"
 	wait "$MGR" || true
 	start_mgr
-	wait_for 60 bash -c "[ \$(pgrep -fc 'sleep 4242\.105') -eq 2 ]"
+	wait_for 60 bash -c "[ \$(pgrep -fc '^sleep 4242\.105') -eq 2 ]"
 	wait_for 60 is_up worker.1
 	wait_for 60 is_up worker.2
 	wait_for 60 is_up web.1
 	wait_for 60 routes_count 1
 	sleep 1
-	assert_equal "$(pgrep -fc 'sleep 4242\.105')" 2
-	assert_equal "$(pgrep -fc 'python3 web.py')" 1
+	assert_equal "$(pgrep -fc '^sleep 4242\.105')" 2
+	assert_equal "$(pgrep -fc '^python3 web.py')" 1
 	check_routes
 }
 
@@ -227,9 +227,9 @@ check_routes() {
 	dyno-manager scale "$APPNAME" worker=100 >/dev/null
 	start_mgr
 	wait_for 240 bash -c "[ \$(grep -lx up '$APPDIR'/dynos/*/state 2>/dev/null | wc -l) -eq 100 ]"
-	assert_equal "$(pgrep -fc 'sleep 4242\.106')" 100
+	assert_equal "$(pgrep -fc '^sleep 4242\.106')" 100
 	stop_mgr
 	assert_equal "$STATUS" 0
-	run pgrep -f 'sleep 4242\.106'
+	run pgrep -f '^sleep 4242\.106'
 	assert_failure
 }
