@@ -439,6 +439,10 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 	m.c = c;
 	m.info_file = info_file;
 	m.statusfd = -1;
+	/* Fail before anything starts rather than run a dyno off the net. */
+	if (d->net == NET_SPACE && space_net_path() == NULL)
+		diag_die(EXIT_UNAVAILABLE, "--net=space:%s: space-net not found "
+		    "next to dyno-run or on PATH", d->space);
 	m.lc = logclient_open(c->rundir);
 	setup_loop(&m);
 	if (cg_create(&m.cg, d, err, sizeof(err)) == -1)

@@ -13,8 +13,7 @@
 #include "dyno-run.h"
 #include "evloop.h"
 
-/* space-net next to our own binary, else the one on PATH, else NULL. */
-static const char *
+const char *
 space_net_path(void)
 {
 	static char path[PATH_MAX];

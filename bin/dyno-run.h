@@ -84,6 +84,8 @@ int	secure_load_filter(char *err, size_t errlen);
 
 /* dyno-run-net.c: space-net attach (sets d->addr) and detach. */
 int	space_attach(struct dyno *d, pid_t pid, char *err, size_t errlen);
+/* space-net next to our own binary, else on PATH; NULL if neither. */
+const char *space_net_path(void);
 void	space_detach(struct dyno *d);
 
 /* dyno-run-tty.c: relay between our terminal and the dyno's pty. */
