@@ -389,7 +389,6 @@ setup_loop(struct mon *m)
 		    == -1)
 			diag_die(EXIT_OSERR, "%s", err);
 		tty_copy_winsize(STDIN_FILENO, m->ptm);
-		tty_raw(STDIN_FILENO);
 		if (evloop_add_fd(m->ev, m->ptm, EPOLLIN, on_pty, m) == -1 ||
 		    evloop_add_fd(m->ev, STDIN_FILENO, EPOLLIN, on_pty, m) == -1)
 			diag_die_errno(EXIT_OSERR, "epoll");
@@ -448,6 +447,9 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 	if (cg_create(&m.cg, d, err, sizeof(err)) == -1)
 		diag_die(EXIT_OSERR, "%s", err);
 	hlog(&m, "Starting process with command `%s`", d->cmd_line);
+	/* Raw only now: the line above still ends with a proper newline. */
+	if (d->tty)
+		tty_raw(STDIN_FILENO);
 	start(&m);
 	while (m.init > 0)
 		if (evloop_run(m.ev) == -1 && errno != EINTR)
