@@ -432,6 +432,7 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 {
 	struct mon m;
 	char err[512];
+	int code;
 
 	memset(&m, 0, sizeof(m));
 	m.d = d;
@@ -454,5 +455,10 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 	while (m.init > 0)
 		if (evloop_run(m.ev) == -1 && errno != EINTR)
 			diag_die_errno(EXIT_OSERR, "epoll");
-	return finish(&m);
+	code = finish(&m);
+	evloop_free(m.ev);
+	logclient_close(m.lc);
+	if (m.ptm != -1)
+		close(m.ptm);
+	return code;
 }
