@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: ISC
 # dyno-run tests: a release to run, background dynos, and cleanup of every
 # dyno, cgroup and file a test made, even when it fails.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154 # $stderr: set by bats' run --separate-stderr
 
 # dr_setup: root only; an app named after the test with one release.
 dr_setup() {
