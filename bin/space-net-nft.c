@@ -136,18 +136,35 @@ put_nat(FILE *f, const struct space *sp, const char *cidr)
 		fprintf(f, "masquerade\n\t}\n");
 }
 
-/* Common Runtime, layer 2: no frame goes from one dyno's port to another. */
+/*
+ * Common Runtime, layer 2: no frame goes from one dyno's port to another.
+ * The bridge's forward hook only sees frames between two of its ports
+ * (frames for the host take the input hook), so naming our ports is enough.
+ */
 static void
-put_bridge(FILE *f, const struct space *sp)
+put_bridge(FILE *f, const struct space *sp, const struct leases *ls)
 {
+	char name[IFNAMSIZ];
+	const char *sep = "\t\telements = { ";
+	size_t i;
+
 	fprintf(f, "table bridge dyno-%s {}\ndelete table bridge dyno-%s\n",
 	    sp->name, sp->name);
 	if (!sp->common)
 		return;
-	fprintf(f, "table bridge dyno-%s {\n\tchain forward {\n"
+	fprintf(f, "table bridge dyno-%s {\n\tset ports {\n"
+	    "\t\ttype ifname\n", sp->name);
+	for (i = 0; i < ls->n; i++) {
+		if (!ls->v[i].live)
+			continue;
+		veth_name(ls->v[i].addr, name);
+		fprintf(f, "%s\"%s\"", sep, name);
+		sep = ", ";
+	}
+	fprintf(f, "%s\t}\n\tchain forward {\n"
 	    "\t\ttype filter hook forward priority filter; policy accept;\n"
-	    "\t\t# Frames the bridge would pass between two dynos: none.\n"
-	    "\t\tmeta ibrname \"%s\" drop\n\t}\n}\n", sp->name, sp->bridge);
+	    "\t\t# Frames the bridge would pass from a dyno to another: none.\n"
+	    "\t\tiifname @ports drop\n\t}\n}\n", *sep == ',' ? " }\n" : "");
 }
 
 int
@@ -171,7 +188,7 @@ nft_apply(const struct space *sp, const struct leases *ls)
 	put_forward(f, sp);
 	put_nat(f, sp, cidr);
 	fprintf(f, "}\n");
-	put_bridge(f, sp);
+	put_bridge(f, sp, ls);
 	if (fclose(f) != 0) {
 		free(script);
 		diag_error_errno("nftables");
