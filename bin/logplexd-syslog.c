@@ -16,7 +16,7 @@
 #define OUT_CAP		(32 * 1024)	/* ~4 KiB writes in logplex; more here */
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	60000
-#define IDLE_CLOSE_MS	240000		/* logplex closes idle drains after 240 s */
+#define PUMP_AT		256		/* queued lines that start a write at once */
 
 enum sstate { S_WAIT, S_CONNECTING, S_HANDSHAKE, S_UP };
 
@@ -34,6 +34,7 @@ struct sys {
 	size_t		 outoff, outlen;
 	unsigned	 outmsgs;	/* messages in out, lost on a failure */
 	int		 want_out;	/* EPOLLOUT registered */
+	int		 blocked;	/* the last write hit EAGAIN */
 	char		 out[OUT_CAP];
 };
 
@@ -63,6 +64,7 @@ sys_close(struct sys *s)
 		s->fd = -1;
 	}
 	s->want_out = 0;
+	s->blocked = 0;
 }
 
 /* Drop the connection and try again later, backing off exponentially. */
@@ -258,6 +260,13 @@ want_out(struct sys *s, int on)
 	s->want_out = on;
 }
 
+static void
+blocked(struct sys *s)
+{
+	s->blocked = 1;
+	want_out(s, 1);
+}
+
 /* Write until the socket is full or nothing is queued. */
 static void
 sys_pump(struct sys *s)
@@ -275,19 +284,20 @@ sys_pump(struct sys *s)
 			n = gnutls_record_send(s->tls, s->out + s->outoff,
 			    s->outlen - s->outoff);
 			if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
-				return want_out(s, 1);
+				return blocked(s);
 			if (n < 0)
 				return sys_fail(s, gnutls_strerror((int)n));
 		} else {
 			n = send(s->fd, s->out + s->outoff, s->outlen - s->outoff,
 			    MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
-				return want_out(s, 1);
+				return blocked(s);
 			if (n == -1)
 				return sys_fail(s, strerror(errno));
 		}
 		s->outoff += (size_t)n;
 	}
+	s->blocked = 0;
 	want_out(s, 0);
 }
 
@@ -296,8 +306,16 @@ sys_kick(struct drain *d)
 {
 	struct sys *s = d->impl;
 
-	/* Writes happen when epoll says so, in batches, not per line. */
-	if (s->st == S_UP && !s->want_out)
+	if (s->st != S_UP)
+		return;
+	/*
+	 * Writes happen in batches: when epoll says so, or right here once a
+	 * batch is queued, so a fast producer cannot overrun the queue
+	 * between two turns of the loop.  A full socket waits for EPOLLOUT.
+	 */
+	if (d->queue.len >= PUMP_AT && !s->blocked)
+		sys_pump(s);
+	else if (!s->want_out)
 		want_out(s, 1);
 }
 
