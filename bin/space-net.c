@@ -177,10 +177,13 @@ cmd_create(struct opts *o)
 	struct nl_sock *sk = NULL;
 	struct leases ls = { NULL, 0 };
 	struct space sp;
-	int rc;
+	int rc, lock = -1;
 
-	if ((rc = space_dir(o->root, o->argv[0], &sp)) != 0 ||
-	    (rc = space_define(&sp, o->cidr, o)) != 0 ||
+	if ((rc = space_dir(o->root, o->argv[0], &sp)) != 0)
+		return rc;
+	if ((lock = lock_spaces(o->root)) == -1)
+		return EXIT_TEMPFAIL;
+	if ((rc = space_define(&sp, o->cidr, o)) != 0 ||
 	    (rc = link_open(&sk)) != 0)
 		goto out;
 	if ((rc = link_check_routes(sk, &sp)) == 0 &&
@@ -190,6 +193,7 @@ cmd_create(struct opts *o)
 out:
 	leases_free(&ls);
 	link_close(sk);
+	close(lock);
 	return rc;
 }
 

@@ -1,0 +1,105 @@
+#!/usr/bin/env bats
+# space-net's command line: usage, checks before anything is touched,
+# exit codes, and the bash completion of subcommands and space names.
+bats_require_minimum_version 1.5.0
+load helper/common
+
+setup() {
+	dyno_setup
+}
+
+teardown() {
+	dyno_teardown
+}
+
+@test "no subcommand, an unknown one, or a misplaced option is a usage error" {
+	run --separate-stderr space-net
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" \
+		"usage: space-net create SPACE --cidr CIDR [--outbound ADDR] [--mode MODE]"
+	run --separate-stderr space-net frobnicate
+	assert_failure 64
+	run --separate-stderr space-net detach dynotest-x web.1 --pid 1
+	assert_failure 64
+	run --separate-stderr space-net list extra
+	assert_failure 64
+	run --separate-stderr space-net attach dynotest-x web.1 --pid nope
+	assert_failure 64
+	assert_equal "$stderr" "space-net: nope: not a valid pid"
+	run --separate-stderr space-net create dynotest-x --cidr 10.1.0.0/16 --mode public
+	assert_failure 64
+}
+
+@test "--help prints the synopsis and options on stdout" {
+	run --separate-stderr space-net --help
+	assert_success
+	assert_line --index 0 --partial "usage: space-net create SPACE"
+	assert_line "       space-net destroy SPACE [--force]"
+	assert_line --partial "--outbound ADDR"
+}
+
+@test "bad names and ranges are refused before anything is made" {
+	run --separate-stderr space-net create Bad_Name --cidr 10.213.9.0/24
+	assert_failure 64
+	assert_equal "$stderr" \
+		"space-net: Bad_Name: space names use lowercase letters, digits and single inner dashes"
+	run --separate-stderr space-net create dynotest-x
+	assert_failure 64
+	assert_equal "$stderr" "space-net: dynotest-x: a new space needs --cidr"
+	run --separate-stderr space-net create dynotest-x --cidr 8.8.8.0/24
+	assert_failure 65
+	assert_equal "$stderr" \
+		"space-net: 8.8.8.0/24: not inside an RFC 1918 private range"
+	run --separate-stderr space-net create dynotest-x --cidr 10.213.9.1/24
+	assert_failure 65
+	run --separate-stderr space-net create dynotest-x --cidr 10.213.9.0/31
+	assert_failure 65
+	run --separate-stderr space-net attach dynotest-x web --pid 1
+	assert_failure 64
+	assert [ ! -e "$DYNO_ROOT/spaces/dynotest-x" ]
+}
+
+@test "a missing space: show and detach say so (66), list shows nothing" {
+	run --separate-stderr space-net show dynotest-x
+	assert_failure 66
+	assert_equal "$stderr" "space-net: dynotest-x: no such space"
+	run --separate-stderr space-net detach dynotest-x web.1
+	assert_failure 66
+	run --separate-stderr space-net list
+	assert_success
+	assert_output ""
+}
+
+@test "a broken space.conf is a configuration error (78)" {
+	mkdir -p "$DYNO_ROOT/spaces/dynotest-x"
+	printf '[space]\ncidr = banana\n' >"$DYNO_ROOT/spaces/dynotest-x/space.conf"
+	run --separate-stderr space-net show dynotest-x
+	assert_failure 78
+	assert_equal "$stderr" \
+		"space-net: $DYNO_ROOT/spaces/dynotest-x/space.conf:2: bad setting"
+}
+
+@test "bash completion offers subcommands, then space names" {
+	[ -f /usr/share/bash-completion/bash_completion ] ||
+		skip "needs bash-completion"
+	mkdir -p "$DYNO_ROOT/spaces/dynotest-one" "$DYNO_ROOT/spaces/dynotest-two"
+	complete_words() {
+		bash -c '
+			source /usr/share/bash-completion/bash_completion
+			source "$1"; shift
+			COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+			COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+			_space_net space-net "${COMP_WORDS[COMP_CWORD]}" \
+				"${COMP_WORDS[COMP_CWORD - 1]}"
+			printf "%s\n" "${COMPREPLY[@]}"' _ \
+			"$TOP/completions/bash/space-net" "$@"
+	}
+	run complete_words space-net de
+	assert_output "$(printf 'destroy\ndetach')"
+	run complete_words space-net show dynotest-t
+	assert_output "dynotest-two"
+	run complete_words space-net create dynotest-x --m
+	assert_output "--mode"
+	run complete_words space-net create dynotest-x --mode c
+	assert_output "common"
+}
