@@ -24,15 +24,32 @@
 
 static struct conf conf;
 
+#define USAGE \
+	"usage: dyno-logs app [-t] [-d dyno] [-n num] [-p type] [-s source]\n" \
+	"       dyno-logs drains app\n" \
+	"       dyno-logs drains add app url\n" \
+	"       dyno-logs drains remove app url | token\n"
+
 static void
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: dyno-logs app [-t] [-d dyno] [-n num] [-p type] [-s source]\n"
-	    "       dyno-logs drains app\n"
-	    "       dyno-logs drains add app url\n"
-	    "       dyno-logs drains remove app url | token\n");
+	fputs(USAGE, stderr);
 	exit(EXIT_USAGE);
+}
+
+static void
+help(void)
+{
+	fputs(USAGE "\noptions:\n"
+	    "  -d, --dyno=NAME, --dyno-name=NAME\n"
+	    "                           only this dyno; a type matches its dynos\n"
+	    "  -n, --num=N              the last N lines, up to 1500 (100)\n"
+	    "  -p, --ps=TYPE, --process-type=TYPE\n"
+	    "                           only dynos of this process type\n"
+	    "  -s, --source=SOURCE      only app or heroku lines\n"
+	    "  -t, --tail               then follow the stream\n"
+	    "  -h, --help               this text\n", stdout);
+	exit(0);
 }
 
 /* A filter value: no spaces or '=', shorter than the protocol allows. */
@@ -196,7 +213,7 @@ logs_main(int argc, char *argv[])
 
 	memset(&rq, 0, sizeof(rq));
 	rq.lines = 100;
-	while ((ch = getopt_long(argc, argv, "d:n:p:s:t", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:hn:p:s:t", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			set_filter(rq.dyno, optarg, "dyno name");
@@ -218,6 +235,9 @@ logs_main(int argc, char *argv[])
 			break;
 		case 't':
 			rq.follow = 1;
+			break;
+		case 'h':
+			help();
 			break;
 		default:
 			usage();
@@ -345,7 +365,9 @@ drains_main(int argc, char *argv[])
 	    strcmp(argv[1], "remove") == 0))
 		op = argv[1];
 	n = strcmp(op, "list") == 0 ? 2 : 4;
-	if (argc != n || strcmp(argv[argc - 1], "--help") == 0)
+	if (argc >= 2 && strcmp(argv[argc - 1], "--help") == 0)
+		help();
+	if (argc != n)
 		usage();
 	app = argv[strcmp(op, "list") == 0 ? 1 : 2];
 	if ((why = names_check_app(app)) != NULL)

@@ -18,11 +18,25 @@
 
 #define STOP_POLL_MS	50
 
+#define USAGE	"usage: logplexd [-nv] [-l addr:port] [--ready-fd fd]\n"
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: logplexd [-nv] [-l addr:port] [--ready-fd fd]\n");
+	fputs(USAGE, stderr);
 	exit(EXIT_USAGE);
+}
+
+static void
+help(void)
+{
+	fputs(USAGE "\noptions:\n"
+	    "  -n, --check              check the configuration and exit\n"
+	    "  -l, --listen=ADDR:PORT   also take octet-counted syslog over TCP\n"
+	    "      --ready-fd=FD        write a newline to FD once listening\n"
+	    "  -v, --verbose            say more\n"
+	    "  -h, --help               this text\n", stdout);
+	exit(0);
 }
 
 /* 1 when a logplexd already answers on our tail socket. */
@@ -197,7 +211,7 @@ main(int argc, char *argv[])
 	int ch, check = 0, ready_fd = -1;
 
 	diag_setprog(argv[0]);
-	while ((ch = getopt_long(argc, argv, "l:nv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hl:nv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
 			listen_addr = optarg;
@@ -212,6 +226,9 @@ main(int argc, char *argv[])
 			break;
 		case 'v':
 			diag_verbosity++;
+			break;
+		case 'h':
+			help();
 			break;
 		default:
 			usage();
