@@ -129,6 +129,7 @@ fill_reqinfo(struct conn *c, const struct http_msg *m)
 		if (*p == '"')
 			*p = '\'';
 	ri->dyno[0] = '\0';
+	ri->connect_ms = 0;
 	ri->bytes = 0;
 	ri->connected = 0;
 	ri->status = 0;
@@ -369,8 +370,8 @@ msg_log(struct logclient *lc, const struct conn *c, const char *code,
 		snprintf(head, sizeof(head), "at=info ");
 	ms_field(con, sizeof(con), ri->connect_ms > 0 || ri->connected,
 	    ri->connect_ms);
-	ms_field(svc, sizeof(svc), ri->connected, now - ri->start_ms -
-	    ri->connect_ms);
+	ms_field(svc, sizeof(svc), ri->connected, now - ri->start_ms >
+	    ri->connect_ms ? now - ri->start_ms - ri->connect_ms : 0);
 	snprintf(byt, sizeof(byt), "%llu", (unsigned long long)ri->bytes);
 	logclient_sendf(lc, c->app->name, "heroku", "router", "%smethod=%s "
 	    "path=\"%s\" host=%s request_id=%s fwd=\"%s\" dyno=%s connect=%s "

@@ -20,7 +20,7 @@
 #include "logclient.h"
 
 #define IO_BUF		(16 * 1024)
-#define POOL_MAX	64	/* idle connections kept per dyno */
+#define POOL_MAX	1024	/* idle connections kept per dyno */
 #define SWEEP_MS	100
 #define LINGER_MS	2000	/* reading a closing client's leftovers */
 
