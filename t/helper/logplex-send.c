@@ -119,6 +119,7 @@ main(int argc, char *argv[])
 		while ((n = getline(&line, &cap, stdin)) > 0)
 			send_one(line, (size_t)n - (line[n - 1] == '\n'));
 		flush_out();
+		free(line);
 		return 0;
 	}
 	if (argc - optind != 3)
@@ -141,5 +142,6 @@ main(int argc, char *argv[])
 		send_one(buf, len < sizeof(buf) ? len : sizeof(buf) - 1);
 	}
 	flush_out();
+	free(line);
 	return 0;
 }
