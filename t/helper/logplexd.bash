@@ -7,12 +7,12 @@ LP_PIDS=()
 
 # lp_start [ARGS...]: run logplexd in the background, wait until ready.
 lp_start() {
-	local fifo="$DYNO_TEST_DIR/ready.$RANDOM" line
+	local fifo="$DYNO_TEST_DIR/ready.$RANDOM"
 	mkfifo "$fifo"
 	logplexd --ready-fd 4 "$@" 4>"$fifo" 3>&- 2>>"$DYNO_TEST_DIR/logplexd.err" &
 	LP_PID=$!
 	LP_PIDS+=("$LP_PID")
-	if ! read -r -t 30 line <"$fifo"; then
+	if ! read -r -t 30 _ <"$fifo"; then
 		echo "logplexd did not become ready:" >&2
 		cat "$DYNO_TEST_DIR/logplexd.err" >&2
 		return 1
@@ -123,12 +123,14 @@ https_start() {
 		2>"$DYNO_TEST_DIR/https/err" 3>&- &
 	lp_track $!
 	wait_for 20 test -e "$DYNO_TEST_DIR/https/port"
+	# shellcheck disable=SC2034 # used by the tests that load this file
 	HTTPS_PORT=$(cat "$DYNO_TEST_DIR/https/port")
 }
 
 # requests_at_least N: the receiver has recorded N requests.
 requests_at_least() {
-	[ "$(cat "$DYNO_TEST_DIR/https/requests" 2>/dev/null | wc -l)" -ge "$1" ]
+	[ -e "$DYNO_TEST_DIR/https/requests" ] &&
+		[ "$(wc -l <"$DYNO_TEST_DIR/https/requests")" -ge "$1" ]
 }
 
 # frames: the recorded requests, split into frames (frames.py).
