@@ -52,6 +52,25 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
+static noreturn void
+help(void)
+{
+	printf("usage: dyno-route [-hnv] [-c file -k file] [-L addr:port] "
+	    "[-l addr:port] [-w workers]\n"
+	    "                  [--ready-fd fd]\n\n"
+	    "options:\n"
+	    "  -l, --listen=ADDR:PORT      HTTP listener (repeatable)\n"
+	    "  -L, --tls-listen=ADDR:PORT  HTTPS listener (repeatable)\n"
+	    "  -c, --tls-cert=FILE         certificate chain (with -k, repeatable)\n"
+	    "  -k, --tls-key=FILE          its private key\n"
+	    "  -w, --workers=N             event-loop workers (default: cores)\n"
+	    "      --ready-fd=FD           write a newline when listening\n"
+	    "  -n, --check                 check the configuration and exit\n"
+	    "  -v, --verbose               say more\n"
+	    "  -h, --help                  this text\n");
+	exit(0);
+}
+
 static void
 add_opt(char **v, int *n, char *arg)
 {
@@ -109,6 +128,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'v':
 			diag_verbosity++;
 			break;
+		case 'h':
+			help();
 		default:
 			usage();
 		}
