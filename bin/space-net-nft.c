@@ -18,7 +18,7 @@
  */
 
 static int
-nft_run(const char *script, const char *what)
+nft_run(const char *script, const char *what, int quiet)
 {
 	struct nft_ctx *nft;
 	const char *err;
@@ -31,34 +31,66 @@ nft_run(const char *script, const char *what)
 	nft_ctx_buffer_output(nft);
 	nft_ctx_buffer_error(nft);
 	if (nft_run_cmd_from_buffer(nft, script) != 0) {
+		rc = EXIT_OSERR;
+		if (quiet)
+			goto out;
 		err = nft_ctx_get_error_buffer(nft);
 		diag_error("nftables: %s: %.*s", what,
 		    (int)strcspn(err, "\n"), err);
-		rc = strstr(err, "Operation not permitted") != NULL ?
-		    EXIT_NOPERM : EXIT_OSERR;
+		if (strstr(err, "Operation not permitted") != NULL)
+			rc = EXIT_NOPERM;
 	}
+out:
 	nft_ctx_free(nft);
 	return rc;
 }
 
+/* "elements = { ... }" of the web set, or nothing when it is empty. */
 static void
-put_web(FILE *f, const struct leases *ls)
+put_web_elements(FILE *f, const struct leases *ls, const char *indent)
 {
 	char a[INET_ADDRSTRLEN];
 	const char *sep = "";
 	size_t i;
 
-	fprintf(f, "\t# Web dynos and their PORT: the only way in.\n"
-	    "\tset web {\n\t\ttype ipv4_addr . inet_service\n");
 	for (i = 0; i < ls->n; i++) {
 		if (!ls->v[i].live || ls->v[i].port == 0)
 			continue;
 		addr_format(ls->v[i].addr, a, sizeof(a));
-		fprintf(f, "%s%s . %u", *sep == '\0' ? "\t\telements = { " : sep,
-		    a, ls->v[i].port);
+		fprintf(f, "%s%s . %u", *sep == '\0' ? indent : sep, a,
+		    ls->v[i].port);
 		sep = ", ";
 	}
-	fprintf(f, "%s\t}\n", *sep == '\0' ? "" : " }\n");
+	if (*sep != '\0')
+		fprintf(f, " }\n");
+}
+
+/* "elements = { ... }" of the common bridge's port set. */
+static void
+put_port_elements(FILE *f, const struct leases *ls, const char *indent)
+{
+	char name[IFNAMSIZ];
+	const char *sep = "";
+	size_t i;
+
+	for (i = 0; i < ls->n; i++) {
+		if (!ls->v[i].live)
+			continue;
+		veth_name(ls->v[i].addr, name);
+		fprintf(f, "%s\"%s\"", *sep == '\0' ? indent : sep, name);
+		sep = ", ";
+	}
+	if (*sep != '\0')
+		fprintf(f, " }\n");
+}
+
+static void
+put_web(FILE *f, const struct leases *ls)
+{
+	fprintf(f, "\t# Web dynos and their PORT: the only way in.\n"
+	    "\tset web {\n\t\ttype ipv4_addr . inet_service\n");
+	put_web_elements(f, ls, "\t\telements = { ");
+	fprintf(f, "\t}\n");
 }
 
 static void
@@ -144,59 +176,100 @@ put_nat(FILE *f, const struct space *sp, const char *cidr)
 static void
 put_bridge(FILE *f, const struct space *sp, const struct leases *ls)
 {
-	char name[IFNAMSIZ];
-	const char *sep = "\t\telements = { ";
-	size_t i;
-
 	fprintf(f, "table bridge dyno-%s {}\ndelete table bridge dyno-%s\n",
 	    sp->name, sp->name);
 	if (!sp->common)
 		return;
 	fprintf(f, "table bridge dyno-%s {\n\tset ports {\n"
 	    "\t\ttype ifname\n", sp->name);
-	for (i = 0; i < ls->n; i++) {
-		if (!ls->v[i].live)
-			continue;
-		veth_name(ls->v[i].addr, name);
-		fprintf(f, "%s\"%s\"", sep, name);
-		sep = ", ";
-	}
-	fprintf(f, "%s\t}\n\tchain forward {\n"
+	put_port_elements(f, ls, "\t\telements = { ");
+	fprintf(f, "\t}\n\tchain forward {\n"
 	    "\t\ttype filter hook forward priority filter; policy accept;\n"
 	    "\t\t# Frames the bridge would pass from a dyno to another: none.\n"
-	    "\t\tiifname @ports drop\n\t}\n}\n", *sep == ',' ? " }\n" : "");
+	    "\t\tiifname @ports drop\n\t}\n}\n");
+}
+
+/*
+ * What an attach or detach changes: only the sets, refilled whole from the
+ * leases in one transaction.  Rebuilding the tables would unregister and
+ * register their hooks each time, which costs the kernel an RCU grace
+ * period or more per run.
+ */
+static void
+put_sets(FILE *f, const struct space *sp, const struct leases *ls)
+{
+	char add[128];
+
+	fprintf(f, "flush set inet dyno-%s web\n", sp->name);
+	snprintf(add, sizeof(add), "add element inet dyno-%s web { ", sp->name);
+	put_web_elements(f, ls, add);
+	if (!sp->common)
+		return;
+	fprintf(f, "flush set bridge dyno-%s ports\n", sp->name);
+	snprintf(add, sizeof(add), "add element bridge dyno-%s ports { ",
+	    sp->name);
+	put_port_elements(f, ls, add);
+}
+
+static int
+nft_script(const struct space *sp, const struct leases *ls, int full,
+    char **script)
+{
+	char cidr[32];
+	size_t len;
+	FILE *f;
+
+	if ((f = open_memstream(script, &len)) == NULL) {
+		diag_error_errno("nftables");
+		return EXIT_OSERR;
+	}
+	if (full) {
+		cidr_format(&sp->cidr, cidr, sizeof(cidr));
+		fprintf(f, "table inet dyno-%s {}\ndelete table inet dyno-%s\n"
+		    "table inet dyno-%s {\n", sp->name, sp->name, sp->name);
+		put_web(f, ls);
+		put_trusted(f, sp);
+		put_output(f, sp->bridge, cidr);
+		put_forward(f, sp);
+		put_nat(f, sp, cidr);
+		fprintf(f, "}\n");
+		put_bridge(f, sp, ls);
+	} else
+		put_sets(f, sp, ls);
+	if (fclose(f) != 0) {
+		free(*script);
+		*script = NULL;
+		diag_error_errno("nftables");
+		return EXIT_OSERR;
+	}
+	return 0;
 }
 
 int
 nft_apply(const struct space *sp, const struct leases *ls)
 {
-	char cidr[32], *script = NULL;
-	size_t len;
-	FILE *f;
+	char *script;
 	int rc;
 
-	if ((f = open_memstream(&script, &len)) == NULL) {
-		diag_error_errno("nftables");
-		return EXIT_OSERR;
-	}
-	cidr_format(&sp->cidr, cidr, sizeof(cidr));
-	fprintf(f, "table inet dyno-%s {}\ndelete table inet dyno-%s\n"
-	    "table inet dyno-%s {\n", sp->name, sp->name, sp->name);
-	put_web(f, ls);
-	put_trusted(f, sp);
-	put_output(f, sp->bridge, cidr);
-	put_forward(f, sp);
-	put_nat(f, sp, cidr);
-	fprintf(f, "}\n");
-	put_bridge(f, sp, ls);
-	if (fclose(f) != 0) {
-		free(script);
-		diag_error_errno("nftables");
-		return EXIT_OSERR;
-	}
-	rc = nft_run(script, sp->name);
+	if ((rc = nft_script(sp, ls, 1, &script)) != 0)
+		return rc;
+	rc = nft_run(script, sp->name, 0);
 	free(script);
 	return rc;
+}
+
+/* Refill the sets; rebuild everything if the tables are not as we left them. */
+int
+nft_update(const struct space *sp, const struct leases *ls)
+{
+	char *script;
+	int rc;
+
+	if ((rc = nft_script(sp, ls, 0, &script)) != 0)
+		return rc;
+	rc = nft_run(script, sp->name, 1);
+	free(script);
+	return rc == 0 ? 0 : nft_apply(sp, ls);
 }
 
 int
@@ -208,7 +281,7 @@ nft_remove(const struct space *sp)
 	    "delete table inet dyno-%s\ntable bridge dyno-%s {}\n"
 	    "delete table bridge dyno-%s\n", sp->name, sp->name, sp->name,
 	    sp->name);
-	return nft_run(script, sp->name);
+	return nft_run(script, sp->name, 0);
 }
 
 /* `show`: the space's rules as the kernel holds them, on stdout. */

@@ -161,12 +161,13 @@ space_converge(struct nl_sock *sk, struct space *sp, struct leases *ls)
 	return link_sweep(sk, sp, ls);
 }
 
+/* Rules and names after a dyno came or went. */
 static int
 space_publish(const struct space *sp, const struct leases *ls)
 {
 	int rc;
 
-	if ((rc = nft_apply(sp, ls)) != 0)
+	if ((rc = nft_update(sp, ls)) != 0)
 		return rc;
 	return dns_write(sp, ls);
 }
@@ -188,8 +189,9 @@ cmd_create(struct opts *o)
 		goto out;
 	if ((rc = link_check_routes(sk, &sp)) == 0 &&
 	    (rc = space_save(&sp)) == 0 &&
-	    (rc = space_converge(sk, &sp, &ls)) == 0)
-		rc = space_publish(&sp, &ls);
+	    (rc = space_converge(sk, &sp, &ls)) == 0 &&
+	    (rc = nft_apply(&sp, &ls)) == 0)
+		rc = dns_write(&sp, &ls);
 out:
 	leases_free(&ls);
 	link_close(sk);
@@ -419,7 +421,7 @@ cmd_trust(struct opts *o)
 	sp.ntrusted = (unsigned)o->argc - 1;
 	if ((rc = space_save(&sp)) == 0 && (rc = link_open(&sk)) == 0 &&
 	    (rc = space_converge(sk, &sp, &ls)) == 0)
-		rc = space_publish(&sp, &ls);
+		rc = nft_apply(&sp, &ls);
 out:
 	leases_free(&ls);
 	link_close(sk);

@@ -98,6 +98,7 @@ int	link_forwarding(void);
 
 /* space-net-nft.c */
 int	nft_apply(const struct space *sp, const struct leases *ls);
+int	nft_update(const struct space *sp, const struct leases *ls);
 int	nft_remove(const struct space *sp);
 int	nft_print(const struct space *sp);
 
