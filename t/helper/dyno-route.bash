@@ -9,6 +9,7 @@ route_backend() {
 		3>&- >/dev/null 2>&1 &
 	echo "$!" >>"$DYNO_TEST_DIR/pids"
 	wait_for 20 test -s "$pf"
+	# shellcheck disable=SC2034 # read by the test files
 	BACKEND_PORT="$(cat "$pf")"
 }
 
