@@ -155,7 +155,6 @@ space_set_trusted(struct space *sp, const char *value)
 	if (strlen(value) >= sizeof(buf))
 		return -1;
 	strcpy(buf, value);
-	sp->ntrusted = 0;
 	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", \t", &save)) {
 		if (sp->ntrusted == SPACE_TRUST_MAX ||
@@ -200,9 +199,7 @@ space_load(struct space *sp)
 		return EXIT_USAGE;
 	}
 	sp->cidr.len = 0;
-	sp->ntrusted = 1;
-	sp->trusted[0].net = 0;
-	sp->trusted[0].len = 0;
+	sp->ntrusted = 0;
 	if ((line = ini_parse(path, space_ini, sp)) == -1) {
 		diag_error("%s: no such space", sp->name);
 		return EXIT_NOINPUT;
@@ -214,6 +211,12 @@ space_load(struct space *sp)
 	if (sp->cidr.len == 0) {
 		diag_error("%s: no cidr", path);
 		return EXIT_CONFIG;
+	}
+	if (sp->ntrusted == 0) {
+		/* Heroku's default: every source is trusted. */
+		sp->trusted[0].net = 0;
+		sp->trusted[0].len = 0;
+		sp->ntrusted = 1;
 	}
 	return 0;
 }
@@ -229,14 +232,14 @@ space_save(const struct space *sp)
 	if (sp->outbound != 0)
 		addr_format(sp->outbound, out, sizeof(out));
 	len = (size_t)snprintf(buf, sizeof(buf), "# written by space-net(8)\n"
-	    "[space]\nmode = %s\ncidr = %s\noutbound = %s\ntrusted =",
+	    "[space]\nmode = %s\ncidr = %s\noutbound = %s\n",
 	    sp->common ? "common" : "private", c, out);
+	/* One line per range: inih reads lines of 200 bytes at most. */
 	for (i = 0; i < sp->ntrusted; i++) {
 		cidr_format(&sp->trusted[i], c, sizeof(c));
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %s",
-		    i == 0 ? "" : ",", c);
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+		    "trusted = %s\n", c);
 	}
-	len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n");
 	if (state_mkdirs(sp->dir, 0755) == -1 ||
 	    state_pathf(path, sizeof(path), "%s/space.conf", sp->dir) == -1 ||
 	    state_replace(path, buf, len, 0644, STATE_FSYNC) == -1) {

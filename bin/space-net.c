@@ -131,6 +131,8 @@ space_define(struct space *sp, const char *cidr, const struct opts *o)
 	if (!exists) {
 		sp->cidr = want;
 		sp->ntrusted = 1;	/* 0.0.0.0/0, Heroku's default */
+		sp->trusted[0].net = 0;
+		sp->trusted[0].len = 0;
 	}
 	if (o->mode != NULL && exists && sp->common != !strcmp(o->mode, "common")) {
 		diag_error("%s: exists in another mode", sp->name);

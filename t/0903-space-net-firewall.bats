@@ -201,6 +201,9 @@ outside() {
 		"space-net: $C: only private spaces have trusted ranges"
 	run space-net trust "$A" $(seq -f '10.%g.0.0/16' 1 20)
 	assert_success
-	run grep -c , "$DYNO_ROOT/spaces/$A/space.conf"
-	assert_output 1
+	run --separate-stderr space-net show "$A"
+	assert_success
+	assert_line "trusted $(seq -f '10.%g.0.0/16' 1 20 | tr '\n' ' ' | sed 's/ $//')"
+	run space-net destroy "$A"
+	assert_success
 }
