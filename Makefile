@@ -59,7 +59,7 @@ DEPS_BUILD     = gcc make pkg-config libcap-ng-dev libseccomp-dev libnl-3-dev \
                  libssl-dev libarchive-dev libnftables-dev
 DEPS_TEST      = bats bats-assert bats-support mandoc shellcheck curl python3 procps \
                  psmisc iproute2 util-linux zsh bash-completion rsyslog nftables \
-                 netcat-openbsd openssl bsdextrautils iputils-ping
+                 netcat-openbsd openssl bsdextrautils
 DEPS_BENCH     = ruby-foreman time hyperfine wrk haproxy nginx-light rsyslog bubblewrap \
                  crun runc
 

@@ -40,6 +40,9 @@ space_net_path(void)
 	return NULL;
 }
 
+/* The pid space-net attach was given, for the matching detach. */
+static pid_t attached_pid;
+
 /* Run space-net with argv; its stdout (one line at most) into out. */
 static int
 run(char *const argv[], char *out, size_t outlen, int *status)
@@ -87,6 +90,7 @@ space_attach(struct dyno *d, pid_t pid, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(spid, sizeof(spid), "%ld", (long)pid);
+	attached_pid = pid;
 	argv[i++] = (char *)sn;
 	argv[i++] = "attach";
 	argv[i++] = d->space;
@@ -122,10 +126,13 @@ void
 space_detach(struct dyno *d)
 {
 	const char *sn = space_net_path();
-	char out[256];
+	char out[256], spid[24];
 	int st;
+	/* Only our own lease: a replacement of this dyno may hold another. */
 	char *argv[] = { (char *)sn, "detach", d->space, d->name, "--app",
-	    d->app, NULL };
+	    d->app, "--pid", spid, NULL };
+
+	snprintf(spid, sizeof(spid), "%ld", (long)attached_pid);
 
 	if (sn != NULL)
 		(void)run(argv, out, sizeof(out), &st);

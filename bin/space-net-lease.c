@@ -108,14 +108,20 @@ leases_free(struct leases *ls)
 	ls->n = 0;
 }
 
+/*
+ * The live lease of APP's DYNO held by pid (0: any).  During a restart two
+ * instances of one dyno briefly overlap (heroku.md 1.4), each with its own
+ * lease, so the pid tells them apart.
+ */
 struct lease *
-leases_find(struct leases *ls, const char *app, const char *dyno)
+leases_find(struct leases *ls, const char *app, const char *dyno, pid_t pid)
 {
 	size_t i;
 
 	for (i = 0; i < ls->n; i++)
 		if (ls->v[i].live && strcmp(ls->v[i].app, app) == 0 &&
-		    strcmp(ls->v[i].dyno, dyno) == 0)
+		    strcmp(ls->v[i].dyno, dyno) == 0 &&
+		    (pid == 0 || ls->v[i].pid == pid))
 			return &ls->v[i];
 	return NULL;
 }

@@ -41,7 +41,7 @@ struct cmd {
 static const char synopsis[] =
 	    "usage: space-net create SPACE --cidr CIDR [--outbound ADDR] [--mode MODE]\n"
 	    "       space-net attach SPACE DYNO --pid PID [--app APP] [--port PORT]\n"
-	    "       space-net detach SPACE DYNO [--app APP]\n"
+	    "       space-net detach SPACE DYNO [--app APP] [--pid PID]\n"
 	    "       space-net trust SPACE CIDR ...\n"
 	    "       space-net list\n"
 	    "       space-net show SPACE\n"
@@ -315,16 +315,14 @@ attach_locked(struct opts *o, struct nl_sock *sk, struct leases *ls, int nsfd)
 	if ((rc = space_open(o, sk, &sp)) != 0 ||
 	    (rc = space_converge(sk, &sp, ls)) != 0)
 		return rc;
-	if ((have = leases_find(ls, want.app, want.dyno)) != NULL &&
-	    have->pid == want.pid) {
+	if ((have = leases_find(ls, want.app, want.dyno, want.pid)) != NULL) {
 		/* Attached already: converge on the port asked for now. */
 		have->port = want.port;
 		want.addr = have->addr;
 		if ((rc = lease_write(&sp, have)) != 0 ||
 		    (rc = space_publish(&sp, ls)) != 0)
 			return rc;
-	} else if ((have != NULL && (rc = dyno_unplug(sk, &sp, have)) != 0) ||
-	    (rc = dyno_plug(sk, &sp, ls, &want, nsfd)) != 0)
+	} else if ((rc = dyno_plug(sk, &sp, ls, &want, nsfd)) != 0)
 		return rc;
 	addr_format(want.addr, a, sizeof(a));
 	printf("%s\n", a);
@@ -379,8 +377,12 @@ cmd_detach(struct opts *o)
 	if ((rc = link_open(&sk)) != 0 ||
 	    (rc = space_converge(sk, &sp, &ls)) != 0)
 		goto out;
-	if ((l = leases_find(&ls, o->app ? o->app : "-", o->argv[1])) != NULL)
+	/* With --pid only that instance; without, every instance of the dyno. */
+	while (rc == 0 && (l = leases_find(&ls, o->app ? o->app : "-",
+	    o->argv[1], (o->given & O_PID) ? (pid_t)o->pid : 0)) != NULL) {
 		rc = dyno_unplug(sk, &sp, l);
+		l->live = 0;
+	}
 	if (rc == 0)
 		rc = space_publish(&sp, &ls);
 out:
@@ -577,7 +579,7 @@ cmd_destroy(struct opts *o)
 static const struct cmd cmds[] = {
 	{ "create", cmd_create, 1, 1, O_CIDR | O_OUTBOUND | O_MODE },
 	{ "attach", cmd_attach, 2, 2, O_PID | O_APP | O_PORT },
-	{ "detach", cmd_detach, 2, 2, O_APP },
+	{ "detach", cmd_detach, 2, 2, O_APP | O_PID },
 	{ "trust", cmd_trust, 2, 1000, 0 },
 	{ "list", cmd_list, 0, 0, 0 },
 	{ "show", cmd_show, 1, 1, 0 },

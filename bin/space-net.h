@@ -72,7 +72,8 @@ void	space_names_free(char **names, size_t n);
 /* space-net-lease.c */
 int	leases_scan(const struct space *sp, struct leases *ls);
 void	leases_free(struct leases *ls);
-struct lease *leases_find(struct leases *ls, const char *app, const char *dyno);
+struct lease *leases_find(struct leases *ls, const char *app, const char *dyno,
+	    pid_t pid);
 int	lease_pick(const struct space *sp, const struct leases *ls,
 	    uint32_t *addr);
 int	lease_write(const struct space *sp, const struct lease *l);

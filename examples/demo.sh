@@ -11,7 +11,10 @@ export NO_COLOR=1
 work=$(mktemp -d /tmp/dyno-demo-XXXXXX)
 export DYNO_ROOT="$work/lib" DYNO_RUNDIR="$work/run" DYNO_CONF="$work/dyno.conf"
 mkdir -p "$DYNO_ROOT" "$DYNO_RUNDIR"
-printf '[dyno]\ngrace = 5s\n' >"$DYNO_CONF"
+space=dyno-demo
+# The demo's dynos live in a space of their own (a Common-Runtime-like one,
+# so as not to touch a real `common` space), removed at the end.
+printf '[dyno]\ngrace = 5s\n[manager]\nnetwork = space:%s\n' "$space" >"$DYNO_CONF"
 pids=()
 app=demo-app
 
@@ -21,6 +24,8 @@ cleanup() {
 		kill -TERM "${pids[i]}" 2>/dev/null || true
 		wait "${pids[i]}" 2>/dev/null || true
 	done
+	pids=()
+	space-net destroy "$space" --force >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -83,6 +88,9 @@ url="http://127.0.0.1:$port/"
 note "a private state tree for the demo:"
 note "DYNO_ROOT=$DYNO_ROOT DYNO_RUNDIR=$DYNO_RUNDIR"
 
+step space-net create "$space" --cidr 10.213.250.0/24 --mode common
+space-net create "$space" --cidr 10.213.250.0/24 --mode common
+
 step logplexd '&'
 start_daemon logplexd logplexd
 
@@ -101,6 +109,9 @@ until_ok 60 routes 2
 
 step dyno-manager ps "$app"
 dyno-manager ps "$app"
+
+step cat "\$DYNO_ROOT/apps/$app/routes"
+cat "$DYNO_ROOT/apps/$app/routes"
 
 for _ in 1 2 3 4; do
 	step curl -s -H "'Host: $app.localhost'" "$url"
@@ -133,6 +144,7 @@ step dyno-logs "$app" -n 40
 dyno-logs "$app" -n 40
 
 step kill -TERM "%dyno-manager %dyno-route %logplexd"
+step space-net destroy "$space"
 cleanup
 trap - EXIT
 echo

@@ -105,7 +105,7 @@ conf_defaults(struct conf *c)
 	c->tmp_size = 256 * MB;
 	memcpy(c->backoff_ms, default_backoff, sizeof(default_backoff));
 	c->nbackoff = sizeof(default_backoff) / sizeof(default_backoff[0]);
-	strcpy(c->network, "host");
+	strcpy(c->network, "space:common");
 	c->base_port = 5000;
 	c->crash_reset_ms = 10 * 60000;
 	c->cycle_max_age_ms = 24 * 3600000ULL;

@@ -36,7 +36,7 @@ struct conf {
 	/* [manager] */
 	uint64_t	backoff_ms[CONF_MAX_BACKOFF];	/* restart_backoff */
 	unsigned	nbackoff;
-	char		network[64];		/* network = host */
+	char		network[64];		/* network = space:common */
 	unsigned	base_port;		/* base_port = 5000 */
 	uint64_t	crash_reset_ms;		/* crash_reset = 10m */
 

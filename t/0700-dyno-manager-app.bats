@@ -15,6 +15,7 @@ setup() {
 	boot_timeout = 20s
 	[manager]
 	restart_backoff = 0, 4s, 1h
+	network = host
 	C
 	LOG="$DYNO_TEST_DIR/manager.log"
 	SLUG="$DYNO_TEST_DIR/slug"
@@ -147,7 +148,7 @@ check_routes() {
 }
 
 @test "R10: a web process that never binds PORT is killed and crashed" {
-	printf '[dyno]\ngrace = 3s\nboot_timeout = 2s\n[manager]\nrestart_backoff = 0, 1h\n' >"$DYNO_CONF"
+	printf '[dyno]\ngrace = 3s\nboot_timeout = 2s\n[manager]\nrestart_backoff = 0, 1h\nnetwork = host\n' >"$DYNO_CONF"
 	printf 'web: echo not listening; exec sleep 4242.102\n' >"$SLUG/Procfile"
 	deploy
 	start_mgr

@@ -19,7 +19,7 @@ teardown() {
 		"usage: space-net create SPACE --cidr CIDR [--outbound ADDR] [--mode MODE]"
 	run --separate-stderr space-net frobnicate
 	assert_failure 64
-	run --separate-stderr space-net detach dynotest-x web.1 --pid 1
+	run --separate-stderr space-net detach dynotest-x web.1 --port 1
 	assert_failure 64
 	run --separate-stderr space-net list extra
 	assert_failure 64

@@ -187,3 +187,24 @@ ours() {
 	assert_equal "$stderr" "space-net: dynotest-nosuch: no such space"
 	assert [ ! -e "$DYNO_ROOT/spaces/$SP/leases" ]
 }
+
+@test "two instances of one dyno overlap during a restart; each detaches only itself" {
+	run -0 space-net create "$SP" --cidr "$NET.0/24"
+	sn_sleeper
+	a=$SN_PID
+	sn_sleeper
+	b=$SN_PID
+	run -0 space-net attach "$SP" web.1 --pid "$a" --app dynotest-app
+	first=$output
+	run -0 space-net attach "$SP" web.1 --pid "$b" --app dynotest-app
+	second=$output
+	[ "$first" != "$second" ]
+	# the old instance goes; the new one keeps its address
+	run -0 space-net detach "$SP" web.1 --app dynotest-app --pid "$a"
+	run -0 space-net show "$SP"
+	assert_line "dynos 1"
+	assert_output --partial "dyno $second dynotest-app web.1 $b "
+	run -0 space-net detach "$SP" web.1 --app dynotest-app
+	run -0 space-net show "$SP"
+	assert_line "dynos 0"
+}

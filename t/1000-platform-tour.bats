@@ -6,19 +6,26 @@ load helper/platform
 
 APPNAME=dynotest-tour
 
+# The dynos run as the product's default puts them, each on its own address
+# in a Common-Runtime-like space, but a test-only one.
+SPACE=dynotest-tour
+
 setup() {
 	require_root
 	dyno_setup
-	printf '[dyno]\ngrace = 5s\n' >"$DYNO_CONF"
+	printf '[dyno]\ngrace = 5s\n[manager]\nnetwork = space:%s\n' "$SPACE" \
+		>"$DYNO_CONF"
 	ROUTER_PORT=$(free_port)
 }
 
 teardown() {
 	pf_cleanup
+	space-net destroy "$SPACE" --force >/dev/null 2>&1 || true
 	dyno_teardown
 }
 
 @test "deploy, route, log, scale, set config, roll back, cycle, stop" {
+	run -0 space-net create "$SPACE" --cidr 10.213.61.0/24 --mode common
 	pf_start logplexd logplexd
 	pf_start dyno-route dyno-route --listen "127.0.0.1:$ROUTER_PORT"
 
@@ -29,6 +36,11 @@ teardown() {
 	run -0 dyno-manager scale "$APPNAME" web=2 worker=1
 	pf_start dyno-manager dyno-manager "$APPNAME"
 	wait_for 60 pf_routes "$APPNAME" 2
+	# each web dyno has its own address in the space
+	run awk '{print $2}' "$DYNO_ROOT/apps/$APPNAME/routes"
+	assert_line --index 0 --regexp '^10\.213\.61\.[0-9]+:[0-9]+$'
+	assert_line --index 1 --regexp '^10\.213\.61\.[0-9]+:[0-9]+$'
+	[ "${lines[0]%:*}" != "${lines[1]%:*}" ]
 
 	# the router spreads requests over both web dynos
 	local i seen=""
@@ -91,6 +103,8 @@ teardown() {
 	assert_output 503
 	pf_stop dyno-route
 	pf_stop logplexd
+	run -0 space-net show "$SPACE"
+	assert_line "dynos 0"
 }
 
 @test "make install gives a tree a Debian package could ship" {

@@ -9,7 +9,7 @@ APPNAME=dynotest-fault
 setup() {
 	require_root
 	dyno_setup
-	printf '[dyno]\ngrace = 3s\n' >"$DYNO_CONF"
+	printf '[dyno]\ngrace = 3s\n[manager]\nnetwork = host\n' >"$DYNO_CONF"
 	ROUTER_PORT=$(free_port)
 	TRAFFIC=
 }
