@@ -244,6 +244,12 @@ take_connection(struct http_msg *m, const struct http_hdr *h)
 			m->flags |= HF_KEEPALIVE;
 		else if (tok_is(t, n, "upgrade"))
 			m->flags |= HF_UPGRADE;
+		else if (m->ncopt == HTTP_CONNOPT_MAX)
+			return -1;	/* bounds the work of http_msg_hop */
+		else {
+			m->copt[m->ncopt].p = t;
+			m->copt[m->ncopt++].n = (uint32_t)n;
+		}
 	}
 	return seen ? 0 : -1;
 }
@@ -436,6 +442,22 @@ http_hop_by_hop(const struct http_hdr *h)
 	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
 		if (http_name_is(h, hop[i]))
 			return 1;
+	return 0;
+}
+
+int
+http_msg_hop(const struct http_msg *m, const struct http_hdr *h)
+{
+	unsigned i;
+
+	if (http_hop_by_hop(h))
+		return 1;
+	for (i = 0; i < m->ncopt; i++)
+		if (m->copt[i].n == h->nlen &&
+		    strncasecmp(m->copt[i].p, h->name, h->nlen) == 0)
+			return !http_name_is(h, "host") &&
+			    !http_name_is(h, "content-length") &&
+			    !http_name_is(h, "transfer-encoding");
 	return 0;
 }
 

@@ -137,9 +137,9 @@ fill_reqinfo(struct conn *c, const struct http_msg *m)
 
 /* Headers the router owns on the way in: replaced, not forwarded. */
 static int
-router_owned(const struct http_hdr *h)
+router_owned(const struct http_msg *m, const struct http_hdr *h)
 {
-	return http_hop_by_hop(h) || http_name_is(h, "x-forwarded-for") ||
+	return http_msg_hop(m, h) || http_name_is(h, "x-forwarded-for") ||
 	    http_name_is(h, "x-forwarded-proto") ||
 	    http_name_is(h, "x-forwarded-port") ||
 	    http_name_is(h, "x-request-start") ||
@@ -184,7 +184,7 @@ msg_request(struct conn *c, const struct http_msg *m, size_t headlen,
 	PUTS(b, " HTTP/1.1\r\n");
 	for (i = 0; i < m->nhdr; i++) {
 		h = &m->hdr[i];
-		if (!router_owned(h))
+		if (!router_owned(m, h))
 			put_hdr(b, h->name, h->nlen, h->value, h->vlen);
 		else if (c->upgrade && http_name_is(h, "upgrade"))
 			put_hdr(b, "Upgrade", 7, h->value, h->vlen);
@@ -252,7 +252,7 @@ msg_response(struct conn *c, const struct http_msg *m)
 		h = &m->hdr[i];
 		if (c->dechunk && http_name_is(h, "transfer-encoding"))
 			continue;
-		if (!http_hop_by_hop(h))
+		if (!http_msg_hop(m, h))
 			put_hdr(b, h->name, h->nlen, h->value, h->vlen);
 		else if (m->status == 101 && http_name_is(h, "upgrade"))
 			put_hdr(b, "Upgrade", 7, h->value, h->vlen);

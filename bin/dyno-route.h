@@ -22,6 +22,8 @@ struct logclient;
 #define HEAD_MAX		(96 * 1024)
 #define REQID_MIN		20
 #define REQID_MAX		200
+/* Connection options naming other headers; more is a bad header. */
+#define HTTP_CONNOPT_MAX	32
 
 /* ---- dyno-route-http.c: the strict HTTP/1.x head parser ---- */
 
@@ -40,6 +42,12 @@ struct http_hdr {
 #define HF_TE		0x040	/* any Transfer-Encoding */
 #define HF_COOKIE_BIG	0x080	/* a Set-Cookie over HTTP_COOKIE_MAX */
 
+/* A token inside a header value. */
+struct http_tok {
+	const char	*p;
+	uint32_t	 n;
+};
+
 /* A parsed head; every pointer points into the caller's buffer. */
 struct http_msg {
 	const char	*method, *target, *reason;
@@ -53,6 +61,9 @@ struct http_msg {
 	int		 host;		/* index of Host, -1 if none */
 	int		 reqid;		/* index of X-Request-Id, -1 */
 	int		 xff;		/* index of X-Forwarded-For, -1 */
+	/* Connection options other than close, keep-alive and upgrade */
+	struct http_tok	 copt[HTTP_CONNOPT_MAX];
+	unsigned	 ncopt;
 	int		 err_status;	/* on error: 400, 417, 502 */
 	const char	*err_code;	/* on error: "H17", "H25", "H26" */
 	const char	*err_cause;	/* on error: H26 cause / H25 desc */
@@ -72,6 +83,13 @@ ssize_t	http_parse_response(const char *buf, size_t len, struct http_msg *m);
 int	http_name_is(const struct http_hdr *h, const char *name);
 /* Whether a header is hop-by-hop and never forwarded as is. */
 int	http_hop_by_hop(const struct http_hdr *h);
+/*
+ * The same for a header of m: the fixed set, or a name m's Connection
+ * headers list (RFC 9110 7.6.1).  Host, Content-Length and
+ * Transfer-Encoding are never dropped that way: the router frames the
+ * message by them, so dropping them would desynchronise the dyno.
+ */
+int	http_msg_hop(const struct http_msg *m, const struct http_hdr *h);
 /* A client X-Request-Id we keep: 20-200 of [A-Za-z0-9+/=-]. */
 int	http_reqid_valid(const char *v, size_t n);
 

@@ -59,6 +59,25 @@ teardown() { route_cleanup; dyno_teardown; }
 	refute_line --partial "Proxy-Connection"
 }
 
+@test "headers named in Connection are stripped both ways, framing kept" {
+	route_backend hop web.1
+	route_app myapp
+	route_routes myapp "web.1 $BACKEND_PORT"
+	route_start
+	run --separate-stderr route_curl myapp.localhost / -i -d hello \
+		-H "Connection: X-Hop, Content-Length" -H "X-Hop: secret" \
+		-H "X-End: kept"
+	assert_success
+	refute_line --partial "X-Hop"
+	refute_line --partial "secret"
+	assert_line "X-End: kept"
+	assert_line "Content-Length: 5"
+	assert_line "body=hello"
+	refute_line --partial "X-Private"
+	refute_line --partial "dyno-only"
+	assert_line --partial "X-Public: yes"
+}
+
 @test "an unknown host gets the router's 404 page" {
 	route_start
 	run --separate-stderr route_curl nosuch.example.com / -o /dev/null -w '%{http_code}'

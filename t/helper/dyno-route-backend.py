@@ -5,7 +5,8 @@
 # Modes: ok (answers with the request head it saw, keep-alive), chunked,
 # hang (never answers), close (closes without answering), reset (half a
 # response then RST), badstatus, silent (first bytes then silence),
-# ws (WebSocket echo), slow (answers after 1.5 s).  It writes its port to PORTFILE once listening.
+# ws (WebSocket echo), slow (answers after 1.5 s), hop (a response whose
+# Connection header names X-Private).  It writes its port to PORTFILE once listening.
 import base64
 import hashlib
 import os
@@ -101,6 +102,10 @@ def answer(conn, f, lines, headers):
             part = text[i:i + 7]
             out += b"%x\r\n%s\r\n" % (len(part), part)
         conn.sendall(out + b"0\r\n\r\n")
+    elif MODE == "hop":
+        conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: X-Private\r\n"
+                     b"X-Private: dyno-only\r\nX-Public: yes\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(text), text))
     else:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                      b"Content-Length: %d\r\n\r\n%s" % (len(text), text))

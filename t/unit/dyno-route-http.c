@@ -117,6 +117,32 @@ test_chunks(void)
 	ok(!http_reqid_valid("abcdefghij012345678!", 20), "bad character");
 }
 
+/* Headers named by Connection are hop-by-hop, framing ones excepted. */
+static void
+test_connection_options(void)
+{
+	struct http_msg m;
+	char many[512];
+	size_t i, n;
+	const char *s = "GET / HTTP/1.1\r\nHost: x\r\nX-Secret: 1\r\n"
+	    "Connection: x-secret, close\r\nConnection: Content-Length\r\n"
+	    "Content-Length: 0\r\nX-Kept: 2\r\n\r\n";
+
+	if (!ok(req(s, &m) > 0, "connection options parse"))
+		return;
+	is_int(m.ncopt, 2, "two options besides close");
+	ok(m.flags & HF_CLOSE, "close still seen");
+	for (i = 0; i < m.nhdr; i++)
+		ok(http_msg_hop(&m, &m.hdr[i]) == (i >= 1 && i <= 3),
+		    "header %zu: hop-by-hop or not", i);
+	n = (size_t)snprintf(many, sizeof(many), "GET / HTTP/1.1\r\nHost: x"
+	    "\r\nConnection: ");
+	for (i = 0; i <= HTTP_CONNOPT_MAX; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "o%zu,", i);
+	snprintf(many + n, sizeof(many) - n, "z\r\n\r\n");
+	expect_error(many, 400, "bad header");
+}
+
 /* Every saved fuzz input goes through both parsers without harm. */
 static void
 test_corpus(void)
@@ -156,6 +182,7 @@ main(void)
 	test_bad();
 	test_response();
 	test_chunks();
+	test_connection_options();
 	test_corpus();
 	return done_testing();
 }
