@@ -210,6 +210,18 @@ stack(const struct dyno *d)
 	return 0;
 }
 
+uid_t
+host_uid(const struct dyno *d)
+{
+	return d->userns ? (uid_t)(USERNS_BASE + d->uid) : d->uid;
+}
+
+gid_t
+host_gid(const struct dyno *d)
+{
+	return d->userns ? (gid_t)(USERNS_BASE + d->gid) : d->gid;
+}
+
 static int
 write_map(pid_t pid, const char *which, unsigned from, unsigned to)
 {
@@ -254,8 +266,8 @@ owner_userns(uid_t owner, gid_t gowner, const struct dyno *d)
 	close(hold[0]);
 	close(ready[1]);
 	if (read(ready[0], &c, 1) == 1 &&
-	    write_map(pid, "uid_map", owner, d->uid) == 0 &&
-	    write_map(pid, "gid_map", gowner, d->gid) == 0) {
+	    write_map(pid, "uid_map", owner, host_uid(d)) == 0 &&
+	    write_map(pid, "gid_map", gowner, host_gid(d)) == 0) {
 		snprintf(path, sizeof(path), "/proc/%ld/ns/user", (long)pid);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
@@ -282,7 +294,7 @@ slug_mount(const char *src, const char *dst, const struct dyno *d)
 
 	if (stat(src, &st) == -1)
 		return fail("stat %s", src);
-	if (st.st_uid != d->uid &&
+	if (st.st_uid != host_uid(d) &&
 	    (ns = owner_userns(st.st_uid, st.st_gid, d)) != -1) {
 		a.userns_fd = (uint64_t)ns;
 		tree = (int)syscall(SYS_open_tree, AT_FDCWD, src,
@@ -324,7 +336,7 @@ app_overlay(const struct dyno *d)
 	    == -1 || mkdir(STAGE "/lower", 0755) == -1)
 		return fail("mkdir " STAGE);
 	/* The upper root gives /app its owner: the dyno user, as HOME. */
-	if (chown(STAGE "/upper", d->uid, d->gid) == -1)
+	if (chown(STAGE "/upper", host_uid(d), host_gid(d)) == -1)
 		return fail("chown /app");
 	snprintf(src, sizeof(src), OLD "%s", d->slug);
 	if (slug_mount(src, STAGE "/lower", d) == -1)

@@ -219,18 +219,18 @@ on_pty(struct evloop *ev, int fd, uint32_t events, void *arg)
 
 /* Keep only the fds the dyno needs; everything else of ours closes. */
 static void
-close_others(int a, int b, int c)
+close_others(int a, int b, int c, int e)
 {
-	int keep[3] = { a, b, c }, i, j, t, lo = 3;
+	int keep[4] = { a, b, c, e }, i, j, t, lo = 3;
 
-	for (i = 0; i < 3; i++)
-		for (j = i + 1; j < 3; j++)
+	for (i = 0; i < 4; i++)
+		for (j = i + 1; j < 4; j++)
 			if (keep[j] < keep[i]) {
 				t = keep[i];
 				keep[i] = keep[j];
 				keep[j] = t;
 			}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		if (keep[i] < lo)
 			continue;
 		if (keep[i] > lo)
@@ -261,16 +261,51 @@ space_env(struct dyno *d, const char *addr)
 	return env_set(&d->env, "HEROKU_DNS_APP_NAME", v);
 }
 
+static noreturn void
+child_failed(int statusfd, const char *what)
+{
+	int code = EXIT_OSERR;
+
+	diag_error_errno("%s", what);
+	(void)!write(statusfd, &code, sizeof(code));
+	_exit(code);
+}
+
+/*
+ * --userns, last of the setup: the root, the mounts and the hostname are
+ * made with the host's root, then the init moves into a user namespace of
+ * its own, which owns none of the dyno's other namespaces, so even its
+ * root there has no power over them nor over anything of the host.  The
+ * monitor writes the id maps (an unprivileged process could map only
+ * itself) while we wait on syncfd.  Rlimits first: raising them needs
+ * CAP_SYS_RESOURCE in the host's namespace.
+ */
+static void
+enter_userns(int syncfd, int nsfd, int statusfd)
+{
+	char err[512], c;
+
+	if (secure_rlimits(err, sizeof(err)) == -1) {
+		errno = EPERM;
+		child_failed(statusfd, err);
+	}
+	if (unshare(CLONE_NEWUSER) == -1)
+		child_failed(statusfd, "unshare user namespace");
+	if (write(nsfd, "u", 1) != 1 || read(syncfd, &c, 1) != 1)
+		_exit(EXIT_SOFTWARE);
+	close(nsfd);
+}
+
 /* The future PID 1: wait for the go, then become the dyno's init. */
 static noreturn void
-child(struct mon *m, int syncfd, int statusfd)
+child(struct mon *m, int syncfd, int statusfd, int nsfd)
 {
 	struct go go;
 
 	evloop_child_sigreset();
 	/* If dyno-run dies, its dyno dies with it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	close_others(syncfd, statusfd, m->d->ttyslave);
+	close_others(syncfd, statusfd, m->d->ttyslave, nsfd);
 	/*
 	 * Build the root while the parent moves us into the v1 cgroup (the
 	 * move waits for an RCU grace period: milliseconds).  A space dyno
@@ -280,20 +315,18 @@ child(struct mon *m, int syncfd, int statusfd)
 		init_setup(m->d, statusfd);
 	if (read(syncfd, &go, sizeof(go)) != sizeof(go))
 		_exit(EXIT_SOFTWARE);
-	close(syncfd);
 	/* Now inside its cgroup: make that the root of what it can see. */
-	if (unshare(CLONE_NEWCGROUP) == -1) {
-		int code = EXIT_OSERR;
-		diag_error_errno("unshare cgroup namespace");
-		(void)!write(statusfd, &code, sizeof(code));
-		_exit(code);
-	}
+	if (unshare(CLONE_NEWCGROUP) == -1)
+		child_failed(statusfd, "unshare cgroup namespace");
 	go.addr[sizeof(go.addr) - 1] = '\0';
 	if (m->d->net == NET_SPACE) {
 		if (space_env(m->d, go.addr) == -1)
 			_exit(EXIT_OSERR);
 		init_setup(m->d, statusfd);
 	}
+	if (m->d->userns)
+		enter_userns(syncfd, nsfd, statusfd);
+	close(syncfd);
 	/* PID 1 does not share our process group: ^C is ours to forward. */
 	setsid();
 	init_main(m->d, statusfd);
@@ -322,6 +355,40 @@ spawn(struct mon *m, int flags, int *moved)
 	    NULL);
 }
 
+static int
+write_idmap(pid_t pid, const char *which)
+{
+	char path[64], map[64];
+	int fd, n, rc;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, which);
+	n = snprintf(map, sizeof(map), "0 %u %u\n", USERNS_BASE, USERNS_SIZE);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = write(fd, map, (size_t)n) == n ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/*
+ * --userns: once the init has its user namespace, map the dyno's ids
+ * 0..USERNS_SIZE-1 onto the host's USERNS_BASE and up, then let it go on.
+ * EOF: its setup failed; the status pipe says how.
+ */
+static int
+map_userns(struct mon *m, int nsfd, int syncfd)
+{
+	char c;
+
+	if (read(nsfd, &c, 1) != 1)
+		return 0;
+	if (write_idmap(m->init, "uid_map") == -1 ||
+	    write_idmap(m->init, "gid_map") == -1 ||
+	    write(syncfd, "m", 1) != 1)
+		return -1;
+	return 0;
+}
+
 static noreturn void
 abort_start(struct mon *m, int code, const char *what, const char *why)
 {
@@ -337,21 +404,24 @@ abort_start(struct mon *m, int code, const char *what, const char *why)
 static void
 start(struct mon *m)
 {
-	int sync[2], status[2], moved, flags;
+	int sync[2], status[2], ns[2] = { -1, -1 }, moved, flags;
 	struct go go;
 	char err[512];
 
 	flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
 	if (m->d->net != NET_HOST)
 		flags |= CLONE_NEWNET;
-	if (pipe2(sync, O_CLOEXEC) == -1 || pipe2(status, O_CLOEXEC) == -1)
+	if (pipe2(sync, O_CLOEXEC) == -1 || pipe2(status, O_CLOEXEC) == -1 ||
+	    (m->d->userns && pipe2(ns, O_CLOEXEC) == -1))
 		abort_start(m, EXIT_OSERR, "pipe: ", strerror(errno));
 	if ((m->init = spawn(m, flags, &moved)) == -1)
 		abort_start(m, EXIT_OSERR, "clone: ", strerror(errno));
 	if (m->init == 0)
-		child(m, sync[0], status[1]);
+		child(m, sync[0], status[1], ns[1]);
 	close(sync[0]);
 	close(status[1]);
+	if (ns[1] != -1)
+		close(ns[1]);
 	if (m->d->ttyslave != -1)
 		close(m->d->ttyslave);
 	if (!moved && cg_attach(&m->cg, m->init, err, sizeof(err)) == -1)
@@ -364,6 +434,11 @@ start(struct mon *m)
 	if (write(sync[1], &go, sizeof(go)) != sizeof(go))
 		abort_start(m, EXIT_OSERR, "start the dyno: ",
 		    strerror(errno));
+	if (m->d->userns && map_userns(m, ns[0], sync[1]) == -1)
+		abort_start(m, EXIT_OSERR, "map the user namespace: ",
+		    strerror(errno));
+	if (ns[0] != -1)
+		close(ns[0]);
 	close(sync[1]);
 	m->statusfd = status[0];
 	if (evloop_add_fd(m->ev, m->statusfd, EPOLLIN, on_status, m) == -1)

@@ -19,15 +19,16 @@
 
 #define NOFILE_MAX	10000	/* Heroku's `ulimit -n` in a dyno */
 
-static int
-set_rlimits(char *err, size_t errlen)
+int
+secure_rlimits(char *err, size_t errlen)
 {
 	struct rlimit nofile = { NOFILE_MAX, NOFILE_MAX };
 	struct rlimit core = { 0, 0 };
 
 	/*
 	 * Before the capabilities go: raising the hard NOFILE limit above
-	 * the caller's needs CAP_SYS_RESOURCE.  No core files: a core of a
+	 * the caller's needs CAP_SYS_RESOURCE in the host's user namespace,
+	 * so --userns sets them before it unshares.  No core files: a core of a
 	 * process holding config vars is a secret on disk.
 	 */
 	if (setrlimit(RLIMIT_NOFILE, &nofile) == -1 ||
@@ -47,7 +48,7 @@ set_rlimits(char *err, size_t errlen)
 int
 secure_drop(const struct dyno *d, char *err, size_t errlen)
 {
-	if (set_rlimits(err, errlen) == -1)
+	if (secure_rlimits(err, errlen) == -1)
 		return -1;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
 	    errno != EINVAL) {

@@ -27,6 +27,7 @@
 struct opts {
 	const char	*app, *name, *app_dir, *env_file, *release, *size;
 	const char	*port, *net, *stack, *grace, *user, *info_file;
+	int		 userns;
 };
 
 /* What app.conf says, when there is one. */
@@ -44,7 +45,8 @@ usage(int code)
 	    "\t[--env-file FILE] [--size SIZE] [--port PORT]\n"
 	    "\t[--net none | host | space:NAME] [--stack DIR] "
 	    "[--grace SECONDS]\n"
-	    "\t[--user USER] [--info-file PATH] -- COMMAND [ARG ...]\n"
+	    "\t[--user USER] [--userns] [--info-file PATH] -- COMMAND "
+	    "[ARG ...]\n"
 	    "       dyno-run --help\n");
 	exit(code);
 }
@@ -294,6 +296,11 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	read_appconf(c, o->app, &ac);
 	random_ids(d);
 	resolve_user(o->user ? o->user : c->user, d);
+	/* The user must fall inside the mapped range to exist in the dyno. */
+	d->userns = o->userns;
+	if (d->userns && (d->uid >= USERNS_SIZE || d->gid >= USERNS_SIZE))
+		diag_die(EXIT_CONFIG, "--userns: user %s: ids above %u are not "
+		    "mapped", d->user, USERNS_SIZE - 1);
 	resolve_net(c, o->net, &ac, d);
 	resolve_size(c, o->size, &ac, d);
 	resolve_stack(o->stack ? o->stack : c->stack, d);
@@ -318,6 +325,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "grace", required_argument, NULL, 'g' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "info-file", required_argument, NULL, 'i' },
+		{ "userns", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -338,6 +346,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'g': o->grace = optarg; break;
 		case 'u': o->user = optarg; break;
 		case 'i': o->info_file = optarg; break;
+		case 'U': o->userns = 1; break;
 		case 'h': usage(0);
 		default: usage(EXIT_USAGE);
 		}

@@ -13,6 +13,14 @@
 
 enum net_mode { NET_NONE, NET_HOST, NET_SPACE };
 
+/*
+ * --userns: ids 0..USERNS_SIZE-1 of the dyno are host ids USERNS_BASE and
+ * up, in systemd's unused range (above its containers' 524288-1879048191),
+ * so no host file or process belongs to them.
+ */
+#define USERNS_BASE	1879048192U
+#define USERNS_SIZE	65536U
+
 /* Everything the monitor, the init and the command need to know. */
 struct dyno {
 	char		 app[64];
@@ -32,6 +40,7 @@ struct dyno {
 	unsigned	 port;			/* 0: none */
 	uint64_t	 grace_ms;
 	uint64_t	 tmp_size;
+	int		 userns;		/* --userns: ids shifted */
 	int		 tty;			/* stdin is a terminal */
 	int		 ttyslave;		/* the pty given to the dyno, or -1 */
 	struct dyno_size size;
@@ -68,6 +77,10 @@ uint64_t cg_mem_peak(const struct cg *cg);
  */
 int	cg_oom_happened(struct cg *cg, uint64_t limit);
 
+/* The host's ids of the dyno user: shifted under --userns. */
+uid_t	host_uid(const struct dyno *d);
+gid_t	host_gid(const struct dyno *d);
+
 /* dyno-run-fs.c: build the root filesystem in the new mount namespace. */
 int	fs_setup(const struct dyno *d, char *err, size_t errlen);
 
@@ -79,6 +92,7 @@ void	init_setup(const struct dyno *d, int statusfd);
 noreturn void init_main(const struct dyno *d, int statusfd);
 
 /* dyno-run-secure.c: drop to the dyno user, no caps, NNP, seccomp. */
+int	secure_rlimits(char *err, size_t errlen);
 int	secure_drop(const struct dyno *d, char *err, size_t errlen);
 int	secure_load_filter(char *err, size_t errlen);
 
