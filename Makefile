@@ -130,7 +130,7 @@ ifeq ($(NODEPS),)
 check demo bench: deps
 endif
 check: all unit $(HELPERS) lint
-	$(PROVE) -j$(JOBS) --exec t/helper/tap-exec $(UNIT_TESTS) $(sort $(wildcard t/*.bats))
+	$(PROVE) -j$(JOBS) --failures --comments --exec t/helper/tap-exec $(UNIT_TESTS) $(sort $(wildcard t/*.bats))
 
 lint:
 	mandoc -Tlint -Wwarning $(MANPAGES)

@@ -124,7 +124,7 @@ out_has() {
 
 @test "SIGTERM reaches grandchildren, even ones that left the process group" {
 	cat >"$APP/Procfile" <<-P
-	web: sleep 1000 & echo \$! >$DYNO_TEST_DIR/child.pid; setsid sleep 1001 & echo \$! >$DYNO_TEST_DIR/escaped.pid; echo started; wait
+	web: sleep 4242.301 & echo \$! >$DYNO_TEST_DIR/child.pid; setsid sleep 4242.302 & echo \$! >$DYNO_TEST_DIR/escaped.pid; echo started; wait
 	P
 	start_mgr
 	wait_for 10 out_has started
@@ -161,7 +161,7 @@ out_has() {
 
 @test "when one process exits, all stop and its status is the manager's" {
 	cat >"$APP/Procfile" <<-P
-	web: exec sleep 1000
+	web: exec sleep 4242.301
 	failer: echo about to fail; sleep 0.3; exit 3
 	P
 	run -3 dyno-manager -d "$APP"

@@ -11,7 +11,9 @@ setup() {
 	LOG="$DYNO_TEST_DIR/manager.log"
 	SLUG="$DYNO_TEST_DIR/slug"
 	cp -r "$TOP/t/data/dyno-manager/app" "$SLUG"
-	printf 'web: exec python3 web.py\nworker: exec sleep 4242.201\nbad: exit 3\n' \
+	# a name of its own: t/0700 counts its web.py processes meanwhile
+	mv "$SLUG/web.py" "$SLUG/cycleweb.py"
+	printf 'web: exec python3 cycleweb.py\nworker: exec sleep 4242.201\nbad: exit 3\n' \
 		>"$SLUG/Procfile"
 	APPDIR="$DYNO_ROOT/apps/$APPNAME"
 }
@@ -82,7 +84,7 @@ pid_of() {
 @test "--wait names a dyno that crashes instead of coming up" {
 	need_dynos
 	port=$(free_port)
-	printf 'web: exec python3 web.py\nworker: exec python3 crash_if_port.py\n' \
+	printf 'web: exec python3 cycleweb.py\nworker: exec python3 crash_if_port.py\n' \
 		>"$SLUG/Procfile"
 	release create "$APPNAME" --slug "$SLUG" >/dev/null 2>&1
 	release config set "$APPNAME" CRASH_PORT="$port" >/dev/null 2>&1

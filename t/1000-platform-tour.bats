@@ -58,7 +58,7 @@ teardown() {
 	assert_output 404
 
 	# the log has the platform's lines, the app's lines and the router's
-	wait_for 10 bash -c "dyno-logs $APPNAME -n 1500 | grep -q 'app\[worker.1\]: worker tick'"
+	wait_for 60 bash -c "dyno-logs $APPNAME -n 1500 | grep -q 'app\[worker.1\]: worker tick'"
 	run -0 dyno-logs "$APPNAME" -n 1500
 	assert_output --partial "app[api]: Release v1 created by user"
 	assert_output --regexp "heroku\[web\.1\]: State changed from starting to up"

@@ -12,6 +12,12 @@ setup() {
 	printf '[dyno]\ngrace = 3s\n[manager]\nnetwork = host\n' >"$DYNO_CONF"
 	ROUTER_PORT=$(free_port)
 	TRAFFIC=
+	# the example app under a name of its own, so that counting its
+	# processes never counts another suite's
+	SLUG="$DYNO_TEST_DIR/slug"
+	cp -r "$TOP/examples/python-web" "$SLUG"
+	mv "$SLUG/app.py" "$SLUG/faultapp.py"
+	printf 'web: python3 faultapp.py\n' >"$SLUG/Procfile"
 }
 
 teardown() {
@@ -44,7 +50,7 @@ both_up() {
 @test "SIGKILL of dyno-route, dyno-manager and logplexd: each comes back" {
 	pf_start logplexd logplexd
 	pf_start dyno-route dyno-route --listen "127.0.0.1:$ROUTER_PORT"
-	release create "$APPNAME" --slug "$TOP/examples/python-web" >/dev/null 2>&1
+	release create "$APPNAME" --slug "$SLUG" >/dev/null 2>&1
 	dyno-manager scale "$APPNAME" web=2 >/dev/null
 	pf_start dyno-manager dyno-manager "$APPNAME"
 	wait_for 60 both_up
@@ -62,7 +68,7 @@ both_up() {
 	pf_start dyno-manager dyno-manager "$APPNAME"
 	wait_for 90 both_up
 	wait_for 30 serving
-	assert_equal "$(pgrep -fc '^python3 app.py')" 2
+	assert_equal "$(pgrep -fc '^python3 faultapp.py')" 2
 	run ls "$DYNO_ROOT/apps/$APPNAME/dynos"
 	assert_output $'web.1\nweb.2'
 
@@ -85,5 +91,5 @@ both_up() {
 	traffic 10
 	run tail -n 10 "$DYNO_TEST_DIR/codes"
 	assert_output "$(printf '200\n%.0s' $(seq 10) | head -c -1)"
-	assert_equal "$(pgrep -fc '^python3 app.py')" 2
+	assert_equal "$(pgrep -fc '^python3 faultapp.py')" 2
 }
