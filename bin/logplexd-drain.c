@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "diag.h"
 #include "logframe.h"
@@ -63,6 +64,49 @@ drain_lost(struct drain *d, unsigned long long n)
 		d->drop_since = time(NULL);
 	d->dropped += n;
 	d->lost += n;
+}
+
+void
+drain_degrade(struct drain *d)
+{
+	size_t over;
+
+	if (d->degraded)
+		return;
+	/* The messages that no longer fit are losses like any other (L10). */
+	over = d->queue.len > DRAIN_DEGRADED ? d->queue.len - DRAIN_DEGRADED : 0;
+	if (lring_resize(&d->queue, DRAIN_DEGRADED) == -1)
+		return;
+	drain_lost(d, over);
+	d->degraded = 1;
+	diag_warn("%s: drain %s: no delivery for a while; buffer cut to %d "
+	    "messages", d->app->name, d->ent.token, DRAIN_DEGRADED);
+}
+
+void
+drain_restore(struct drain *d)
+{
+	if (!d->degraded ||
+	    lring_resize(&d->queue, d->lpd->conf.drain_buffer) == -1)
+		return;
+	d->degraded = 0;
+	diag_verbose("%s: drain %s: delivering again; buffer back to %u",
+	    d->app->name, d->ent.token, d->lpd->conf.drain_buffer);
+}
+
+uint64_t
+drain_fuzz_ms(uint64_t base)
+{
+	uint64_t span = base / 8 < 15000 ? base / 8 : 15000;
+	uint32_t r = 0;
+
+	/*
+	 * Spread the closes of drains started together (a reload, a boot);
+	 * the cap keeps short test settings nearly exact.
+	 */
+	if (span == 0 || getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		return base;
+	return base + r % (span + 1);
 }
 
 struct lmsg *
@@ -214,8 +258,8 @@ drains_dump(struct lpd *l, FILE *fp)
 			    a->history.len);
 			for (d = a->drains; d != NULL; d = d->next)
 				fprintf(fp, "drain %s %s state=%s queued=%zu "
-				    "sent=%llu lost=%llu\n", d->ent.token,
-				    d->ent.url, d->ops->state(d), d->queue.len,
-				    d->sent, d->lost);
+				    "buffer=%zu sent=%llu lost=%llu\n",
+				    d->ent.token, d->ent.url, d->ops->state(d),
+				    d->queue.len, d->queue.cap, d->sent, d->lost);
 		}
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "logframe.h"
@@ -19,10 +21,25 @@
 #define RETRY_MAX_MS	5000
 #define USER_AGENT	"Logplex/v1"
 
+/*
+ * A socket curl opened.  curl only closes a pooled connection when it
+ * next looks at the pool, so logplexd closes idle ones itself: it shuts
+ * the socket down, the receiver sees the close at once, and curl finds it
+ * dead and closes the fd on its next request.
+ */
+struct hsock {
+	struct hsock	*next;
+	struct lpd_http	*x;
+	int		 fd;
+	uint64_t	 opened;	/* ms, for drain_max_ttl */
+	struct evtimer	*idle;		/* armed while curl does not watch it */
+};
+
 struct lpd_http {
 	struct lpd	*l;
 	CURLM		*multi;
 	struct evtimer	*timer;
+	struct hsock	*socks;
 };
 
 /* One drain: at most one batch at a time, kept until delivered or dropped. */
@@ -37,11 +54,14 @@ struct hd {
 	unsigned	 nmsg;		/* frames in body, L10 included */
 	unsigned long long nlost;	/* losses the body's L10 reports */
 	unsigned	 tries, failures;
+	uint64_t	 last_ok;	/* a delivery, or the start (ms) */
 	char		 frame_id[33];
 	char		 errbuf[CURL_ERROR_SIZE];
 };
 
 static void	hd_send(struct evloop *, void *);
+static curl_socket_t open_sock(void *, curlsocktype, struct curl_sockaddr *);
+static int	close_sock(void *, curl_socket_t);
 
 static const char *
 hd_state(const struct drain *d)
@@ -147,6 +167,15 @@ post(struct hd *h)
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (l->conf.drain_ca_file[0] != '\0')
 		curl_easy_setopt(e, CURLOPT_CAINFO, l->conf.drain_ca_file);
+	/* heroku.md 4.5: idle connections go, and none lives past the TTL. */
+	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN,
+	    (long)((l->conf.http_idle_ms + 999) / 1000));
+	curl_easy_setopt(e, CURLOPT_MAXLIFETIME_CONN,
+	    (long)(l->conf.drain_ttl_ms < 1000 ? 1 : l->conf.drain_ttl_ms / 1000));
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_sock);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, l->http);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_sock);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, l->http);
 	h->errbuf[0] = '\0';
 	h->tries++;
 	if (curl_multi_add_handle(l->http->multi, e) != CURLM_OK)
@@ -211,8 +240,13 @@ done(struct hd *h, CURLcode rc)
 	    rc == CURLE_OK ? "" : curl_easy_strerror(rc));
 	if (status >= 200 && status < 300) {
 		h->failures = 0;
+		h->last_ok = evloop_now_ms();
+		drain_restore(h->d);
 		return finish(h, 1);
 	}
+	/* heroku.md 4.5: a long outage keeps only the newest few messages. */
+	if (evloop_now_ms() - h->last_ok >= h->d->lpd->conf.drain_degraded_ms)
+		drain_degrade(h->d);
 	if ((status >= 400 && status < 500 && status != 429) || h->tries >= TRIES) {
 		diag_warn_ratelimited(5, 10000, "%s: drain %s: batch of %u "
 		    "dropped: %s%ld", h->d->app->name, h->d->ent.token, h->nmsg,
@@ -258,6 +292,89 @@ on_curl_fd(struct evloop *ev, int fd, uint32_t events, void *arg)
 	check_done(x);
 }
 
+static struct hsock *
+hsock_find(struct lpd_http *x, int fd)
+{
+	struct hsock *s;
+
+	for (s = x->socks; s != NULL && s->fd != fd; s = s->next)
+		;
+	return s;
+}
+
+static void
+on_idle(struct evloop *ev, void *arg)
+{
+	struct hsock *s = arg;
+
+	(void)ev;
+	s->idle = NULL;
+	diag_verbose("closing an idle or old drain connection (fd %d)", s->fd);
+	(void)shutdown(s->fd, SHUT_RDWR);
+}
+
+/*
+ * Idle from curl's REMOVE until it watches the socket again: closed after
+ * http_drain_idle, or once past drain_max_ttl (curl's own checks count
+ * whole seconds and only run on reuse).
+ */
+static void
+hsock_idle(struct lpd_http *x, int fd, int idle)
+{
+	const struct conf *c = &x->l->conf;
+	uint64_t ms, age;
+	struct hsock *s;
+
+	if ((s = hsock_find(x, fd)) == NULL)
+		return;
+	evloop_timer_cancel(x->l->ev, s->idle);
+	s->idle = NULL;
+	if (!idle)
+		return;
+	ms = drain_fuzz_ms(c->http_idle_ms);
+	age = evloop_now_ms() - s->opened;
+	if (age + ms > c->drain_ttl_ms)
+		ms = age >= c->drain_ttl_ms ? 0 : c->drain_ttl_ms - age;
+	s->idle = evloop_timer(x->l->ev, ms, on_idle, s);
+}
+
+static curl_socket_t
+open_sock(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct lpd_http *x = clientp;
+	struct hsock *s;
+
+	(void)purpose;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return CURL_SOCKET_BAD;
+	if ((s->fd = socket(a->family, a->socktype | SOCK_CLOEXEC,
+	    a->protocol)) == -1) {
+		free(s);
+		return CURL_SOCKET_BAD;
+	}
+	s->x = x;
+	s->opened = evloop_now_ms();
+	s->next = x->socks;
+	x->socks = s;
+	return s->fd;
+}
+
+static int
+close_sock(void *clientp, curl_socket_t fd)
+{
+	struct lpd_http *x = clientp;
+	struct hsock *s, **pp;
+
+	for (pp = &x->socks; (s = *pp) != NULL; pp = &s->next)
+		if (s->fd == fd) {
+			*pp = s->next;
+			evloop_timer_cancel(x->l->ev, s->idle);
+			free(s);
+			break;
+		}
+	return close(fd);
+}
+
 static int
 sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
@@ -265,6 +382,7 @@ sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 	uint32_t events = 0;
 
 	(void)e;
+	hsock_idle(x, fd, what == CURL_POLL_REMOVE);
 	if (what == CURL_POLL_REMOVE) {
 		evloop_del_fd(x->l->ev, fd);
 		curl_multi_assign(x->multi, fd, NULL);
@@ -337,6 +455,7 @@ hd_start(struct drain *d)
 		return -1;
 	}
 	h->d = d;
+	h->last_ok = evloop_now_ms();
 	d->impl = h;
 	return 0;
 }

@@ -68,7 +68,10 @@ struct drain {
 	const struct drain_ops	*ops;
 	void			*impl;
 	int			 mark;
+	int			 degraded;	/* buffer cut to DRAIN_DEGRADED */
 };
+
+#define DRAIN_DEGRADED	10	/* messages a degraded drain keeps */
 
 struct lpd {
 	struct conf	 conf;
@@ -134,6 +137,12 @@ void	drain_free(struct drain *d);
 struct lmsg *drain_take_l10(struct drain *d);
 /* Count n messages lost in transit (a dropped batch). */
 void	drain_lost(struct drain *d, unsigned long long n);
+/* Shrink the queue to DRAIN_DEGRADED (counting what it drops), or
+ * restore the configured size after a delivery; both idempotent. */
+void	drain_degrade(struct drain *d);
+void	drain_restore(struct drain *d);
+/* base plus up to min(15 s, base / 8) at random, as logplex's fuzz. */
+uint64_t drain_fuzz_ms(uint64_t base);
 int	drains_busy(struct lpd *l);
 void	drains_dump(struct lpd *l, FILE *fp);
 int	tls_init(struct lpd *l);

@@ -65,6 +65,10 @@ static const struct key keys[] = {
 	UINT("logs", "max_drains", max_drains, 0, 100),
 	UINT("logs", "tail_buffer", tail_buffer, 1, 1000000),
 	DUR("logs", "flush_timeout", flush_timeout_ms),
+	DUR("logs", "http_drain_idle", http_idle_ms),
+	DUR("logs", "syslog_drain_idle", syslog_idle_ms),
+	DUR("logs", "drain_max_ttl", drain_ttl_ms),
+	DUR("logs", "drain_degraded_after", drain_degraded_ms),
 	STR("logs", "drain_ca_file", drain_ca_file),
 	SIZE("release", "slug_max", slug_max),
 	UINT("release", "keep_slugs", keep_slugs, 1, 100000),
@@ -125,6 +129,10 @@ conf_defaults(struct conf *c)
 	c->max_drains = 5;
 	c->tail_buffer = 1024;
 	c->flush_timeout_ms = 5000;
+	c->http_idle_ms = 144000;
+	c->syslog_idle_ms = 240000;
+	c->drain_ttl_ms = 5 * 3600000ULL;
+	c->drain_degraded_ms = 5 * 60000;
 	c->slug_max = 500 * MB;
 	c->keep_slugs = 10;
 	c->config_max = 64 * 1024;

@@ -62,6 +62,10 @@ struct conf {
 	unsigned	max_drains;		/* max_drains = 5 */
 	unsigned	tail_buffer;		/* tail_buffer = 1024 lines */
 	uint64_t	flush_timeout_ms;	/* flush_timeout = 5s */
+	uint64_t	http_idle_ms;		/* http_drain_idle = 144s */
+	uint64_t	syslog_idle_ms;		/* syslog_drain_idle = 240s */
+	uint64_t	drain_ttl_ms;		/* drain_max_ttl = 5h */
+	uint64_t	drain_degraded_ms;	/* drain_degraded_after = 5m */
 	char		drain_ca_file[PATH_MAX];	/* drain_ca_file = (system CAs only) */
 
 	/* [release] */

@@ -102,3 +102,59 @@ frames_have() {
 	wait_for 30 lp_err_has 'batch of 1 dropped'
 	[ ! -e "$DYNO_TEST_DIR/https/requests" ]
 }
+
+# peers: the client port of each recorded request, one a line.
+peers() {
+	python3 -c 'import json, sys; [print(json.loads(l)["peer"]) for l in sys.stdin]' \
+		<"$DYNO_TEST_DIR/https/requests"
+}
+
+# dump_has TEXT: a SIGUSR1 dump on logplexd's stderr shows TEXT.
+dump_has() {
+	kill -USR1 "$LP_PID"
+	lp_err_has "$1"
+}
+
+@test "an idle connection is closed, and the next batch opens a new one" {
+	lp_conf "drain_ca_file = $DYNO_TEST_DIR/server.pem" 'http_drain_idle = 1s'
+	lp_start
+	printf 'first\n' | logplex-send myapp app web.1
+	wait_for 20 requests_at_least 1
+	# The receiver sees the close without logplexd sending anything else.
+	wait_for 20 test -s "$DYNO_TEST_DIR/https/closed"
+	assert_equal "$(peers)" "$(cat "$DYNO_TEST_DIR/https/closed")"
+	printf 'second\n' | logplex-send myapp app web.1
+	wait_for 20 requests_at_least 2
+	run peers
+	assert_not_equal "${lines[0]}" "${lines[1]}"
+}
+
+@test "a connection older than drain_max_ttl is replaced" {
+	lp_conf "drain_ca_file = $DYNO_TEST_DIR/server.pem" 'drain_max_ttl = 1s'
+	lp_start
+	printf 'first\n' | logplex-send myapp app web.1
+	wait_for 20 requests_at_least 1
+	sleep 1.5	# a deliberate delay: the connection outlives its TTL
+	printf 'second\n' | logplex-send myapp app web.1
+	wait_for 20 requests_at_least 2
+	# Kept alive (http_drain_idle is 144s), yet replaced.
+	run peers
+	assert_not_equal "${lines[0]}" "${lines[1]}"
+}
+
+@test "no delivery for drain_degraded_after cuts the buffer to 10 until one succeeds" {
+	lp_conf "drain_ca_file = $DYNO_TEST_DIR/server.pem" \
+		'drain_degraded_after = 1s'
+	printf '500\n500\n500\n500\n500\n500\n' >"$DYNO_TEST_DIR/https/statuses"
+	lp_start
+	printf 'early\n' | logplex-send myapp app web.1
+	wait_for 20 requests_at_least 3
+	sleep 1.2	# a deliberate delay: longer than drain_degraded_after
+	printf 'late\n' | logplex-send myapp app web.1
+	wait_for 20 dump_has 'buffer=10 '
+	assert lp_err_has 'buffer cut to 10 messages'
+	wait_for 20 requests_at_least 6
+	printf 'back\n' | logplex-send myapp app web.1
+	wait_for 20 frames_have 'back'
+	wait_for 20 dump_has 'buffer=1024 '
+}

@@ -3,7 +3,8 @@
 # free port, written to DIR/port), answers the statuses listed in
 # DIR/statuses (one per line, used in order; 200 after that; "hold" records
 # the request, then waits for DIR/release and answers 200) and records
-# each request as one JSON line in DIR/requests.
+# each request as one JSON line in DIR/requests, with the client's port
+# ("peer"); each connection the client closes adds its port to DIR/closed.
 import json
 import os
 import ssl
@@ -37,6 +38,7 @@ class Handler(BaseHTTPRequestHandler):
         hold = status == "hold"
         status = 200 if hold else int(status)
         rec = {"path": self.path, "status": status,
+               "peer": self.client_address[1],
                "headers": {k.lower(): v for k, v in self.headers.items()},
                "body": body.decode("latin-1")}
         with open(os.path.join(DIR, "requests"), "a") as f:
@@ -46,6 +48,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    def finish(self):
+        super().finish()
+        with open(os.path.join(DIR, "closed"), "a") as f:
+            f.write("%d\n" % self.client_address[1])
 
     def log_message(self, *args):
         pass
