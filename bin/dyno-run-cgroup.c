@@ -211,25 +211,35 @@ cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 	return limits_v1(cg, d, err, errlen);
 }
 
-/* v1 only: v2 dynos are born inside their cgroup (CLONE_INTO_CGROUP). */
+/*
+ * Called by the dyno's future init, in its own process, before anything
+ * else: v2 dynos are born inside their cgroup (CLONE_INTO_CGROUP), this is
+ * for v1 (and v2 without clone3).  On v1 it writes "0" (itself) to each
+ * hierarchy's `tasks`: moving the current thread skips the kernel's global
+ * threadgroup lock, whose write side waits for an RCU grace period (about
+ * 6-12 ms) every time, as writing a pid to cgroup.procs does.  The caller is
+ * single-threaded (a fresh clone), so its one thread is the whole process.
+ */
 int
-cg_attach(struct cg *cg, pid_t pid, char *err, size_t errlen)
+cg_join(const struct cg *cg, char *err, size_t errlen)
 {
-	const char *dirs[] = { cg->mem, cg->pids, cg->cpu, cg->v2dir };
-	char v[32];
+	const char *dirs[] = { cg->mem, cg->pids, cg->cpu };
 	size_t i;
 
-	snprintf(v, sizeof(v), "%ld", (long)pid);
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (dirs[i][0] == '\0')
-			continue;
-		if (write_file(dirs[i], "cgroup.procs", v) == -1) {
-			snprintf(err, errlen, "move into cgroup %s: %s",
-			    dirs[i], strerror(errno));
-			return -1;
-		}
+	if (cg->v2) {
+		if (write_file(cg->v2dir, "cgroup.procs", "0") == -1)
+			goto fail;
+		return 0;
 	}
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (dirs[i][0] != '\0' && write_file(dirs[i], "tasks", "0")
+		    == -1)
+			goto fail;
 	return 0;
+fail:
+	snprintf(err, errlen, "move into cgroup %s: %s", cg->rel,
+	    strerror(errno));
+	return -1;
 }
 
 /* SIGKILL every process listed in dir/cgroup.procs; how many were left. */

@@ -298,19 +298,21 @@ enter_userns(int syncfd, int nsfd, int statusfd)
 
 /* The future PID 1: wait for the go, then become the dyno's init. */
 static noreturn void
-child(struct mon *m, int syncfd, int statusfd, int nsfd)
+child(struct mon *m, int syncfd, int statusfd, int nsfd, int moved)
 {
+	char err[512];
 	struct go go;
 
 	evloop_child_sigreset();
 	/* If dyno-run dies, its dyno dies with it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	close_others(syncfd, statusfd, m->d->ttyslave, nsfd);
-	/*
-	 * Build the root while the parent moves us into the v1 cgroup (the
-	 * move waits for an RCU grace period: milliseconds).  A space dyno
-	 * waits first: its /etc/hosts needs the address.
-	 */
+	/* Into the cgroup before any setup: all we allocate counts. */
+	if (!moved && cg_join(&m->cg, err, sizeof(err)) == -1) {
+		errno = EPERM;
+		child_failed(statusfd, err);
+	}
+	/* A space dyno waits first: its /etc/hosts needs the address. */
 	if (m->d->net != NET_SPACE)
 		init_setup(m->d, statusfd);
 	if (read(syncfd, &go, sizeof(go)) != sizeof(go))
@@ -417,15 +419,13 @@ start(struct mon *m)
 	if ((m->init = spawn(m, flags, &moved)) == -1)
 		abort_start(m, EXIT_OSERR, "clone: ", strerror(errno));
 	if (m->init == 0)
-		child(m, sync[0], status[1], ns[1]);
+		child(m, sync[0], status[1], ns[1], moved);
 	close(sync[0]);
 	close(status[1]);
 	if (ns[1] != -1)
 		close(ns[1]);
 	if (m->d->ttyslave != -1)
 		close(m->d->ttyslave);
-	if (!moved && cg_attach(&m->cg, m->init, err, sizeof(err)) == -1)
-		abort_start(m, EXIT_OSERR, "", err);
 	if (m->d->net == NET_SPACE &&
 	    space_attach(m->d, m->init, err, sizeof(err)) == -1)
 		abort_start(m, EXIT_UNAVAILABLE, "", err);

@@ -64,7 +64,8 @@ int	monitor_run(struct dyno *d, const struct conf *c, const char *info_file);
 
 /* dyno-run-cgroup.c: 0 or -1 with err filled. */
 int	cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen);
-int	cg_attach(struct cg *cg, pid_t pid, char *err, size_t errlen);
+/* The calling process (single-threaded) joins the cgroup. */
+int	cg_join(const struct cg *cg, char *err, size_t errlen);
 void	cg_kill(struct cg *cg);
 void	cg_remove(struct cg *cg);
 /* Memory in use (bytes), and the peak; 0 when unknown. */
