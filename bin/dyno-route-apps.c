@@ -344,12 +344,14 @@ read_state(const char *path, char *out, size_t size)
 	free(data);
 }
 
-int
-apps_crashed(struct apps *a, const struct app *app)
+/* Count the app's web dynos whose state file says st1 or st2. */
+static int
+count_web(struct apps *a, const struct app *app, const char *st1,
+    const char *st2)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 300], st[32];
 	struct dirent *de;
-	int crashed = 0, alive = 0;
+	int n = 0;
 	DIR *d;
 
 	if (state_pathf(dir, sizeof(dir), "%s/%s/dynos", a->root,
@@ -360,13 +362,24 @@ apps_crashed(struct apps *a, const struct app *app)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/state", dir, de->d_name);
 		read_state(path, st, sizeof(st));
-		if (strcmp(st, "crashed") == 0)
-			crashed++;
-		else if (strcmp(st, "up") == 0 || strcmp(st, "starting") == 0)
-			alive++;
+		if (strcmp(st, st1) == 0 || strcmp(st, st2) == 0)
+			n++;
 	}
 	closedir(d);
-	return crashed > 0 && alive == 0;
+	return n;
+}
+
+int
+apps_crashed(struct apps *a, const struct app *app)
+{
+	return count_web(a, app, "crashed", "crashed") > 0 &&
+	    count_web(a, app, "up", "starting") == 0;
+}
+
+int
+apps_booting(struct apps *a, const struct app *app)
+{
+	return count_web(a, app, "starting", "starting") > 0;
 }
 
 void

@@ -276,6 +276,7 @@ static const struct {
 	{ "H13", "Connection closed without response" },
 	{ "H14", "No web processes running" }, { "H15", "Idle connection" },
 	{ "H17", "Poorly formatted HTTP response" },
+	{ "H20", "App boot timeout" },
 	{ "H18", "Server Request Interrupted" },
 	{ "H19", "Backend connection timeout" },
 	{ "H21", "Backend connection refused" }, { "H24", "Forced close" },

@@ -286,6 +286,29 @@ fail(struct conn *c, const char *code, int status, const char *cause,
 
 /* ---- connecting to a dyno ---- */
 
+/*
+ * Heroku gives a request 75 s to reach a dyno; that is 15 connect
+ * timeouts there, and here too, so that tests can shorten it.
+ */
+static uint64_t
+connect_budget(void)
+{
+	return 15 * W.conf->connect_timeout_ms;
+}
+
+/*
+ * No dyno to try now: every one is quarantined (H99 at the end) or the
+ * app's web dynos are still booting (H20).  The request holds its place
+ * (state C_CONNECT with no dyno socket) and the sweep looks again.
+ */
+static void
+wait_for_dyno(struct conn *c, const char *code)
+{
+	c->wait_code = code;
+	c->state = C_CONNECT;
+	c->connect_start = evloop_now_ms();
+}
+
 static struct route *
 pick_route(struct app *app)
 {
@@ -298,8 +321,7 @@ pick_route(struct app *app)
 		if (r->up->quarantined_until <= now)
 			return r;
 	}
-	/* All quarantined: try one anyway rather than fail outright. */
-	return &app->routes[start];
+	return NULL;	/* all quarantined */
 }
 
 static struct bsock *
@@ -368,8 +390,11 @@ start_connect(struct conn *c)
 	struct bsock *b;
 
 	while ((unsigned)c->tries < max_tries(c->app)) {
+		if ((r = pick_route(c->app)) == NULL) {
+			wait_for_dyno(c, "H99");
+			return 0;
+		}
 		c->tries++;
-		r = pick_route(c->app);
 		snprintf(c->ri.dyno, sizeof(c->ri.dyno), "%s", r->dyno);
 		if ((b = r->up->idle) != NULL) {
 			pool_remove(b);
@@ -438,12 +463,16 @@ bad_request(struct conn *c, const struct http_msg *m)
 	fail(c, m->err_code, m->err_status, m->err_cause, NULL);
 }
 
-/* Whether the app can take this request; fails it if not. */
+/* Whether to connect now; fails the request or makes it wait if not. */
 static int
 admit(struct conn *c)
 {
 	struct app *app = c->app;
 
+	if (app->nroutes == 0 && apps_booting(W.apps, app)) {
+		wait_for_dyno(c, "H20");
+		return 0;
+	}
 	if (app->nroutes == 0) {
 		fail(c, apps_crashed(W.apps, app) ? "H10" : "H14", 503, NULL,
 		    NULL);
@@ -478,13 +507,13 @@ dispatch(struct conn *c, const struct http_msg *m, size_t hl)
 	c->app = app;
 	app->inflight++;
 	c->logged = 0;
-	if (!admit(c))
-		return;
+	/* A failure below drops the 100 Continue with the rest of down. */
 	if ((m->flags & HF_CONTINUE) && !c->req_done && c->minor == 1 &&
 	    buf_reserve(&c->down, 32, 2 * HEAD_MAX) == 0)
 		buf_append(&c->down, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	c->replayable = 1;
-	(void)start_connect(c);
+	if (admit(c))
+		(void)start_connect(c);
 }
 
 static void
@@ -1092,6 +1121,26 @@ timeout_proxy(struct conn *c, uint64_t now)
 		fail(c, "H15", 503, NULL, NULL);
 }
 
+/* A request waiting for a dyno: try again once there is one. */
+static void
+timeout_wait(struct conn *c, uint64_t now)
+{
+	struct app *app = c->app;
+	unsigned i;
+
+	if (now - c->ri.start_ms >= connect_budget()) {
+		fail(c, c->wait_code, 503, NULL, NULL);
+		return;
+	}
+	for (i = 0; i < app->nroutes; i++)
+		if (app->routes[i].up->quarantined_until <= now)
+			break;
+	if (i == app->nroutes)
+		return;
+	c->wait_code = NULL;
+	(void)start_connect(c);
+}
+
 static void
 timeout_conn(struct conn *c, uint64_t now)
 {
@@ -1103,6 +1152,10 @@ timeout_conn(struct conn *c, uint64_t now)
 			conn_close(c);
 		break;
 	case C_CONNECT:
+		if (c->b == NULL) {
+			timeout_wait(c, now);
+			break;
+		}
 		if (now - c->connect_start < cf->connect_timeout_ms)
 			return;
 		c->ri.connect_ms = now - c->connect_start;
@@ -1215,13 +1268,16 @@ static void
 dump(void)
 {
 	struct conn *c;
-	unsigned n[C_DRAIN + 1] = { 0 };
+	unsigned n[C_DRAIN + 1] = { 0 }, waiting = 0;
 
-	for (c = W.conns; c != NULL; c = c->next)
+	for (c = W.conns; c != NULL; c = c->next) {
 		n[c->state]++;
+		waiting += c->state == C_CONNECT && c->b == NULL;
+	}
 	fprintf(stderr, "%s: worker %ld: %u connections (head %u, connect %u, "
-	    "proxy %u, tunnel %u, closing %u)%s\n", diag_prog(), (long)getpid(),
-	    W.nconns, n[C_HEAD], n[C_CONNECT], n[C_PROXY], n[C_TUNNEL],
+	    "waiting for a dyno %u, proxy %u, tunnel %u, closing %u)%s\n",
+	    diag_prog(), (long)getpid(), W.nconns, n[C_HEAD],
+	    n[C_CONNECT] - waiting, waiting, n[C_PROXY], n[C_TUNNEL],
 	    n[C_DRAIN], W.draining ? ", draining" : "");
 	apps_dump(W.apps);
 }

@@ -153,6 +153,8 @@ int	apps_reload(struct apps *a, char *err, size_t errlen);
 struct app *apps_lookup(struct apps *a, const char *host, size_t len);
 /* Whether the app's web dynos are all crashed (H10) rather than absent. */
 int	apps_crashed(struct apps *a, const struct app *app);
+/* Whether one of the app's web dynos is starting (its state file says so). */
+int	apps_booting(struct apps *a, const struct app *app);
 void	apps_dump(struct apps *a);
 /* Every upstream known so far (for the keep-alive pool sweep). */
 struct upstream **apps_upstreams(struct apps *a, size_t *n);
@@ -246,6 +248,7 @@ struct conn {
 	struct http_chunker resp_ck;
 	uint64_t	 last_active;
 	const char	*last_err;	/* "H19" or "H21" while retrying */
+	const char	*wait_code;	/* "H20"/"H99" while waiting for a dyno */
 	size_t		 up_sent;	/* bytes of up.p already sent */
 	int		 sent, reused, logged, closed, beof, shut;
 	uint64_t	 connect_start;

@@ -96,6 +96,72 @@ status_of() {
 	wait_for 10 route_log_has 'code=H10 desc="App crashed"'
 }
 
+# waiting_requests N: the router's SIGUSR1 dump shows N waiting for a dyno.
+waiting_requests() {
+	kill -USR1 "$ROUTER_PID"
+	grep -q "waiting for a dyno $1," "$ROUTER_LOG"
+}
+
+@test "H99 when every dyno stays quarantined for the connect budget" {
+	# The budget is 15 connect timeouts: 1.5 s here.
+	printf '[router]\nconnect_timeout = 100ms\nquarantine = 1h\n' >"$DYNO_CONF"
+	route_app myapp
+	route_routes myapp "web.1 $(free_port)"
+	route_start
+	run --separate-stderr status_of myapp.localhost
+	assert_output 503
+	wait_for 10 route_log_has 'code=H21 '
+	run --separate-stderr status_of myapp.localhost
+	assert_output 503
+	wait_for 10 route_log_has 'at=error code=H99 desc="Platform error" .* status=503'
+}
+
+@test "a request waits while every dyno is quarantined, then takes a new one" {
+	printf '[router]\nconnect_timeout = 2s\nquarantine = 1h\n' >"$DYNO_CONF"
+	route_backend ok web.2
+	dead=$(free_port)
+	route_app myapp
+	route_routes myapp "web.1 $dead"
+	route_start
+	run --separate-stderr status_of myapp.localhost
+	assert_output 503
+	status_of myapp.localhost >"$DYNO_TEST_DIR/status" 2>&1 &
+	curl_pid=$!
+	wait_for 20 waiting_requests 1
+	route_routes myapp "web.1 $dead" "web.2 $BACKEND_PORT"
+	wait "$curl_pid"
+	run cat "$DYNO_TEST_DIR/status"
+	assert_output 200
+	run ! route_log_has 'code=H99'
+}
+
+@test "while web dynos boot a request waits for one to be up, H20 if none" {
+	printf '[router]\nconnect_timeout = 2s\n' >"$DYNO_CONF"
+	route_backend ok web.1
+	route_app myapp
+	mkdir -p "$DYNO_ROOT/apps/myapp/dynos/web.1"
+	echo starting >"$DYNO_ROOT/apps/myapp/dynos/web.1/state"
+	route_start
+	status_of myapp.localhost >"$DYNO_TEST_DIR/status" 2>&1 &
+	curl_pid=$!
+	wait_for 20 waiting_requests 1
+	echo up >"$DYNO_ROOT/apps/myapp/dynos/web.1/state"
+	route_routes myapp "web.1 $BACKEND_PORT"
+	wait "$curl_pid"
+	run cat "$DYNO_TEST_DIR/status"
+	assert_output 200
+	kill "$ROUTER_PID"
+	wait "$ROUTER_PID" || true
+	rm "$DYNO_TEST_DIR/ready"
+	printf '[router]\nconnect_timeout = 100ms\n' >"$DYNO_CONF"
+	rm "$DYNO_ROOT/apps/myapp/routes"
+	echo starting >"$DYNO_ROOT/apps/myapp/dynos/web.1/state"
+	route_start
+	run --separate-stderr status_of myapp.localhost
+	assert_output 503
+	wait_for 10 route_log_has 'at=error code=H20 desc="App boot timeout" .* status=503'
+}
+
 @test "H27: the client goes away before the answer" {
 	route_backend hang web.1
 	route_app myapp
