@@ -17,6 +17,7 @@
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	60000
 #define PUMP_AT		256		/* queued lines that start a write at once */
+#define SHRINK_TRIES	10		/* logplex's failures before degrading */
 
 enum sstate { S_WAIT, S_CONNECTING, S_HANDSHAKE, S_UP };
 
@@ -31,6 +32,9 @@ struct sys {
 	gnutls_session_t tls;
 	unsigned	 failures;
 	struct evtimer	*timer;
+	struct evtimer	*aging;		/* idle and TTL checks while up */
+	uint64_t	 up_since, last_write, idle_ms;
+	int		 recycle;	/* close once out is written */
 	size_t		 outoff, outlen;
 	unsigned	 outmsgs;	/* messages in out, lost on a failure */
 	int		 want_out;	/* EPOLLOUT registered */
@@ -54,6 +58,9 @@ sys_state(const struct drain *d)
 static void
 sys_close(struct sys *s)
 {
+	evloop_timer_cancel(s->d->lpd->ev, s->aging);
+	s->aging = NULL;
+	s->recycle = 0;
 	if (s->tls != NULL) {
 		gnutls_deinit(s->tls);
 		s->tls = NULL;
@@ -85,8 +92,63 @@ sys_fail(struct sys *s, const char *what)
 	if (ms > BACKOFF_MAX_MS)
 		ms = BACKOFF_MAX_MS;
 	s->failures++;
+	/* heroku.md 4.6: a long outage keeps only the newest few messages. */
+	if (s->failures > SHRINK_TRIES && d->dropped > 0)
+		drain_degrade(d);
 	if (s->timer == NULL)
 		s->timer = evloop_timer(d->lpd->ev, ms, sys_connect, s);
+}
+
+/*
+ * A clean close for an idle or old connection (heroku.md 4.6): nothing is
+ * lost, and queued lines, now or later, open a new one.
+ */
+static void
+sys_recycle(struct sys *s)
+{
+	diag_verbose("%s: drain %s: closing an idle or old connection",
+	    s->d->app->name, s->d->ent.url);
+	sys_close(s);
+	s->st = S_WAIT;
+	if (s->d->queue.len > 0 && s->timer == NULL)
+		s->timer = evloop_timer(s->d->lpd->ev, 0, sys_connect, s);
+}
+
+static void
+on_aging(struct evloop *ev, void *arg)
+{
+	struct sys *s = arg;
+	const struct conf *c = &s->d->lpd->conf;
+	uint64_t now = evloop_now_ms(), idle_at, ttl_at, next;
+
+	s->aging = NULL;
+	idle_at = s->last_write + s->idle_ms;
+	ttl_at = s->up_since + c->drain_ttl_ms;
+	if (now >= idle_at || now >= ttl_at) {
+		/* Half-written frames finish first (sys_pump closes then). */
+		if (s->outoff == s->outlen)
+			return sys_recycle(s);
+		s->recycle = 1;
+		return;
+	}
+	next = idle_at < ttl_at ? idle_at : ttl_at;
+	s->aging = evloop_timer(ev, next - now, on_aging, s);
+}
+
+static void
+sys_up(struct sys *s)
+{
+	s->st = S_UP;
+	s->failures = 0;
+	s->up_since = s->last_write = evloop_now_ms();
+	s->idle_ms = drain_fuzz_ms(s->d->lpd->conf.syslog_idle_ms);
+	drain_restore(s->d);
+	/* Checked now and then, not re-armed on every write. */
+	s->aging = evloop_timer(s->d->lpd->ev, s->idle_ms <
+	    s->d->lpd->conf.drain_ttl_ms ? s->idle_ms :
+	    s->d->lpd->conf.drain_ttl_ms, on_aging, s);
+	diag_verbose("%s: drain %s: connected", s->d->app->name, s->d->ent.url);
+	sys_pump(s);
 }
 
 /* L14 in the app's own log, as Heroku does, then retry later. */
@@ -123,10 +185,7 @@ sys_handshake(struct sys *s)
 	}
 	if (rc < 0)
 		return sys_fail(s, gnutls_strerror(rc));
-	s->st = S_UP;
-	s->failures = 0;
-	diag_verbose("%s: drain %s: connected", s->d->app->name, s->d->ent.url);
-	sys_pump(s);
+	sys_up(s);
 }
 
 static int
@@ -176,11 +235,8 @@ on_sys(struct evloop *ev, int fd, uint32_t events, void *arg)
 	if (s->st == S_CONNECTING) {
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err)
 			return sys_fail(s, strerror(err ? err : errno));
-		if (s->d->url.kind == DRAIN_SYSLOG) {
-			s->st = S_UP;
-			s->failures = 0;
-			return sys_pump(s);
-		}
+		if (s->d->url.kind == DRAIN_SYSLOG)
+			return sys_up(s);
 		s->st = S_HANDSHAKE;
 		if (tls_start(s) == -1)
 			return sys_fail(s, "TLS setup failed");
@@ -275,6 +331,8 @@ sys_pump(struct sys *s)
 
 	for (;;) {
 		if (s->outoff == s->outlen) {
+			if (s->recycle)
+				return sys_recycle(s);
 			s->outoff = s->outlen = s->outmsgs = 0;
 			sys_fill(s);
 			if (s->outlen == 0)
@@ -296,6 +354,7 @@ sys_pump(struct sys *s)
 				return sys_fail(s, strerror(errno));
 		}
 		s->outoff += (size_t)n;
+		s->last_write = evloop_now_ms();
 	}
 	s->blocked = 0;
 	want_out(s, 0);
@@ -306,6 +365,9 @@ sys_kick(struct drain *d)
 {
 	struct sys *s = d->impl;
 
+	/* Closed while idle: the first new line opens a connection. */
+	if (s->st == S_WAIT && s->timer == NULL && s->fd == -1)
+		s->timer = evloop_timer(d->lpd->ev, 0, sys_connect, s);
 	if (s->st != S_UP)
 		return;
 	/*

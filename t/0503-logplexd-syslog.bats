@@ -78,3 +78,41 @@ lp_err_has_drain() {
 	run grep -c '|web.1|-|-|line ' "$DYNO_TEST_DIR/received"
 	assert_output 500
 }
+
+# connected: logplexd holds a TCP connection to the receiver.
+connected() {
+	[ -n "$(ss -Htn state established "( dport = :$PORT )")" ]
+}
+
+@test "an idle connection is closed, and the next line opens a new one" {
+	require_cmd ss
+	lp_conf 'syslog_drain_idle = 1s'
+	rsyslog_start "$PORT"
+	printf 'd.0b6e4a26-7c59-4d2e-9a4b-1d2e3f405162 syslog://127.0.0.1:%s\n' \
+		"$PORT" >"$DYNO_ROOT/apps/myapp/drains"
+	lp_start
+	printf 'before\n' | logplex-send myapp app web.1
+	wait_for 20 received_has 'before'
+	wait_for 20 eval '! connected'
+	printf 'after\n' | logplex-send myapp app web.1
+	wait_for 20 received_has 'after'
+	run grep -c '|web.1|-|-|' "$DYNO_TEST_DIR/received"
+	assert_output 2
+}
+
+@test "a connection older than drain_max_ttl is closed without losing lines" {
+	require_cmd ss
+	lp_conf 'drain_max_ttl = 1s'
+	rsyslog_start "$PORT"
+	printf 'd.0b6e4a26-7c59-4d2e-9a4b-1d2e3f405162 syslog://127.0.0.1:%s\n' \
+		"$PORT" >"$DYNO_ROOT/apps/myapp/drains"
+	lp_start
+	logplex-send -n 200 myapp app web.1
+	wait_for 20 received_has '|line 200'
+	# Not idle (syslog_drain_idle is 240s), yet closed.
+	wait_for 20 eval '! connected'
+	logplex-send -n 200 myapp app web.2
+	wait_for 20 received_has 'web.2|-|-|line 200'
+	run grep -c '|web.[12]|-|-|line ' "$DYNO_TEST_DIR/received"
+	assert_output 400
+}
