@@ -239,40 +239,37 @@ write_map(pid_t pid, const char *which, unsigned from, unsigned to)
 
 /*
  * A user namespace whose maps turn the slug's owner into the dyno user:
- * the fd an idmapped mount needs.  -1 when it cannot be made.
+ * the fd an idmapped mount needs.  -1 when it cannot be made.  The helper
+ * is born in it (clone, not fork then unshare), so the maps can be written
+ * at once; it only waits on `hold` to be killed.
  */
 static int
 owner_userns(uid_t owner, gid_t gowner, const struct dyno *d)
 {
-	int hold[2], ready[2], fd = -1;
+	int hold[2], fd = -1;
 	char path[64], c;
 	pid_t pid;
 
 	if (pipe2(hold, O_CLOEXEC) == -1)
 		return -1;
-	if (pipe2(ready, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
-		close(hold[0]);
-		close(hold[1]);
-		return -1;
-	}
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL,
+	    NULL, NULL);
 	if (pid == 0) {
 		close(hold[1]);
-		if (unshare(CLONE_NEWUSER) == -1)
-			_exit(1);
-		(void)!write(ready[1], "x", 1);
-		(void)!read(hold[0], &c, 1);	/* until the parent is done */
+		(void)!read(hold[0], &c, 1);
 		_exit(0);
 	}
 	close(hold[0]);
-	close(ready[1]);
-	if (read(ready[0], &c, 1) == 1 &&
-	    write_map(pid, "uid_map", owner, host_uid(d)) == 0 &&
+	if (pid == -1) {
+		close(hold[1]);
+		return -1;
+	}
+	if (write_map(pid, "uid_map", owner, host_uid(d)) == 0 &&
 	    write_map(pid, "gid_map", gowner, host_gid(d)) == 0) {
 		snprintf(path, sizeof(path), "/proc/%ld/ns/user", (long)pid);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	close(hold[1]);
-	close(ready[0]);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return fd;
