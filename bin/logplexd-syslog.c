@@ -19,7 +19,7 @@
 #define PUMP_AT		256		/* queued lines that start a write at once */
 #define SHRINK_TRIES	10		/* logplex's failures before degrading */
 
-enum sstate { S_WAIT, S_CONNECTING, S_HANDSHAKE, S_UP };
+enum sstate { S_WAIT, S_RESOLVING, S_CONNECTING, S_HANDSHAKE, S_UP };
 
 struct lpd_tls {
 	gnutls_certificate_credentials_t cred;
@@ -29,6 +29,8 @@ struct sys {
 	struct drain	*d;
 	enum sstate	 st;
 	int		 fd;
+	struct resolve	*rs;		/* while S_RESOLVING */
+	struct addrinfo	*addrs, *next;	/* while S_CONNECTING */
 	gnutls_session_t tls;
 	unsigned	 failures;
 	struct evtimer	*timer;
@@ -43,16 +45,25 @@ struct sys {
 };
 
 static void	sys_connect(struct evloop *, void *);
+static void	connect_next(struct sys *);
 static void	sys_pump(struct sys *);
 static void	want_out(struct sys *, int);
 
 static const char *
 sys_state(const struct drain *d)
 {
-	static const char *names[] = { "waiting", "connecting", "handshake",
-	    "up" };
+	static const char *names[] = { "waiting", "resolving", "connecting",
+	    "handshake", "up" };
 
 	return names[((const struct sys *)d->impl)->st];
+}
+
+static void
+addrs_free(struct sys *s)
+{
+	if (s->addrs != NULL)
+		freeaddrinfo(s->addrs);
+	s->addrs = s->next = NULL;
 }
 
 static void
@@ -84,6 +95,7 @@ sys_fail(struct sys *s, const char *what)
 	diag_warn_ratelimited(4, 10000, "%s: drain %s: %s", d->app->name,
 	    d->ent.url, what);
 	sys_close(s);
+	addrs_free(s);
 	/* Frames cut off mid-write are lost; the next L10 counts them. */
 	drain_lost(d, s->outmsgs);
 	s->outoff = s->outlen = s->outmsgs = 0;
@@ -233,8 +245,13 @@ on_sys(struct evloop *ev, int fd, uint32_t events, void *arg)
 
 	(void)ev;
 	if (s->st == S_CONNECTING) {
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err)
-			return sys_fail(s, strerror(err ? err : errno));
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err) {
+			if (s->next == NULL)
+				return sys_fail(s, strerror(err ? err : errno));
+			sys_close(s);
+			return connect_next(s);
+		}
+		addrs_free(s);
 		if (s->d->url.kind == DRAIN_SYSLOG)
 			return sys_up(s);
 		s->st = S_HANDSHAKE;
@@ -251,33 +268,70 @@ on_sys(struct evloop *ev, int fd, uint32_t events, void *arg)
 	sys_pump(s);
 }
 
+/* Try the addresses in turn (localhost may be ::1, then 127.0.0.1). */
+static void
+connect_next(struct sys *s)
+{
+	struct evloop *ev = s->d->lpd->ev;
+	struct addrinfo *a;
+	int fd, e = EADDRNOTAVAIL;
+
+	while ((a = s->next) != NULL) {
+		s->next = a->ai_next;
+		if ((fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0)) == -1) {
+			e = errno;
+			continue;
+		}
+		if ((connect(fd, a->ai_addr, a->ai_addrlen) == -1 &&
+		    errno != EINPROGRESS) ||
+		    evloop_add_fd(ev, fd, EPOLLOUT, on_sys, s) == -1) {
+			e = errno;
+			close(fd);
+			continue;
+		}
+		s->fd = fd;
+		s->st = S_CONNECTING;
+		s->want_out = 1;
+		return;
+	}
+	sys_fail(s, strerror(e));
+}
+
+static void
+connect_to(struct sys *s, struct addrinfo *res)
+{
+	addrs_free(s);
+	s->addrs = s->next = res;
+	connect_next(s);
+}
+
+static void
+on_resolved(void *arg, int rc, struct addrinfo *res)
+{
+	struct sys *s = arg;
+
+	s->rs = NULL;
+	if (rc != 0)
+		return sys_fail(s, gai_strerror(rc));
+	connect_to(s, res);
+}
+
 static void
 sys_connect(struct evloop *ev, void *arg)
 {
 	struct sys *s = arg;
-	struct addrinfo hints, *res;
-	char port[8];
-	int rc;
+	struct addrinfo *res;
 
 	s->timer = NULL;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%u", s->d->url.port);
-	/* Names resolve here, in the loop: drains should name close resolvers. */
-	if ((rc = getaddrinfo(s->d->url.host, port, &hints, &res)) != 0)
-		return sys_fail(s, gai_strerror(rc));
-	s->fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (s->fd == -1 || (connect(s->fd, res->ai_addr, res->ai_addrlen) == -1 &&
-	    errno != EINPROGRESS) ||
-	    evloop_add_fd(ev, s->fd, EPOLLOUT, on_sys, s) == -1) {
-		freeaddrinfo(res);
-		return sys_fail(s, strerror(errno));
-	}
-	freeaddrinfo(res);
-	s->st = S_CONNECTING;
-	s->want_out = 1;
+	/* Addresses connect at once; names are looked up off the loop. */
+	if (resolve_numeric(s->d->url.host, s->d->url.port, &res) == 0)
+		return connect_to(s, res);
+	if ((s->rs = resolve_start(ev, s->d->url.host, s->d->url.port,
+	    on_resolved, s)) == NULL)
+		return sys_fail(s, errno == EAGAIN ? "too many name lookups "
+		    "running" : strerror(errno));
+	s->st = S_RESOLVING;
 }
 
 /* Frame queued messages into the empty out, an L10 first when some were lost. */
@@ -412,7 +466,9 @@ sys_stop(struct drain *d)
 	struct sys *s = d->impl;
 
 	evloop_timer_cancel(d->lpd->ev, s->timer);
+	resolve_cancel(s->rs);
 	sys_close(s);
+	addrs_free(s);
 	free(s);
 }
 

@@ -149,6 +149,22 @@ int	tls_init(struct lpd *l);
 void	tls_free(struct lpd *l);
 extern const struct drain_ops syslog_ops;
 
+/* logplexd-resolve.c: name lookups in short-lived helper threads. */
+struct addrinfo;
+struct resolve;
+/* Called in the loop; res (NULL when rc != 0) is the callee's to free. */
+typedef void resolve_fn(void *arg, int rc, struct addrinfo *res);
+/* getaddrinfo for a numeric host only (never blocks): its return value. */
+int	resolve_numeric(const char *host, unsigned port, struct addrinfo **res);
+/*
+ * Look host up off the loop; fn runs once with the answer.  Returns the
+ * lookup, or NULL with errno (EAGAIN: too many lookups running).
+ */
+struct resolve *resolve_start(struct evloop *ev, const char *host,
+	    unsigned port, resolve_fn *fn, void *arg);
+/* Forget a lookup (NULL is fine): fn will not run, nothing leaks. */
+void	resolve_cancel(struct resolve *r);
+
 /* logplexd-http.c: HTTP(S) drains on libcurl's multi socket interface. */
 int	http_init(struct lpd *l);
 void	http_free(struct lpd *l);

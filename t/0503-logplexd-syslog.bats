@@ -116,3 +116,20 @@ connected() {
 	run grep -c '|web.[12]|-|-|line ' "$DYNO_TEST_DIR/received"
 	assert_output 400
 }
+
+@test "a drain host name is resolved (off the loop) and delivered to" {
+	getent hosts localhost | grep -q '^127\.0\.0\.1 ' ||
+		skip 'localhost does not resolve to 127.0.0.1'
+	rsyslog_start "$PORT"
+	printf 'd.0b6e4a26-7c59-4d2e-9a4b-1d2e3f405162 syslog://localhost:%s\n' \
+		"$PORT" >"$DYNO_ROOT/apps/myapp/drains"
+	lp_start -v
+	printf 'by name\n' | logplex-send myapp app web.1
+	wait_for 20 received_has 'by name'
+	# The next connection resolves again: reload with a second app's drain.
+	lp_app other
+	printf 'd.1b6e4a26-7c59-4d2e-9a4b-1d2e3f405162 syslog://localhost:%s\n' \
+		"$PORT" >"$DYNO_ROOT/apps/other/drains"
+	kill -HUP "$LP_PID"
+	wait_for 20 eval 'printf "second\n" | logplex-send other app web.1; received_has "|second"'
+}
