@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,7 +44,8 @@ struct mon {
 
 /* The go message: sent once the cgroup and the network are ready. */
 struct go {
-	char	addr[64];
+	char		addr[64];
+	struct winsize	ws;		/* our terminal's size, for its pty */
 };
 
 static void
@@ -306,7 +309,7 @@ child(struct mon *m, int syncfd, int statusfd, int nsfd, int moved)
 	evloop_child_sigreset();
 	/* If dyno-run dies, its dyno dies with it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	close_others(syncfd, statusfd, m->d->ttyslave, nsfd);
+	close_others(syncfd, statusfd, m->d->ttysock[1], nsfd);
 	/* Into the cgroup before any setup: all we allocate counts. */
 	if (!moved && cg_join(&m->cg, err, sizeof(err)) == -1) {
 		errno = EPERM;
@@ -325,6 +328,14 @@ child(struct mon *m, int syncfd, int statusfd, int nsfd, int moved)
 		if (space_env(m->d, go.addr) == -1)
 			_exit(EXIT_OSERR);
 		init_setup(m->d, statusfd);
+	}
+	if (m->d->tty) {
+		if (tty_dyno_pty(m->d, &go.ws, m->d->ttysock[1],
+		    &m->d->ttyslave, err, sizeof(err)) == -1) {
+			errno = EIO;
+			child_failed(statusfd, err);
+		}
+		close(m->d->ttysock[1]);
 	}
 	if (m->d->userns)
 		enter_userns(syncfd, nsfd, statusfd);
@@ -391,6 +402,26 @@ map_userns(struct mon *m, int nsfd, int syncfd)
 	return 0;
 }
 
+static noreturn void abort_start(struct mon *, int, const char *,
+    const char *);
+
+/*
+ * The dyno's pty master, from its init: relay it to our terminal.  None
+ * (EOF): the setup failed before, and the status pipe says why.
+ */
+static void
+relay_pty(struct mon *m)
+{
+	m->ptm = tty_recv_master(m->d->ttysock[0]);
+	close(m->d->ttysock[0]);
+	m->d->ttysock[0] = -1;
+	if (m->ptm == -1)
+		return;
+	if (evloop_add_fd(m->ev, m->ptm, EPOLLIN, on_pty, m) == -1 ||
+	    evloop_add_fd(m->ev, STDIN_FILENO, EPOLLIN, on_pty, m) == -1)
+		abort_start(m, EXIT_OSERR, "epoll: ", strerror(errno));
+}
+
 static noreturn void
 abort_start(struct mon *m, int code, const char *what, const char *why)
 {
@@ -424,13 +455,15 @@ start(struct mon *m)
 	close(status[1]);
 	if (ns[1] != -1)
 		close(ns[1]);
-	if (m->d->ttyslave != -1)
-		close(m->d->ttyslave);
+	if (m->d->ttysock[1] != -1)
+		close(m->d->ttysock[1]);
 	if (m->d->net == NET_SPACE &&
 	    space_attach(m->d, m->init, err, sizeof(err)) == -1)
 		abort_start(m, EXIT_UNAVAILABLE, "", err);
 	memset(&go, 0, sizeof(go));
 	snprintf(go.addr, sizeof(go.addr), "%s", m->d->addr);
+	if (m->d->tty)
+		(void)ioctl(STDIN_FILENO, TIOCGWINSZ, &go.ws);
 	if (write(sync[1], &go, sizeof(go)) != sizeof(go))
 		abort_start(m, EXIT_OSERR, "start the dyno: ",
 		    strerror(errno));
@@ -440,6 +473,8 @@ start(struct mon *m)
 	if (ns[0] != -1)
 		close(ns[0]);
 	close(sync[1]);
+	if (m->d->tty)
+		relay_pty(m);
 	m->statusfd = status[0];
 	if (evloop_add_fd(m->ev, m->statusfd, EPOLLIN, on_status, m) == -1)
 		abort_start(m, EXIT_OSERR, "epoll: ", strerror(errno));
@@ -450,7 +485,6 @@ setup_loop(struct mon *m)
 {
 	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT,
 	    SIGUSR1, SIGUSR2, SIGWINCH };
-	char err[512];
 	size_t i;
 
 	if ((m->ev = evloop_new()) == NULL)
@@ -459,15 +493,10 @@ setup_loop(struct mon *m)
 		if (evloop_add_signal(m->ev, sigs[i], on_signal, m) == -1)
 			diag_die_errno(EXIT_OSERR, "signalfd");
 	m->ptm = -1;
-	if (m->d->tty) {
-		if (tty_open_pty(&m->ptm, &m->d->ttyslave, err, sizeof(err))
-		    == -1)
-			diag_die(EXIT_OSERR, "%s", err);
-		tty_copy_winsize(STDIN_FILENO, m->ptm);
-		if (evloop_add_fd(m->ev, m->ptm, EPOLLIN, on_pty, m) == -1 ||
-		    evloop_add_fd(m->ev, STDIN_FILENO, EPOLLIN, on_pty, m) == -1)
-			diag_die_errno(EXIT_OSERR, "epoll");
-	}
+	/* The pty is the dyno's own; its init passes the master back. */
+	if (m->d->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    m->d->ttysock) == -1)
+		diag_die_errno(EXIT_OSERR, "socketpair");
 	if (evloop_timer(m->ev, MEM_CHECK_MS, mem_check, m) == NULL)
 		diag_die_errno(EXIT_OSERR, "timer");
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -15,25 +16,90 @@ static struct termios saved;
 static int saved_fd = -1;
 
 /*
- * The master stays with us (non-blocking, for the relay); the slave goes
- * to the dyno, where it becomes the command's controlling terminal.
+ * Inside the dyno, as its root, once its /dev/pts is mounted: a pty of the
+ * dyno's own devpts, so ttyname() finds its slave at /dev/pts/N there.
+ * The slave goes to the dyno user (as login does) and becomes the
+ * command's controlling terminal; the master goes to the monitor over
+ * `sock`, for the relay, and is closed here.
  */
 int
-tty_open_pty(int *master, int *slave, char *err, size_t errlen)
+tty_dyno_pty(const struct dyno *d, const struct winsize *ws, int sock,
+    int *slave, char *err, size_t errlen)
 {
-	char *name;
+	union {
+		struct cmsghdr	align;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = { 0 };
+	struct iovec iov;
+	struct cmsghdr *cm;
+	int master, unlock = 0;
+	char byte = 't';
 
 	*slave = -1;
-	if ((*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1 ||
-	    grantpt(*master) == -1 || unlockpt(*master) == -1 ||
-	    (name = ptsname(*master)) == NULL ||
-	    (*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1 ||
-	    fcntl(*master, F_SETFL, O_NONBLOCK) == -1) {
+	if ((master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC))
+	    == -1 || ioctl(master, TIOCSPTLCK, &unlock) == -1 ||
+	    (*slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY |
+	    O_CLOEXEC)) == -1 || fchown(*slave, host_uid(d), host_gid(d))
+	    == -1) {
 		snprintf(err, errlen, "allocate a terminal: %s",
 		    strerror(errno));
 		return -1;
 	}
+	if (ws->ws_row != 0 || ws->ws_col != 0)
+		(void)ioctl(master, TIOCSWINSZ, ws);
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != 1) {
+		snprintf(err, errlen, "pass the terminal: %s", strerror(errno));
+		close(master);
+		return -1;
+	}
+	close(master);
 	return 0;
+}
+
+/* The monitor's end: the dyno's pty master, non-blocking; -1 on EOF. */
+int
+tty_recv_master(int sock)
+{
+	union {
+		struct cmsghdr	align;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = { 0 };
+	struct iovec iov;
+	struct cmsghdr *cm;
+	char byte;
+	int fd = -1;
+
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (cm == NULL || cm->cmsg_level != SOL_SOCKET ||
+	    cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Keys go to the dyno untouched: ^C is a byte the dyno's pty turns into SIGINT. */

@@ -306,6 +306,7 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	resolve_stack(o->stack ? o->stack : c->stack, d);
 	d->tty = isatty(STDIN_FILENO);
 	d->ttyslave = -1;
+	d->ttysock[0] = d->ttysock[1] = -1;
 	build_env(envpath, o, d);
 }
 

@@ -42,7 +42,8 @@ struct dyno {
 	uint64_t	 tmp_size;
 	int		 userns;		/* --userns: ids shifted */
 	int		 tty;			/* stdin is a terminal */
-	int		 ttyslave;		/* the pty given to the dyno, or -1 */
+	int		 ttyslave;		/* the dyno's pty slave, or -1 */
+	int		 ttysock[2];		/* passes the master out, or -1 */
 	struct dyno_size size;
 	struct env	 env;			/* the command's whole environment */
 };
@@ -104,7 +105,10 @@ const char *space_net_path(void);
 void	space_detach(struct dyno *d);
 
 /* dyno-run-tty.c: relay between our terminal and the dyno's pty. */
-int	tty_open_pty(int *master, int *slave, char *err, size_t errlen);
+struct winsize;
+int	tty_dyno_pty(const struct dyno *d, const struct winsize *ws, int sock,
+	    int *slave, char *err, size_t errlen);
+int	tty_recv_master(int sock);
 int	tty_raw(int fd);
 void	tty_restore(void);
 void	tty_copy_winsize(int from, int to);

@@ -28,6 +28,21 @@ in_tty() {
 	assert_line --partial "xterm-dynotest"
 }
 
+@test "the terminal is the dyno's /dev/pts/0, the dyno user's, with our size" {
+	run --separate-stderr in_tty "stty rows 33 cols 99; dyno-run --app $DR_APP --net none -- 'tty; stat -c %U /dev/pts/0; stty size'" </dev/null
+	assert_success
+	assert_line --partial "/dev/pts/0"
+	assert_line --partial "nobody"
+	assert_line --partial "33 99"
+}
+
+@test "with --userns the terminal works the same" {
+	run --separate-stderr in_tty "dyno-run --app $DR_APP --net none --userns -- 'tty; id -u; exit 4'" </dev/null
+	assert_equal "$status" 4
+	assert_line --partial "/dev/pts/0"
+	assert_line --partial "65534"
+}
+
 @test "an interactive shell reads what is typed and exits with its status" {
 	run --separate-stderr in_tty "dyno-run --app $DR_APP --net none -- sh" \
 		<<<'echo typed-$((40+2)); exit 3'
