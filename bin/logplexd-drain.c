@@ -34,7 +34,12 @@ drain_new(struct lpd *l, struct app *a, const struct drain_entry *e)
 		free(d);
 		return NULL;
 	}
-	diag_verbose("%s: drain %s added: %s", a->name, e->token, e->url);
+	if (diag_verbosity > 0) {
+		char url[DRAINS_URL_MAX];
+
+		drains_redact_url(url, sizeof(url), e->url);
+		diag_verbose("%s: drain %s added: %s", a->name, e->token, url);
+	}
 	return d;
 }
 
@@ -248,6 +253,7 @@ drains_busy(struct lpd *l)
 void
 drains_dump(struct lpd *l, FILE *fp)
 {
+	char url[DRAINS_URL_MAX];
 	struct app *a;
 	struct drain *d;
 	size_t i;
@@ -256,10 +262,13 @@ drains_dump(struct lpd *l, FILE *fp)
 		for (a = l->apps[i]; a != NULL; a = a->next) {
 			fprintf(fp, "app %s history=%zu\n", a->name,
 			    a->history.len);
-			for (d = a->drains; d != NULL; d = d->next)
+			for (d = a->drains; d != NULL; d = d->next) {
+				/* Dumps end up in logs: no passwords there. */
+				drains_redact_url(url, sizeof(url), d->ent.url);
 				fprintf(fp, "drain %s %s state=%s queued=%zu "
 				    "buffer=%zu sent=%llu lost=%llu\n",
-				    d->ent.token, d->ent.url, d->ops->state(d),
+				    d->ent.token, url, d->ops->state(d),
 				    d->queue.len, d->queue.cap, d->sent, d->lost);
+			}
 		}
 }

@@ -207,3 +207,26 @@ drains_format(char *buf, size_t size, const struct drain_entry *e, size_t n)
 	}
 	return used;
 }
+
+size_t
+drains_redact_url(char *buf, size_t size, const char *url)
+{
+	const char *auth, *end, *at, *colon;
+	int n;
+
+	/* The userinfo is the authority's part before its last '@'. */
+	if ((auth = strstr(url, "://")) == NULL)
+		goto plain;
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (at = NULL, colon = auth; colon < end; colon++)
+		if (*colon == '@')
+			at = colon;
+	if (at == NULL || (colon = memchr(auth, ':', at - auth)) == NULL)
+		goto plain;
+	n = snprintf(buf, size, "%.*s:***%s", (int)(colon - url), url, at);
+	return n < 0 ? 0 : (size_t)n;
+plain:
+	n = snprintf(buf, size, "%s", url);
+	return n < 0 ? 0 : (size_t)n;
+}

@@ -38,6 +38,13 @@ struct drain_entry {
  */
 int	drains_parse_url(const char *url, struct drainurl *u, const char **why);
 
+/*
+ * url with the password of its userinfo shown as "***"
+ * ("https://user:***@host/") into buf, for logs and dumps; a URL without
+ * one is copied as it is.  Returns the length it needs, as snprintf.
+ */
+size_t	drains_redact_url(char *buf, size_t size, const char *url);
+
 /* 1 when s has the form "d." + lowercase UUID. */
 int	drains_token_valid(const char *s);
 

@@ -158,3 +158,10 @@ dump_has() {
 	wait_for 20 frames_have 'back'
 	wait_for 20 dump_has 'buffer=1024 '
 }
+
+@test "SIGUSR1 and -v never show a drain's password" {
+	lp_start -v
+	wait_for 20 dump_has "drain $TOKEN https://user:***@127.0.0.1:$HTTPS_PORT/logs?x=1 state="
+	assert lp_err_has "added: https://user:***@127.0.0.1:"
+	run ! lp_err_has 's3cret'
+}

@@ -84,9 +84,27 @@ test_file(void)
 	    e, 3, err, sizeof(err)), -1, "bad url");
 }
 
+static void
+test_redact(void)
+{
+	char out[DRAINS_URL_MAX];
+
+	drains_redact_url(out, sizeof(out), "https://user:s3cret@h:8443/x?y=1");
+	is_str(out, "https://user:***@h:8443/x?y=1", "password hidden");
+	drains_redact_url(out, sizeof(out), "https://u:p@ss@h/");
+	is_str(out, "https://u:***@h/", "up to the last @");
+	drains_redact_url(out, sizeof(out), "https://user@h/a:b@c");
+	is_str(out, "https://user@h/a:b@c", "no password, path untouched");
+	drains_redact_url(out, sizeof(out), "syslog://h:514");
+	is_str(out, "syslog://h:514", "no userinfo");
+	is_int((int)drains_redact_url(out, 8, "https://u:p@h/"), 16,
+	    "needed length");
+}
+
 int
 main(void)
 {
+	test_redact();
 	test_urls();
 	test_tokens();
 	test_file();
