@@ -62,7 +62,11 @@ script(const struct dyno *d)
 	return s;
 }
 
-/* The command: its own session, the dyno user, no privileges, exec. */
+/*
+ * The command: its own session, its terminal, exec.  It was forked after
+ * the init gave everything up, so it is the dyno user already, with no
+ * capability, no_new_privs and the seccomp filter (fork keeps them all).
+ */
 static noreturn void
 command(const struct dyno *d, int statusfd, int ttyfd, const sigset_t *old)
 {
@@ -74,9 +78,6 @@ command(const struct dyno *d, int statusfd, int ttyfd, const sigset_t *old)
 	if (ttyfd != -1 && (dup2(ttyfd, 0) == -1 || dup2(ttyfd, 1) == -1 ||
 	    dup2(ttyfd, 2) == -1 || ioctl(0, TIOCSCTTY, 0) == -1))
 		setup_failed(statusfd, EXIT_OSERR, "controlling terminal failed");
-	if (secure_drop(d, err, sizeof(err)) == -1 ||
-	    secure_load_filter(err, sizeof(err)) == -1)
-		setup_failed(statusfd, EXIT_NOPERM, err);
 	argv[0] = "/bin/sh";
 	argv[1] = "-c";
 	argv[2] = script(d);
@@ -163,6 +164,20 @@ init_main(const struct dyno *d, int statusfd)
 	 * (CVE-2019-5736).
 	 */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/*
+	 * Drop before the fork: the init keeps no more power than the
+	 * command, and the command inherits the dropped state and the filter
+	 * instead of building them a second time.
+	 */
+	if (secure_drop(d, err, sizeof(err)) == -1 ||
+	    secure_load_filter(err, sizeof(err)) == -1)
+		setup_failed(statusfd, EXIT_NOPERM, err);
+	/*
+	 * Changing ids resets both: non-dumpable again, for the reason
+	 * above, and the dyno still dies if dyno-run is killed outright.
+	 */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if ((cmd = fork()) == -1)
 		setup_failed(statusfd, EXIT_OSERR, "fork failed");
 	if (cmd == 0)
@@ -170,18 +185,5 @@ init_main(const struct dyno *d, int statusfd)
 	close(statusfd);
 	if (d->ttyslave != -1)
 		close(d->ttyslave);
-	/* The init keeps no more power than the command it watches. */
-	if (secure_drop(d, err, sizeof(err)) == -1 ||
-	    secure_load_filter(err, sizeof(err)) == -1) {
-		diag_error("init: %s", err);
-		kill(cmd, SIGKILL);
-		finish(EXIT_OSERR << 8);
-	}
-	/*
-	 * Changing ids resets both: non-dumpable again, for the reason
-	 * above, and the dyno still dies if dyno-run is killed outright.
-	 */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	loop(cmd, &all);
 }
