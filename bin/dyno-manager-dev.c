@@ -161,7 +161,7 @@ dev_check(const struct conf *conf, const struct dev_opts *opts)
 	size_t i;
 
 	if ((rc = load_app(&d, &warnings)) != 0)
-		return rc;
+		goto out;
 	if ((rc = check_formation(&d)) == 0) {
 		for (i = 0; i < d.pf.n; i++)
 			printf("%s: %s\n", d.pf.entries[i].type,
@@ -169,6 +169,7 @@ dev_check(const struct conf *conf, const struct dev_opts *opts)
 		if (warnings > 0)
 			rc = EXIT_DATAERR;
 	}
+out:
 	procfile_free(&d.pf);
 	env_free(&d.env);
 	return rc;

@@ -548,6 +548,29 @@ inst_hardkill(struct mgr *m, struct inst *in)
 	kill(in->pid, SIGKILL);
 }
 
+/*
+ * Whatever is still in a pipe is logged before it closes; a grandchild
+ * that kept the pipe open does not keep it (or its buffer) alive.
+ */
+static void
+close_pipe(struct mgr *m, struct pipe_in *p)
+{
+	const char *line;
+	size_t len;
+
+	if (p->fd == -1)
+		return;
+	on_output(m->ev, p->fd, EPOLLIN, p);
+	if (p->fd == -1)
+		return;
+	while (linebuf_rest(&p->lb, &line, &len))
+		logclient_send(m->lc, m->app.name, "app", p->inst->name, line, len);
+	evloop_del_fd(m->ev, p->fd);
+	close(p->fd);
+	p->fd = -1;
+	linebuf_free(&p->lb);
+}
+
 static void
 inst_free(struct mgr *m, struct inst *in)
 {
@@ -559,11 +582,8 @@ inst_free(struct mgr *m, struct inst *in)
 			break;
 		}
 	cancel(m, &in->kill_timer);
-	/* Whatever is still in the pipes is read before they close. */
-	if (in->out.fd != -1)
-		on_output(m->ev, in->out.fd, EPOLLIN, &in->out);
-	if (in->err.fd != -1)
-		on_output(m->ev, in->err.fd, EPOLLIN, &in->err);
+	close_pipe(m, &in->out);
+	close_pipe(m, &in->err);
 	unlink(in->info);
 	free(in);
 }
