@@ -48,7 +48,9 @@ PKGS_dyno-cycle   = inih
 PKGS_space-net    = inih libnl-3.0 libnl-route-3.0 libnftables
 ALL_PKGS       = inih libcap-ng libseccomp libcurl gnutls openssl libnl-3.0 libnl-route-3.0
 
-PKG_CFLAGS    := $(shell $(PKG_CONFIG) --cflags $(ALL_PKGS) 2>/dev/null)
+# Deferred: on a fresh machine `deps` installs pkg-config and the -dev
+# packages after this file is read.
+PKG_CFLAGS     = $(shell $(PKG_CONFIG) --cflags $(ALL_PKGS) 2>/dev/null)
 DYNO_CPPFLAGS  = -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -MMD -MP
 DYNO_CFLAGS    = -std=gnu11 $(WARNINGS) $(WERROR) $(HARDEN) $(CFLAGS)
 ALL_LDFLAGS    = $(SAN_LDFLAGS) $(LDFLAGS)
