@@ -79,10 +79,11 @@ ZSHCOMP       := $(wildcard completions/zsh/_*)
 SHELL_SCRIPTS := $(wildcard .ci/run t/helper/*.sh t/bench/*.sh examples/*/*.sh \
                  share/*.sh)
 
-.PHONY: all check unit lint deps bench bench-deps demo install clean
+.PHONY: all check unit lint deps bench bench-deps demo install clean FORCE
 .DEFAULT_GOAL := all
-# Keep object files of unit tests and helpers between runs.
-.SECONDARY:
+# Keep object files of unit tests and helpers between runs (naming them:
+# a bare .SECONDARY: would make FORCE secondary too, and .build-flags stale).
+.SECONDARY: $(UNIT_SRCS:.c=.o) $(HELPER_SRCS:.c=.o)
 
 all: $(PROGS)
 
