@@ -451,6 +451,12 @@ start(struct mon *m)
 		abort_start(m, EXIT_OSERR, "clone: ", strerror(errno));
 	if (m->init == 0)
 		child(m, sync[0], status[1], ns[1], moved);
+	/*
+	 * Only now, so the dyno keeps the default disposition: a dyno that
+	 * failed its setup must get its failure reported, not kill us with
+	 * SIGPIPE when we write to it.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	close(sync[0]);
 	close(status[1]);
 	if (ns[1] != -1)

@@ -296,8 +296,9 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	read_appconf(c, o->app, &ac);
 	random_ids(d);
 	resolve_user(o->user ? o->user : c->user, d);
-	/* The user must fall inside the mapped range to exist in the dyno. */
-	d->userns = o->userns;
+	/* --userns, or dyno.conf's [dyno] userns for every dyno; the user
+	 * must fall inside the mapped range to exist in the dyno. */
+	d->userns = o->userns || c->userns;
 	if (d->userns && (d->uid >= USERNS_SIZE || d->gid >= USERNS_SIZE))
 		diag_die(EXIT_CONFIG, "--userns: user %s: ids above %u are not "
 		    "mapped", d->user, USERNS_SIZE - 1);

@@ -16,7 +16,7 @@
 #define MB		(1024ULL * 1024)
 #define GB		(1024ULL * MB)
 
-enum kind { K_DURATION, K_SIZE, K_UINT, K_STRING, K_BACKOFF };
+enum kind { K_DURATION, K_SIZE, K_UINT, K_STRING, K_BACKOFF, K_BOOL };
 
 /* One key of a fixed section: where it lives in struct conf and its type. */
 struct key {
@@ -32,6 +32,7 @@ struct key {
 #define SIZE(s, n, f)	{ s, n, K_SIZE, offsetof(struct conf, f), 0, 0, 0 }
 #define UINT(s, n, f, lo, hi) \
 			{ s, n, K_UINT, offsetof(struct conf, f), 0, lo, hi }
+#define BOOL(s, n, f)	{ s, n, K_BOOL, offsetof(struct conf, f), 0, 0, 0 }
 #define STR(s, n, f)	{ s, n, K_STRING, offsetof(struct conf, f), \
 			  sizeof(((struct conf *)0)->f), 0, 0 }
 
@@ -44,6 +45,7 @@ static const struct key keys[] = {
 	STR("dyno", "size", size),
 	SIZE("dyno", "tmp_size", tmp_size),
 	STR("dyno", "stack", stack),
+	BOOL("dyno", "userns", userns),
 	{ "manager", "restart_backoff", K_BACKOFF, 0, 0, 0, 0 },
 	STR("manager", "network", network),
 	UINT("manager", "base_port", base_port, 1, 65535),
@@ -193,6 +195,8 @@ set_key(struct conf *c, const struct key *k, const char *value)
 		return 0;
 	case K_BACKOFF:
 		return set_backoff(c, value);
+	case K_BOOL:
+		return num_parse_bool(value, (int *)(base + k->off));
 	}
 	return -1;
 }

@@ -32,6 +32,7 @@ struct conf {
 	char		size[CONF_NAME_MAX];	/* size = standard-1x */
 	uint64_t	tmp_size;		/* tmp_size = 256M */
 	char		stack[PATH_MAX];	/* stack = (host) */
+	int		userns;			/* userns = false */
 
 	/* [manager] */
 	uint64_t	backoff_ms[CONF_MAX_BACKOFF];	/* restart_backoff */

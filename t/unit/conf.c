@@ -52,6 +52,10 @@ main(void)
 	is_int(c.history_lines, 10, "history");
 	is_int(c.response_timeout_ms, 30000, "untouched keys keep defaults");
 
+	ok(load_text(&c, "[dyno]\nuserns = yes\n", err) == 0 && c.userns == 1,
+	    "a boolean");
+	ok(load_text(&c, "[dyno]\nuserns = perhaps\n", err) == -1,
+	    "a bad boolean refused");
 	ok(load_text(&c, "[size tiny]\nmemory = 32M\nmemory_max = 64M\npids = 20\n",
 	    err) == 0, "a new size");
 	s = conf_size(&c, "tiny");
