@@ -62,6 +62,22 @@ put_str(struct buf *b, const char *name, const char *v)
 	put_hdr(b, name, strlen(name), v, strlen(v));
 }
 
+/* Decimal digits of v into out (at least 21 bytes); returns the length. */
+static size_t
+put_u64(char *out, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+	return n;
+}
+
 /* Copy at most size-1 bytes; '"' becomes %22 so the log stays parseable. */
 static void
 copy_field(char *dst, size_t size, const char *src, size_t n)
@@ -81,9 +97,11 @@ copy_field(char *dst, size_t size, const char *src, size_t n)
 void
 msg_uuid(char out[37])
 {
+	static const char hex[] = "0123456789abcdef";
 	static unsigned char pool[4096];
 	static size_t used = sizeof(pool);
 	unsigned char *r;
+	size_t i, j;
 
 	/* One getrandom(2) per 256 ids rather than one per request. */
 	if (used + 16 > sizeof(pool)) {
@@ -96,9 +114,14 @@ msg_uuid(char out[37])
 	used += 16;
 	r[6] = (r[6] & 0x0f) | 0x40;
 	r[8] = (r[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
-	    r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+	/* By hand: snprintf with 16 conversions showed in profiles. */
+	for (i = 0, j = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[j++] = '-';
+		out[j++] = hex[r[i] >> 4];
+		out[j++] = hex[r[i] & 0xf];
+	}
+	out[j] = '\0';
 }
 
 /* Request id, X-Forwarded-For and the rest of what the log line needs. */
@@ -191,10 +214,9 @@ msg_request(struct conn *c, const struct http_msg *m, size_t headlen,
 	}
 	put_str(b, "X-Forwarded-For", c->ri.fwd);
 	put_str(b, "X-Forwarded-Proto", c->l->tls ? "https" : "http");
-	snprintf(num, sizeof(num), "%u", c->l->port);
-	put_str(b, "X-Forwarded-Port", num);
-	snprintf(num, sizeof(num), "%lld", (long long)now_wall_ms);
-	put_str(b, "X-Request-Start", num);
+	put_hdr(b, "X-Forwarded-Port", 16, num, put_u64(num, c->l->port));
+	put_hdr(b, "X-Request-Start", 15, num, put_u64(num,
+	    (uint64_t)now_wall_ms));
 	put_str(b, "X-Request-Id", c->ri.reqid);
 	PUTS(b, "Via: " VIA "\r\n");
 	if (c->upgrade)
@@ -244,8 +266,12 @@ msg_response(struct conn *c, const struct http_msg *m)
 	    m->hdr[m->nhdr - 1].vlen - m->reason : 0) + m->rlen + 1024;
 	if (buf_reserve(b, need, 2 * HEAD_MAX) == -1)
 		return -1;
-	buf_append(b, line, (size_t)snprintf(line, sizeof(line),
-	    "HTTP/1.1 %03d ", m->status));
+	memcpy(line, "HTTP/1.1 ", 9);
+	line[9] = (char)('0' + m->status / 100);
+	line[10] = (char)('0' + m->status / 10 % 10);
+	line[11] = (char)('0' + m->status % 10);
+	line[12] = ' ';
+	buf_append(b, line, 13);
 	buf_append(b, m->reason, m->rlen);
 	PUTS(b, "\r\n");
 	for (i = 0; i < m->nhdr; i++) {
@@ -338,14 +364,67 @@ msg_error_page(struct conn *c, int status, const char *code)
 		buf_append(&c->down, body, (size_t)bl);
 }
 
-/* "Nms", or "" when the step did not happen. */
+/* The log line, appended piece by piece: one snprintf per request showed. */
+struct line {
+	char	 p[4096];
+	size_t	 n;
+};
+
 static void
-ms_field(char *buf, size_t size, int happened, uint64_t ms)
+ln_str(struct line *l, const char *s)
 {
-	if (happened)
-		snprintf(buf, size, "%llums", (unsigned long long)ms);
-	else
-		buf[0] = '\0';
+	size_t k = strlen(s);
+
+	if (k > sizeof(l->p) - 1 - l->n)
+		k = sizeof(l->p) - 1 - l->n;
+	memcpy(l->p + l->n, s, k);
+	l->n += k;
+}
+
+static void
+ln_u64(struct line *l, uint64_t v)
+{
+	char num[24];
+
+	put_u64(num, v);
+	ln_str(l, num);
+}
+
+/* "Nms", or nothing when the step did not happen. */
+static void
+ln_ms(struct line *l, const char *key, int happened, uint64_t ms)
+{
+	ln_str(l, key);
+	if (!happened)
+		return;
+	ln_u64(l, ms);
+	ln_str(l, "ms");
+}
+
+static void
+log_head(struct line *l, const char *code, const char *cause,
+    const char *sock)
+{
+	if (code == NULL) {
+		ln_str(l, "at=info ");
+		return;
+	}
+	if (sock != NULL) {
+		ln_str(l, "sock=");
+		ln_str(l, sock);
+		ln_str(l, " ");
+	}
+	ln_str(l, strcmp(code, "H27") == 0 || strcmp(code, "H28") == 0 ?
+	    "at=warning code=" : "at=error code=");
+	ln_str(l, code);
+	ln_str(l, " desc=\"");
+	ln_str(l, msg_desc(code));
+	ln_str(l, "\" ");
+	if (cause != NULL) {
+		ln_str(l, "cause=\"");
+		ln_str(l, cause);
+		ln_str(l, "\" ");
+	}
 }
 
 void
@@ -353,30 +432,33 @@ msg_log(struct logclient *lc, const struct conn *c, const char *code,
     const char *cause, const char *sock)
 {
 	const struct reqinfo *ri = &c->ri;
-	char head[160] = "", con[32], svc[32], byt[32];
-	const char *at;
 	uint64_t now = evloop_now_ms();
+	struct line l;
 
 	if (c->app == NULL)
 		return;
-	at = code == NULL ? "info" : strcmp(code, "H27") == 0 ||
-	    strcmp(code, "H28") == 0 ? "warning" : "error";
-	if (code != NULL)
-		snprintf(head, sizeof(head), "%s%s%sat=%s code=%s desc=\"%s\" "
-		    "%s%s%s", sock ? "sock=" : "", sock ? sock : "",
-		    sock ? " " : "", at, code, msg_desc(code),
-		    cause ? "cause=\"" : "", cause ? cause : "",
-		    cause ? "\" " : "");
-	else
-		snprintf(head, sizeof(head), "at=info ");
-	ms_field(con, sizeof(con), ri->connect_ms > 0 || ri->connected,
+	l.n = 0;
+	log_head(&l, code, cause, sock);
+	ln_str(&l, "method=");
+	ln_str(&l, ri->method);
+	ln_str(&l, " path=\"");
+	ln_str(&l, ri->path);
+	ln_str(&l, "\" host=");
+	ln_str(&l, ri->host);
+	ln_str(&l, " request_id=");
+	ln_str(&l, ri->reqid);
+	ln_str(&l, " fwd=\"");
+	ln_str(&l, ri->fwd);
+	ln_str(&l, "\" dyno=");
+	ln_str(&l, ri->dyno);
+	ln_ms(&l, " connect=", ri->connect_ms > 0 || ri->connected,
 	    ri->connect_ms);
-	ms_field(svc, sizeof(svc), ri->connected, now - ri->start_ms >
+	ln_ms(&l, " service=", ri->connected, now - ri->start_ms >
 	    ri->connect_ms ? now - ri->start_ms - ri->connect_ms : 0);
-	snprintf(byt, sizeof(byt), "%llu", (unsigned long long)ri->bytes);
-	logclient_sendf(lc, c->app->name, "heroku", "router", "%smethod=%s "
-	    "path=\"%s\" host=%s request_id=%s fwd=\"%s\" dyno=%s connect=%s "
-	    "service=%s status=%d bytes=%s protocol=%s", head, ri->method,
-	    ri->path, ri->host, ri->reqid, ri->fwd, ri->dyno, con, svc,
-	    ri->status, byt, c->l->tls ? "https" : "http");
+	ln_str(&l, " status=");
+	ln_u64(&l, (uint64_t)ri->status);
+	ln_str(&l, " bytes=");
+	ln_u64(&l, ri->bytes);
+	ln_str(&l, c->l->tls ? " protocol=https" : " protocol=http");
+	logclient_send(lc, c->app->name, "heroku", "router", l.p, l.n);
 }

@@ -35,6 +35,7 @@ static struct worker {
 	unsigned	 nconns;
 	int		 draining;
 	struct evtimer	*sweeper;
+	int		 flush_armed;	/* a 0 ms timer will flush the log */
 	uint64_t	 drain_deadline;
 	uint64_t	 rng;
 	struct http_hdr	 hdr[HTTP_MAX_HEADERS];
@@ -224,6 +225,17 @@ cl_write(struct conn *c, const char *p, size_t n)
 	}
 }
 
+static void
+flush_log(struct evloop *ev, void *arg)
+{
+	(void)arg;
+	W.flush_armed = 0;
+	/* Lines logplexd had no room for: try again shortly. */
+	if (logclient_flush(W.lc) > 0 &&
+	    evloop_timer(ev, 2, flush_log, NULL) != NULL)
+		W.flush_armed = 1;
+}
+
 /* Log one request once, with its H-code if any. */
 static void
 log_done(struct conn *c, const char *code, const char *cause,
@@ -232,6 +244,10 @@ log_done(struct conn *c, const char *code, const char *cause,
 	if (c->logged || c->app == NULL)
 		return;
 	msg_log(W.lc, c, code, cause, sock);
+	/* Timers run after the current round of events: one send for all. */
+	if (!W.flush_armed && W.lc != NULL &&
+	    evloop_timer(W.ev, 0, flush_log, NULL) != NULL)
+		W.flush_armed = 1;
 	c->app->inflight--;
 	c->logged = 1;
 }
@@ -1324,6 +1340,7 @@ setup(struct worker_cfg *wc)
 	if ((W.apps = apps_open(W.conf->root, err, sizeof(err))) == NULL)
 		diag_die(EXIT_OSERR, "%s", err);
 	W.lc = logclient_open(W.conf->rundir);
+	logclient_hold(W.lc, 1);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (evloop_add_signal(W.ev, sigs[i], signal_ev, NULL) == -1)
 			diag_die_errno(EXIT_OSERR, "signalfd");

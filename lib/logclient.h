@@ -31,4 +31,18 @@ int	logclient_sendf(struct logclient *lc, const char *app,
 /* With quiet set, the stderr fallback is off (lines are just dropped). */
 void	logclient_set_quiet(struct logclient *lc, int quiet);
 
+/*
+ * With hold set, sends are queued (and count as sent) until
+ * logclient_flush, which sends them in one sendmmsg(2).  Lines logplexd has
+ * no room for stay held for the next flush; logclient_flush returns how
+ * many (0 when all went out, or went to the fallback because logplexd is
+ * absent), so the caller can flush again soon.  At most 8 lines are held
+ * (fewer than Debian's net.unix.max_dgram_qlen): beyond, the oldest goes to
+ * the fallback.  Clearing hold, and logclient_close, send what they can
+ * and give the rest to the fallback.  For a busy event loop: hold, and
+ * flush once per round of events.
+ */
+void	logclient_hold(struct logclient *lc, int hold);
+unsigned logclient_flush(struct logclient *lc);
+
 #endif
