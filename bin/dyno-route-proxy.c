@@ -36,12 +36,26 @@ static struct worker {
 	int		 draining;
 	struct evtimer	*sweeper;
 	int		 flush_armed;	/* a 0 ms timer will flush the log */
+	uint64_t	 now;		/* monotonic ms, read once per event */
 	uint64_t	 drain_deadline;
 	uint64_t	 rng;
 	struct http_hdr	 hdr[HTTP_MAX_HEADERS];
 } W;
 
 static void	pump(struct conn *c);
+
+/* One clock read per event: reading it per byte moved showed in profiles. */
+static uint64_t
+tick(void)
+{
+	return W.now = evloop_now_ms();
+}
+
+static uint64_t
+now_ms(void)
+{
+	return W.now;
+}
 static void	connect_done(struct conn *c);
 static int	start_connect(struct conn *c);
 static void	fail(struct conn *c, const char *code, int status,
@@ -110,7 +124,7 @@ release_backend(struct conn *c, int reuse)
 		return;
 	}
 	b->owner = NULL;
-	b->idle_since = evloop_now_ms();
+	b->idle_since = now_ms();
 	b->next = b->up->idle;
 	b->up->idle = b;
 	b->up->nidle++;
@@ -124,6 +138,7 @@ backend_ev(struct evloop *ev, int fd, uint32_t events, void *arg)
 	struct bsock *b = arg;
 	struct conn *c = b->owner;
 
+	(void)tick();
 	(void)ev;
 	(void)fd;
 	if (c == NULL) {
@@ -322,13 +337,13 @@ wait_for_dyno(struct conn *c, const char *code)
 {
 	c->wait_code = code;
 	c->state = C_CONNECT;
-	c->connect_start = evloop_now_ms();
+	c->connect_start = now_ms();
 }
 
 static struct route *
 pick_route(struct app *app)
 {
-	uint64_t now = evloop_now_ms();
+	uint64_t now = now_ms();
 	unsigned i, start;
 
 	start = (unsigned)(rnd() % app->nroutes);
@@ -379,7 +394,7 @@ connect_to(struct conn *c, struct upstream *u)
 		close(fd);
 		return -1;
 	}
-	c->connect_start = evloop_now_ms();
+	c->connect_start = now_ms();
 	c->state = C_CONNECT;
 	return 0;
 }
@@ -387,7 +402,7 @@ connect_to(struct conn *c, struct upstream *u)
 static void
 quarantine(struct upstream *u, const char *code, struct conn *c)
 {
-	u->quarantined_until = evloop_now_ms() + W.conf->quarantine_ms;
+	u->quarantined_until = now_ms() + W.conf->quarantine_ms;
 	c->last_err = code;
 }
 
@@ -448,7 +463,7 @@ connect_done(struct conn *c)
 		return;
 	}
 	c->b->connecting = 0;
-	c->ri.connect_ms = evloop_now_ms() - c->connect_start;
+	c->ri.connect_ms = now_ms() - c->connect_start;
 	c->ri.connected = 1;
 	c->state = C_PROXY;
 }
@@ -464,7 +479,7 @@ bad_request(struct conn *c, const struct http_msg *m)
 	    m->hdr[m->host].value, m->hdr[m->host].vlen)) != NULL) {
 		c->app->inflight++;
 		c->logged = 0;
-		c->ri.start_ms = evloop_now_ms();
+		c->ri.start_ms = now_ms();
 		snprintf(c->ri.method, sizeof(c->ri.method), "%.*s",
 		    (int)m->mlen, m->method ? m->method : "");
 		snprintf(c->ri.path, sizeof(c->ri.path), "%.*s",
@@ -506,7 +521,7 @@ dispatch(struct conn *c, const struct http_msg *m, size_t hl)
 {
 	struct app *app;
 
-	c->ri.start_ms = evloop_now_ms();
+	c->ri.start_ms = now_ms();
 	app = apps_lookup(W.apps, m->hdr[m->host].value, m->hdr[m->host].vlen);
 	if (msg_request(c, m, hl, wall_ms()) == -1) {
 		c->cin.off += hl;
@@ -758,7 +773,7 @@ client_in(struct conn *c)
 		return 1;
 	}
 	c->cin.len += (size_t)n;
-	c->last_active = evloop_now_ms();
+	c->last_active = now_ms();
 	if ((size_t)n < room && (c->ssl == NULL || SSL_pending(c->ssl) == 0))
 		c->rready = 0;
 	return 1;
@@ -783,7 +798,7 @@ client_out(struct conn *c)
 	c->down.off += (size_t)n;
 	if (c->down.off == c->down.len)
 		c->down.off = c->down.len = 0;
-	c->last_active = evloop_now_ms();
+	c->last_active = now_ms();
 	return 1;
 }
 
@@ -808,7 +823,7 @@ backend_out(struct conn *c)
 		return 1;
 	}
 	c->up_sent += (size_t)n;
-	c->last_active = evloop_now_ms();
+	c->last_active = now_ms();
 	if (c->up_sent == c->up.len && !c->replayable)
 		c->up.off = c->up.len = c->up_sent = 0;
 	if (c->up_sent == c->up.len && c->req_done && !c->sent) {
@@ -877,7 +892,7 @@ backend_in(struct conn *c)
 		c->replayable = 0;
 		c->up.off = c->up_sent;
 	}
-	c->last_active = evloop_now_ms();
+	c->last_active = now_ms();
 	if ((size_t)n < room)
 		b->rready = 0;
 	return 1;
@@ -927,7 +942,7 @@ drain(struct conn *c)
 			(void)SSL_shutdown(c->ssl);
 		(void)shutdown(c->fd, SHUT_WR);
 		c->shut = 1;
-		c->last_active = evloop_now_ms();
+		c->last_active = now_ms();
 		return 1;
 	}
 	if (c->cin_eof)
@@ -1027,6 +1042,7 @@ client_ev(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
 	struct conn *c = arg;
 
+	(void)tick();
 	(void)ev;
 	(void)fd;
 	if ((events & (EPOLLHUP | EPOLLERR)) && c->state != C_DRAIN &&
@@ -1082,7 +1098,7 @@ conn_new(struct listener *l, int fd, const struct sockaddr_storage *ss)
 	c->fd = fd;
 	c->l = l;
 	c->events = EPOLLIN;
-	c->last_active = evloop_now_ms();
+	c->last_active = now_ms();
 	peer_ip(ss, c->ip, sizeof(c->ip));
 	c->next = W.conns;
 	if (W.conns != NULL)
@@ -1098,6 +1114,7 @@ accept_ev(struct evloop *ev, int fd, uint32_t events, void *arg)
 	socklen_t sl;
 	int cfd, i;
 
+	(void)tick();
 	(void)ev;
 	(void)events;
 	for (i = 0; i < 64; i++) {
@@ -1220,7 +1237,7 @@ static void
 sweep(struct evloop *ev, void *arg)
 {
 	struct conn *c, *next;
-	uint64_t now = evloop_now_ms();
+	uint64_t now = tick();
 
 	(void)arg;
 	for (c = W.conns; c != NULL; c = next) {
@@ -1248,7 +1265,7 @@ start_drain(void)
 	if (W.draining)
 		return;
 	W.draining = 1;
-	W.drain_deadline = evloop_now_ms() + W.conf->shutdown_timeout_ms;
+	W.drain_deadline = now_ms() + W.conf->shutdown_timeout_ms;
 	for (i = 0; i < W.wc->nls; i++) {
 		evloop_del_fd(W.ev, W.wc->ls[i].fd);
 		close(W.wc->ls[i].fd);
@@ -1261,7 +1278,7 @@ start_drain(void)
 			pump(c);
 		}
 	}
-	sweep_pools(evloop_now_ms());
+	sweep_pools(now_ms());
 	if (W.nconns == 0)
 		evloop_stop(W.ev);
 }
@@ -1301,6 +1318,7 @@ dump(void)
 static void
 signal_ev(struct evloop *ev, int signo, void *arg)
 {
+	(void)tick();
 	(void)ev;
 	(void)arg;
 	if (signo == SIGHUP)
@@ -1316,6 +1334,7 @@ inotify_ev(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
 	char err[512];
 
+	(void)tick();
 	(void)ev;
 	(void)fd;
 	(void)events;
