@@ -368,5 +368,6 @@ main(int argc, char **argv)
 	rc = o.workers == 1 ? proxy_run(&wc) :
 	    supervise(&wc, wc.ls, nper, o.workers);
 	unlink(pidf);
+	free(wc.ls);
 	return rc;
 }
