@@ -140,8 +140,12 @@ EOF
 
 @test "a running dyno-manager gets SIGHUP" {
 	mkdir -p "$DYNO_RUNDIR/apps/dynotest-a"
-	bash -c 'trap "echo hup >>'"$DYNO_TEST_DIR"'/hup" HUP; while :; do sleep 0.1; done' 3>&- &
+	# a stand-in manager; it says when its trap is set, so no SIGHUP can
+	# come before it (bounded: 60 s)
+	bash -c 'trap "echo hup >>'"$DYNO_TEST_DIR"'/hup" HUP; : >'"$DYNO_TEST_DIR"'/trapped
+		for _ in $(seq 600); do sleep 0.1; done' 3>&- &
 	HUPPER=$!
+	wait_for 20 test -e "$DYNO_TEST_DIR/trapped"
 	echo "$HUPPER" >"$DYNO_RUNDIR/apps/dynotest-a/manager.pid"
 	release create dynotest-a --slug "$APP" >/dev/null 2>&1
 	wait_for 20 test -s "$DYNO_TEST_DIR/hup"
