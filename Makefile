@@ -169,12 +169,16 @@ install: all
 	$(INSTALL) -m 644 share/dyno.conf $(DESTDIR)$(DATADIR)/dyno.conf.example
 	[ -e $(DESTDIR)$(SYSCONFDIR)/dyno/dyno.conf ] || \
 		$(INSTALL) -m 644 share/dyno.conf $(DESTDIR)$(SYSCONFDIR)/dyno/dyno.conf
-	if [ -d share/systemd ]; then $(INSTALL) -d $(DESTDIR)$(SYSTEMDDIR); \
-		$(INSTALL) -m 644 share/systemd/* $(DESTDIR)$(SYSTEMDDIR); fi
+	$(INSTALL) -d $(DESTDIR)$(SYSTEMDDIR)
+	for u in share/systemd/*; do \
+		sed 's|/usr/bin/|$(BINDIR)/|g' "$$u" >$(DESTDIR)$(SYSTEMDDIR)/$${u##*/}; \
+		chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$${u##*/}; done
 	if [ -d share/tmpfiles.d ]; then $(INSTALL) -d $(DESTDIR)$(TMPFILESDIR); \
 		$(INSTALL) -m 644 share/tmpfiles.d/dyno.conf $(DESTDIR)$(TMPFILESDIR)/dyno.conf; fi
-	if [ -d share/cron.d ]; then $(INSTALL) -d $(DESTDIR)$(SYSCONFDIR)/cron.d; \
-		$(INSTALL) -m 644 share/cron.d/* $(DESTDIR)$(SYSCONFDIR)/cron.d; fi
+	$(INSTALL) -d $(DESTDIR)$(SYSCONFDIR)/cron.d
+	sed 's|/usr/bin/|$(BINDIR)/|g' share/cron.d/dyno-cycle \
+		>$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle
 
 # libFuzzer on dyno-route's parser (clang); never part of make check.
 # The corpus in t/fuzz/corpus/ is replayed by t/unit/dyno-route-http.t.

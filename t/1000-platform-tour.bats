@@ -126,4 +126,11 @@ teardown() {
 	[ -f "$d/usr/lib/systemd/system/dyno-cycle.timer" ]
 	[ -f "$d/etc/cron.d/dyno-cycle" ]
 	[ -f "$d/usr/lib/tmpfiles.d/dyno.conf" ]
+	# the units and the cron line run the binaries where they were installed
+	run -0 make -C "$TOP" install PREFIX=/opt/dyno DESTDIR="$DYNO_TEST_DIR/opt" \
+		SYSCONFDIR=/etc
+	grep -q '^ExecStart=/opt/dyno/bin/dyno-manager %i$' \
+		"$DYNO_TEST_DIR/opt/opt/dyno/lib/systemd/system/dyno-manager@.service"
+	grep -q '/opt/dyno/bin/dyno-cycle --daily --all-apps$' \
+		"$DYNO_TEST_DIR/opt/etc/cron.d/dyno-cycle"
 }
