@@ -304,6 +304,8 @@ exec_child(struct dev *d, struct devproc *p, int out, int err)
 	/* stdout and stderr are the only fds meant to cross exec. */
 	if (dup2(out, STDOUT_FILENO) == -1 || dup2(err, STDERR_FILENO) == -1)
 		_exit(EXIT_OSERR);
+	/* Nothing else dyno-manager inherited reaches the process. */
+	close_range(3, ~0U, 0);
 	snprintf(port, sizeof(port), "%u", p->port);
 	if (env_set(&d->env, "PORT", port) == -1 ||
 	    env_set(&d->env, "DYNO", p->name) == -1 ||

@@ -242,6 +242,8 @@ exec_dynorun(struct mgr *m, struct dyno *d, struct inst *in, int out, int err)
 	/* No stdin: a formation dyno has no terminal. */
 	close(STDIN_FILENO);
 	open("/dev/null", O_RDONLY);
+	/* Nothing else the manager inherited reaches the dyno. */
+	close_range(3, ~0U, 0);
 	snprintf(port, sizeof(port), "%u", in->port);
 	snprintf(grace, sizeof(grace), "%llu",
 	    (unsigned long long)(m->conf->grace_ms + 999) / 1000);

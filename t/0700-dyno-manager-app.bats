@@ -28,6 +28,7 @@ teardown() {
 		kill -TERM "$MGR" 2>/dev/null
 		wait_for 30 bash -c "! kill -0 $MGR 2>/dev/null" || kill -KILL "$MGR"
 	fi
+	stop_app_dynos "$APPNAME"
 	pkill -KILL -f '^sleep 4242\.1' 2>/dev/null || true
 	dyno_teardown
 }

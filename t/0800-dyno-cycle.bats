@@ -24,6 +24,7 @@ teardown() {
 		wait_for 30 bash -c "! kill -0 $MGR 2>/dev/null" || kill -KILL "$MGR"
 	fi
 	[ -n "${WATCH:-}" ] && kill "$WATCH" 2>/dev/null
+	stop_app_dynos "$APPNAME"
 	pkill -KILL -f '^sleep 4242\.20' 2>/dev/null || true
 	dyno_teardown
 }

@@ -20,6 +20,7 @@ setup() {
 
 teardown() {
 	pf_cleanup
+	stop_app_dynos "$APPNAME"
 	space-net destroy "$SPACE" --force >/dev/null 2>&1 || true
 	dyno_teardown
 }

@@ -23,6 +23,7 @@ setup() {
 teardown() {
 	[ -n "$TRAFFIC" ] && kill "$TRAFFIC" 2>/dev/null
 	pf_cleanup
+	stop_app_dynos "$APPNAME"
 	dyno_teardown
 }
 

@@ -59,3 +59,14 @@ wait_for() {
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# stop_app_dynos APP: the safety net of a teardown.  Whatever happened to
+# the test's dyno-manager, no dyno of APP (a dynotest- name) outlives the
+# test: SIGTERM to its dyno-run processes, then SIGKILL after 15 s.
+stop_app_dynos() {
+	local pat="^dyno-run --app $1 "
+	pgrep -f "$pat" >/dev/null || return 0
+	pkill -TERM -f "$pat"
+	wait_for 15 bash -c "! pgrep -f '$pat'" || pkill -KILL -f "$pat"
+	return 0
+}
