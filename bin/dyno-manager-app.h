@@ -19,6 +19,7 @@ enum dstate { ST_DOWN, ST_STARTING, ST_UP, ST_CRASHED, ST_COMPLETE };
 
 struct mgr;
 struct dyno;
+struct cg_sweep;
 
 /* One output pipe of one dyno-run process. */
 struct pipe_in {
@@ -38,6 +39,7 @@ struct inst {
 	unsigned	 port;
 	char		 addr[64];	/* IP from dyno-run's info file */
 	char		 info[PATH_MAX];
+	char		 cgroup[PATH_MAX];	/* from info, once needed */
 	int		 info_seen;
 	int		 retiring;	/* SIGTERM sent on purpose */
 	int		 hardkilled;	/* SIGKILL sent (R10, grace over) */
@@ -75,6 +77,7 @@ struct mgr {
 	unsigned	 seq;
 	int		 stopping;
 	int		 lockfd;
+	struct cg_sweep	*sweeps;	/* cgroups of SIGKILLed dynos to remove */
 };
 
 /* bin/dyno-manager-dyno.c: the lifecycle of one dyno. */
@@ -94,5 +97,7 @@ const char *dstate_name(enum dstate s);
 
 /* bin/dyno-manager-app.c */
 void	mgr_maybe_exit(struct mgr *m);
+void	mgr_remove_app_cgroup(struct mgr *m);
+void	mgr_end_sweeps(struct mgr *m);
 
 #endif

@@ -512,31 +512,130 @@ kill_cgroup(const char *dir)
 	free(procs);
 }
 
-/* The dyno's cgroup from dyno-run's info file, on v2 or any v1 hierarchy. */
-static void
-kill_dyno_cgroup(const char *info)
+/* The hierarchies a dyno's cgroup may be in: v2, or v1's controllers. */
+static const char *cg_roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified",
+    "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu" };
+#define NROOTS	(sizeof(cg_roots) / sizeof(cg_roots[0]))
+
+/* The dyno's cgroup ("dyno/APP/NAME-PID") from dyno-run's info file. */
+static int
+info_cgroup(const char *info, char *rel, size_t size)
 {
-	static const char *roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified",
-	    "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory" };
-	char *text, *p, dir[PATH_MAX];
-	size_t i;
+	char *text, *p;
+	int ok = 0;
 
 	if (state_read(info, 4096, &text, NULL) == -1)
-		return;
+		return 0;
 	if ((p = strstr(text, "cgroup=")) != NULL) {
 		p += 7;
 		p[strcspn(p, "\n")] = '\0';
+		p += *p == '/';
 		/* Only ever a dyno's own cgroup, never a hierarchy's root. */
-		if (strncmp(p + (*p == '/'), "dyno/", 5) != 0) {
-			free(text);
-			return;
-		}
-		for (i = 0; i < sizeof(roots) / sizeof(roots[0]) && *p; i++)
-			if (state_pathf(dir, sizeof(dir), "%s/%s", roots[i],
-			    p + (*p == '/')) == 0 && access(dir, F_OK) == 0)
-				kill_cgroup(dir);
+		ok = strncmp(p, "dyno/", 5) == 0 && strchr(p + 5, '/') != NULL &&
+		    snprintf(rel, size, "%s", p) < (int)size;
 	}
 	free(text);
+	return ok;
+}
+
+static void
+kill_dyno_cgroup(const char *rel)
+{
+	char dir[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < NROOTS; i++)
+		if (state_pathf(dir, sizeof(dir), "%s/%s", cg_roots[i], rel) == 0 &&
+		    access(dir, F_OK) == 0)
+			kill_cgroup(dir);
+}
+
+/* rmdir a cgroup in every hierarchy; 1 when none is left. */
+static int
+remove_cgroup(const char *rel)
+{
+	char dir[PATH_MAX];
+	size_t i;
+	int gone = 1;
+
+	for (i = 0; i < NROOTS; i++)
+		if (state_pathf(dir, sizeof(dir), "%s/%s", cg_roots[i], rel) == 0 &&
+		    rmdir(dir) == -1 && errno != ENOENT)
+			gone = 0;
+	return gone;
+}
+
+/* A SIGKILLed dyno-run could not remove its cgroup: we do, once the
+ * killed processes have left it (tried every 200 ms, for 10 s). */
+struct cg_sweep {
+	struct mgr	*m;
+	char		 rel[PATH_MAX];
+	unsigned	 tries;
+	struct evtimer	*timer;
+	struct cg_sweep	*next;
+};
+
+static void
+sweep_done(struct cg_sweep *cs)
+{
+	struct cg_sweep **pp;
+
+	for (pp = &cs->m->sweeps; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == cs) {
+			*pp = cs->next;
+			break;
+		}
+	free(cs);
+}
+
+static void
+on_cg_sweep(struct evloop *ev, void *arg)
+{
+	struct cg_sweep *cs = arg;
+
+	cs->timer = NULL;
+	if (remove_cgroup(cs->rel) || ++cs->tries == 50 ||
+	    (cs->timer = evloop_timer(ev, 200, on_cg_sweep, cs)) == NULL)
+		sweep_done(cs);
+}
+
+static void
+sweep_cgroup_later(struct mgr *m, const char *rel)
+{
+	struct cg_sweep *cs;
+
+	if (remove_cgroup(rel) || (cs = calloc(1, sizeof(*cs))) == NULL)
+		return;
+	cs->m = m;
+	snprintf(cs->rel, sizeof(cs->rel), "%s", rel);
+	if ((cs->timer = evloop_timer(m->ev, 200, on_cg_sweep, cs)) == NULL) {
+		free(cs);
+		return;
+	}
+	cs->next = m->sweeps;
+	m->sweeps = cs;
+}
+
+/* At exit: one last try for each cgroup still waiting, then forget them. */
+void
+mgr_end_sweeps(struct mgr *m)
+{
+	while (m->sweeps != NULL) {
+		remove_cgroup(m->sweeps->rel);
+		if (m->sweeps->timer != NULL)
+			evloop_timer_cancel(m->ev, m->sweeps->timer);
+		sweep_done(m->sweeps);
+	}
+}
+
+/* The app's own folder in each hierarchy, when the manager stops. */
+void
+mgr_remove_app_cgroup(struct mgr *m)
+{
+	char rel[PATH_MAX];
+
+	if (state_pathf(rel, sizeof(rel), "dyno/%s", m->app.name) == 0)
+		remove_cgroup(rel);
 }
 
 void
@@ -546,7 +645,8 @@ inst_hardkill(struct mgr *m, struct inst *in)
 	if (in == NULL)
 		return;
 	in->hardkilled = 1;
-	kill_dyno_cgroup(in->info);
+	if (info_cgroup(in->info, in->cgroup, sizeof(in->cgroup)))
+		kill_dyno_cgroup(in->cgroup);
 	kill(in->pid, SIGKILL);
 }
 
@@ -668,9 +768,13 @@ inst_reaped(struct mgr *m, struct inst *in, int wstatus)
 			mgr_write_routes(m);
 		}
 
-	/* dyno-run logs its own exit; when it was SIGKILLed, we do. */
+	/* dyno-run logs its own exit; when it was SIGKILLed, we do, and we
+	 * remove the cgroup it had no chance to. */
 	if (in->hardkilled || WIFSIGNALED(wstatus))
 		mgr_logf(m, in->name, "Process exited with status %d", code);
+	if ((in->hardkilled || WIFSIGNALED(wstatus)) && (in->cgroup[0] ||
+	    info_cgroup(in->info, in->cgroup, sizeof(in->cgroup))))
+		sweep_cgroup_later(m, in->cgroup);
 	inst_free(m, in);
 	if (d != NULL && d->cur == in)
 		dyno_crashed(m, d, code);

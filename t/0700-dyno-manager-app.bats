@@ -61,6 +61,12 @@ routes_count() {
 	[ "$(wc -l <"$APPDIR/routes" 2>/dev/null)" -eq "$1" ]
 }
 
+# no_cgroups GLOB: no cgroup folder matches, on v2 or on v1's pids hierarchy
+no_cgroups() {
+	! compgen -G "/sys/fs/cgroup/dyno/$1" >/dev/null &&
+		! compgen -G "/sys/fs/cgroup/pids/dyno/$1" >/dev/null
+}
+
 log_count() {
 	grep -c -- "$1" "$LOG" || true
 }
@@ -100,6 +106,8 @@ check_routes() {
 	assert_equal "$STATUS" 0
 	assert_equal "$(state_of web.1)" down
 	assert_equal "$(wc -c <"$APPDIR/routes")" 0
+	# nothing is left of the dynos' cgroups, nor of the app's folder
+	no_cgroups "$APPNAME"
 }
 
 @test "scaling starts and stops only the difference, highest numbers first" {
@@ -158,6 +166,8 @@ check_routes() {
 	wait_for 30 log_has_n 1 "heroku\[web.1\]: Process exited with status 137"
 	wait_for 30 log_has_n 1 "heroku\[web.1\]: State changed from starting to crashed"
 	assert_equal "$(wc -c <"$APPDIR/routes")" 0
+	# dyno-run was killed outright: the manager removes its cgroup
+	wait_for 15 no_cgroups "$APPNAME/web.1-*"
 }
 
 @test "a new release restarts every dyno onto the new slug and env" {
