@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -202,7 +203,7 @@ spawn(unsigned i)
 {
 	struct worker_cfg wc = *S.wc;
 	unsigned j;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if ((pid = fork()) == -1) {
 		diag_warn("fork: %s", strerror(errno));
@@ -212,6 +213,12 @@ spawn(unsigned i)
 		S.pid[i] = pid;
 		return;
 	}
+	/*
+	 * A worker never outlives its supervisor, even one killed outright:
+	 * it gets SIGTERM (and so drains) when the parent dies.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != parent)
+		_exit(0);
 	/* The worker keeps its own sockets and none of the others. */
 	for (j = 0; j < S.n * (unsigned)S.nper; j++)
 		if (j / (unsigned)S.nper != i)
