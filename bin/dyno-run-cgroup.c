@@ -17,6 +17,25 @@
 
 #define CGROOT	"/sys/fs/cgroup"
 
+
+/*
+ * mkdir -p, tried again when a folder on the way vanished: another dyno of
+ * the app may have just removed the emptied app folder (see cg_remove).
+ */
+static int
+mkdirs_again(const char *dir)
+{
+	int tries;
+
+	for (tries = 0; tries < 5; tries++) {
+		if (state_mkdirs(dir, 0755) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -1;
+	}
+	return -1;
+}
+
 static int
 write_file(const char *dir, const char *file, const char *val)
 {
@@ -82,7 +101,7 @@ create_v2(struct cg *cg, char *err, size_t errlen)
 	char path[PATH_MAX], *slash;
 
 	if (state_pathf(cg->v2dir, sizeof(cg->v2dir), CGROOT "/%s",
-	    cg->rel) == -1 || state_mkdirs(cg->v2dir, 0755) == -1) {
+	    cg->rel) == -1 || mkdirs_again(cg->v2dir) == -1) {
 		snprintf(err, errlen, "create cgroup %s: %s", cg->v2dir,
 		    strerror(errno));
 		return -1;
@@ -146,7 +165,7 @@ mkdir_v1(char *dir, size_t size, const char *ctl, const char *rel)
 	}
 	if (state_pathf(dir, size, "%s/%s", base, rel) == -1)
 		return -1;
-	return state_mkdirs(dir, 0755);
+	return mkdirs_again(dir);
 }
 
 static int
@@ -303,6 +322,18 @@ rmdir_retry(const char *dir)
 	}
 }
 
+static void
+rmdir_parent(const char *dir)
+{
+	char parent[PATH_MAX];
+	const char *slash = strrchr(dir, '/');
+
+	if (dir[0] == '\0' || slash == NULL || state_pathf(parent,
+	    sizeof(parent), "%.*s", (int)(slash - dir), dir) == -1)
+		return;
+	(void)rmdir(parent);	/* ENOTEMPTY while other dynos of the app run */
+}
+
 void
 cg_remove(struct cg *cg)
 {
@@ -314,6 +345,11 @@ cg_remove(struct cg *cg)
 	rmdir_retry(cg->mem);
 	rmdir_retry(cg->pids);
 	rmdir_retry(cg->cpu);
+	/* The app's folder too, when this was its last dyno (best effort). */
+	rmdir_parent(cg->v2dir);
+	rmdir_parent(cg->mem);
+	rmdir_parent(cg->pids);
+	rmdir_parent(cg->cpu);
 }
 
 uint64_t
