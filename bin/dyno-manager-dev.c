@@ -259,11 +259,6 @@ emitf(struct dev *d, const char *name, const char *fmt, ...)
 static void
 close_stream(struct dev *d, struct stream *s)
 {
-	const char *line;
-	size_t len;
-
-	while (linebuf_rest(&s->lb, &line, &len))
-		emit(d, s->proc->name, s->proc->color, line, len);
 	evloop_del_fd(d->ev, s->fd);
 	close(s->fd);
 	s->fd = -1;
@@ -273,24 +268,24 @@ close_stream(struct dev *d, struct stream *s)
 		evloop_stop(d->ev);
 }
 
+static void
+print_line(void *arg, const char *line, size_t len)
+{
+	struct stream *s = arg;
+
+	emit(s->dev, s->proc->name, s->proc->color, line, len);
+}
+
 /* Output of a process: whole lines only, so two processes never mix. */
 static void
 on_output(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
 	struct stream *s = arg;
-	struct dev *d = s->dev;
-	const char *line;
-	size_t len;
-	ssize_t n;
 
 	(void)ev;
-	(void)fd;
 	(void)events;
-	n = linebuf_read(&s->lb, s->fd);
-	while (linebuf_next(&s->lb, &line, &len))
-		emit(d, s->proc->name, s->proc->color, line, len);
-	if (n == 0 || (n == -1 && errno != EAGAIN))
-		close_stream(d, s);
+	if (!linebuf_pump(&s->lb, fd, print_line, s))
+		close_stream(s->dev, s);
 }
 
 /* The child side of spawn(): its own process group, pipes, env, sh -c. */
@@ -529,7 +524,7 @@ find_proc(struct dev *d, pid_t pid)
 
 /* Read what is already in a stream's pipe, without waiting. */
 static void
-drain(struct dev *d, struct stream *s)
+drain(struct stream *s)
 {
 	const char *line;
 	size_t len;
@@ -538,7 +533,7 @@ drain(struct dev *d, struct stream *s)
 		return;
 	while (linebuf_read(&s->lb, s->fd) > 0)
 		while (linebuf_next(&s->lb, &line, &len))
-			emit(d, s->proc->name, s->proc->color, line, len);
+			print_line(s, line, len);
 }
 
 /* One of our processes ended: say how, and stop the others (foreman). */
@@ -548,8 +543,8 @@ proc_exited(struct dev *d, struct devproc *p, int wstatus)
 	int code;
 
 	/* Show what it wrote before it died ahead of the line saying so. */
-	drain(d, &p->out);
-	drain(d, &p->err);
+	drain(&p->out);
+	drain(&p->err);
 	p->exited = 1;
 	if (WIFSIGNALED(wstatus)) {
 		code = 128 + WTERMSIG(wstatus);

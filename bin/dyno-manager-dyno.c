@@ -180,29 +180,33 @@ read_info(struct inst *in)
 	return 1;
 }
 
+/* One line a dyno wrote: to the app's log as app[TYPE.N]. */
+static void
+log_line(void *arg, const char *line, size_t len)
+{
+	struct inst *in = arg;
+
+	logclient_send(in->m->lc, in->m->app.name, "app", in->name, line, len);
+}
+
+static void
+end_pipe(struct mgr *m, struct pipe_in *p)
+{
+	evloop_del_fd(m->ev, p->fd);
+	close(p->fd);
+	p->fd = -1;
+	linebuf_free(&p->lb);
+}
+
 static void
 on_output(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
 	struct pipe_in *p = arg;
-	struct inst *in = p->inst;
-	const char *line;
-	size_t len;
-	ssize_t n;
 
+	(void)ev;
 	(void)events;
-	n = linebuf_read(&p->lb, fd);
-	while (linebuf_next(&p->lb, &line, &len))
-		logclient_send(in->m->lc, in->m->app.name, "app", in->name, line,
-		    len);
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-		while (linebuf_rest(&p->lb, &line, &len))
-			logclient_send(in->m->lc, in->m->app.name, "app", in->name,
-			    line, len);
-		evloop_del_fd(ev, fd);
-		close(fd);
-		p->fd = -1;
-		linebuf_free(&p->lb);
-	}
+	if (!linebuf_pump(&p->lb, fd, log_line, p->inst))
+		end_pipe(p->inst->m, p);
 }
 
 static int
@@ -662,15 +666,10 @@ close_pipe(struct mgr *m, struct pipe_in *p)
 
 	if (p->fd == -1)
 		return;
-	on_output(m->ev, p->fd, EPOLLIN, p);
-	if (p->fd == -1)
-		return;
-	while (linebuf_rest(&p->lb, &line, &len))
-		logclient_send(m->lc, m->app.name, "app", p->inst->name, line, len);
-	evloop_del_fd(m->ev, p->fd);
-	close(p->fd);
-	p->fd = -1;
-	linebuf_free(&p->lb);
+	if (linebuf_pump(&p->lb, p->fd, log_line, p->inst))
+		while (linebuf_rest(&p->lb, &line, &len))
+			log_line(p->inst, line, len);
+	end_pipe(m, p);
 }
 
 static void

@@ -222,14 +222,15 @@ host_gid(const struct dyno *d)
 	return d->userns ? (gid_t)(USERNS_BASE + d->gid) : d->gid;
 }
 
-static int
-write_map(pid_t pid, const char *which, unsigned from, unsigned to)
+int
+fs_write_idmap(pid_t pid, const char *which, unsigned from, unsigned to,
+    unsigned count)
 {
 	char path[64], map[64];
 	int fd, n, rc;
 
 	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, which);
-	n = snprintf(map, sizeof(map), "%u %u 1\n", from, to);
+	n = snprintf(map, sizeof(map), "%u %u %u\n", from, to, count);
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
 		return -1;
 	rc = write(fd, map, (size_t)n) == n ? 0 : -1;
@@ -264,8 +265,8 @@ owner_userns(uid_t owner, gid_t gowner, const struct dyno *d)
 		close(hold[1]);
 		return -1;
 	}
-	if (write_map(pid, "uid_map", owner, host_uid(d)) == 0 &&
-	    write_map(pid, "gid_map", gowner, host_gid(d)) == 0) {
+	if (fs_write_idmap(pid, "uid_map", owner, host_uid(d), 1) == 0 &&
+	    fs_write_idmap(pid, "gid_map", gowner, host_gid(d), 1) == 0) {
 		snprintf(path, sizeof(path), "/proc/%ld/ns/user", (long)pid);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}

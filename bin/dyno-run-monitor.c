@@ -368,21 +368,6 @@ spawn(struct mon *m, int flags, int *moved)
 	    NULL);
 }
 
-static int
-write_idmap(pid_t pid, const char *which)
-{
-	char path[64], map[64];
-	int fd, n, rc;
-
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, which);
-	n = snprintf(map, sizeof(map), "0 %u %u\n", USERNS_BASE, USERNS_SIZE);
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = write(fd, map, (size_t)n) == n ? 0 : -1;
-	close(fd);
-	return rc;
-}
-
 /*
  * --userns: once the init has its user namespace, map the dyno's ids
  * 0..USERNS_SIZE-1 onto the host's USERNS_BASE and up, then let it go on.
@@ -395,8 +380,9 @@ map_userns(struct mon *m, int nsfd, int syncfd)
 
 	if (read(nsfd, &c, 1) != 1)
 		return 0;
-	if (write_idmap(m->init, "uid_map") == -1 ||
-	    write_idmap(m->init, "gid_map") == -1 ||
+	if (fs_write_idmap(m->init, "uid_map", 0, USERNS_BASE, USERNS_SIZE) ==
+	    -1 || fs_write_idmap(m->init, "gid_map", 0, USERNS_BASE,
+	    USERNS_SIZE) == -1 ||
 	    write(syncfd, "m", 1) != 1)
 		return -1;
 	return 0;

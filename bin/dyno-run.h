@@ -85,6 +85,9 @@ gid_t	host_gid(const struct dyno *d);
 
 /* dyno-run-fs.c: build the root filesystem in the new mount namespace. */
 int	fs_setup(const struct dyno *d, char *err, size_t errlen);
+/* Write "FROM TO COUNT" to /proc/PID/WHICH (uid_map, gid_map): 0 or -1. */
+int	fs_write_idmap(pid_t pid, const char *which, unsigned from, unsigned to,
+	    unsigned count);
 
 /*
  * dyno-run-init.c: init_setup() makes the hostname, loopback and root

@@ -157,8 +157,9 @@ link_set_up(struct nl_sock *sk, const char *name, const char *alias)
 	return err < 0 ? nl_fail(err, name) : 0;
 }
 
-static int
-addr_add(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned len)
+int
+link_addr_add(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned len,
+    const char *what)
 {
 	struct rtnl_addr *a;
 	struct nl_addr *local;
@@ -168,7 +169,7 @@ addr_add(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned len)
 	if ((a = rtnl_addr_alloc()) == NULL ||
 	    (local = nl_addr_build(AF_INET, &be, 4)) == NULL) {
 		rtnl_addr_put(a);
-		return nl_fail(-NLE_NOMEM, "address");
+		return nl_fail(-NLE_NOMEM, what);
 	}
 	nl_addr_set_prefixlen(local, (int)len);
 	rtnl_addr_set_ifindex(a, ifindex);
@@ -176,8 +177,9 @@ addr_add(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned len)
 	err = rtnl_addr_add(sk, a, 0);
 	nl_addr_put(local);
 	rtnl_addr_put(a);
+	/* Already there is what a re-run wants: create and attach converge. */
 	if (err < 0 && err != -NLE_EXIST)
-		return nl_fail(err, "address");
+		return nl_fail(err, what);
 	return 0;
 }
 
@@ -216,8 +218,8 @@ link_bridge_ensure(struct nl_sock *sk, const struct space *sp)
 		return nl_fail(err, sp->bridge);
 	if ((rc = link_set_up(sk, sp->bridge, alias)) != 0)
 		return rc;
-	return addr_add(sk, link_index(sk, sp->bridge),
-	    cidr_gateway(&sp->cidr), sp->cidr.len);
+	return link_addr_add(sk, link_index(sk, sp->bridge),
+	    cidr_gateway(&sp->cidr), sp->cidr.len, "address");
 }
 
 int

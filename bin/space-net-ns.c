@@ -74,28 +74,6 @@ ns_up(struct nl_sock *sk, const char *name, int *ifindex)
 }
 
 static int
-ns_addr(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned len)
-{
-	struct rtnl_addr *a;
-	struct nl_addr *local;
-	uint32_t be = htonl(addr);
-	int err;
-
-	if ((a = rtnl_addr_alloc()) == NULL ||
-	    (local = nl_addr_build(AF_INET, &be, 4)) == NULL) {
-		rtnl_addr_put(a);
-		return ns_fail(-NLE_NOMEM, "address");
-	}
-	nl_addr_set_prefixlen(local, (int)len);
-	rtnl_addr_set_ifindex(a, ifindex);
-	rtnl_addr_set_local(a, local);
-	err = rtnl_addr_add(sk, a, 0);
-	nl_addr_put(local);
-	rtnl_addr_put(a);
-	return err < 0 ? ns_fail(err, "address") : 0;
-}
-
-static int
 ns_route(struct nl_sock *sk, int ifindex, uint32_t gw)
 {
 	struct rtnl_route *r;
@@ -141,7 +119,8 @@ ns_configure(int nsfd, const struct space *sp, uint32_t addr)
 		return rc;
 	if ((rc = ns_up(sk, "lo", NULL)) == 0 &&
 	    (rc = ns_up(sk, DYNO_IFNAME, &ifindex)) == 0 &&
-	    (rc = ns_addr(sk, ifindex, addr, sp->cidr.len)) == 0)
+	    (rc = link_addr_add(sk, ifindex, addr, sp->cidr.len,
+	    "dyno namespace: address")) == 0)
 		rc = ns_route(sk, ifindex, cidr_gateway(&sp->cidr));
 	link_close(sk);
 	return rc;

@@ -91,6 +91,10 @@ int	link_bridge_ensure(struct nl_sock *sk, const struct space *sp);
 int	link_bridge_delete(struct nl_sock *sk, const struct space *sp);
 int	link_exists(struct nl_sock *sk, const char *name);
 int	link_delete(struct nl_sock *sk, const char *name);
+/* Add addr/len to the link ifindex of sk's namespace; an address already
+ * there is fine.  0, or an exit status after a message naming `what`. */
+int	link_addr_add(struct nl_sock *sk, int ifindex, uint32_t addr,
+	    unsigned len, const char *what);
 int	link_sweep(struct nl_sock *sk, const struct space *sp,
 	    struct leases *ls);
 int	link_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,

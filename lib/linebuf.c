@@ -136,3 +136,20 @@ linebuf_rest(struct linebuf *lb, const char **line, size_t *len)
 	lb->start = lb->len;
 	return 1;
 }
+
+int
+linebuf_pump(struct linebuf *lb, int fd, linebuf_line_fn *fn, void *arg)
+{
+	const char *line;
+	size_t len;
+	ssize_t n;
+
+	n = linebuf_read(lb, fd);
+	while (linebuf_next(lb, &line, &len))
+		fn(arg, line, len);
+	if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EINTR)))
+		return 1;
+	while (linebuf_rest(lb, &line, &len))
+		fn(arg, line, len);
+	return 0;
+}

@@ -29,6 +29,17 @@ int	linebuf_append(struct linebuf *lb, const char *p, size_t n);
  */
 int	linebuf_next(struct linebuf *lb, const char **line, size_t *len);
 
+/* Called with each line linebuf_pump() takes out; not NUL-terminated. */
+typedef void linebuf_line_fn(void *arg, const char *line, size_t len);
+
+/*
+ * One linebuf_read() from fd, then every complete line to fn; at the end of
+ * the stream (EOF, or a read error other than EAGAIN and EINTR) the
+ * unterminated rest too.  Returns 1 while the stream is open, 0 at its
+ * end (the caller closes fd; errno tells a read error from EOF).
+ */
+int	linebuf_pump(struct linebuf *lb, int fd, linebuf_line_fn *fn, void *arg);
+
 /* At EOF: the unterminated rest as a last line (1), or 0 if none. */
 int	linebuf_rest(struct linebuf *lb, const char **line, size_t *len);
 

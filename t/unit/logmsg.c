@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/logmsg, lib/linebuf and lib/evloop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +52,38 @@ test_logmsg(void)
 	is_int(logmsg_pri("app", "api"), 45, "api pri");
 }
 
+static char pumped[256];
+
+static void
+pump_cb(void *arg, const char *line, size_t len)
+{
+	(*(int *)arg)++;
+	strncat(pumped, line, len);
+	strcat(pumped, "|");
+}
+
+/* linebuf_pump: whole lines while open, the rest at EOF, then 0. */
+static void
+test_pump(void)
+{
+	struct linebuf lb;
+	int fds[2], n = 0;
+
+	linebuf_init(&lb, 100);
+	ok(pipe(fds) == 0 && write(fds[1], "a\nb\nc", 5) == 5, "pipe for pump");
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	ok(linebuf_pump(&lb, fds[0], pump_cb, &n) == 1 && n == 2,
+	    "pump hands out the whole lines, stream still open");
+	ok(linebuf_pump(&lb, fds[0], pump_cb, &n) == 1 && n == 2,
+	    "nothing to read yet: still open, the partial line held");
+	close(fds[1]);
+	ok(linebuf_pump(&lb, fds[0], pump_cb, &n) == 0 && n == 3,
+	    "at EOF the rest comes out and the stream ends");
+	is_str(pumped, "a|b|c|", "lines in order");
+	close(fds[0]);
+	linebuf_free(&lb);
+}
+
 static void
 test_linebuf(void)
 {
@@ -86,6 +119,7 @@ test_linebuf(void)
 	ok(linebuf_read(&lb, fds[0]) == 0, "EOF");
 	close(fds[0]);
 	linebuf_free(&lb);
+	test_pump();
 }
 
 static int order[8], norder;
