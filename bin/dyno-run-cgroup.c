@@ -27,6 +27,9 @@ mkdirs_again(const char *dir)
 {
 	int tries;
 
+	/* Mostly only the leaf is missing: one mkdir, not one per level. */
+	if (mkdir(dir, 0755) == 0)
+		return 0;
 	for (tries = 0; tries < 5; tries++) {
 		if (state_mkdirs(dir, 0755) == 0)
 			return 0;
@@ -100,8 +103,7 @@ create_v2(struct cg *cg, char *err, size_t errlen)
 {
 	char path[PATH_MAX], *slash;
 
-	if (state_pathf(cg->v2dir, sizeof(cg->v2dir), CGROOT "/%s",
-	    cg->rel) == -1 || mkdirs_again(cg->v2dir) == -1) {
+	if (mkdirs_again(cg->v2dir) == -1) {
 		snprintf(err, errlen, "create cgroup %s: %s", cg->v2dir,
 		    strerror(errno));
 		return -1;
@@ -152,20 +154,24 @@ fail:
 	return -1;
 }
 
+/* v1: the dyno's folder in the hierarchy of `ctl`, "" when it has none. */
 static int
-mkdir_v1(char *dir, size_t size, const char *ctl, const char *rel)
+path_v1(char *dir, size_t size, const char *ctl, const char *rel)
 {
 	char base[PATH_MAX];
 
+	dir[0] = '\0';
 	if (state_pathf(base, sizeof(base), CGROOT "/%s", ctl) == -1)
 		return -1;
-	if (access(base, F_OK) == -1) {
-		dir[0] = '\0';
+	if (access(base, F_OK) == -1)
 		return 0;
-	}
-	if (state_pathf(dir, size, "%s/%s", base, rel) == -1)
-		return -1;
-	return mkdirs_again(dir);
+	return state_pathf(dir, size, "%s/%s", base, rel);
+}
+
+static int
+mkdir_v1(const char *dir)
+{
+	return dir[0] == '\0' ? 0 : mkdirs_again(dir);
 }
 
 static int
@@ -203,7 +209,7 @@ fail:
 }
 
 int
-cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
+cg_init(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 {
 	memset(cg, 0, sizeof(*cg));
 	cg->v2fd = -1;
@@ -212,16 +218,29 @@ cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 	 * share a name during a restart.
 	 */
 	if (state_pathf(cg->rel, sizeof(cg->rel), "dyno/%s/%s-%ld", d->app,
-	    d->name, (long)getpid()) == -1) {
-		snprintf(err, errlen, "cgroup path too long");
-		return -1;
-	}
+	    d->name, (long)getpid()) == -1)
+		goto toolong;
 	if ((cg->v2 = have_v2()))
+		return state_pathf(cg->v2dir, sizeof(cg->v2dir), CGROOT "/%s",
+		    cg->rel) == -1 ? -1 : 0;
+	if (path_v1(cg->mem, sizeof(cg->mem), "memory", cg->rel) == -1 ||
+	    path_v1(cg->pids, sizeof(cg->pids), "pids", cg->rel) == -1 ||
+	    path_v1(cg->cpu, sizeof(cg->cpu), "cpu", cg->rel) == -1)
+		goto toolong;
+	return 0;
+toolong:
+	snprintf(err, errlen, "cgroup path too long");
+	return -1;
+}
+
+int
+cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
+{
+	if (cg->v2)
 		return create_v2(cg, err, errlen) == -1 ? -1 :
 		    limits_v2(cg, d, err, errlen);
-	if (mkdir_v1(cg->mem, sizeof(cg->mem), "memory", cg->rel) == -1 ||
-	    mkdir_v1(cg->pids, sizeof(cg->pids), "pids", cg->rel) == -1 ||
-	    mkdir_v1(cg->cpu, sizeof(cg->cpu), "cpu", cg->rel) == -1) {
+	if (mkdir_v1(cg->mem) == -1 || mkdir_v1(cg->pids) == -1 ||
+	    mkdir_v1(cg->cpu) == -1) {
 		snprintf(err, errlen, "create cgroup %s: %s", cg->rel,
 		    strerror(errno));
 		cg_remove(cg);
@@ -232,7 +251,7 @@ cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 
 /*
  * Called by the dyno's future init, in its own process, before anything
- * else: v2 dynos are born inside their cgroup (CLONE_INTO_CGROUP), this is
+ * of the dyno's runs, with the host's tree under `root`: v2 dynos are born inside their cgroup (CLONE_INTO_CGROUP), this is
  * for v1 (and v2 without clone3).  On v1 it writes "0" (itself) to each
  * hierarchy's `tasks`: moving the current thread skips the kernel's global
  * threadgroup lock, whose write side waits for an RCU grace period (about
@@ -240,20 +259,25 @@ cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
  * single-threaded (a fresh clone), so its one thread is the whole process.
  */
 int
-cg_join(const struct cg *cg, char *err, size_t errlen)
+cg_join(const struct cg *cg, const char *root, char *err, size_t errlen)
 {
 	const char *dirs[] = { cg->mem, cg->pids, cg->cpu };
+	char dir[PATH_MAX];
 	size_t i;
 
 	if (cg->v2) {
-		if (write_file(cg->v2dir, "cgroup.procs", "0") == -1)
+		if (state_pathf(dir, sizeof(dir), "%s%s", root, cg->v2dir) ==
+		    -1 || write_file(dir, "cgroup.procs", "0") == -1)
 			goto fail;
 		return 0;
 	}
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (dirs[i][0] != '\0' && write_file(dirs[i], "tasks", "0")
-		    == -1)
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (dirs[i][0] == '\0')
+			continue;
+		if (state_pathf(dir, sizeof(dir), "%s%s", root, dirs[i]) == -1 ||
+		    write_file(dir, "tasks", "0") == -1)
 			goto fail;
+	}
 	return 0;
 fail:
 	snprintf(err, errlen, "move into cgroup %s: %s", cg->rel,

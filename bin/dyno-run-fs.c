@@ -19,7 +19,7 @@
 #include "dyno-run.h"
 #include "state.h"
 
-#define OLD	"/oldroot"
+#define OLD	HOST_ROOT
 #define STAGE	"/.dyno"	/* overlay layers, detached once mounted */
 
 /* Records the first failure as "what: why" and returns -1. */
@@ -238,63 +238,76 @@ fs_write_idmap(pid_t pid, const char *which, unsigned from, unsigned to,
 	return rc;
 }
 
+/* The helper below only waits to be killed, on a stack of its own. */
+static int
+hold_userns(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return 0;
+}
+
 /*
- * A user namespace whose maps turn the slug's owner into the dyno user:
- * the fd an idmapped mount needs.  -1 when it cannot be made.  The helper
- * is born in it (clone, not fork then unshare), so the maps can be written
- * at once; it only waits on `hold` to be killed.
+ * A user namespace whose maps turn `owner` into the dyno user: the fd an
+ * idmapped mount needs.  -1 when it cannot be made.  The helper is born in
+ * it (clone, not fork then unshare), so the maps can be written at once,
+ * and shares our memory (CLONE_VM), so making it copies no page table.
  */
 static int
 owner_userns(uid_t owner, gid_t gowner, const struct dyno *d)
 {
-	int hold[2], fd = -1;
-	char path[64], c;
+	static char stack[16384] __attribute__((aligned(16)));
+	char path[64];
+	int fd = -1;
 	pid_t pid;
 
-	if (pipe2(hold, O_CLOEXEC) == -1)
+	pid = clone(hold_userns, stack + sizeof(stack), CLONE_VM |
+	    CLONE_NEWUSER | SIGCHLD, NULL);
+	if (pid == -1)
 		return -1;
-	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL,
-	    NULL, NULL);
-	if (pid == 0) {
-		close(hold[1]);
-		(void)!read(hold[0], &c, 1);
-		_exit(0);
-	}
-	close(hold[0]);
-	if (pid == -1) {
-		close(hold[1]);
-		return -1;
-	}
 	if (fs_write_idmap(pid, "uid_map", owner, host_uid(d), 1) == 0 &&
 	    fs_write_idmap(pid, "gid_map", gowner, host_gid(d), 1) == 0) {
 		snprintf(path, sizeof(path), "/proc/%ld/ns/user", (long)pid);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
-	close(hold[1]);
 	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
 	return fd;
 }
 
 /*
- * The slug read-only on dst.  Its files show the dyno user as owner where
- * the slug's owner had them (an idmapped mount, Linux 5.12+), so the app
- * can change its own files through the overlay, as on Heroku where the
- * slug belongs to the dyno user.  Older kernels get a plain bind.
+ * Made by the monitor, on the host, while the dyno builds its root: the
+ * user namespace that shows the slug's files as the dyno user's where the
+ * slug's owner had them.  -1 when they are the dyno user's already, or
+ * when the namespace cannot be made (the slug is then bound as it is).
+ */
+int
+fs_slug_userns(const struct dyno *d)
+{
+	struct stat st;
+
+	if (stat(d->slug, &st) == -1 || st.st_uid == host_uid(d))
+		return -1;
+	return owner_userns(st.st_uid, st.st_gid, d);
+}
+
+/*
+ * The slug read-only on dst: an idmapped mount through `userns` (Linux
+ * 5.12+), so the app can change its own files through the overlay, as on
+ * Heroku where the slug belongs to the dyno user.  Without one, or on an
+ * older kernel, a plain bind.
  */
 static int
-slug_mount(const char *src, const char *dst, const struct dyno *d)
+slug_mount(const char *src, const char *dst, int userns)
 {
 	struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP |
 	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
-	struct stat st;
-	int tree, ns;
+	int tree;
 
-	if (stat(src, &st) == -1)
-		return fail("stat %s", src);
-	if (st.st_uid != host_uid(d) &&
-	    (ns = owner_userns(st.st_uid, st.st_gid, d)) != -1) {
-		a.userns_fd = (uint64_t)ns;
+	if (userns != -1) {
+		a.userns_fd = (uint64_t)userns;
 		tree = (int)syscall(SYS_open_tree, AT_FDCWD, src,
 		    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (tree != -1 && syscall(SYS_mount_setattr, tree, "",
@@ -302,12 +315,10 @@ slug_mount(const char *src, const char *dst, const struct dyno *d)
 		    syscall(SYS_move_mount, tree, "", AT_FDCWD, dst,
 		    MOVE_MOUNT_F_EMPTY_PATH) == 0) {
 			close(tree);
-			close(ns);
 			return 0;
 		}
 		if (tree != -1)
 			close(tree);
-		close(ns);
 	}
 	if (mnt(src, dst, NULL, MS_BIND | MS_REC, NULL) == -1)
 		return -1;
@@ -320,7 +331,7 @@ slug_mount(const char *src, const char *dst, const struct dyno *d)
  * staging tmpfs is detached once the overlay holds it.
  */
 static int
-app_overlay(const struct dyno *d)
+app_overlay(const struct dyno *d, int userns)
 {
 	char opts[128], src[PATH_MAX + 16];
 
@@ -337,7 +348,7 @@ app_overlay(const struct dyno *d)
 	if (chown(STAGE "/upper", host_uid(d), host_gid(d)) == -1)
 		return fail("chown /app");
 	snprintf(src, sizeof(src), OLD "%s", d->slug);
-	if (slug_mount(src, STAGE "/lower", d) == -1)
+	if (slug_mount(src, STAGE "/lower", userns) == -1)
 		return -1;
 	if (mnt("overlay", "/app", "overlay", MS_NOSUID | MS_NODEV,
 	    "lowerdir=" STAGE "/lower,upperdir=" STAGE "/upper,workdir="
@@ -457,17 +468,29 @@ new_root(void)
 	return 0;
 }
 
+/*
+ * The dyno's root, first part: everything but /app, made while the
+ * monitor prepares the cgroup, the network and the slug's id mapping.
+ */
 int
-fs_setup(const struct dyno *d, char *err, size_t errlen)
+fs_prepare(const struct dyno *d, char *err, size_t errlen)
 {
 	ferr = err;
 	ferrlen = errlen;
-	/* proc before /app: the idmap's helper is found in our own /proc. */
 	if (new_root() == -1 || stack(d) == -1 || proc() == -1 ||
-	    app_overlay(d) == -1 || tmp(d) == -1 || dev(d) == -1 ||
-	    etc_hosts(d) == -1)
+	    tmp(d) == -1 || dev(d) == -1 || etc_hosts(d) == -1)
 		return -1;
-	/* The host's tree goes away for good: nothing else stays visible. */
+	return 0;
+}
+
+/* The rest: /app, then the host's tree goes away for good. */
+int
+fs_finish(const struct dyno *d, int userns, char *err, size_t errlen)
+{
+	ferr = err;
+	ferrlen = errlen;
+	if (app_overlay(d, userns) == -1)
+		return -1;
 	if (umount2(OLD, MNT_DETACH) == -1 || rmdir(OLD) == -1)
 		return fail("detach the host root");
 	if (mnt(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL)

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* dyno-run: the dyno's PID 1 (reap, forward, end the dyno) and the command. */
 #include <errno.h>
-#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,24 +28,6 @@ setup_failed(int statusfd, int code, const char *what)
 	_exit(code);
 }
 
-static int
-loopback_up(void)
-{
-	struct ifreq ifr;
-	int s, rc = -1;
-
-	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, "lo");
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-		rc = ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	close(s);
-	return rc;
-}
-
 /* The /bin/sh -c script: .profile.d and .profile first when the slug has them. */
 static char *
 script(const struct dyno *d)
@@ -62,34 +43,51 @@ script(const struct dyno *d)
 	return s;
 }
 
+/* What the command execs: prepared before the vfork, which shares memory. */
+struct cmd {
+	char	*argv[4];
+	char	**envp;
+	int	 ttyfd;
+};
+
 /*
- * The command: its own session, its terminal, exec.  It was forked after
- * the init gave everything up, so it is the dyno user already, with no
- * capability, no_new_privs and the seccomp filter (fork keeps them all).
+ * Failing between vfork and exec: only write(2) and _exit, nothing that
+ * touches the memory the init shares with us until then.
  */
 static noreturn void
-command(const struct dyno *d, int statusfd, int ttyfd, const sigset_t *old)
+cmd_failed(int statusfd, int code, const char *what)
 {
-	char err[512], *argv[4], **envp;
-	int code;
+	static const char prog[] = "dyno-run: ";
+	int e = errno;
+	const char *why = strerror(e);
 
+	(void)!write(STDERR_FILENO, prog, sizeof(prog) - 1);
+	(void)!write(STDERR_FILENO, what, strlen(what));
+	(void)!write(STDERR_FILENO, ": ", 2);
+	(void)!write(STDERR_FILENO, why, strlen(why));
+	(void)!write(STDERR_FILENO, "\n", 1);
+	(void)!write(statusfd, &code, sizeof(code));
+	_exit(code);
+}
+
+/*
+ * The command, in the vfork child: its own session, its terminal, exec.
+ * It is the dyno user already, with no capability, no_new_privs and the
+ * seccomp filter: the init dropped them all before, and they carry over.
+ */
+static noreturn void
+command(const struct cmd *c, int statusfd, const sigset_t *old)
+{
 	if (setsid() == -1)
-		setup_failed(statusfd, EXIT_OSERR, "setsid failed");
-	if (ttyfd != -1 && (dup2(ttyfd, 0) == -1 || dup2(ttyfd, 1) == -1 ||
-	    dup2(ttyfd, 2) == -1 || ioctl(0, TIOCSCTTY, 0) == -1))
-		setup_failed(statusfd, EXIT_OSERR, "controlling terminal failed");
-	argv[0] = "/bin/sh";
-	argv[1] = "-c";
-	argv[2] = script(d);
-	argv[3] = NULL;
-	if (argv[2] == NULL || (envp = env_to_envp(&d->env)) == NULL)
-		setup_failed(statusfd, EXIT_OSERR, "out of memory");
+		cmd_failed(statusfd, EXIT_OSERR, "setsid");
+	if (c->ttyfd != -1 && (dup2(c->ttyfd, 0) == -1 || dup2(c->ttyfd, 1)
+	    == -1 || dup2(c->ttyfd, 2) == -1 || ioctl(0, TIOCSCTTY, 0) == -1))
+		cmd_failed(statusfd, EXIT_OSERR, "controlling terminal");
 	sigprocmask(SIG_SETMASK, old, NULL);
 	/* fds crossing exec: 0, 1, 2 only; everything else is O_CLOEXEC. */
-	execve(argv[0], argv, envp);
-	code = errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANTRUN;
-	snprintf(err, sizeof(err), "/bin/sh: %s", strerror(errno));
-	setup_failed(statusfd, code, err);
+	execve(c->argv[0], c->argv, c->envp);
+	cmd_failed(statusfd, errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANTRUN,
+	    "/bin/sh");
 }
 
 /* When the command is gone, so is the dyno: kill the rest, reap, exit. */
@@ -136,16 +134,29 @@ loop(pid_t cmd, const sigset_t *all)
 	}
 }
 
+/* Before the go: the hostname, loopback and the root but for /app. */
 void
-init_setup(const struct dyno *d, int statusfd)
+init_prepare(const struct dyno *d, int statusfd)
 {
 	char err[512];
 
 	if (sethostname(d->hostname, strlen(d->hostname)) == -1)
 		setup_failed(statusfd, EXIT_OSERR, "sethostname failed");
-	if (d->net != NET_HOST && loopback_up() == -1)
+	/* A space dyno's namespace came with its clone; --net=none's is the
+	 * monitor's, with loopback up already. */
+	if (d->net == NET_SPACE && net_loopback_up() == -1)
 		setup_failed(statusfd, EXIT_OSERR, "bring up loopback failed");
-	if (fs_setup(d, err, sizeof(err)) == -1)
+	if (fs_prepare(d, err, sizeof(err)) == -1)
+		setup_failed(statusfd, EXIT_OSERR, err);
+}
+
+/* After it: /app, with the slug's id mapping the monitor made, if any. */
+void
+init_finish(const struct dyno *d, int userns, int statusfd)
+{
+	char err[512];
+
+	if (fs_finish(d, userns, err, sizeof(err)) == -1)
 		setup_failed(statusfd, EXIT_OSERR, err);
 }
 
@@ -154,6 +165,7 @@ init_main(const struct dyno *d, int statusfd)
 {
 	sigset_t all, old;
 	char err[512];
+	struct cmd c;
 	pid_t cmd;
 
 	sigfillset(&all);
@@ -178,10 +190,18 @@ init_main(const struct dyno *d, int statusfd)
 	 */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if ((cmd = fork()) == -1)
+	c.argv[0] = "/bin/sh";
+	c.argv[1] = "-c";
+	c.argv[2] = script(d);
+	c.argv[3] = NULL;
+	c.ttyfd = d->ttyslave;
+	if (c.argv[2] == NULL || (c.envp = env_to_envp(&d->env)) == NULL)
+		setup_failed(statusfd, EXIT_OSERR, "out of memory");
+	/* vfork: no copy of our memory for a process that execs at once. */
+	if ((cmd = vfork()) == -1)
 		setup_failed(statusfd, EXIT_OSERR, "fork failed");
 	if (cmd == 0)
-		command(d, statusfd, d->ttyslave, &old);
+		command(&c, statusfd, &old);
 	close(statusfd);
 	if (d->ttyslave != -1)
 		close(d->ttyslave);

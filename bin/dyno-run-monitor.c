@@ -39,13 +39,25 @@ struct mon {
 	int			 ptm;		/* pty master, or -1 */
 	int			 setup_code;	/* non-zero: setup failed */
 	int			 stopping, r15, status;
+	int			 cpu;		/* ours when the init was born */
+	cpu_set_t		 cpus;		/* the init's CPUs after setup */
 	uint64_t		 last_r14;
 };
 
-/* The go message: sent once the cgroup and the network are ready. */
+/*
+ * The go message: sent once the cgroup and the network are ready, with
+ * the fds of the network namespace (--net=none) and of the slug's id
+ * mapping, when there are such, as SCM_RIGHTS.
+ */
 struct go {
 	char		addr[64];
 	struct winsize	ws;		/* our terminal's size, for its pty */
+	int		has_netns, has_userns;
+};
+
+/* What the dyno gets with the go: fds received, or -1. */
+struct gofds {
+	int		netns, userns;
 };
 
 static void
@@ -299,36 +311,120 @@ enter_userns(int syncfd, int nsfd, int statusfd)
 	close(nsfd);
 }
 
-/* The future PID 1: wait for the go, then become the dyno's init. */
+/* Receive the go and the fds that come with it. */
+static int
+recv_go(int sock, struct go *go, struct gofds *f)
+{
+	union {
+		char		buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr	align;
+	} u;
+	struct iovec iov = { go, sizeof(*go) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	int fds[2] = { -1, -1 }, n = 0;
+
+	f->netns = f->userns = -1;
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != sizeof(*go))
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			for (; n < 2 && CMSG_LEN((size_t)(n + 1) * sizeof(int))
+			    <= cm->cmsg_len; n++)
+				memcpy(&fds[n], CMSG_DATA(cm) + (size_t)n *
+				    sizeof(int), sizeof(int));
+	if (n != !!go->has_netns + !!go->has_userns)
+		return -1;
+	n = 0;
+	if (go->has_netns)
+		f->netns = fds[n++];
+	if (go->has_userns)
+		f->userns = fds[n++];
+	go->addr[sizeof(go->addr) - 1] = '\0';
+	return 0;
+}
+
+/*
+ * A fresh child runs first, on its parent's CPU, so the monitor would wait
+ * for the init's setup to block before doing its own half.  Both halves
+ * are independent: for the setup, the init moves to another CPU it may
+ * use, and takes all of them back before anything of the dyno runs.
+ */
+static void
+spread_setup(struct mon *m)
+{
+	cpu_set_t one;
+	int i, here = sched_getcpu();
+
+	if (sched_getaffinity(0, sizeof(m->cpus), &m->cpus) == -1 ||
+	    CPU_COUNT(&m->cpus) < 2 || m->cpu < 0) {
+		CPU_ZERO(&m->cpus);
+		return;
+	}
+	if (here != m->cpu)
+		return;
+	for (i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &m->cpus) && i != m->cpu)
+			break;
+	CPU_ZERO(&one);
+	CPU_SET(i, &one);
+	(void)sched_setaffinity(0, sizeof(one), &one);
+}
+
+static void
+unspread(struct mon *m)
+{
+	if (CPU_COUNT(&m->cpus) > 0)
+		(void)sched_setaffinity(0, sizeof(m->cpus), &m->cpus);
+}
+
+/*
+ * The future PID 1.  It builds most of its root while the monitor makes
+ * its cgroup (v1), network namespace and slug mapping, then waits for the
+ * go, joins them and becomes the dyno's init.
+ */
 static noreturn void
 child(struct mon *m, int syncfd, int statusfd, int nsfd, int moved)
 {
+	struct gofds f;
 	char err[512];
 	struct go go;
 
+	spread_setup(m);
 	evloop_child_sigreset();
 	/* If dyno-run dies, its dyno dies with it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	close_others(syncfd, statusfd, m->d->ttysock[1], nsfd);
-	/* Into the cgroup before any setup: all we allocate counts. */
-	if (!moved && cg_join(&m->cg, err, sizeof(err)) == -1) {
+	/* A space dyno waits first: its /etc/hosts needs the address. */
+	if (m->d->net != NET_SPACE)
+		init_prepare(m->d, statusfd);
+	if (recv_go(syncfd, &go, &f) == -1)
+		_exit(EXIT_SOFTWARE);
+	/*
+	 * Into the cgroup before anything of the dyno's own runs.  What the
+	 * setup above allocated (a few mounts) stays charged to us.
+	 */
+	if (!moved && cg_join(&m->cg, m->d->net != NET_SPACE ? HOST_ROOT :
+	    "", err, sizeof(err)) == -1) {
 		errno = EPERM;
 		child_failed(statusfd, err);
 	}
-	/* A space dyno waits first: its /etc/hosts needs the address. */
-	if (m->d->net != NET_SPACE)
-		init_setup(m->d, statusfd);
-	if (read(syncfd, &go, sizeof(go)) != sizeof(go))
-		_exit(EXIT_SOFTWARE);
+	if (f.netns != -1 && setns(f.netns, CLONE_NEWNET) == -1)
+		child_failed(statusfd, "join the network namespace");
 	/* Now inside its cgroup: make that the root of what it can see. */
 	if (unshare(CLONE_NEWCGROUP) == -1)
 		child_failed(statusfd, "unshare cgroup namespace");
-	go.addr[sizeof(go.addr) - 1] = '\0';
 	if (m->d->net == NET_SPACE) {
 		if (space_env(m->d, go.addr) == -1)
 			_exit(EXIT_OSERR);
-		init_setup(m->d, statusfd);
+		init_prepare(m->d, statusfd);
 	}
+	init_finish(m->d, f.userns, statusfd);
+	if (f.netns != -1)
+		close(f.netns);
+	if (f.userns != -1)
+		close(f.userns);
 	if (m->d->tty) {
 		if (tty_dyno_pty(m->d, &go.ws, m->d->ttysock[1],
 		    &m->d->ttyslave, err, sizeof(err)) == -1) {
@@ -340,6 +436,7 @@ child(struct mon *m, int syncfd, int statusfd, int nsfd, int moved)
 	if (m->d->userns)
 		enter_userns(syncfd, nsfd, statusfd);
 	close(syncfd);
+	unspread(m);
 	/* PID 1 does not share our process group: ^C is ours to forward. */
 	setsid();
 	init_main(m->d, statusfd);
@@ -420,19 +517,89 @@ abort_start(struct mon *m, int code, const char *what, const char *why)
 	diag_die(code, "%s%s", what, why);
 }
 
+/* The go, with the fds the dyno joins; ours close once sent. */
+static int
+send_go(int sock, const struct go *go, int netns, int userns)
+{
+	union {
+		char		buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr	align;
+	} u;
+	struct iovec iov = { (void *)go, sizeof(*go) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	int fds[2], n = 0;
+
+	if (netns != -1)
+		fds[n++] = netns;
+	if (userns != -1)
+		fds[n++] = userns;
+	if (n > 0) {
+		memset(&u, 0, sizeof(u));
+		msg.msg_control = u.buf;
+		msg.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, (size_t)n * sizeof(int));
+	}
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == sizeof(*go) ? 0 : -1;
+}
+
+/*
+ * While the dyno builds its root, on the other CPU: its v1 cgroup, its
+ * network namespace and the slug's id mapping.  Then the go.
+ */
+static void
+prepare_and_go(struct mon *m, int sock)
+{
+	int netns = -1, userns;
+	char err[512];
+	struct go go;
+
+	memset(&go, 0, sizeof(go));
+	if (m->d->net == NET_NONE &&
+	    (netns = net_new_ns(err, sizeof(err))) == -1)
+		abort_start(m, EXIT_OSERR, "", err);
+	userns = fs_slug_userns(m->d);
+	if (!m->cg.v2 && cg_create(&m->cg, m->d, err, sizeof(err)) == -1)
+		abort_start(m, EXIT_OSERR, "", err);
+	if (m->d->net == NET_SPACE &&
+	    space_attach(m->d, m->init, err, sizeof(err)) == -1)
+		abort_start(m, EXIT_UNAVAILABLE, "", err);
+	snprintf(go.addr, sizeof(go.addr), "%s", m->d->addr);
+	if (m->d->tty)
+		(void)ioctl(STDIN_FILENO, TIOCGWINSZ, &go.ws);
+	go.has_netns = netns != -1;
+	go.has_userns = userns != -1;
+	if (send_go(sock, &go, netns, userns) == -1)
+		abort_start(m, EXIT_OSERR, "start the dyno: ",
+		    strerror(errno));
+	if (netns != -1)
+		close(netns);
+	if (userns != -1)
+		close(userns);
+}
+
 static void
 start(struct mon *m)
 {
 	int sync[2], status[2], ns[2] = { -1, -1 }, moved, flags;
-	struct go go;
 	char err[512];
 
 	flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
-	if (m->d->net != NET_HOST)
+	/* --net=none's namespace comes from the monitor, in parallel. */
+	if (m->d->net == NET_SPACE)
 		flags |= CLONE_NEWNET;
-	if (pipe2(sync, O_CLOEXEC) == -1 || pipe2(status, O_CLOEXEC) == -1 ||
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) ==
+	    -1 || pipe2(status, O_CLOEXEC) == -1 ||
 	    (m->d->userns && pipe2(ns, O_CLOEXEC) == -1))
 		abort_start(m, EXIT_OSERR, "pipe: ", strerror(errno));
+	/* v2: born inside the cgroup (CLONE_INTO_CGROUP), so it comes first. */
+	if (m->cg.v2 && cg_create(&m->cg, m->d, err, sizeof(err)) == -1)
+		abort_start(m, EXIT_OSERR, "", err);
+	m->cpu = sched_getcpu();
 	if ((m->init = spawn(m, flags, &moved)) == -1)
 		abort_start(m, EXIT_OSERR, "clone: ", strerror(errno));
 	if (m->init == 0)
@@ -449,16 +616,7 @@ start(struct mon *m)
 		close(ns[1]);
 	if (m->d->ttysock[1] != -1)
 		close(m->d->ttysock[1]);
-	if (m->d->net == NET_SPACE &&
-	    space_attach(m->d, m->init, err, sizeof(err)) == -1)
-		abort_start(m, EXIT_UNAVAILABLE, "", err);
-	memset(&go, 0, sizeof(go));
-	snprintf(go.addr, sizeof(go.addr), "%s", m->d->addr);
-	if (m->d->tty)
-		(void)ioctl(STDIN_FILENO, TIOCGWINSZ, &go.ws);
-	if (write(sync[1], &go, sizeof(go)) != sizeof(go))
-		abort_start(m, EXIT_OSERR, "start the dyno: ",
-		    strerror(errno));
+	prepare_and_go(m, sync[1]);
 	if (m->d->userns && map_userns(m, ns[0], sync[1]) == -1)
 		abort_start(m, EXIT_OSERR, "map the user namespace: ",
 		    strerror(errno));
@@ -541,7 +699,7 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 		    "next to dyno-run or on PATH", d->space);
 	m.lc = logclient_open(c->rundir);
 	setup_loop(&m);
-	if (cg_create(&m.cg, d, err, sizeof(err)) == -1)
+	if (cg_init(&m.cg, d, err, sizeof(err)) == -1)
 		diag_die(EXIT_OSERR, "%s", err);
 	hlog(&m, "Starting process with command `%s`", d->cmd_line);
 	/* Raw only now: the line above still ends with a proper newline. */

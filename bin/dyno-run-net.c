@@ -3,15 +3,76 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
 #include "dyno-run.h"
 #include "evloop.h"
+
+int
+net_loopback_up(void)
+{
+	struct ifreq ifr;
+	int s, rc = -1;
+
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	return rc;
+}
+
+/*
+ * --net=none: a new network namespace with loopback up, made by the
+ * monitor while the dyno builds its root (creating one is the dearest
+ * part of a start, about 0.7 ms), then handed to the dyno.  The monitor
+ * steps in and back out; its fd of the new namespace is returned.
+ */
+int
+net_new_ns(char *err, size_t errlen)
+{
+	int host, fd = -1;
+
+	if ((host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "open network namespace: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (unshare(CLONE_NEWNET) == -1)
+		snprintf(err, errlen, "new network namespace: %s",
+		    strerror(errno));
+	else if (net_loopback_up() == -1 || (fd = open("/proc/self/ns/net",
+	    O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "bring up loopback: %s",
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	/* Back home, or stop: the monitor never stays in the dyno's. */
+	if (setns(host, CLONE_NEWNET) == -1) {
+		snprintf(err, errlen, "return to the host network: %s",
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	close(host);
+	return fd;
+}
 
 const char *
 space_net_path(void)

@@ -13,6 +13,9 @@
 
 enum net_mode { NET_NONE, NET_HOST, NET_SPACE };
 
+/* Where the dyno's init sees the host's tree until fs_finish(). */
+#define HOST_ROOT	"/oldroot"
+
 /*
  * --userns: ids 0..USERNS_SIZE-1 of the dyno are host ids USERNS_BASE and
  * up, in systemd's unused range (above its containers' 524288-1879048191),
@@ -63,10 +66,17 @@ struct cg {
 /* dyno-run-monitor.c: start the dyno, watch it; returns the exit status. */
 int	monitor_run(struct dyno *d, const struct conf *c, const char *info_file);
 
-/* dyno-run-cgroup.c: 0 or -1 with err filled. */
+/*
+ * dyno-run-cgroup.c: cg_init() names the dyno's cgroup (v2 or v1) without
+ * making it, cg_create() makes it with the size's limits; 0 or -1 with
+ * err filled.
+ */
+int	cg_init(struct cg *cg, const struct dyno *d, char *err, size_t errlen);
 int	cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen);
-/* The calling process (single-threaded) joins the cgroup. */
-int	cg_join(const struct cg *cg, char *err, size_t errlen);
+/* The calling process (single-threaded) joins the cgroup; the host's
+ * tree is under `root` ("" or HOST_ROOT). */
+int	cg_join(const struct cg *cg, const char *root, char *err,
+	    size_t errlen);
 void	cg_kill(struct cg *cg);
 void	cg_remove(struct cg *cg);
 /* Memory in use (bytes), and the peak; 0 when unknown. */
@@ -83,17 +93,27 @@ int	cg_oom_happened(struct cg *cg, uint64_t limit);
 uid_t	host_uid(const struct dyno *d);
 gid_t	host_gid(const struct dyno *d);
 
-/* dyno-run-fs.c: build the root filesystem in the new mount namespace. */
-int	fs_setup(const struct dyno *d, char *err, size_t errlen);
+/*
+ * dyno-run-fs.c: build the root filesystem in the new mount namespace:
+ * fs_prepare() all but /app, fs_finish() /app (idmapped through the
+ * user namespace `userns` unless -1) and the switch to the new root.
+ */
+int	fs_prepare(const struct dyno *d, char *err, size_t errlen);
+int	fs_finish(const struct dyno *d, int userns, char *err, size_t errlen);
+/* The monitor's: a user namespace mapping the slug's owner to the dyno
+ * user, for fs_finish(); -1 when none is needed or can be made. */
+int	fs_slug_userns(const struct dyno *d);
 /* Write "FROM TO COUNT" to /proc/PID/WHICH (uid_map, gid_map): 0 or -1. */
 int	fs_write_idmap(pid_t pid, const char *which, unsigned from, unsigned to,
 	    unsigned count);
 
 /*
- * dyno-run-init.c: init_setup() makes the hostname, loopback and root
- * filesystem (exits on failure); init_main() is the dyno's PID 1.
+ * dyno-run-init.c: init_prepare() makes the hostname, loopback and root
+ * filesystem but /app, init_finish() /app (both exit on failure);
+ * init_main() is the dyno's PID 1.
  */
-void	init_setup(const struct dyno *d, int statusfd);
+void	init_prepare(const struct dyno *d, int statusfd);
+void	init_finish(const struct dyno *d, int userns, int statusfd);
 noreturn void init_main(const struct dyno *d, int statusfd);
 
 /* dyno-run-secure.c: drop to the dyno user, no caps, NNP, seccomp. */
@@ -101,7 +121,11 @@ int	secure_rlimits(char *err, size_t errlen);
 int	secure_drop(const struct dyno *d, char *err, size_t errlen);
 int	secure_load_filter(char *err, size_t errlen);
 
-/* dyno-run-net.c: space-net attach (sets d->addr) and detach. */
+/* dyno-run-net.c: loopback up in the current network namespace: 0 or -1. */
+int	net_loopback_up(void);
+/* A fresh network namespace with loopback up: its fd, or -1 and err. */
+int	net_new_ns(char *err, size_t errlen);
+/* space-net attach (sets d->addr) and detach. */
 int	space_attach(struct dyno *d, pid_t pid, char *err, size_t errlen);
 /* space-net next to our own binary, else on PATH; NULL if neither. */
 const char *space_net_path(void);
