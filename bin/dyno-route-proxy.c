@@ -918,16 +918,25 @@ after_beof(struct conn *c)
 	return 1;
 }
 
+/*
+ * The head and the body bytes read with it move on together: the client
+ * gets them in one send, one TCP segment instead of two.
+ */
 static int
 step_backend(struct conn *c)
 {
+	int progress = 0;
+
 	if (c->state == C_PROXY && !c->resp_head_done &&
-	    c->bin.off < c->bin.len && parse_response(c))
-		return 1;
+	    c->bin.off < c->bin.len && parse_response(c)) {
+		if (c->closed)
+			return 1;
+		progress = 1;
+	}
 	if (((c->state == C_PROXY && c->resp_head_done && !c->resp_done) ||
 	    c->state == C_TUNNEL) && move_response(c))
 		return 1;
-	return after_beof(c);
+	return progress || after_beof(c);
 }
 
 /* Done writing: half-close, then read what the client still sends. */
