@@ -318,13 +318,14 @@ fail(struct conn *c, const char *code, int status, const char *cause,
 /* ---- connecting to a dyno ---- */
 
 /*
- * Heroku gives a request 75 s to reach a dyno; that is 15 connect
- * timeouts there, and here too, so that tests can shorten it.
+ * Heroku gives a request 75 s to reach a dyno: dyno.conf's connect_wait,
+ * else 15 connect timeouts, as there.
  */
 static uint64_t
 connect_budget(void)
 {
-	return 15 * W.conf->connect_timeout_ms;
+	return W.conf->connect_wait_ms ? W.conf->connect_wait_ms :
+	    15 * W.conf->connect_timeout_ms;
 }
 
 /*

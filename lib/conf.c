@@ -53,6 +53,7 @@ static const struct key keys[] = {
 	DUR("cycle", "max_age", cycle_max_age_ms),
 	DUR("cycle", "jitter", cycle_jitter_ms),
 	DUR("router", "connect_timeout", connect_timeout_ms),
+	DUR("router", "connect_wait", connect_wait_ms),
 	DUR("router", "quarantine", quarantine_ms),
 	UINT("router", "max_tries", max_tries, 1, 100),
 	DUR("router", "response_timeout", response_timeout_ms),

@@ -47,6 +47,7 @@ struct conf {
 
 	/* [router] */
 	uint64_t	connect_timeout_ms;	/* connect_timeout = 5s */
+	uint64_t	connect_wait_ms;	/* connect_wait = 15 x connect_timeout */
 	uint64_t	quarantine_ms;		/* quarantine = 5s */
 	unsigned	max_tries;		/* max_tries = 10 */
 	uint64_t	response_timeout_ms;	/* response_timeout = 30s (H12) */

@@ -103,7 +103,7 @@ waiting_requests() {
 }
 
 @test "H99 when every dyno stays quarantined for the connect budget" {
-	# The budget is 15 connect timeouts: 1.5 s here.
+	# The budget is 15 connect timeouts (1.5 s here) unless connect_wait.
 	printf '[router]\nconnect_timeout = 100ms\nquarantine = 1h\n' >"$DYNO_CONF"
 	route_app myapp
 	route_routes myapp "web.1 $(free_port)"
@@ -113,6 +113,22 @@ waiting_requests() {
 	wait_for 10 route_log_has 'code=H21 '
 	run --separate-stderr status_of myapp.localhost
 	assert_output 503
+	wait_for 10 route_log_has 'at=error code=H99 desc="Platform error" .* status=503'
+}
+
+@test "connect_wait sets the connect budget" {
+	# 15 connect timeouts would be 30 s: connect_wait cuts it to 0.3 s.
+	printf '[router]\nconnect_timeout = 2s\nconnect_wait = 300ms\nquarantine = 1h\n' \
+		>"$DYNO_CONF"
+	route_app myapp
+	route_routes myapp "web.1 $(free_port)"
+	route_start
+	run --separate-stderr status_of myapp.localhost
+	assert_output 503
+	SECONDS=0
+	run --separate-stderr status_of myapp.localhost
+	assert_output 503
+	[ "$SECONDS" -lt 10 ]
 	wait_for 10 route_log_has 'at=error code=H99 desc="Platform error" .* status=503'
 }
 
