@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* dyno-route: one worker's event loop, from accept to the last byte. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -20,6 +21,14 @@
 #include "logclient.h"
 
 #define IO_BUF		(16 * 1024)
+/*
+ * Tunnels and bodies with this much left to go move with splice(2),
+ * through a pipe, without being copied into the worker; smaller ones are
+ * cheaper through the buffers (measured: two splices cost more than a
+ * read and a write of a few KiB).
+ */
+#define SPLICE_MIN	(64 * 1024)
+#define SPLICE_PIPE	(64 * 1024)	/* the default pipe size */
 #define POOL_MAX	1024	/* idle connections kept per dyno */
 #define SWEEP_MS	100
 #define LINGER_MS	2000	/* reading a closing client's leftovers */
@@ -157,6 +166,65 @@ backend_ev(struct evloop *ev, int fd, uint32_t events, void *arg)
 	pump(c);
 }
 
+/* ---- splice(2) pipes ---- */
+
+static void
+spipe_close(struct spipe *sp)
+{
+	if (sp->fd[0] != -1) {
+		close(sp->fd[0]);
+		close(sp->fd[1]);
+	}
+	sp->fd[0] = sp->fd[1] = -1;
+	sp->n = 0;
+	sp->full = 0;
+}
+
+static int
+spipe_open(struct spipe *sp)
+{
+	if (sp->fd[0] != -1)
+		return 0;
+	return pipe2(sp->fd, O_NONBLOCK | O_CLOEXEC);
+}
+
+/*
+ * Socket to pipe, at most `max` bytes: >0 moved, 0 EOF, -1 with errno;
+ * EAGAIN with bytes already in the pipe means the pipe is full (its
+ * slots are pages, so it can fill before SPLICE_PIPE bytes).
+ */
+static ssize_t
+spipe_in(struct spipe *sp, int from, size_t max)
+{
+	ssize_t n;
+
+	if (max > SPLICE_PIPE - sp->n)
+		max = SPLICE_PIPE - sp->n;
+	n = splice(from, NULL, sp->fd[1], NULL, max, SPLICE_F_MOVE |
+	    SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		if ((sp->n += (size_t)n) >= SPLICE_PIPE)
+			sp->full = 1;
+	} else if (n == -1 && errno == EAGAIN && sp->n > 0)
+		sp->full = 1;
+	return n;
+}
+
+/* Pipe to socket: >0 moved, -1 with errno (EAGAIN: the socket is full). */
+static ssize_t
+spipe_out(struct spipe *sp, int to)
+{
+	ssize_t n;
+
+	n = splice(sp->fd[0], NULL, to, NULL, sp->n, SPLICE_F_MOVE |
+	    SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		sp->n -= (size_t)n;
+		sp->full = 0;
+	}
+	return n;
+}
+
 /* ---- client connections ---- */
 
 static void
@@ -171,6 +239,8 @@ conn_free(struct conn *c)
 	W.nconns--;
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
+	spipe_close(&c->sdown);
+	spipe_close(&c->sup);
 	free(c->cin.p);
 	free(c->up.p);
 	free(c->bin.p);
@@ -734,19 +804,39 @@ client_gone(struct conn *c)
 	conn_close(c);
 }
 
+/*
+ * Whether the client's bytes have somewhere to go.  Epoll is level-
+ * triggered: asking for EPOLLIN with a full buffer would spin the worker
+ * while a slow dyno takes an upload.
+ */
 static int
 wants_client(const struct conn *c)
 {
+	size_t pending = c->cin.len - c->cin.off;
+
+	if (c->sup.full)
+		return 0;
 	switch (c->state) {
-	case C_HEAD:
-		return c->cin.len - c->cin.off < HEAD_MAX;
 	case C_CONNECT:
 	case C_PROXY:
 		/* After the request, read on only to see the client leave. */
-		return !c->req_done || c->cin.len - c->cin.off < IO_BUF;
+		return pending < (c->req_done ? IO_BUF : HEAD_MAX);
 	default:
-		return 1;
+		return pending < HEAD_MAX;
 	}
+}
+
+/* Whether the dyno's bytes have somewhere to go (see wants_client). */
+static int
+wants_backend(const struct conn *c)
+{
+	size_t max = c->resp_head_done ? IO_BUF : HEAD_MAX;
+
+	if (!((c->state == C_PROXY && !c->resp_done) || c->state == C_TUNNEL))
+		return 0;
+	if (c->sdown.full)
+		return 0;
+	return c->bin.off != 0 || c->bin.len < c->bin.cap || c->bin.cap < max;
 }
 
 static int
@@ -785,7 +875,8 @@ client_out(struct conn *c)
 {
 	ssize_t n;
 
-	if (c->down.off == c->down.len || c->wblocked)
+	/* Bytes in the pipe came first: they go first. */
+	if (c->down.off == c->down.len || c->wblocked || c->sdown.n > 0)
 		return 0;
 	n = cl_write(c, c->down.p + c->down.off, c->down.len - c->down.off);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
@@ -809,7 +900,8 @@ backend_out(struct conn *c)
 	struct bsock *b = c->b;
 	ssize_t n;
 
-	if (b == NULL || b->connecting || b->wblocked || c->up_sent == c->up.len)
+	if (b == NULL || b->connecting || b->wblocked ||
+	    c->up_sent == c->up.len || c->sup.n > 0)
 		return 0;
 	n = send(b->fd, c->up.p + c->up_sent, c->up.len - c->up_sent,
 	    MSG_NOSIGNAL);
@@ -899,11 +991,144 @@ backend_in(struct conn *c)
 	return 1;
 }
 
+/* ---- splice(2): tunnels and long bodies skip the worker's buffers ---- */
+
+/*
+ * Dyno bytes may go by the pipe: a plain-text client, nothing of this
+ * direction left in our buffers, and a tunnel or a long sized body.
+ */
+static int
+down_spliceable(const struct conn *c)
+{
+	if (c->ssl != NULL || c->b == NULL || c->b->connecting ||
+	    c->bin.off != c->bin.len || c->down.off != c->down.len)
+		return 0;
+	if (c->state == C_TUNNEL)
+		return 1;
+	return c->state == C_PROXY && c->resp_head_done && !c->resp_done &&
+	    c->resp_body == B_LENGTH && c->resp_left >= SPLICE_MIN;
+}
+
+static int
+up_spliceable(const struct conn *c)
+{
+	if (c->ssl != NULL || c->b == NULL || c->b->connecting ||
+	    c->cin.off != c->cin.len || c->up_sent != c->up.len ||
+	    c->replayable || c->cin_eof)
+		return 0;
+	if (c->state == C_TUNNEL)
+		return 1;
+	return c->state == C_PROXY && !c->req_done &&
+	    c->req_body == B_LENGTH && c->req_left >= SPLICE_MIN;
+}
+
+static void
+mark_sent(struct conn *c)
+{
+	if (c->req_done && !c->sent && c->up_sent == c->up.len &&
+	    c->sup.n == 0) {
+		c->sent = 1;
+		c->ri.sent_ms = c->last_active;
+	}
+}
+
+/* Dyno to pipe to client. */
+static int
+splice_down(struct conn *c)
+{
+	struct spipe *sp = &c->sdown;
+	struct bsock *b = c->b;
+	size_t max = SPLICE_PIPE;
+	int progress = 0;
+	ssize_t n;
+
+	if (sp->n > 0 && !c->wblocked) {
+		if ((n = spipe_out(sp, c->fd)) > 0) {
+			c->last_active = now_ms();
+			progress = 1;
+		} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			c->wblocked = 1;
+		else {
+			client_gone(c);
+			return 1;
+		}
+	}
+	if (b == NULL || !b->rready || sp->full || !down_spliceable(c) ||
+	    spipe_open(sp) == -1)
+		return progress;
+	if (c->state != C_TUNNEL && max > c->resp_left)
+		max = (size_t)c->resp_left;
+	if ((n = spipe_in(sp, b->fd, max)) == -1 &&
+	    (errno == EAGAIN || errno == EINTR)) {
+		if (!sp->full)
+			b->rready = 0;
+		return progress;
+	}
+	if (n <= 0) {
+		backend_eof(c, n == -1);
+		return 1;
+	}
+	c->ri.bytes += (uint64_t)n;
+	c->last_active = now_ms();
+	if (c->state != C_TUNNEL && (c->resp_left -= (uint64_t)n) == 0) {
+		c->resp_done = 1;
+		end_response(c);
+	}
+	return 1;
+}
+
+/* Client to pipe to dyno. */
+static int
+splice_up(struct conn *c)
+{
+	struct spipe *sp = &c->sup;
+	struct bsock *b = c->b;
+	size_t max = SPLICE_PIPE;
+	int progress = 0;
+	ssize_t n;
+
+	if (sp->n > 0 && b != NULL && !b->wblocked) {
+		if ((n = spipe_out(sp, b->fd)) > 0) {
+			c->last_active = now_ms();
+			mark_sent(c);
+			progress = 1;
+		} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			b->wblocked = 1;
+		else {
+			/* The dyno went away: its read side tells us why. */
+			b->rready = 1;
+			sp->n = 0;
+			return 1;
+		}
+	}
+	if (!c->rready || sp->full || !up_spliceable(c) ||
+	    spipe_open(sp) == -1)
+		return progress;
+	if (c->state != C_TUNNEL && max > c->req_left)
+		max = (size_t)c->req_left;
+	if ((n = spipe_in(sp, c->fd, max)) == -1 &&
+	    (errno == EAGAIN || errno == EINTR)) {
+		if (!sp->full)
+			c->rready = 0;
+		return progress;
+	}
+	if (n <= 0) {
+		c->cin_eof = 1;
+		c->rready = 0;
+		return 1;
+	}
+	c->last_active = now_ms();
+	if (c->state != C_TUNNEL && (c->req_left -= (uint64_t)n) == 0)
+		c->req_done = 1;
+	return 1;
+}
+
 /* After the dyno's EOF, once every byte it sent has moved on. */
 static int
 after_beof(struct conn *c)
 {
-	if (c->beof == 0 || c->bin.off != c->bin.len || c->state == C_DRAIN)
+	if (c->beof == 0 || c->bin.off != c->bin.len || c->sdown.n > 0 ||
+	    c->state == C_DRAIN)
 		return 0;
 	if (c->state == C_TUNNEL) {
 		c->state = C_DRAIN;
@@ -945,7 +1170,7 @@ static int
 drain(struct conn *c)
 {
 	c->cin.off = c->cin.len = 0;
-	if (c->down.off != c->down.len)
+	if (c->down.off != c->down.len || c->sdown.n > 0)
 		return 0;
 	if (!c->shut) {
 		if (c->ssl != NULL)
@@ -985,7 +1210,7 @@ step_client(struct conn *c)
 	case C_TUNNEL:
 		if (move_body(c))
 			return 1;
-		if (c->cin_eof && c->cin.off == c->cin.len)
+		if (c->cin_eof && c->cin.off == c->cin.len && c->sup.n == 0)
 			conn_close(c);
 		return 0;
 	case C_DRAIN:
@@ -1002,7 +1227,8 @@ update_events(struct conn *c)
 
 	if (wants_client(c) && !c->cin_eof)
 		want |= EPOLLIN;
-	if ((c->down.off != c->down.len && c->wblocked) || c->ssl_wantw)
+	if (((c->down.off != c->down.len || c->sdown.n > 0) && c->wblocked) ||
+	    c->ssl_wantw)
 		want |= EPOLLOUT;
 	if (want != c->events && evloop_mod_fd(W.ev, c->fd, want) == 0)
 		c->events = want;
@@ -1012,10 +1238,9 @@ update_events(struct conn *c)
 	if (b->connecting)
 		want = EPOLLOUT;
 	else {
-		if ((c->state == C_PROXY && !c->resp_done) ||
-		    c->state == C_TUNNEL)
+		if (wants_backend(c))
 			want |= EPOLLIN | EPOLLRDHUP;
-		if (c->up_sent != c->up.len && b->wblocked)
+		if ((c->up_sent != c->up.len || c->sup.n > 0) && b->wblocked)
 			want |= EPOLLOUT;
 	}
 	set_bevents(b, want);
@@ -1031,7 +1256,11 @@ pump(struct conn *c)
 		if (!c->closed)
 			progress |= step_client(c);
 		if (!c->closed)
+			progress |= splice_up(c);
+		if (!c->closed)
 			progress |= backend_out(c);
+		if (!c->closed)
+			progress |= splice_down(c);
 		if (!c->closed)
 			progress |= backend_in(c);
 		if (!c->closed)
@@ -1107,6 +1336,8 @@ conn_new(struct listener *l, int fd, const struct sockaddr_storage *ss)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->fd = fd;
 	c->l = l;
+	c->sdown.fd[0] = c->sdown.fd[1] = -1;
+	c->sup.fd[0] = c->sup.fd[1] = -1;
 	c->events = EPOLLIN;
 	c->last_active = now_ms();
 	peer_ip(ss, c->ip, sizeof(c->ip));

@@ -223,6 +223,13 @@ struct reqinfo {
 	int		 status;
 };
 
+/* A pipe that bytes cross between two sockets with splice(2). */
+struct spipe {
+	int		 fd[2];		/* -1 until first used */
+	size_t		 n;		/* bytes in it */
+	int		 full;		/* the last splice in found no room */
+};
+
 struct conn {
 	int		 fd;
 	void		*ssl;
@@ -250,6 +257,7 @@ struct conn {
 	const char	*last_err;	/* "H19" or "H21" while retrying */
 	const char	*wait_code;	/* "H20"/"H99" while waiting for a dyno */
 	size_t		 up_sent;	/* bytes of up.p already sent */
+	struct spipe	 sdown, sup;	/* dyno to client, client to dyno */
 	int		 sent, reused, logged, closed, beof, shut;
 	uint64_t	 connect_start;
 	struct conn	*next, *prev;

@@ -74,6 +74,65 @@ PY
 	wait_for 10 route_log_has 'at=info method=GET path="/chat" .* status=101'
 }
 
+# sha1 of N bytes of the bulk dyno's pattern.
+pattern_sha1() {
+	python3 -c 'import hashlib, sys
+n = int(sys.argv[1]); b = bytes(range(251)) * (n // 251 + 1)
+print(hashlib.sha1(b[:n]).hexdigest())' "$1"
+}
+
+@test "long bodies both ways keep every byte (splice), kept alive" {
+	route_backend bulk web.1
+	route_app myapp
+	route_routes myapp "web.1 $BACKEND_PORT"
+	route_start
+	head -c 5000000 /dev/urandom >"$DYNO_TEST_DIR/up"
+	want=$(sha1sum <"$DYNO_TEST_DIR/up" | cut -d' ' -f1)
+	run route_curl myapp.localhost /upload --data-binary "@$DYNO_TEST_DIR/up" \
+		-H 'Content-Type: application/octet-stream'
+	assert_output "len=5000000 sha1=$want"
+	# Two long downloads and a short one on one kept-alive connection.
+	curl -sS --max-time 30 -H 'Host: myapp.localhost' \
+		"http://127.0.0.1:$ROUTER_PORT/20000000" \
+		"http://127.0.0.1:$ROUTER_PORT/3000001" \
+		"http://127.0.0.1:$ROUTER_PORT/100" -o "$DYNO_TEST_DIR/d1" \
+		-o "$DYNO_TEST_DIR/d2" -o "$DYNO_TEST_DIR/d3" \
+		-w '%{num_connects}\n' >"$DYNO_TEST_DIR/connects"
+	run sha1sum "$DYNO_TEST_DIR/d1" "$DYNO_TEST_DIR/d2" "$DYNO_TEST_DIR/d3"
+	assert_line "$(pattern_sha1 20000000)  $DYNO_TEST_DIR/d1"
+	assert_line "$(pattern_sha1 3000001)  $DYNO_TEST_DIR/d2"
+	assert_line "$(pattern_sha1 100)  $DYNO_TEST_DIR/d3"
+	run paste -sd' ' "$DYNO_TEST_DIR/connects"
+	assert_output "1 0 0"
+	wait_for 10 route_log_has 'path="/20000000" .* status=200 bytes=20000000 '
+	wait_for 10 route_log_has 'path="/3000001" .* status=200 bytes=3000001 '
+}
+
+@test "a client that stops reading costs a socket, not the worker's CPU" {
+	route_backend bulk web.1
+	route_app myapp
+	route_routes myapp "web.1 $BACKEND_PORT"
+	route_start
+	python3 - "$ROUTER_PORT" 3 <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.sendall(b"GET /200000000 HTTP/1.1\r\nHost: myapp.localhost\r\n\r\n")
+time.sleep(float(sys.argv[2]))
+PY
+	client=$!
+	sleep 1
+	t0=$(awk '{ print $14 + $15 }' "/proc/$ROUTER_PID/stat")
+	sleep 1
+	t1=$(awk '{ print $14 + $15 }' "/proc/$ROUTER_PID/stat")
+	wait "$client"
+	# A worker spinning on a full buffer burns the whole second (100
+	# ticks); a waiting one, next to nothing.
+	[ $((t1 - t0)) -lt 30 ]
+	run route_curl myapp.localhost /1000 -o /dev/null -w '%{http_code}'
+	assert_output 200
+}
+
 @test "TLS: SNI picks the certificate, X-Forwarded-Proto is https" {
 	require_cmd openssl
 	local d=$DYNO_TEST_DIR

@@ -6,7 +6,8 @@
 # hang (never answers), close (closes without answering), reset (half a
 # response then RST), badstatus, silent (first bytes then silence),
 # ws (WebSocket echo), slow (answers after 1.5 s), hop (a response whose
-# Connection header names X-Private).  It writes its port to PORTFILE once listening.
+# Connection header names X-Private), bulk (GET /N: N pattern bytes; a
+# body sent: its length and SHA-1).  It writes its port to PORTFILE once listening.
 import base64
 import hashlib
 import os
@@ -94,6 +95,20 @@ def answer(conn, f, lines, headers):
                       "\r\n" % ws_accept(headers["sec-websocket-key"])).encode())
         ws_echo(conn, f)
         return False
+    if MODE == "bulk":
+        if body:
+            text = ("len=%d sha1=%s\n" % (len(body),
+                    hashlib.sha1(body).hexdigest())).encode()
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(text), text))
+            return True
+        n = int(lines[0].split()[1].lstrip("/") or "0")
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
+        block = bytes(range(251)) * 261
+        while n > 0:
+            conn.sendall(block[:min(n, len(block))])
+            n -= min(n, len(block))
+        return True
     text = ("dyno=%s\n%s\nbody=%s\n" % (NAME, "\n".join(lines),
             body.decode("latin-1"))).encode("latin-1")
     if MODE == "chunked":
