@@ -11,6 +11,9 @@
 
 #include "evloop.h"
 
+/* Events taken per epoll_wait: a busy router has hundreds ready at once. */
+#define EVLOOP_BATCH	256
+
 struct watcher {
 	evloop_fd_fn	*fn;
 	void		*arg;
@@ -335,7 +338,7 @@ dispatch(struct evloop *ev, const struct epoll_event *ee)
 int
 evloop_run(struct evloop *ev)
 {
-	struct epoll_event events[64];
+	struct epoll_event events[EVLOOP_BATCH];
 	int n, i, timeout;
 
 	ev->stop = 0;
@@ -343,7 +346,7 @@ evloop_run(struct evloop *ev)
 		timeout = run_timers(ev);
 		if (ev->stop)
 			break;
-		n = epoll_wait(ev->epfd, events, 64, timeout);
+		n = epoll_wait(ev->epfd, events, EVLOOP_BATCH, timeout);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
