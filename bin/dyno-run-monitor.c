@@ -315,32 +315,20 @@ enter_userns(int syncfd, int nsfd, int statusfd)
 static int
 recv_go(int sock, struct go *go, struct gofds *f)
 {
-	union {
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr	align;
-	} u;
-	struct iovec iov = { go, sizeof(*go) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-	    .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm;
-	int fds[2] = { -1, -1 }, n = 0;
+	int fds[2], n, i = 0;
 
 	f->netns = f->userns = -1;
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != sizeof(*go))
+	if ((n = fdpass_recv(sock, go, sizeof(*go), fds, 2)) == -1)
 		return -1;
-	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			for (; n < 2 && CMSG_LEN((size_t)(n + 1) * sizeof(int))
-			    <= cm->cmsg_len; n++)
-				memcpy(&fds[n], CMSG_DATA(cm) + (size_t)n *
-				    sizeof(int), sizeof(int));
-	if (n != !!go->has_netns + !!go->has_userns)
+	if (n != !!go->has_netns + !!go->has_userns) {
+		while (n > 0)
+			close(fds[--n]);
 		return -1;
-	n = 0;
+	}
 	if (go->has_netns)
-		f->netns = fds[n++];
+		f->netns = fds[i++];
 	if (go->has_userns)
-		f->userns = fds[n++];
+		f->userns = fds[i++];
 	go->addr[sizeof(go->addr) - 1] = '\0';
 	return 0;
 }
@@ -521,30 +509,13 @@ abort_start(struct mon *m, int code, const char *what, const char *why)
 static int
 send_go(int sock, const struct go *go, int netns, int userns)
 {
-	union {
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr	align;
-	} u;
-	struct iovec iov = { (void *)go, sizeof(*go) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
 	int fds[2], n = 0;
 
 	if (netns != -1)
 		fds[n++] = netns;
 	if (userns != -1)
 		fds[n++] = userns;
-	if (n > 0) {
-		memset(&u, 0, sizeof(u));
-		msg.msg_control = u.buf;
-		msg.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
-		memcpy(CMSG_DATA(cm), fds, (size_t)n * sizeof(int));
-	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == sizeof(*go) ? 0 : -1;
+	return fdpass_send(sock, go, sizeof(*go), fds, n);
 }
 
 /*

@@ -26,13 +26,6 @@ int
 tty_dyno_pty(const struct dyno *d, const struct winsize *ws, int sock,
     int *slave, char *err, size_t errlen)
 {
-	union {
-		struct cmsghdr	align;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg = { 0 };
-	struct iovec iov;
-	struct cmsghdr *cm;
 	int master, unlock = 0;
 	char byte = 't';
 
@@ -48,18 +41,7 @@ tty_dyno_pty(const struct dyno *d, const struct winsize *ws, int sock,
 	}
 	if (ws->ws_row != 0 || ws->ws_col != 0)
 		(void)ioctl(master, TIOCSWINSZ, ws);
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &master, sizeof(int));
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != 1) {
+	if (fdpass_send(sock, &byte, 1, &master, 1) == -1) {
 		snprintf(err, errlen, "pass the terminal: %s", strerror(errno));
 		close(master);
 		return -1;
@@ -72,29 +54,11 @@ tty_dyno_pty(const struct dyno *d, const struct winsize *ws, int sock,
 int
 tty_recv_master(int sock)
 {
-	union {
-		struct cmsghdr	align;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg = { 0 };
-	struct iovec iov;
-	struct cmsghdr *cm;
 	char byte;
-	int fd = -1;
+	int fd;
 
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+	if (fdpass_recv(sock, &byte, 1, &fd, 1) != 1)
 		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (cm == NULL || cm->cmsg_level != SOL_SOCKET ||
-	    cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
 		close(fd);
 		return -1;

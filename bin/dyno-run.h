@@ -131,6 +131,15 @@ int	space_attach(struct dyno *d, pid_t pid, char *err, size_t errlen);
 const char *space_net_path(void);
 void	space_detach(struct dyno *d);
 
+/*
+ * dyno-run-fdpass.c: a message of exactly len bytes with up to 4 fds.
+ * fdpass_send: 0 or -1.  fdpass_recv: how many fds came (the rest -1,
+ * close-on-exec), or -1 when the message did not.
+ */
+int	fdpass_send(int sock, const void *data, size_t len, const int *fds,
+	    int nfds);
+int	fdpass_recv(int sock, void *data, size_t len, int *fds, int maxfds);
+
 /* dyno-run-tty.c: relay between our terminal and the dyno's pty. */
 struct winsize;
 int	tty_dyno_pty(const struct dyno *d, const struct winsize *ws, int sock,
