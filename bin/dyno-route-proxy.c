@@ -23,9 +23,9 @@
 #define IO_BUF		(16 * 1024)
 /*
  * Tunnels and bodies with this much left to go move with splice(2),
- * through a pipe, without being copied into the worker; smaller ones are
- * cheaper through the buffers (measured: two splices cost more than a
- * read and a write of a few KiB).
+ * through a pipe, without being copied into the worker; smaller ones go
+ * through the buffers, a read and a write, rather than make a pipe (two
+ * fds) and splice twice.
  */
 #define SPLICE_MIN	(64 * 1024)
 #define SPLICE_PIPE	(64 * 1024)	/* the default pipe size */
@@ -46,12 +46,15 @@ static struct worker {
 	struct evtimer	*sweeper;
 	int		 flush_armed;	/* a 0 ms timer will flush the log */
 	uint64_t	 now;		/* monotonic ms, read once per event */
+	uint64_t	 spliced;	/* bytes moved by splice(2), for dump() */
 	uint64_t	 drain_deadline;
 	uint64_t	 rng;
 	struct http_hdr	 hdr[HTTP_MAX_HEADERS];
 } W;
 
 static void	pump(struct conn *c);
+static int	down_by_pipe(const struct conn *c);
+static int	up_by_pipe(const struct conn *c);
 
 /* One clock read per event: reading it per byte moved showed in profiles. */
 static uint64_t
@@ -180,12 +183,17 @@ spipe_close(struct spipe *sp)
 	sp->full = 0;
 }
 
+/* The pipe, made on first use; without one, bytes take the buffers. */
 static int
 spipe_open(struct spipe *sp)
 {
 	if (sp->fd[0] != -1)
 		return 0;
-	return pipe2(sp->fd, O_NONBLOCK | O_CLOEXEC);
+	if (pipe2(sp->fd, O_NONBLOCK | O_CLOEXEC) == 0)
+		return 0;
+	sp->fd[0] = sp->fd[1] = -1;
+	sp->broken = 1;
+	return -1;
 }
 
 /*
@@ -221,6 +229,7 @@ spipe_out(struct spipe *sp, int to)
 	if (n > 0) {
 		sp->n -= (size_t)n;
 		sp->full = 0;
+		W.spliced += (uint64_t)n;
 	}
 	return n;
 }
@@ -814,8 +823,8 @@ wants_client(const struct conn *c)
 {
 	size_t pending = c->cin.len - c->cin.off;
 
-	if (c->sup.full)
-		return 0;
+	if (up_by_pipe(c))
+		return !c->sup.full && pending == 0 && c->up_sent == c->up.len;
 	switch (c->state) {
 	case C_CONNECT:
 	case C_PROXY:
@@ -834,8 +843,9 @@ wants_backend(const struct conn *c)
 
 	if (!((c->state == C_PROXY && !c->resp_done) || c->state == C_TUNNEL))
 		return 0;
-	if (c->sdown.full)
-		return 0;
+	if (down_by_pipe(c))
+		return !c->sdown.full && c->bin.off == c->bin.len &&
+		    c->down.off == c->down.len;
 	return c->bin.off != 0 || c->bin.len < c->bin.cap || c->bin.cap < max;
 }
 
@@ -845,7 +855,8 @@ client_in(struct conn *c)
 	size_t room, have = c->cin.len - c->cin.off;
 	ssize_t n;
 
-	if (!c->rready || c->cin_eof || !wants_client(c))
+	/* Once the pipe takes them, client bytes go by it alone. */
+	if (!c->rready || c->cin_eof || !wants_client(c) || up_by_pipe(c))
 		return 0;
 	room = HEAD_MAX - have < IO_BUF ? HEAD_MAX - have : IO_BUF;
 	if (c->state != C_HEAD && c->cin.cap >= IO_BUF)
@@ -959,7 +970,8 @@ backend_in(struct conn *c)
 	ssize_t n;
 
 	if (b == NULL || b->connecting || !b->rready ||
-	    !((c->state == C_PROXY && !c->resp_done) || c->state == C_TUNNEL))
+	    !((c->state == C_PROXY && !c->resp_done) || c->state == C_TUNNEL) ||
+	    (c->resp_head_done && down_by_pipe(c)))
 		return 0;
 	room = c->resp_head_done ? IO_BUF : HEAD_MAX;
 	if (c->bin.off == c->bin.len)
@@ -994,14 +1006,14 @@ backend_in(struct conn *c)
 /* ---- splice(2): tunnels and long bodies skip the worker's buffers ---- */
 
 /*
- * Dyno bytes may go by the pipe: a plain-text client, nothing of this
- * direction left in our buffers, and a tunnel or a long sized body.
+ * Dyno bytes go by the pipe, and only by it, on a plain-text client for a
+ * tunnel or a long sized body; the buffers only empty themselves first.
  */
 static int
-down_spliceable(const struct conn *c)
+down_by_pipe(const struct conn *c)
 {
-	if (c->ssl != NULL || c->b == NULL || c->b->connecting ||
-	    c->bin.off != c->bin.len || c->down.off != c->down.len)
+	if (c->ssl != NULL || c->sdown.broken || c->b == NULL ||
+	    c->b->connecting)
 		return 0;
 	if (c->state == C_TUNNEL)
 		return 1;
@@ -1010,16 +1022,30 @@ down_spliceable(const struct conn *c)
 }
 
 static int
-up_spliceable(const struct conn *c)
+down_spliceable(const struct conn *c)
 {
-	if (c->ssl != NULL || c->b == NULL || c->b->connecting ||
-	    c->cin.off != c->cin.len || c->up_sent != c->up.len ||
-	    c->replayable || c->cin_eof)
+	return down_by_pipe(c) && c->bin.off == c->bin.len &&
+	    c->down.off == c->down.len;
+}
+
+/* Client bytes likewise, once the request can no longer be replayed. */
+static int
+up_by_pipe(const struct conn *c)
+{
+	if (c->ssl != NULL || c->sup.broken || c->b == NULL ||
+	    c->b->connecting || c->replayable || c->cin_eof)
 		return 0;
 	if (c->state == C_TUNNEL)
 		return 1;
 	return c->state == C_PROXY && !c->req_done &&
 	    c->req_body == B_LENGTH && c->req_left >= SPLICE_MIN;
+}
+
+static int
+up_spliceable(const struct conn *c)
+{
+	return up_by_pipe(c) && c->cin.off == c->cin.len &&
+	    c->up_sent == c->up.len;
 }
 
 static void
@@ -1549,10 +1575,11 @@ dump(void)
 		waiting += c->state == C_CONNECT && c->b == NULL;
 	}
 	fprintf(stderr, "%s: worker %ld: %u connections (head %u, connect %u, "
-	    "waiting for a dyno %u, proxy %u, tunnel %u, closing %u)%s\n",
-	    diag_prog(), (long)getpid(), W.nconns, n[C_HEAD],
-	    n[C_CONNECT] - waiting, waiting, n[C_PROXY], n[C_TUNNEL],
-	    n[C_DRAIN], W.draining ? ", draining" : "");
+	    "waiting for a dyno %u, proxy %u, tunnel %u, closing %u), "
+	    "%llu bytes spliced%s\n", diag_prog(), (long)getpid(), W.nconns,
+	    n[C_HEAD], n[C_CONNECT] - waiting, waiting, n[C_PROXY],
+	    n[C_TUNNEL], n[C_DRAIN], (unsigned long long)W.spliced,
+	    W.draining ? ", draining" : "");
 	apps_dump(W.apps);
 }
 

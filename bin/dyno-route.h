@@ -228,6 +228,7 @@ struct spipe {
 	int		 fd[2];		/* -1 until first used */
 	size_t		 n;		/* bytes in it */
 	int		 full;		/* the last splice in found no room */
+	int		 broken;	/* no pipe could be made: buffers only */
 };
 
 struct conn {

@@ -106,6 +106,11 @@ print(hashlib.sha1(b[:n]).hexdigest())' "$1"
 	assert_output "1 0 0"
 	wait_for 10 route_log_has 'path="/20000000" .* status=200 bytes=20000000 '
 	wait_for 10 route_log_has 'path="/3000001" .* status=200 bytes=3000001 '
+	# The long ones went by splice(2): 28 MB, less the first buffers.
+	kill -USR1 "$ROUTER_PID"
+	wait_for 10 grep -q 'bytes spliced' "$ROUTER_LOG"
+	spliced=$(grep -o '[0-9]* bytes spliced' "$ROUTER_LOG" | tail -1 | cut -d' ' -f1)
+	[ "$spliced" -gt 27000000 ]
 }
 
 @test "a client that stops reading costs a socket, not the worker's CPU" {
