@@ -392,7 +392,8 @@ app_run(const struct conf *conf, const char *name, int ready_fd)
 	m.lockfd = -1;
 	if ((rc = app_load(conf, name, &m.app)) != 0)
 		return rc;
-	if ((rc = take_app(&m)) != 0 || setup(&m) == -1) {
+	if ((rc = take_app(&m)) != 0 || (rc = mgr_cgroup_setup(&m)) != 0 ||
+	    setup(&m) == -1) {
 		if (rc == 0)
 			diag_error_errno("%s: setting up", name);
 		app_free(&m.app);

@@ -78,6 +78,7 @@ struct mgr {
 	int		 stopping;
 	int		 lockfd;
 	struct cg_sweep	*sweeps;	/* cgroups of SIGKILLed dynos to remove */
+	char		 cgbase[PATH_MAX];	/* v2: where dyno/APP is; "" v1 */
 };
 
 /* bin/dyno-manager-dyno.c: the lifecycle of one dyno. */
@@ -97,6 +98,12 @@ const char *dstate_name(enum dstate s);
 
 /* bin/dyno-manager-app.c */
 void	mgr_maybe_exit(struct mgr *m);
+/*
+ * On cgroup v2: find the base of the dynos' cgroups (cgtree_base) and move
+ * the manager out of it into a leaf, so that the base can give its
+ * children controllers.  0, or an exit code with the error said.
+ */
+int	mgr_cgroup_setup(struct mgr *m);
 void	mgr_remove_app_cgroup(struct mgr *m);
 void	mgr_end_sweeps(struct mgr *m);
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "cgtree.h"
 #include "state.h"
 #include "dyno-manager-app.h"
 
@@ -516,12 +517,47 @@ kill_cgroup(const char *dir)
 	free(procs);
 }
 
-/* The hierarchies a dyno's cgroup may be in: v2, or v1's controllers. */
-static const char *cg_roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified",
-    "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu" };
-#define NROOTS	(sizeof(cg_roots) / sizeof(cg_roots[0]))
+/* The v1 hierarchies a dyno's cgroup may be in. */
+static const char *cg_roots_v1[] = { "/sys/fs/cgroup/pids",
+    "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu" };
+#define NROOTS_V1	(sizeof(cg_roots_v1) / sizeof(cg_roots_v1[0]))
 
-/* The dyno's cgroup ("dyno/APP/NAME-PID") from dyno-run's info file. */
+/* The i-th folder where `rel` may be: the v2 base, or a v1 hierarchy. */
+static int
+cg_dir(const struct mgr *m, size_t i, const char *rel, char *dir,
+    size_t size)
+{
+	/* v2: the path in the hierarchy, as /proc/PID/cgroup shows it. */
+	if (m->cgbase[0] != '\0')
+		return i == 0 ? state_pathf(dir, size, CGTREE_MOUNT "/%s", rel) :
+		    -1;
+	return i < NROOTS_V1 ? state_pathf(dir, size, "%s/%s",
+	    cg_roots_v1[i], rel) : -1;
+}
+
+int
+mgr_cgroup_setup(struct mgr *m)
+{
+	char err[512];
+
+	if (!cgtree_v2())
+		return 0;
+	if (cgtree_base(m->cgbase, sizeof(m->cgbase), err, sizeof(err)) ==
+	    -1) {
+		diag_error("%s", err);
+		return errno == EPERM ? EXIT_CONFIG : EXIT_OSERR;
+	}
+	if (cgtree_leave_base(m->cgbase, err, sizeof(err)) == -1) {
+		diag_error("%s", err);
+		return EXIT_OSERR;
+	}
+	return 0;
+}
+
+/*
+ * The dyno's cgroup from dyno-run's info file: "dyno/APP/NAME-PID", below
+ * the v2 base on v2 ("system.slice/x.service/dyno/APP/NAME-PID").
+ */
 static int
 info_cgroup(const char *info, char *rel, size_t size)
 {
@@ -535,7 +571,9 @@ info_cgroup(const char *info, char *rel, size_t size)
 		p[strcspn(p, "\n")] = '\0';
 		p += *p == '/';
 		/* Only ever a dyno's own cgroup, never a hierarchy's root. */
-		ok = strncmp(p, "dyno/", 5) == 0 && strchr(p + 5, '/') != NULL &&
+		ok = (strncmp(p, "dyno/", 5) == 0 || strstr(p, "/dyno/")) &&
+		    strchr(strstr(p, "dyno/") + 5, '/') != NULL &&
+		    strstr(p, "..") == NULL &&
 		    snprintf(rel, size, "%s", p) < (int)size;
 	}
 	free(text);
@@ -543,28 +581,26 @@ info_cgroup(const char *info, char *rel, size_t size)
 }
 
 static void
-kill_dyno_cgroup(const char *rel)
+kill_dyno_cgroup(const struct mgr *m, const char *rel)
 {
 	char dir[PATH_MAX];
 	size_t i;
 
-	for (i = 0; i < NROOTS; i++)
-		if (state_pathf(dir, sizeof(dir), "%s/%s", cg_roots[i], rel) == 0 &&
-		    access(dir, F_OK) == 0)
+	for (i = 0; cg_dir(m, i, rel, dir, sizeof(dir)) == 0; i++)
+		if (access(dir, F_OK) == 0)
 			kill_cgroup(dir);
 }
 
 /* rmdir a cgroup in every hierarchy; 1 when none is left. */
 static int
-remove_cgroup(const char *rel)
+remove_cgroup(const struct mgr *m, const char *rel)
 {
 	char dir[PATH_MAX];
 	size_t i;
 	int gone = 1;
 
-	for (i = 0; i < NROOTS; i++)
-		if (state_pathf(dir, sizeof(dir), "%s/%s", cg_roots[i], rel) == 0 &&
-		    rmdir(dir) == -1 && errno != ENOENT)
+	for (i = 0; cg_dir(m, i, rel, dir, sizeof(dir)) == 0; i++)
+		if (rmdir(dir) == -1 && errno != ENOENT)
 			gone = 0;
 	return gone;
 }
@@ -598,7 +634,7 @@ on_cg_sweep(struct evloop *ev, void *arg)
 	struct cg_sweep *cs = arg;
 
 	cs->timer = NULL;
-	if (remove_cgroup(cs->rel) || ++cs->tries == 50 ||
+	if (remove_cgroup(cs->m, cs->rel) || ++cs->tries == 50 ||
 	    (cs->timer = evloop_timer(ev, 200, on_cg_sweep, cs)) == NULL)
 		sweep_done(cs);
 }
@@ -608,7 +644,7 @@ sweep_cgroup_later(struct mgr *m, const char *rel)
 {
 	struct cg_sweep *cs;
 
-	if (remove_cgroup(rel) || (cs = calloc(1, sizeof(*cs))) == NULL)
+	if (remove_cgroup(m, rel) || (cs = calloc(1, sizeof(*cs))) == NULL)
 		return;
 	cs->m = m;
 	snprintf(cs->rel, sizeof(cs->rel), "%s", rel);
@@ -625,7 +661,7 @@ void
 mgr_end_sweeps(struct mgr *m)
 {
 	while (m->sweeps != NULL) {
-		remove_cgroup(m->sweeps->rel);
+		remove_cgroup(m, m->sweeps->rel);
 		if (m->sweeps->timer != NULL)
 			evloop_timer_cancel(m->ev, m->sweeps->timer);
 		sweep_done(m->sweeps);
@@ -638,8 +674,12 @@ mgr_remove_app_cgroup(struct mgr *m)
 {
 	char rel[PATH_MAX];
 
-	if (state_pathf(rel, sizeof(rel), "dyno/%s", m->app.name) == 0)
-		remove_cgroup(rel);
+	if (m->cgbase[0] != '\0' && state_pathf(rel, sizeof(rel),
+	    "%s/dyno/%s", m->cgbase, m->app.name) == 0)
+		(void)rmdir(rel);
+	else if (m->cgbase[0] == '\0' && state_pathf(rel, sizeof(rel),
+	    "dyno/%s", m->app.name) == 0)
+		remove_cgroup(m, rel);
 }
 
 void
@@ -650,7 +690,7 @@ inst_hardkill(struct mgr *m, struct inst *in)
 		return;
 	in->hardkilled = 1;
 	if (info_cgroup(in->info, in->cgroup, sizeof(in->cgroup)))
-		kill_dyno_cgroup(in->cgroup);
+		kill_dyno_cgroup(m, in->cgroup);
 	kill(in->pid, SIGKILL);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgtree.h"
 #include "conf.h"
 #include "diag.h"
 #include "num.h"
@@ -167,5 +168,8 @@ main(int argc, char **argv)
 			app_free(&app);
 		return rc;
 	}
+	/* Under systemd, cgroups only in a delegated subtree: ask for one. */
+	if (cgtree_scope_exec(argv) == -1)
+		diag_die_errno(EXIT_OSERR, "systemd-run");
 	return app_run(load_conf(), argv[optind], o.ready_fd);
 }

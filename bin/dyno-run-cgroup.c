@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* dyno-run: one cgroup per dyno, v2 where it has the controllers, else v1. */
+/* dyno-run: one cgroup per dyno, v2 where /sys/fs/cgroup is cgroup2, else v1. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/magic.h>
 
+#include "cgtree.h"
+#include "diag.h"
 #include "dyno-run.h"
 #include "state.h"
 
@@ -80,42 +80,17 @@ read_u64(const char *dir, const char *file, const char *key)
 	return v;
 }
 
-/* v2 when /sys/fs/cgroup is cgroup2 and offers memory, pids and cpu. */
-static int
-have_v2(void)
-{
-	char *ctl = NULL;
-	struct statfs sf;
-	int ok;
-
-	if (statfs(CGROOT, &sf) == -1 || sf.f_type != CGROUP2_SUPER_MAGIC)
-		return 0;
-	if (state_read(CGROOT "/cgroup.controllers", 4096, &ctl, NULL) == -1)
-		return 0;
-	ok = strstr(ctl, "memory") && strstr(ctl, "pids") && strstr(ctl, "cpu");
-	free(ctl);
-	return ok;
-}
-
-/* Create CGROOT/dyno/APP/LEAF, enabling the controllers on the way down. */
+/*
+ * v2: the dyno's folder under the base that cgtree_base() finds (the
+ * subtree systemd delegated to us, or the root without systemd), with the
+ * controllers enabled top-down on the way.
+ */
 static int
 create_v2(struct cg *cg, char *err, size_t errlen)
 {
-	char path[PATH_MAX], *slash;
-
-	if (mkdirs_again(cg->v2dir) == -1) {
-		snprintf(err, errlen, "create cgroup %s: %s", cg->v2dir,
-		    strerror(errno));
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s", cg->v2dir);
-	while ((slash = strrchr(path, '/')) != NULL &&
-	    strlen(path) > strlen(CGROOT)) {
-		*slash = '\0';
-		/* Already enabled or not delegated: the write below says. */
-		(void)write_file(path, "cgroup.subtree_control",
-		    "+memory +pids +cpu");
-	}
+	if (cgtree_make(cg->base, cg->rel, err, errlen) == -1)
+		return errno == ENOTSUP || errno == EBUSY ? EXIT_CONFIG :
+		    EXIT_OSERR;
 	cg->v2fd = open(cg->v2dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	return 0;
 }
@@ -151,7 +126,7 @@ limits_v2(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 fail:
 	snprintf(err, errlen, "set limits on cgroup %s: %s", cg->v2dir,
 	    strerror(errno));
-	return -1;
+	return EXIT_OSERR;
 }
 
 /* v1: the dyno's folder in the hierarchy of `ctl`, "" when it has none. */
@@ -180,9 +155,9 @@ limits_v1(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 	char v[32];
 
 	if (cg->mem[0] == '\0' || cg->pids[0] == '\0') {
-		snprintf(err, errlen, "no cgroup v2 with memory, pids and cpu, "
-		    "and no v1 memory and pids hierarchies under " CGROOT);
-		return -1;
+		snprintf(err, errlen, "no cgroup v2 and no v1 memory and pids "
+		    "hierarchies under " CGROOT);
+		return EXIT_CONFIG;
 	}
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)d->size.memory_max);
 	if (write_file(cg->mem, "memory.limit_in_bytes", v) == -1)
@@ -205,7 +180,7 @@ limits_v1(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 fail:
 	snprintf(err, errlen, "set limits on cgroup %s: %s", cg->rel,
 	    strerror(errno));
-	return -1;
+	return EXIT_OSERR;
 }
 
 int
@@ -220,9 +195,17 @@ cg_init(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 	if (state_pathf(cg->rel, sizeof(cg->rel), "dyno/%s/%s-%ld", d->app,
 	    d->name, (long)getpid()) == -1)
 		goto toolong;
-	if ((cg->v2 = have_v2()))
-		return state_pathf(cg->v2dir, sizeof(cg->v2dir), CGROOT "/%s",
-		    cg->rel) == -1 ? -1 : 0;
+	if ((cg->v2 = cgtree_v2())) {
+		if (cgtree_base(cg->base, sizeof(cg->base), err, errlen) == -1)
+			return errno == EPERM ? EXIT_CONFIG : EXIT_OSERR;
+		/* We make the dyno's cgroup: we must not sit in the base. */
+		if (cgtree_leave_base(cg->base, err, errlen) == -1)
+			return EXIT_OSERR;
+		if (state_pathf(cg->v2dir, sizeof(cg->v2dir), "%s/%s",
+		    cg->base, cg->rel) == -1)
+			goto toolong;
+		return 0;
+	}
 	if (path_v1(cg->mem, sizeof(cg->mem), "memory", cg->rel) == -1 ||
 	    path_v1(cg->pids, sizeof(cg->pids), "pids", cg->rel) == -1 ||
 	    path_v1(cg->cpu, sizeof(cg->cpu), "cpu", cg->rel) == -1)
@@ -230,21 +213,23 @@ cg_init(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 	return 0;
 toolong:
 	snprintf(err, errlen, "cgroup path too long");
-	return -1;
+	return EXIT_OSERR;
 }
 
 int
 cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 {
+	int rc;
+
 	if (cg->v2)
-		return create_v2(cg, err, errlen) == -1 ? -1 :
+		return (rc = create_v2(cg, err, errlen)) != 0 ? rc :
 		    limits_v2(cg, d, err, errlen);
 	if (mkdir_v1(cg->mem) == -1 || mkdir_v1(cg->pids) == -1 ||
 	    mkdir_v1(cg->cpu) == -1) {
 		snprintf(err, errlen, "create cgroup %s: %s", cg->rel,
 		    strerror(errno));
 		cg_remove(cg);
-		return -1;
+		return EXIT_OSERR;
 	}
 	return limits_v1(cg, d, err, errlen);
 }
@@ -308,6 +293,15 @@ kill_listed(const char *dir)
 	}
 	free(data);
 	return n;
+}
+
+const char *
+cg_path(const struct cg *cg)
+{
+	if (!cg->v2)
+		return cg->rel;
+	/* v2dir is CGROOT "/..." (or CGROOT itself, never for a dyno) */
+	return cg->v2dir + strlen(CGROOT) + (cg->v2dir[strlen(CGROOT)] == '/');
 }
 
 void

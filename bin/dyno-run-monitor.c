@@ -178,7 +178,7 @@ write_info(struct mon *m)
 	if (m->info_file == NULL)
 		return;
 	n = snprintf(text, sizeof(text), "pid=%ld\ninit=%ld\ncgroup=%s\n"
-	    "addr=%s\n", (long)getpid(), (long)m->init, m->cg.rel,
+	    "addr=%s\n", (long)getpid(), (long)m->init, cg_path(&m->cg),
 	    m->d->addr);
 	if (state_replace(m->info_file, text, (size_t)n, 0644, 0) == -1)
 		diag_warn_errno("%s", m->info_file);
@@ -525,7 +525,7 @@ send_go(int sock, const struct go *go, int netns, int userns)
 static void
 prepare_and_go(struct mon *m, int sock)
 {
-	int netns = -1, userns;
+	int netns = -1, userns, rc;
 	char err[512];
 	struct go go;
 
@@ -534,8 +534,8 @@ prepare_and_go(struct mon *m, int sock)
 	    (netns = net_new_ns(err, sizeof(err))) == -1)
 		abort_start(m, EXIT_OSERR, "", err);
 	userns = fs_slug_userns(m->d);
-	if (!m->cg.v2 && cg_create(&m->cg, m->d, err, sizeof(err)) == -1)
-		abort_start(m, EXIT_OSERR, "", err);
+	if (!m->cg.v2 && (rc = cg_create(&m->cg, m->d, err, sizeof(err))) != 0)
+		abort_start(m, rc, "", err);
 	if (m->d->net == NET_SPACE &&
 	    space_attach(m->d, m->init, err, sizeof(err)) == -1)
 		abort_start(m, EXIT_UNAVAILABLE, "", err);
@@ -556,7 +556,7 @@ prepare_and_go(struct mon *m, int sock)
 static void
 start(struct mon *m)
 {
-	int sync[2], status[2], ns[2] = { -1, -1 }, moved, flags;
+	int sync[2], status[2], ns[2] = { -1, -1 }, moved, flags, rc;
 	char err[512];
 
 	flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
@@ -568,8 +568,8 @@ start(struct mon *m)
 	    (m->d->userns && pipe2(ns, O_CLOEXEC) == -1))
 		abort_start(m, EXIT_OSERR, "pipe: ", strerror(errno));
 	/* v2: born inside the cgroup (CLONE_INTO_CGROUP), so it comes first. */
-	if (m->cg.v2 && cg_create(&m->cg, m->d, err, sizeof(err)) == -1)
-		abort_start(m, EXIT_OSERR, "", err);
+	if (m->cg.v2 && (rc = cg_create(&m->cg, m->d, err, sizeof(err))) != 0)
+		abort_start(m, rc, "", err);
 	m->cpu = sched_getcpu();
 	if ((m->init = spawn(m, flags, &moved)) == -1)
 		abort_start(m, EXIT_OSERR, "clone: ", strerror(errno));
@@ -657,7 +657,7 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 {
 	struct mon m;
 	char err[512];
-	int code;
+	int code, rc;
 
 	memset(&m, 0, sizeof(m));
 	m.d = d;
@@ -670,8 +670,8 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 		    "next to dyno-run or on PATH", d->space);
 	m.lc = logclient_open(c->rundir);
 	setup_loop(&m);
-	if (cg_init(&m.cg, d, err, sizeof(err)) == -1)
-		diag_die(EXIT_OSERR, "%s", err);
+	if ((rc = cg_init(&m.cg, d, err, sizeof(err))) != 0)
+		diag_die(rc, "%s", err);
 	hlog(&m, "Starting process with command `%s`", d->cmd_line);
 	/* Raw only now: the line above still ends with a proper newline. */
 	if (d->tty)

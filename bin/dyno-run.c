@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgtree.h"
 #include "conf.h"
 #include "diag.h"
 #include "dyno-run.h"
@@ -373,5 +374,8 @@ main(int argc, char **argv)
 	if (conf_load(&c, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
 	resolve(&c, &o, &d);
+	/* Under systemd, cgroups only in a delegated subtree: ask for one. */
+	if (cgtree_scope_exec(argv) == -1)
+		diag_die_errno(EXIT_OSERR, "systemd-run");
 	return monitor_run(&d, &c, o.info_file);
 }

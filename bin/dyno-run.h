@@ -55,6 +55,7 @@ struct dyno {
 struct cg {
 	int		 v2;
 	char		 rel[PATH_MAX];		/* dyno/APP/NAME-PID */
+	char		 base[PATH_MAX];	/* v2: where rel is (cgtree) */
 	char		 v2dir[PATH_MAX];	/* v2: the dyno's folder */
 	char		 mem[PATH_MAX];		/* v1 folders, "" if absent */
 	char		 pids[PATH_MAX];
@@ -68,8 +69,9 @@ int	monitor_run(struct dyno *d, const struct conf *c, const char *info_file);
 
 /*
  * dyno-run-cgroup.c: cg_init() names the dyno's cgroup (v2 or v1) without
- * making it, cg_create() makes it with the size's limits; 0 or -1 with
- * err filled.
+ * making it, cg_create() makes it with the size's limits; 0, or the exit
+ * code to end with (EXIT_CONFIG when the host's cgroups cannot give a
+ * dyno its controllers, EXIT_OSERR else) with err filled.
  */
 int	cg_init(struct cg *cg, const struct dyno *d, char *err, size_t errlen);
 int	cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen);
@@ -77,6 +79,8 @@ int	cg_create(struct cg *cg, const struct dyno *d, char *err, size_t errlen);
  * tree is under `root` ("" or HOST_ROOT). */
 int	cg_join(const struct cg *cg, const char *root, char *err,
 	    size_t errlen);
+/* The cgroup as /proc/PID/cgroup names it (v1: in each hierarchy). */
+const char *cg_path(const struct cg *cg);
 void	cg_kill(struct cg *cg);
 void	cg_remove(struct cg *cg);
 /* Memory in use (bytes), and the peak; 0 when unknown. */

@@ -77,12 +77,21 @@ wait_exit() {
 }
 
 @test "when the command exits, what it left behind is killed" {
-	run --separate-stderr dr_run -- 'sleep 1000 & sh -c "trap \"\" TERM HUP; sleep 1000" & exit 4'
+	local info="$DYNO_TEST_DIR/info" cg init status=0
+	# It waits for /tmp/go, which the host writes through the init's root.
+	dr_bg "$OUT" --info-file "$info" -- 'sleep 1000 & sh -c "trap \"\" TERM HUP; sleep 1000" & while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 4'
+	wait_for 30 test -s "$info"
+	cg=$(sed -n 's/^cgroup=//p' "$info")
+	init=$(sed -n 's/^init=//p' "$info")
+	# init, sh, sleep, sh, sleep and the waiting loop's sleep
+	wait_for 30 cgroup_has "$cg" 5
+	: >"/proc/$init/root/tmp/go"
+	wait "$DR_PID" || status=$?
 	assert_equal "$status" 4
 	run dr_cgroups
 	assert_output ""
-	run pgrep -f "sleep 1000"
-	assert_failure
+	run cgroup_pids "$cg"
+	assert_output ""
 }
 
 @test "if dyno-run is killed outright, its dyno dies with it" {

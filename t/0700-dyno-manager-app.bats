@@ -29,7 +29,6 @@ teardown() {
 		wait_for 30 bash -c "! kill -0 $MGR 2>/dev/null" || kill -KILL "$MGR"
 	fi
 	stop_app_dynos "$APPNAME"
-	pkill -KILL -f '^sleep 4242\.1' 2>/dev/null || true
 	dyno_teardown
 }
 
@@ -61,10 +60,14 @@ routes_count() {
 	[ "$(wc -l <"$APPDIR/routes" 2>/dev/null)" -eq "$1" ]
 }
 
-# no_cgroups GLOB: no cgroup folder matches, on v2 or on v1's pids hierarchy
+# no_cgroups APP: no cgroup folder of APP is left, in any hierarchy
 no_cgroups() {
-	! compgen -G "/sys/fs/cgroup/dyno/$1" >/dev/null &&
-		! compgen -G "/sys/fs/cgroup/pids/dyno/$1" >/dev/null
+	[ -z "$(dyno_cgroup_dirs "$1")" ]
+}
+
+# count_is N ERE: N processes of this test's dynos match ERE
+count_is() {
+	[ "$(app_pids "$APPNAME" "$2" | wc -l)" -eq "$1" ]
 }
 
 log_count() {
@@ -190,16 +193,18 @@ check_routes() {
 }
 
 @test "SIGTERM stops every process of every dyno, then the manager exits 0" {
+	local pids
 	printf 'web: exec python3 web.py\nworker: sleep 4242.103 & sleep 4242.104 & wait\n' >"$SLUG/Procfile"
 	deploy
 	dyno-manager scale "$APPNAME" web=1 worker=2 >/dev/null
 	start_mgr
 	wait_for 60 is_up worker.2
-	wait_for 60 bash -c "[ \$(pgrep -fc '^sleep 4242\.10[34]') -eq 4 ]"
+	wait_for 60 count_is 4 '^sleep 4242\.10[34]'
+	pids=$(app_pids "$APPNAME" '^sleep 4242\.10[34]')
 	stop_mgr
 	assert_equal "$STATUS" 0
-	run pgrep -f '^sleep 4242\.10[34]'
-	assert_failure
+	# shellcheck disable=SC2086
+	pids_gone $pids
 	assert_equal "$(state_of worker.1)" down
 	assert_equal "$(state_of web.1)" down
 }
@@ -214,14 +219,14 @@ check_routes() {
 	kill -KILL "$MGR"
 	wait "$MGR" || true
 	start_mgr
-	wait_for 60 bash -c "[ \$(pgrep -fc '^sleep 4242\.105') -eq 2 ]"
+	wait_for 60 count_is 2 '^sleep 4242\.105'
 	wait_for 60 is_up worker.1
 	wait_for 60 is_up worker.2
 	wait_for 60 is_up web.1
 	wait_for 60 routes_count 1
 	sleep 1
-	assert_equal "$(pgrep -fc '^sleep 4242\.105')" 2
-	assert_equal "$(pgrep -fc '^python3 web.py')" 1
+	assert_equal "$(app_pids "$APPNAME" '^sleep 4242\.105' | wc -l)" 2
+	assert_equal "$(app_pids "$APPNAME" '^python3 web.py' | wc -l)" 1
 	check_routes
 }
 
@@ -234,14 +239,16 @@ check_routes() {
 }
 
 @test "100 dynos in one app" {
+	local pids
 	printf 'worker: exec sleep 4242.106\n' >"$SLUG/Procfile"
 	deploy
 	dyno-manager scale "$APPNAME" worker=100 >/dev/null
 	start_mgr
 	wait_for 240 bash -c "[ \$(grep -lx up '$APPDIR'/dynos/*/state 2>/dev/null | wc -l) -eq 100 ]"
-	assert_equal "$(pgrep -fc '^sleep 4242\.106')" 100
+	pids=$(app_pids "$APPNAME" '^sleep 4242\.106')
+	assert_equal "$(echo "$pids" | wc -l)" 100
 	stop_mgr
 	assert_equal "$STATUS" 0
-	run pgrep -f '^sleep 4242\.106'
-	assert_failure
+	# shellcheck disable=SC2086
+	pids_gone $pids
 }

@@ -25,7 +25,6 @@ teardown() {
 	fi
 	[ -n "${WATCH:-}" ] && kill "$WATCH" 2>/dev/null
 	stop_app_dynos "$APPNAME"
-	pkill -KILL -f '^sleep 4242\.20' 2>/dev/null || true
 	dyno_teardown
 }
 

@@ -26,6 +26,7 @@ teardown() {
 }
 
 @test "deploy, route, log, scale, set config, roll back, cycle, stop" {
+	local pids
 	run -0 space-net create "$SPACE" --cidr 10.213.61.0/24 --mode common
 	pf_start logplexd logplexd
 	pf_start dyno-route dyno-route --listen "127.0.0.1:$ROUTER_PORT"
@@ -95,10 +96,12 @@ teardown() {
 	assert_output "Hello: /one on web.1"
 
 	# stopping: every dyno goes down, nothing is left running
+	pids=$(app_pids "$APPNAME" '^python3 app.py')
+	[ -n "$pids" ]
 	pf_stop dyno-manager
 	assert_equal "$(cat "$DYNO_ROOT/apps/$APPNAME/dynos/web.1/state")" down
-	run pgrep -f "^python3 app.py"
-	assert_failure
+	# shellcheck disable=SC2086
+	pids_gone $pids
 	run -0 curl -s -o /dev/null -w '%{http_code}' -H "Host: $APPNAME.localhost" \
 		"http://127.0.0.1:$ROUTER_PORT/"
 	assert_output 503

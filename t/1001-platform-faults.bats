@@ -69,7 +69,7 @@ both_up() {
 	pf_start dyno-manager dyno-manager "$APPNAME"
 	wait_for 90 both_up
 	wait_for 30 serving
-	assert_equal "$(pgrep -fc '^python3 faultapp.py')" 2
+	assert_equal "$(app_pids "$APPNAME" '^python3 faultapp.py' | wc -l)" 2
 	run ls "$DYNO_ROOT/apps/$APPNAME/dynos"
 	assert_output $'web.1\nweb.2'
 
@@ -92,5 +92,5 @@ both_up() {
 	traffic 10
 	run tail -n 10 "$DYNO_TEST_DIR/codes"
 	assert_output "$(printf '200\n%.0s' $(seq 10) | head -c -1)"
-	assert_equal "$(pgrep -fc '^python3 faultapp.py')" 2
+	assert_equal "$(app_pids "$APPNAME" '^python3 faultapp.py' | wc -l)" 2
 }

@@ -60,13 +60,103 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# test_dynoruns [APP]: pids of the dyno-run processes of this test (of APP):
+# those started with this test's DYNO_ROOT.  Nothing else on the machine
+# is looked at, whatever it runs.
+test_dynoruns() {
+	local f pid comm args
+	for f in /proc/[0-9]*/comm; do
+		read -r comm 2>/dev/null <"$f" || continue
+		[ "$comm" = dyno-run ] || continue
+		pid=${f#/proc/}
+		pid=${pid%/comm}
+		mapfile -d "" args 2>/dev/null <"/proc/$pid/environ" || continue
+		[[ " ${args[*]} " == *" DYNO_ROOT=$DYNO_ROOT "* ]] || continue
+		if [ -n "${1:-}" ]; then
+			mapfile -d "" args 2>/dev/null <"/proc/$pid/cmdline" || continue
+			[[ " ${args[*]} " == *" --app $1 "* ]] || continue
+		fi
+		echo "$pid"
+	done
+	return 0
+}
+
+# app_pids APP [ERE]: pids of the processes in APP's dynos that this
+# test's dyno-runs started (found by the dyno's cgroup, whose leaf
+# NAME-PID names its dyno-run), whose command line matches ERE.
+app_pids() {
+	local app=$1 re=${2:-} mons f pid line mon args
+	mons=" $(test_dynoruns | tr '\n' ' ') "
+	for f in /proc/[0-9]*/cgroup; do
+		pid=${f#/proc/}
+		pid=${pid%/cgroup}
+		mon=
+		while read -r line; do
+			case $line in
+			*/dyno/"$app"/*-[0-9]*) mon=${line##*-} ;;
+			esac
+		done 2>/dev/null <"$f"
+		if [ -z "$mon" ] || [[ $mons != *" $mon "* ]]; then
+			continue
+		fi
+		if [ -n "$re" ]; then
+			mapfile -d "" args 2>/dev/null <"/proc/$pid/cmdline" || continue
+			[[ "${args[*]}" =~ $re ]] || continue
+		fi
+		echo "$pid"
+	done
+	return 0
+}
+
+# cgroup_pids PATH: pids of the processes in the cgroup PATH (as
+# /proc/PID/cgroup names it, without the leading slash).
+cgroup_pids() {
+	local f pid line
+	for f in /proc/[0-9]*/cgroup; do
+		pid=${f#/proc/}
+		pid=${pid%/cgroup}
+		while read -r line; do
+			if [ "${line#*:*:/}" = "$1" ]; then
+				echo "$pid"
+				break
+			fi
+		done 2>/dev/null <"$f"
+	done
+	return 0
+}
+
+# cgroup_has PATH N: the cgroup PATH holds at least N processes.
+cgroup_has() {
+	[ "$(cgroup_pids "$1" | wc -l)" -ge "$2" ]
+}
+
+# dyno_cgroup_dirs APP: the cgroup folders of APP's dynos (and the app's
+# own folder) in every hierarchy, v1 or v2, wherever the v2 base is.
+dyno_cgroup_dirs() {
+	find /sys/fs/cgroup -maxdepth 6 -type d -path "*/dyno/$1" -print \
+		-o -type d -path "*/dyno/$1/*" -print -prune 2>/dev/null
+	return 0
+}
+
 # stop_app_dynos APP: the safety net of a teardown.  Whatever happened to
-# the test's dyno-manager, no dyno of APP (a dynotest- name) outlives the
-# test: SIGTERM to its dyno-run processes, then SIGKILL after 15 s.
+# the test's dyno-manager, no dyno of APP started by this test outlives
+# it: SIGTERM to its dyno-run processes, then SIGKILL after 15 s.
 stop_app_dynos() {
-	local pat="^dyno-run --app $1 "
-	pgrep -f "$pat" >/dev/null || return 0
-	pkill -TERM -f "$pat"
-	wait_for 15 bash -c "! pgrep -f '$pat'" || pkill -KILL -f "$pat"
+	local pids
+	pids=$(test_dynoruns "$1")
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086
+	kill -TERM $pids 2>/dev/null
+	# shellcheck disable=SC2086
+	wait_for 15 pids_gone $pids || kill -KILL $pids 2>/dev/null
+	return 0
+}
+
+# pids_gone PID...: true when none of the processes is alive.
+pids_gone() {
+	local p
+	for p in "$@"; do
+		kill -0 "$p" 2>/dev/null && return 1
+	done
 	return 0
 }

@@ -52,10 +52,7 @@ dr_bg() {
 
 # dr_cgroups: this test's dyno cgroups still on the host.
 dr_cgroups() {
-	local d
-	for d in /sys/fs/cgroup/*/dyno/"$DR_APP"/* /sys/fs/cgroup/dyno/"$DR_APP"/*; do
-		[ -d "$d" ] && echo "$d"
-	done
+	dyno_cgroup_dirs "$DR_APP" | grep -v "/dyno/$DR_APP\$"
 	return 0
 }
 
@@ -70,8 +67,8 @@ dr_teardown() {
 		xargs -r kill -KILL <"$d/cgroup.procs" 2>/dev/null || true
 		rmdir "$d" 2>/dev/null || true
 	done
-	for d in /sys/fs/cgroup/*/dyno/"$DR_APP" /sys/fs/cgroup/dyno/"$DR_APP"; do
-		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	for d in $(dyno_cgroup_dirs "$DR_APP"); do
+		rmdir "$d" 2>/dev/null
 	done
 	return 0
 }
