@@ -348,6 +348,11 @@ beneath_read(int dirfd, const char *path, size_t max, char **data,
 	struct stat a, b;
 	int pfd, fd = -1, rc = -1, saved;
 
+	/* max + 1 bytes are read to see a file that grew past max. */
+	if (max >= SIZE_MAX / 2) {
+		errno = EINVAL;
+		return -1;
+	}
 	if ((pfd = open_regular(dirfd, path, &a)) == -1)
 		return -1;
 	if ((uintmax_t)a.st_size > max) {

@@ -36,7 +36,9 @@ int	beneath_walk(int dirfd, const char *path, int flags);
  * opened for reading, so a device's open routine never runs and a FIFO
  * never blocks.  Returns 0, or -1 with the errno of beneath_open() or:
  * EISDIR a folder, ENXIO a FIFO, device or socket, EFBIG over `max` bytes
- * (judged by its size before reading, and again while reading).
+ * (judged by its size before reading, and again while reading), ESTALE
+ * the file changed between the check and the open, EINVAL max is not
+ * below SIZE_MAX / 2.
  */
 int	beneath_read(int dirfd, const char *path, size_t max, char **data,
 	    size_t *len);
