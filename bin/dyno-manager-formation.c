@@ -89,8 +89,10 @@ load_current(const struct conf *conf, struct app *app)
 	strcpy(app->version, v);
 	state_pathf(app->reldir, sizeof(app->reldir), "%s/releases/%s",
 	    app->dir, app->version);
-	state_pathf(pf, sizeof(pf), "%s/slug/Procfile", app->reldir);
-	if (procfile_load(pf, &app->pf, warn_cb, NULL, err, sizeof(err)) == -1) {
+	state_pathf(pf, sizeof(pf), "%s/slug", app->reldir);
+	/* Beneath the slug: a link in it never makes us read a host file. */
+	if (procfile_load_beneath(pf, "Procfile", &app->pf, warn_cb, NULL, err,
+	    sizeof(err)) == -1) {
 		diag_error("%s", err);
 		return EXIT_DATAERR;
 	}

@@ -152,16 +152,22 @@ static void
 show_types(struct app *a, unsigned v)
 {
 	struct procfile pf;
-	char path[PATH_MAX], err[512];
+	char dir[PATH_MAX], err[512];
 	size_t i;
 
-	if (state_pathf(path, sizeof(path), "%s/releases/v%u/slug/Procfile",
-	    a->dir, v) == -1 || procfile_load(path, &pf, NULL, NULL, err,
-	    sizeof(err)) == -1) {
+	if (state_pathf(dir, sizeof(dir), "%s/releases/v%u/slug", a->dir,
+	    v) == -1 || access(dir, F_OK) == -1) {
 		printf("Slug:        removed (keep_slugs)\n");
 		return;
 	}
-	printf("Slug:        present\nProcess types:");
+	printf("Slug:        present\n");
+	/* The slug's Procfile, never a file a link of it points out to. */
+	if (procfile_load_beneath(dir, "Procfile", &pf, NULL, NULL, err,
+	    sizeof(err)) == -1) {
+		diag_warn("%s", err);
+		return;
+	}
+	printf("Process types:");
 	for (i = 0; i < pf.n; i++)
 		printf("%s%s", i ? ", " : " ", pf.entries[i].type);
 	printf("\n");

@@ -204,9 +204,10 @@ maybe_phase(struct app *a, const char *reldir, struct relinfo *r)
 	char path[PATH_MAX], err[512];
 	int rc = 0;
 
-	if (state_pathf(path, sizeof(path), "%s/slug/Procfile", reldir) == -1)
+	if (state_pathf(path, sizeof(path), "%s/slug", reldir) == -1)
 		return EXIT_SOFTWARE;
-	if (procfile_load(path, &pf, NULL, NULL, err, sizeof(err)) == -1) {
+	if (procfile_load_beneath(path, "Procfile", &pf, NULL, NULL, err,
+	    sizeof(err)) == -1) {
 		diag_error("%s", err);
 		return EXIT_DATAERR;
 	}

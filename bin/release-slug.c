@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "conf.h"
 #include "diag.h"
 #include "procfile.h"
@@ -69,7 +70,9 @@ check_member(const char *name, const char **out)
 /*
  * A symlink at `path` (relative to the slug) pointing at `target` must
  * resolve inside the slug, judged by its text alone: no absolute target,
- * never more ".." than the link's depth.
+ * never more ".." than the link's depth.  Only a first refusal, entry by
+ * entry: a chain of links passes it, so slug_check_links() resolves every
+ * link of the finished tree as well.
  */
 static const char *
 check_symlink(const char *path, const char *target)
@@ -441,6 +444,60 @@ copy_dir(const struct conf *c, const char *src, const char *dest,
 	return rc;
 }
 
+/* The slug check_link() walks (nftw passes it no argument). */
+static struct {
+	int	 root;		/* O_PATH fd of the slug's folder */
+	size_t	 skip;		/* how much of nftw's path names the folder */
+} walked;
+
+/*
+ * Every link of the slug, resolved the way the kernel will resolve it,
+ * must stay inside: a chain of links ("a/b" -> "..", then a link through
+ * a/b/a/b/...) passes any judgement of one link's text.  A link to a name
+ * that does not exist inside is fine (the text check said it stays in).
+ */
+static int
+check_link(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	const char *rel = path + walked.skip, *why;
+	int fd;
+
+	(void)st;
+	(void)ftw;
+	if (flag != FTW_SL && flag != FTW_SLN)
+		return 0;
+	if ((fd = beneath_open(walked.root, rel, O_PATH)) != -1) {
+		close(fd);
+		return 0;
+	}
+	if (errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	why = errno == EXDEV ? "symlink leads outside the slug" :
+	    errno == ELOOP ? "symlink loop" : beneath_strerror(errno);
+	diag_error("slug: %s: %s", rel, why);
+	return EXIT_DATAERR;
+}
+
+static int
+slug_check_links(const char *dir)
+{
+	int rc;
+
+	if ((walked.root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		diag_error_errno("%s", dir);
+		return EXIT_OSERR;
+	}
+	walked.skip = strlen(dir) + 1;
+	rc = nftw(dir, check_link, 16, FTW_PHYS);
+	close(walked.root);
+	if (rc == -1) {
+		diag_error_errno("checking %s", dir);
+		return EXIT_OSERR;
+	}
+	return rc;
+}
+
 int
 slug_import(const struct conf *c, const char *src, const char *dest,
     char sha[65])
@@ -455,15 +512,17 @@ slug_import(const struct conf *c, const char *src, const char *dest,
 		if ((rc = fetch_url(c, src, dl)) == 0)
 			rc = unpack_archive(c, dl, src, dest, sha);
 		unlink(dl);
-		return rc;
+		return rc != 0 ? rc : slug_check_links(dest);
 	}
 	if (stat(src, &st) == -1) {
 		diag_error_errno("%s", src);
 		return diag_exit_for_errno(errno);
 	}
 	if (S_ISDIR(st.st_mode))
-		return copy_dir(c, src, dest, sha);
-	return unpack_archive(c, src, src, dest, sha);
+		rc = copy_dir(c, src, dest, sha);
+	else
+		rc = unpack_archive(c, src, src, dest, sha);
+	return rc != 0 ? rc : slug_check_links(dest);
 }
 
 /* A new release shares its base's sealed files: one inode, no copy. */
@@ -565,30 +624,38 @@ slug_remove(const char *dir)
 
 /*
  * The slug's Procfile must parse; reports whether it has web and release.
- * Messages name it "Procfile:LINE", not by its staging path.
+ * It is read beneath the slug, a regular file of at most PROCFILE_MAX
+ * bytes; messages name it "slug: Procfile", not by its staging path.
  */
 int
 slug_check_procfile(const char *dir, int *has_web, int *has_release)
 {
 	struct procfile pf;
-	char path[PATH_MAX], err[512], *text;
+	char err[512], *text = NULL;
 	size_t len;
-	int rc;
+	int dfd, rc;
 
-	if (state_pathf(path, sizeof(path), "%s/Procfile", dir) == -1)
-		return EXIT_SOFTWARE;
-	if (state_read(path, 1 << 20, &text, &len) == -1) {
+	if ((dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		diag_error_errno("%s", dir);
+		return EXIT_OSERR;
+	}
+	rc = beneath_read(dfd, "Procfile", PROCFILE_MAX, &text, &len);
+	close(dfd);
+	if (rc == -1) {
 		if (errno == ENOENT)
 			diag_error("slug has no Procfile");
+		else if (errno == EFBIG)
+			diag_error("slug: Procfile: larger than %d bytes",
+			    PROCFILE_MAX);
 		else
-			diag_error_errno("slug Procfile");
+			diag_error("slug: Procfile: %s", beneath_strerror(errno));
 		return EXIT_DATAERR;
 	}
 	rc = procfile_parse("Procfile", text, len, &pf, NULL, NULL, err,
 	    sizeof(err));
 	free(text);
 	if (rc == -1) {
-		diag_error("slug %s", err);
+		diag_error("slug: %s", err);
 		return EXIT_DATAERR;
 	}
 	*has_web = procfile_find(&pf, "web") != NULL;

@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /* Procfile parsing: one documented grammar, warnings instead of silence. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "beneath.h"
 #include "procfile.h"
 #include "state.h"
 
-#define PROCFILE_MAX	(1024 * 1024)
 #define TYPE_MAX	63
 
 static int
@@ -171,6 +173,38 @@ procfile_load(const char *path, struct procfile *pf, procfile_warn_fn *warn,
 	}
 	rc = procfile_parse(path, text, len, pf, warn, arg, err, errlen);
 	saved = errno;
+	free(text);
+	errno = saved;
+	return rc;
+}
+
+int
+procfile_load_beneath(const char *dir, const char *name,
+    struct procfile *pf, procfile_warn_fn *warn, void *arg, char *err,
+    size_t errlen)
+{
+	char shown[PATH_MAX], *text = NULL;
+	size_t len;
+	int dfd, rc = -1, saved;
+
+	memset(pf, 0, sizeof(*pf));
+	snprintf(shown, sizeof(shown), "%s/%s", dir, name);
+	if ((dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    beneath_read(dfd, name, PROCFILE_MAX, &text, &len) == -1) {
+		saved = errno;
+		if (saved == EFBIG)
+			snprintf(err, errlen, "%s: larger than %d bytes", shown,
+			    PROCFILE_MAX);
+		else
+			snprintf(err, errlen, "%s: %s", shown,
+			    beneath_strerror(saved));
+		goto out;
+	}
+	rc = procfile_parse(shown, text, len, pf, warn, arg, err, errlen);
+	saved = errno;
+out:
+	if (dfd != -1)
+		close(dfd);
 	free(text);
 	errno = saved;
 	return rc;

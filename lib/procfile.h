@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 
+/* A Procfile over this many bytes is refused, unread. */
+#define PROCFILE_MAX	(1024 * 1024)
+
 struct procfile_entry {
 	char		*type;
 	char		*command;
@@ -35,6 +38,15 @@ int	procfile_parse(const char *name, const char *text, size_t len,
 /* procfile_parse() on a file; ENOENT etc. give -1 with err "PATH: why". */
 int	procfile_load(const char *path, struct procfile *pf,
 	    procfile_warn_fn *warn, void *arg, char *err, size_t errlen);
+
+/*
+ * procfile_load() of the file `name` inside the untrusted folder `dir` (a
+ * slug), through beneath_read(): it never leaves dir, reads only a regular
+ * file, at most 1 MiB.  err is "DIR/NAME: why" (beneath_strerror()).
+ */
+int	procfile_load_beneath(const char *dir, const char *name,
+	    struct procfile *pf, procfile_warn_fn *warn, void *arg,
+	    char *err, size_t errlen);
 
 /* The entry of `type`, or NULL. */
 const struct procfile_entry *procfile_find(const struct procfile *pf,

@@ -204,7 +204,7 @@ EOF
 	printf 'web\n' >"$APP/Procfile"
 	run --separate-stderr release create dynotest-a --slug "$APP"
 	assert_failure 65
-	assert_equal "$stderr" "release: slug Procfile: no process types declared"
+	assert_equal "$stderr" "release: slug: Procfile: no process types declared"
 	printf 'web: x\n' >"$APP/Procfile"
 	head -c 200000 /dev/urandom >"$APP/blob"
 	tar czf "$DYNO_TEST_DIR/app.tgz" -C "$APP" .

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/procfile: the grammar foreman and Heroku users hit. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "procfile.h"
 #include "tap.h"
 
 static int nwarn;
+static void load_beneath(void);
 static char lastwarn[512];
 
 static void
@@ -106,5 +111,58 @@ main(void)
 	    sizeof(err)) == -1 && errno == ENOENT, "missing file: ENOENT");
 	is_str(err, "/nonexistent/Procfile: No such file or directory",
 	    "missing file message");
+	load_beneath();
 	return done_testing();
+}
+
+/* A slug's Procfile: read beneath the slug, a regular file only. */
+static void
+load_beneath(void)
+{
+	char top[] = "/tmp/dynotest-procfile-XXXXXX", slug[128], p[192];
+	char err[512], want[512];
+	struct procfile pf;
+	FILE *f;
+
+	if (mkdtemp(top) == NULL)
+		return;
+	snprintf(p, sizeof(p), "%s/Procfile", top);
+	if ((f = fopen(p, "w")) != NULL) {
+		fputs("web: outside\n", f);
+		fclose(f);
+	}
+	snprintf(slug, sizeof(slug), "%s/slug", top);
+	mkdir(slug, 0755);
+	snprintf(p, sizeof(p), "%s/Procfile", slug);
+	(void)!symlink("../Procfile", p);
+	ok(procfile_load_beneath(slug, "Procfile", &pf, NULL, NULL, err,
+	    sizeof(err)) == -1 && errno == EXDEV && pf.n == 0,
+	    "a link out of the slug: EXDEV");
+	snprintf(want, sizeof(want), "%s: leads outside the slug", p);
+	is_str(err, want, "its message");
+	unlink(p);
+	mkfifo(p, 0644);
+	ok(procfile_load_beneath(slug, "Procfile", &pf, NULL, NULL, err,
+	    sizeof(err)) == -1 && errno == ENXIO, "a FIFO: ENXIO, no hang");
+	unlink(p);
+	(void)!symlink("a/../../slug/Procfile.real", p);
+	snprintf(want, sizeof(want), "%s/a", slug);
+	mkdir(want, 0755);
+	snprintf(want, sizeof(want), "%s/Procfile.real", slug);
+	if ((f = fopen(want, "w")) != NULL) {
+		fputs("web: inside\n", f);
+		fclose(f);
+	}
+	ok(procfile_load_beneath(slug, "Procfile", &pf, NULL, NULL, err,
+	    sizeof(err)) == -1 && errno == EXDEV,
+	    "\"..\" above the slug, even back into it: EXDEV");
+	unlink(p);
+	(void)!symlink("a/../Procfile.real", p);
+	ok(procfile_load_beneath(slug, "Procfile", &pf, NULL, NULL, err,
+	    sizeof(err)) == 0 && pf.n == 1 &&
+	    strcmp(pf.entries[0].command, "inside") == 0,
+	    "a link inside the slug is followed");
+	procfile_free(&pf);
+	snprintf(p, sizeof(p), "rm -rf '%s'", top);
+	(void)!system(p);
 }
