@@ -145,7 +145,8 @@ teardown() {
 	run cat "$info"
 	assert_line "pid=$DR_PID"
 	assert_line --regexp '^init=[0-9]+$'
-	assert_line --regexp "^cgroup=dyno/$DR_APP/web\.1-$DR_PID\$"
+	# v2: below the base (under systemd, the delegated unit's cgroup)
+	assert_line --regexp "^cgroup=(.*/)?dyno/$DR_APP/web\.1-$DR_PID\$"
 	assert_line "addr="
 	local init
 	init=$(sed -n 's/^init=//p' "$info")

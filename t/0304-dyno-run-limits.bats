@@ -16,11 +16,9 @@ teardown() {
 	dyno_teardown
 }
 
-# v2: the host's /sys/fs/cgroup is cgroup2 with memory, pids and cpu.
+# v2: the host's /sys/fs/cgroup is cgroup2 (dyno-run then uses v2 only).
 v2() {
-	[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] &&
-		grep -qw memory /sys/fs/cgroup/cgroup.controllers &&
-		grep -qw pids /sys/fs/cgroup/cgroup.controllers
+	[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]
 }
 
 @test "a fork bomb stops at the size's process limit; the host is unaffected" {
@@ -108,7 +106,7 @@ PY
 }
 
 @test "cgroup v2: the dyno is born in its cgroup with the limits (pure v2 hosts)" {
-	v2 || skip "this host's cgroup v2 has no memory/pids/cpu controllers (hybrid)"
+	v2 || skip "this host is not pure cgroup v2 (make check runs it under user-mode-linux too)"
 	local info="$DYNO_TEST_DIR/info" cg
 	dr_bg "$OUT" --size dynotest --info-file "$info" -- 'echo ready; exec sleep 300'
 	wait_for 30 test -s "$info"

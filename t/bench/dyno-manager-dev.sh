@@ -5,9 +5,13 @@
 # all are gone after SIGTERM, and the supervisor's peak memory (VmHWM).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=t/helper/bench.bash
+. "$(dirname "$0")/../helper/bench.bash"
+bench_build
+bench_need foreman ruby-foreman
 N=${N:-50}
 work=$(mktemp -d /tmp/dynobench-XXXXXX)
-trap 'pkill -f "sleep 4242.17" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'bench_kill_all; rm -rf "$work"' EXIT
 
 for i in $(seq "$N"); do
 	echo "p$i: echo ready; exec sleep 4242.17"
@@ -25,7 +29,7 @@ mem() {
 
 # measure NAME CMD...: prints "start_ms stop_ms peak_rss_kb peak_anon_kb"
 measure() {
-	local out="$work/$1.out" t0 t1 t2 pid hwm=0 anon=0 h a
+	local out="$work/$1.out" t0 t1 t2 pid hwm=0 anon=0 h a kids
 	shift
 	t0=$(now_ms)
 	"$@" >"$out" 2>&1 &
@@ -36,6 +40,7 @@ measure() {
 	done
 	t1=$(now_ms)
 	read -r hwm anon < <(mem "$pid")
+	kids=$(bench_descendants "$pid")
 	kill -TERM "$pid"
 	while kill -0 "$pid" 2>/dev/null; do
 		read -r h a < <(mem "$pid")
@@ -44,7 +49,8 @@ measure() {
 		sleep 0.01
 	done
 	wait "$pid" || true
-	while pgrep -f "sleep 4242.17" >/dev/null; do sleep 0.01; done
+	# shellcheck disable=SC2086
+	until bench_gone $kids; do sleep 0.01; done
 	t2=$(now_ms)
 	echo "$((t1 - t0)) $((t2 - t1)) $hwm $anon"
 }
@@ -53,7 +59,6 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", (b > 0 ? a / b : 0) }'
 }
 
-command -v foreman >/dev/null || { echo "bench: needs foreman (ruby-foreman)" >&2; exit 1; }
 read -r ds dt dm da < <(measure dyno bin/dyno-manager -d "$work" -t 30)
 read -r fs ft fm fa < <(measure foreman foreman start -d "$work" -f "$work/Procfile" -t 30)
 printf '%-22s %12s %12s %8s\n' "$N processes" dyno-manager foreman ratio

@@ -8,8 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PATH="$PWD/bin:$PATH"
 N=${N:-100}
-[ "$(id -u)" -eq 0 ] || { echo "bench: dyno-manager needs root for dyno-run" >&2; exit 1; }
-command -v foreman >/dev/null || { echo "bench: needs foreman (ruby-foreman)" >&2; exit 1; }
+# shellcheck source=t/helper/bench.bash
+. "$(dirname "$0")/../helper/bench.bash"
+bench_root
+bench_build
+bench_need foreman ruby-foreman
 work=$(mktemp -d /tmp/dynobench-XXXXXX)
 export DYNO_ROOT="$work/root" DYNO_RUNDIR="$work/run" DYNO_CONF="$work/dyno.conf"
 mkdir -p "$DYNO_ROOT" "$DYNO_RUNDIR" "$work/slug"
@@ -18,7 +21,7 @@ echo 'w: exec sleep 4242.9' >"$work/slug/Procfile"
 mgr=
 cleanup() {
 	[ -n "$mgr" ] && kill -TERM "$mgr" 2>/dev/null && wait "$mgr" 2>/dev/null
-	pkill -f '^sleep 4242\.9' 2>/dev/null || true
+	bench_kill_all
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -56,7 +59,7 @@ mgr=
 t0=$(now_ms)
 foreman start -d "$work/slug" -f "$work/slug/Procfile" -m "w=$N" >/dev/null 2>&1 &
 fm=$!
-until [ "$(pgrep -fc '^sleep 4242\.9')" -ge "$N" ]; do sleep 0.02; done
+until [ "$(bench_count "$fm" sleep)" -ge "$N" ]; do sleep 0.02; done
 f_up=$(($(now_ms) - t0))
 sleep 0.5
 f_hwm=$(hwm "$fm")

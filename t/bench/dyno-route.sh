@@ -8,10 +8,14 @@ set -eu
 
 TOP="$(cd "$(dirname "$0")/../.." && pwd)"
 DUR=${BENCH_SECONDS:-10}
-for c in wrk haproxy nginx taskset python3; do
-	command -v "$c" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin"
-	command -v "$c" >/dev/null 2>&1 || { echo "needs $c" >&2; exit 69; }
-done
+# shellcheck source=t/helper/bench.bash
+. "$(dirname "$0")/../helper/bench.bash"
+bench_build
+bench_need wrk wrk
+bench_need haproxy haproxy
+bench_need nginx nginx-light
+bench_need taskset util-linux
+bench_need python3 python3
 W="$(mktemp -d /tmp/dynotest-bench-XXXXXX)"
 PIDS=()
 cleanup() {

@@ -9,7 +9,11 @@ set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${RUNS:-40}
 COLD_RUNS=${COLD_RUNS:-5}
-[ "$(id -u)" -eq 0 ] || { echo "dyno-run bench: needs root, skipped"; exit 0; }
+# shellcheck source=t/helper/bench.bash
+. "$(dirname "$0")/../helper/bench.bash"
+bench_root
+bench_build
+bench_need bc bc
 
 # crun refuses hybrid hosts (v1 controllers plus a cgroup2 mount): run the
 # whole bench in a private mount namespace without the cgroup2 mount.

@@ -7,8 +7,11 @@
 # stream into the same kind of sink.  Run by `make bench`.
 set -euo pipefail
 
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-PATH="$TOP/bin:$TOP/t/helper:$PATH"
+# shellcheck source=t/helper/bench.bash
+. "$(dirname "$0")/../helper/bench.bash"
+bench_build
+bench_helpers logplex-send logplex-sink
+bench_need rsyslogd rsyslog
 PRODUCERS=${PRODUCERS:-4}
 LINES=${LINES:-500000}		# per producer
 TOTAL=$((PRODUCERS * LINES))

@@ -13,10 +13,10 @@ SPACE=dynotest-bench
 BR=dynotest-bbr
 TABLE=dynotest-bench-ip
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "space-net bench: skipped: needs root"
-	exit 0
-fi
+# shellcheck source=t/helper/bench.bash
+. "$(dirname "$0")/../helper/bench.bash"
+bench_root
+bench_build
 
 DYNO_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/dynotest-bench-XXXXXX")
 export DYNO_ROOT DYNO_CONF=/dev/null

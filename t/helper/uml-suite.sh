@@ -28,7 +28,7 @@ trap 'rm -rf "$out"' EXIT
 cat >"$out/init" <<INIT
 #!/bin/bash
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export HOME=/root LANG=C.UTF-8 CI=\${CI:-}
+export HOME=/root LANG=C.UTF-8 CI=\${CI:-} DYNO_TEST_UML=1
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t hostfs -o "$out" none /mnt
