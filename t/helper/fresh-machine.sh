@@ -6,7 +6,8 @@
 # only), a fresh clone of this checkout's HEAD in it, entered with
 # pivot_root in a private mount namespace (a plain chroot would break
 # dyno-run's own pivot_root).  For maintainers, before a release:
-# `make fresh-check`.  Needs root, mmdebstrap and Debian's archive.
+# `make fresh-check` (FRESH_GOALS="demo" for the first command alone).
+# Needs root, mmdebstrap and Debian's archive.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,6 +47,6 @@ unshare --mount --propagation private -- /bin/bash -euc '
 	cd /root/dyno
 	exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		HOME=/root LANG=C.UTF-8 CI="${CI:-}" TERM=dumb \
-		bash -c "set -e; echo \"== make demo\"; make demo; echo \"== make check\"; make check"
-' fresh-machine "$root"
-echo "fresh-machine: make demo and make check passed on a fresh Debian 12" >&2
+		bash -c "set -e; for goal in $2; do echo \"== make \$goal\"; make \$goal; done"
+' fresh-machine "$root" "${FRESH_GOALS:-demo check}"
+echo "fresh-machine: make ${FRESH_GOALS:-demo check}: passed on a fresh Debian 12" >&2
