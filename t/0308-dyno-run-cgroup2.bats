@@ -180,6 +180,7 @@ SH
 	mkdir -p "$DYNO_TEST_DIR/slug"
 	echo 'worker: exec sleep 300' >"$DYNO_TEST_DIR/slug/Procfile"
 	release create dynotest-cg --slug "$DYNO_TEST_DIR/slug" >/dev/null 2>&1
+	dyno-manager scale dynotest-cg worker=1 >/dev/null
 	bash -c 'echo $$ >"$0/cgroup.procs" && exec dyno-manager dynotest-cg' "$u" >"$OUT" 2>&1 3>&- &
 	mgr=$!
 	wait_for 60 grep -qx up "$DYNO_ROOT/apps/dynotest-cg/dynos/worker.1/state"
