@@ -87,6 +87,8 @@ SHELL_SCRIPTS := $(wildcard .ci/run t/helper/*.sh t/bench/*.sh examples/*/*.sh \
 # The cgroup suites again on a pure cgroup v2 kernel (user-mode-linux);
 # first in prove's list, as they take longest.
 UML_TESTS     := $(wildcard t/*.uml)
+# Each guest is one slow CPU-bound process: the other tests keep their JOBS.
+PROVE_JOBS     = $(shell echo $$(($(JOBS) + $(words $(UML_TESTS)))))
 
 .PHONY: all check unit lint deps bench bench-deps demo install clean FORCE
 .DEFAULT_GOAL := all
@@ -153,7 +155,7 @@ endif
 check demo: deps
 endif
 check: all unit $(HELPERS) lint
-	$(PROVE) -j$(JOBS) --failures --comments --exec t/helper/tap-exec $(UML_TESTS) $(UNIT_TESTS) $(sort $(wildcard t/*.bats))
+	$(PROVE) -j$(PROVE_JOBS) --failures --comments --exec t/helper/tap-exec $(UML_TESTS) $(UNIT_TESTS) $(sort $(wildcard t/*.bats))
 
 lint:
 	mandoc -Tlint -Wwarning $(MANPAGES)
