@@ -13,7 +13,7 @@ setup() {
 first_step() {
 	local goal=$1
 	shift
-	env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -C "$TOP" -n -B -j1 \
+	env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u NODEPS make -C "$TOP" -n -B -j1 \
 		"$@" "$goal" 2>/dev/null |
 		awk '/t\/helper\/deps\.sh/ { print "deps"; exit }
 		     /-c -o [^ ]+\.o / { print "compile"; exit }'
