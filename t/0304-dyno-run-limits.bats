@@ -72,7 +72,7 @@ PY
 	dr_bg "$OUT" --name web.1 --size dynotest -- python3 hold.py
 	wait_for 60 grep -q "Error R14 (Memory quota exceeded)" "$OUT"
 	run cat "$OUT"
-	assert_line --regexp "^$TS heroku\[web\.1\]: Process running mem=(2[5-9]|[3-4][0-9])M\(1[0-9][0-9]\.[0-9]%\)$"
+	assert_line --regexp "^$TS heroku\[web\.1\]: Process running mem=(2[4-9]|[3-4][0-9])M\(1[0-9][0-9]\.[0-9]%\)$"
 	refute_line --partial "R15"
 	kill -TERM "$DR_PID"
 	wait "$DR_PID" || true
