@@ -35,6 +35,8 @@ struct opts {
 struct appconf {
 	char	size[CONF_NAME_MAX];
 	char	space[64];
+	char	id[64];		/* HEROKU_APP_ID */
+	int	metadata;	/* runtime-dyno-metadata= */
 };
 
 static noreturn void
@@ -64,6 +66,11 @@ appconf_line(void *arg, const char *section, const char *key,
 		snprintf(ac->size, sizeof(ac->size), "%s", value);
 	else if (strcmp(key, "space") == 0)
 		snprintf(ac->space, sizeof(ac->space), "%s", value);
+	else if (strcmp(key, "id") == 0)
+		snprintf(ac->id, sizeof(ac->id), "%s", value);
+	else if (strcmp(key, "runtime-dyno-metadata") == 0 &&
+	    num_parse_bool(value, &ac->metadata) == -1)
+		ac->metadata = 0;
 	return 1;
 }
 
@@ -85,11 +92,12 @@ read_appconf(const struct conf *c, const char *app, struct appconf *ac)
 /* The slug and env of --release, --app-dir or the app's current release. */
 static void
 resolve_release(const struct conf *c, const struct opts *o, struct dyno *d,
-    char *envpath, size_t envlen)
+    char *envpath, size_t envlen, char *real)
 {
-	char rel[PATH_MAX], real[PATH_MAX];
+	char rel[PATH_MAX];
 
 	envpath[0] = '\0';
+	real[0] = '\0';
 	if (o->app_dir != NULL) {
 		if (realpath(o->app_dir, d->slug) == NULL)
 			diag_die_errno(EXIT_NOINPUT, "%s", o->app_dir);
@@ -106,6 +114,7 @@ resolve_release(const struct conf *c, const struct opts *o, struct dyno *d,
 		usage(EXIT_USAGE);
 	if (realpath(rel, real) == NULL)
 		diag_die_errno(EXIT_NOINPUT, "release %s", rel);
+	/* realpath's buffer is PATH_MAX: the caller's `real` is that. */
 	if (state_pathf(d->slug, sizeof(d->slug), "%s/slug", real) == -1)
 		diag_die(EXIT_USAGE, "%s: path too long", real);
 	if (access(d->slug, F_OK) == -1)
@@ -278,7 +287,7 @@ resolve_stack(const char *stack, struct dyno *d)
 static void
 resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 {
-	char envpath[PATH_MAX];
+	char envpath[PATH_MAX], reldir[PATH_MAX], err[512];
 	struct appconf ac;
 	const char *why;
 
@@ -293,7 +302,7 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	parse_numbers(c, o, d);
 	snprintf(d->app, sizeof(d->app), "%s", o->app ? o->app : "local");
 	snprintf(d->name, sizeof(d->name), "%s", o->name ? o->name : "");
-	resolve_release(c, o, d, envpath, sizeof(envpath));
+	resolve_release(c, o, d, envpath, sizeof(envpath), reldir);
 	read_appconf(c, o->app, &ac);
 	random_ids(d);
 	resolve_user(o->user ? o->user : c->user, d);
@@ -310,6 +319,14 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	d->ttyslave = -1;
 	d->ttysock[0] = d->ttysock[1] = -1;
 	build_env(envpath, o, d);
+	/* Dyno metadata: a release of an app that enabled it. */
+	if (ac.metadata && reldir[0] != '\0' && o->app_dir == NULL) {
+		if (ac.id[0] == '\0')
+			diag_warn("%s: app.conf has no id= for HEROKU_APP_ID "
+			    "(release labs enable makes one)", d->app);
+		if (meta_env(d, reldir, ac.id, err, sizeof(err)) == -1)
+			diag_die(EXIT_DATAERR, "%s", err);
+	}
 }
 
 static void
