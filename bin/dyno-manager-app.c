@@ -72,8 +72,8 @@ take_app(struct mgr *m)
 }
 
 /* Is pid a dyno-run of this app (and not a stranger that reused the pid)? */
-static int
-is_our_dynorun(pid_t pid, const char *app)
+int
+dynorun_of_app(pid_t pid, const char *app)
 {
 	char path[64], *cmd, *p;
 	size_t len;
@@ -130,7 +130,7 @@ recover(struct mgr *m)
 		state_pathf(path, sizeof(path), "%s/dynos/%s/pid", m->app.dir,
 		    de->d_name);
 		if ((pid = state_read_pid(path)) <= 0 ||
-		    !is_our_dynorun(pid, m->app.name))
+		    !dynorun_of_app(pid, m->app.name))
 			continue;
 		diag_warn("%s: stopping %s (pid %ld) left by an earlier manager",
 		    m->app.name, de->d_name, (long)pid);
@@ -322,8 +322,10 @@ on_signal(struct evloop *ev, int signo, void *arg)
 			converge(m);
 		break;
 	case SIGUSR1:
-		if (!m->stopping)
+		if (!m->stopping) {
 			take_cycle_requests(m);
+			mgr_take_stop_requests(m);
+		}
 		break;
 	default:
 		stop_everything(m);

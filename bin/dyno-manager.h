@@ -72,6 +72,7 @@ void	formation_describe(const struct formation *f, const struct app *app,
 
 int	scale_main(const struct conf *conf, int argc, char **argv);
 int	ps_main(const struct conf *conf, int argc, char **argv);
+int	stop_main(const struct conf *conf, int argc, char **argv);
 int	app_run(const struct conf *conf, const char *name, int ready_fd);
 
 #endif

@@ -375,13 +375,34 @@ parse_opts(int argc, char **argv, struct opts *o)
 		diag_die(EXIT_USAGE, "--release and --app-dir exclude each other");
 }
 
+/*
+ * A one-off dyno (--app without a manager's --info-file) registers in
+ * DYNO_RUNDIR/apps/APP/oneoff/NAME, so that dyno-manager stop finds its
+ * pid and cgroup.  Without it the dyno still runs: it just cannot be
+ * stopped by name.
+ */
+static const char *
+oneoff_info(const struct conf *c, const struct dyno *d, char *path,
+    size_t size)
+{
+	char dir[PATH_MAX];
+
+	if (state_pathf(dir, sizeof(dir), "%s/apps/%s/oneoff", c->rundir,
+	    d->app) == -1 || state_mkdirs(dir, 0755) == -1 ||
+	    state_pathf(path, size, "%s/%s", dir, d->name) == -1) {
+		diag_warn_errno("%s/apps/%s/oneoff", c->rundir, d->app);
+		return NULL;
+	}
+	return path;
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct dyno d;
 	struct conf c;
 	struct opts o;
-	char err[1024];
+	char err[1024], info[PATH_MAX];
 
 	diag_setprog(argv[0]);
 	parse_opts(argc, argv, &o);
@@ -394,5 +415,7 @@ main(int argc, char **argv)
 	/* Under systemd, cgroups only in a delegated subtree: ask for one. */
 	if (cgtree_scope_exec(argv) == -1)
 		diag_die_errno(EXIT_OSERR, "systemd-run");
+	if (o.app != NULL && o.info_file == NULL)
+		o.info_file = oneoff_info(&c, &d, info, sizeof(info));
 	return monitor_run(&d, &c, o.info_file);
 }
