@@ -245,6 +245,7 @@ converge(struct mgr *m)
 		    m->f.t[i].type) && strcmp(m->f.t[i].type, "release") ?
 		    m->f.t[i].count : 0, restart);
 	mgr_write_routes(m);
+	mgr_metrics_update(m);
 }
 
 /* Cycle requests: files named after a dyno, a type or "all"; a file saying
@@ -365,6 +366,7 @@ teardown(struct mgr *m)
 	state_pathf(path, sizeof(path), "%s/manager.pid", m->app.rundir);
 	unlink(path);
 	mgr_end_sweeps(m);
+	mgr_metrics_end(m);
 	mgr_remove_app_cgroup(m);
 	while (m->dynos != NULL)
 		remove_dyno(m, m->dynos, 0);

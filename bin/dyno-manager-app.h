@@ -80,6 +80,7 @@ struct mgr {
 	int		 lockfd;
 	struct cg_sweep	*sweeps;	/* cgroups of SIGKILLed dynos to remove */
 	char		 cgbase[PATH_MAX];	/* v2: where dyno/APP is; "" v1 */
+	struct metrics	*metrics;	/* log-runtime-metrics, when on */
 };
 
 /* bin/dyno-manager-dyno.c: the lifecycle of one dyno. */
@@ -109,6 +110,11 @@ int	mgr_cgroup_setup(struct mgr *m);
 int	dynorun_of_app(pid_t pid, const char *app);
 void	mgr_remove_app_cgroup(struct mgr *m);
 void	mgr_end_sweeps(struct mgr *m);
+
+/* bin/dyno-manager-metrics.c: start or stop log-runtime-metrics as
+ * app.conf says; mgr_metrics_end() at exit. */
+void	mgr_metrics_update(struct mgr *m);
+void	mgr_metrics_end(struct mgr *m);
 
 /* bin/dyno-manager-stop.c: heroku ps:stop, the daemon's side. */
 void	mgr_take_stop_requests(struct mgr *m);

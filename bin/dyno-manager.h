@@ -53,6 +53,8 @@ struct app {
 	char		 space[64];		/* app.conf space= */
 	char		 size[CONF_NAME_MAX];	/* app.conf size= */
 	int		 preboot;		/* app.conf preboot= */
+	int		 metrics;	/* app.conf log-runtime-metrics= */
+	char		 id[64];		/* app.conf id= */
 };
 
 /* Load app `name`: its current release, Procfile and app.conf.  Returns 0
