@@ -32,6 +32,9 @@ stop_dyno(struct mgr *m, struct dyno *d)
 {
 	struct inst *in = d->cur;
 
+	/* Asked again while the last stop is under way: that one stands. */
+	if (in == NULL && d->stopped != NULL)
+		return;
 	dyno_stop(m, d, ST_DOWN);
 	d->crashes = 0;
 	d->norestart = 0;
@@ -65,7 +68,23 @@ mgr_take_stop_requests(struct mgr *m)
 	closedir(dp);
 }
 
-/* An instance has exited: a stopped dyno whose instance it was comes back. */
+static void
+on_comeback(struct evloop *ev, void *arg)
+{
+	struct dyno *d = arg;
+
+	(void)ev;
+	d->restart = NULL;
+	if (!d->m->stopping && d->state == ST_DOWN && d->cur == NULL)
+		dyno_start(d->m, d);
+}
+
+/*
+ * An instance has exited: a stopped dyno whose instance it was comes back,
+ * on the next turn of the loop, once the last lines of its predecessor's
+ * pipes are logged.  The restart timer carries it: a scale, a stop or a
+ * start in between cancels it.
+ */
 void
 mgr_stopped_reaped(struct mgr *m, const struct inst *in)
 {
@@ -75,8 +94,11 @@ mgr_stopped_reaped(struct mgr *m, const struct inst *in)
 		if (d->stopped != in)
 			continue;
 		d->stopped = NULL;
-		if (!m->stopping && d->state == ST_DOWN && d->cur == NULL)
-			dyno_start(m, d);
+		if (m->stopping || d->restart != NULL)
+			continue;
+		if ((d->restart = evloop_timer(m->ev, 0, on_comeback, d)) == NULL &&
+		    d->state == ST_DOWN && d->cur == NULL)
+			dyno_start(m, d);	/* no memory for a timer */
 	}
 }
 
@@ -153,22 +175,49 @@ list_formation(struct stopcmd *s)
 	closedir(d);
 }
 
+/*
+ * Whether the dyno's init (pid `init`) is in cgroup `rel`: a registration
+ * left by a dyno-run that was SIGKILLed may name a pid that another
+ * dyno-run of the app now has, but not that one's cgroup.
+ */
+static int
+init_in_cgroup(pid_t init, const char *rel)
+{
+	char path[64], want[PATH_MAX + 2], *text;
+	int in;
+
+	rel += *rel == '/';
+	if (init <= 0 || rel[0] == '\0' ||
+	    snprintf(want, sizeof(want), "/%s\n", rel) >= (int)sizeof(want))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long)init);
+	if (state_read(path, 65536, &text, NULL) == -1)
+		return 0;
+	in = strstr(text, want) != NULL;
+	free(text);
+	return in;
+}
+
 /* One-off dynos: each dyno-run --app APP registers in oneoff/NAME. */
 static void
 add_oneoff(struct stopcmd *s, const char *name, const char *path)
 {
 	char *text, buf[64];
 	struct target *t = &s->t[s->n];
+	pid_t init;
 
 	if (state_read(path, 4096, &text, NULL) == -1)
 		return;
 	memset(t, 0, sizeof(*t));
 	info_field(text, "pid", buf, sizeof(buf));
 	t->pid = (pid_t)atol(buf);
+	info_field(text, "init", buf, sizeof(buf));
+	init = (pid_t)atol(buf);
 	info_field(text, "cgroup", t->cgroup, sizeof(t->cgroup));
 	free(text);
 	/* A stale file, or a pid now someone else's: not a dyno of ours. */
-	if (t->pid <= 0 || !dynorun_of_app(t->pid, s->app))
+	if (t->pid <= 0 || !dynorun_of_app(t->pid, s->app) ||
+	    !init_in_cgroup(init, t->cgroup))
 		return;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->oneoff = 1;

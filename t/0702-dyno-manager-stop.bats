@@ -101,6 +101,30 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 	! log_has 'heroku\[web\.1\]: State changed from [a-z]+ to crashed'
 }
 
+@test "asked twice while its dyno still stops, a stop starts nothing early" {
+	# A worker that needs a second to exit after SIGTERM.
+	printf '%s\n' "worker: trap 'sleep 1; echo bye; exit 0' TERM; echo up; while :; do sleep 0.1; done" \
+	    >"$SLUG/Procfile"
+	deploy
+	dyno-manager scale "$APPNAME" worker=1 >/dev/null
+	start_mgr
+	wait_for 60 is_up worker.1
+	wait_for 20 log_has 'app\[worker\.1\]: up'
+	old=$(pid_of worker.1)
+	dyno-manager stop "$APPNAME" worker.1
+	dyno-manager stop "$APPNAME" worker
+	wait_for 30 up_again worker.1 "$old"
+	run grep -E -o 'heroku\[worker\.1\]: (State changed from [a-z]+ to [a-z]+|Process exited with status [0-9]+)|app\[worker\.1\]: bye' "$LOG"
+	assert_output "$(printf '%s\n' \
+	    'heroku[worker.1]: State changed from down to starting' \
+	    'heroku[worker.1]: State changed from starting to up' \
+	    'heroku[worker.1]: State changed from up to down' \
+	    'app[worker.1]: bye' \
+	    'heroku[worker.1]: Process exited with status 0' \
+	    'heroku[worker.1]: State changed from down to starting' \
+	    'heroku[worker.1]: State changed from starting to up')"
+}
+
 @test "kill TYPE stops every dyno of the type; --wait returns once they exited" {
 	deploy
 	dyno-manager scale "$APPNAME" web=1 worker=2 >/dev/null
@@ -205,4 +229,20 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 	run --separate-stderr dyno-manager stop "$APPNAME" run.1234
 	assert_failure 66
 	kill -0 $$
+}
+
+@test "a stale registration whose pid is now another one-off stops nothing" {
+	deploy
+	oneoff "$DYNO_TEST_DIR/run.out" 'sleep 300'
+	f="$DYNO_RUNDIR/apps/$APPNAME/oneoff"
+	# As if run.1111's dyno-run had been SIGKILLed and its pid reused.
+	sed "s|^cgroup=.*|cgroup=dyno/$APPNAME/run.1111-99999|" "$f/$ONEOFF" \
+	    >"$f/run.1111"
+	run --separate-stderr dyno-manager stop "$APPNAME" run.1111
+	assert_failure 66
+	sleep 0.5
+	kill -0 "$ONEOFF_PID"
+	run --separate-stderr dyno-manager stop -w "$APPNAME" "$ONEOFF"
+	assert_success
+	gone "$ONEOFF_PID"
 }
