@@ -48,13 +48,14 @@ is_dir_with(const char *dir, const char *file)
 
 /*
  * The dyno's cgroup, as dyno-run's info file records it: a path relative
- * to the hierarchies ("dyno/APP/NAME-PID", v2 at the root or under
- * unified/, else v1's memory and pids), or an absolute one under CGROOT.
+ * to the hierarchy (v2: "[BASE/]dyno/APP/NAME-PID" under CGROOT; v1:
+ * "dyno/APP/NAME-PID" in the memory and pids hierarchies), or an absolute
+ * one under CGROOT.
  */
 static int
 locate(struct mdyno *md, const char *cg)
 {
-	static const char *v2roots[] = { CGROOT, CGROOT "/unified" };
+	static const char *v2roots[] = { CGROOT, CGROOT "/unified" };	/* hybrid */
 	char base[PATH_MAX];
 	size_t i;
 

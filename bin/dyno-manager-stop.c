@@ -304,10 +304,14 @@ kill_oneoff_cgroup(const char *rel)
 	char path[PATH_MAX], *procs, *p;
 	size_t i;
 
-	/* Only ever a dyno's own cgroup (dyno/APP/NAME-PID), never a root. */
+	/*
+	 * Only ever a dyno's own cgroup, never a root: [BASE/]dyno/APP/LEAF,
+	 * relative to the hierarchy (v2: BASE is the delegated subtree).
+	 */
 	rel += *rel == '/';
-	if (strncmp(rel, "dyno/", 5) != 0 || strstr(rel, "..") != NULL ||
-	    strchr(rel + 5, '/') == NULL)
+	if ((strncmp(rel, "dyno/", 5) != 0 && strstr(rel, "/dyno/") == NULL) ||
+	    strstr(rel, "..") != NULL ||
+	    strchr(strstr(rel, "dyno/") + 5, '/') == NULL)
 		return;
 	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
 		if (state_pathf(path, sizeof(path), "%s/%s/cgroup.procs",
