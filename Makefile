@@ -39,6 +39,8 @@ PROGS         := $(addprefix bin/,$(TOOLS))
 
 # pkg-config modules each tool links, and nothing more.
 PKGS_dyno-manager = inih
+# lib/cgstat's load averages (log-runtime-metrics) use exp(3).
+LIBS_dyno-manager = -lm
 PKGS_dyno-run     = inih libcap-ng
 # dyno-run starts every dyno: its two small libraries are linked in, which
 # saves ~0.2 ms of dynamic loading per start (measured); DYNAMIC=1 for not.
@@ -116,7 +118,8 @@ define tool_rule
 bin/$(1): $(patsubst %.c,%.o,$(wildcard bin/$(1).c bin/$(1)-*.c)) $(LIB)
 	$$(CC) $$(DYNO_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) \
 		$$(if $$(STATIC_$(1)),-Wl$$(comma)-Bstatic $$(STATIC_$(1)) -Wl$$(comma)-Bdynamic) \
-		$$(if $$(PKGS_$(1)),$$(shell $$(PKG_CONFIG) --libs $$(PKGS_$(1)))) $$(LDLIBS)
+		$$(if $$(PKGS_$(1)),$$(shell $$(PKG_CONFIG) --libs $$(PKGS_$(1)))) \
+		$$(LIBS_$(1)) $$(LDLIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
@@ -135,7 +138,7 @@ clean-dyno-run:
 
 t/unit/%.t: t/unit/%.o $(LIB)
 	$(CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
-		$(shell $(PKG_CONFIG) --libs $(ALL_PKGS)) $(LDLIBS)
+		$(shell $(PKG_CONFIG) --libs $(ALL_PKGS)) -lm $(LDLIBS)
 
 t/helper/%: t/helper/%.o $(LIB)
 	$(CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)

@@ -72,8 +72,8 @@ take_app(struct mgr *m)
 }
 
 /* Is pid a dyno-run of this app (and not a stranger that reused the pid)? */
-static int
-is_our_dynorun(pid_t pid, const char *app)
+int
+dynorun_of_app(pid_t pid, const char *app)
 {
 	char path[64], *cmd, *p;
 	size_t len;
@@ -130,7 +130,7 @@ recover(struct mgr *m)
 		state_pathf(path, sizeof(path), "%s/dynos/%s/pid", m->app.dir,
 		    de->d_name);
 		if ((pid = state_read_pid(path)) <= 0 ||
-		    !is_our_dynorun(pid, m->app.name))
+		    !dynorun_of_app(pid, m->app.name))
 			continue;
 		diag_warn("%s: stopping %s (pid %ld) left by an earlier manager",
 		    m->app.name, de->d_name, (long)pid);
@@ -245,6 +245,7 @@ converge(struct mgr *m)
 		    m->f.t[i].type) && strcmp(m->f.t[i].type, "release") ?
 		    m->f.t[i].count : 0, restart);
 	mgr_write_routes(m);
+	mgr_metrics_update(m);
 }
 
 /* Cycle requests: files named after a dyno, a type or "all"; a file saying
@@ -322,8 +323,10 @@ on_signal(struct evloop *ev, int signo, void *arg)
 			converge(m);
 		break;
 	case SIGUSR1:
-		if (!m->stopping)
+		if (!m->stopping) {
 			take_cycle_requests(m);
+			mgr_take_stop_requests(m);
+		}
 		break;
 	default:
 		stop_everything(m);
@@ -363,6 +366,7 @@ teardown(struct mgr *m)
 	state_pathf(path, sizeof(path), "%s/manager.pid", m->app.rundir);
 	unlink(path);
 	mgr_end_sweeps(m);
+	mgr_metrics_end(m);
 	mgr_remove_app_cgroup(m);
 	while (m->dynos != NULL)
 		remove_dyno(m, m->dynos, 0);

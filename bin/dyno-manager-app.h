@@ -62,6 +62,7 @@ struct dyno {
 	uint64_t	 up_since;	/* evloop ms when it went up */
 	int		 norestart;	/* exited 64/65/78: fix and restart */
 	struct evtimer	*probe, *boot, *restart;
+	struct inst	*stopped;	/* stop: back once this one exits */
 	struct dyno	*next;
 };
 
@@ -79,6 +80,7 @@ struct mgr {
 	int		 lockfd;
 	struct cg_sweep	*sweeps;	/* cgroups of SIGKILLed dynos to remove */
 	char		 cgbase[PATH_MAX];	/* v2: where dyno/APP is; "" v1 */
+	struct metrics	*metrics;	/* log-runtime-metrics, when on */
 };
 
 /* bin/dyno-manager-dyno.c: the lifecycle of one dyno. */
@@ -104,7 +106,18 @@ void	mgr_maybe_exit(struct mgr *m);
  * children controllers.  0, or an exit code with the error said.
  */
 int	mgr_cgroup_setup(struct mgr *m);
+/* Whether pid is a dyno-run --app APP (not a stranger that reused it). */
+int	dynorun_of_app(pid_t pid, const char *app);
 void	mgr_remove_app_cgroup(struct mgr *m);
 void	mgr_end_sweeps(struct mgr *m);
+
+/* bin/dyno-manager-metrics.c: start or stop log-runtime-metrics as
+ * app.conf says; mgr_metrics_end() at exit. */
+void	mgr_metrics_update(struct mgr *m);
+void	mgr_metrics_end(struct mgr *m);
+
+/* bin/dyno-manager-stop.c: heroku ps:stop, the daemon's side. */
+void	mgr_take_stop_requests(struct mgr *m);
+void	mgr_stopped_reaped(struct mgr *m, const struct inst *in);
 
 #endif

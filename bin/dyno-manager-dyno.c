@@ -398,6 +398,7 @@ dyno_start(struct mgr *m, struct dyno *d)
 
 	cancel(m, &d->restart);
 	d->norestart = 0;
+	d->stopped = NULL;
 	if ((in = inst_spawn(m, d)) == NULL) {
 		dyno_set_state(m, d, ST_CRASHED);
 		return;
@@ -814,6 +815,7 @@ inst_reaped(struct mgr *m, struct inst *in, int wstatus)
 	if ((in->hardkilled || WIFSIGNALED(wstatus)) && (in->cgroup[0] ||
 	    info_cgroup(in->info, in->cgroup, sizeof(in->cgroup))))
 		sweep_cgroup_later(m, in->cgroup);
+	mgr_stopped_reaped(m, in);
 	inst_free(m, in);
 	if (d != NULL && d->cur == in)
 		dyno_crashed(m, d, code);

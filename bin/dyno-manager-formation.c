@@ -45,6 +45,11 @@ appconf_handler(void *arg, const char *section, const char *name,
 		    (int)sizeof(app->size);
 	if (strcmp(name, "preboot") == 0)
 		return num_parse_bool(value, &app->preboot) == 0;
+	if (strcmp(name, "log-runtime-metrics") == 0)
+		return num_parse_bool(value, &app->metrics) == 0;
+	if (strcmp(name, "id") == 0)
+		return snprintf(app->id, sizeof(app->id), "%s", value) <
+		    (int)sizeof(app->id);
 	/* Keys other tools read (the router's hostnames) are fine here. */
 	return 1;
 }

@@ -19,6 +19,7 @@ usage(FILE *f)
 	    "usage: dyno-manager [-nv] [--ready-fd N] APP\n"
 	    "       dyno-manager scale APP TYPE=COUNT[:SIZE] ...\n"
 	    "       dyno-manager ps APP\n"
+	    "       dyno-manager stop|kill [-w] APP DYNO|TYPE ...\n"
 	    "       dyno-manager -d DIR [-f PROCFILE] [-e ENVFILE] [-m FORMATION]\n"
 	    "                    [-p PORT] [-t GRACE]\n"
 	    "       dyno-manager check -d DIR [-f PROCFILE] [-e ENVFILE] [-m FORMATION]\n");
@@ -38,6 +39,7 @@ help(void)
 	    "  -p, --port=PORT         base port (default $PORT, else 5000)\n"
 	    "  -t, --timeout=GRACE     grace period before SIGKILL (default 30s)\n"
 	    "  -v, --verbose           say more\n"
+	    "  -w, --wait              stop: wait until the dynos have exited\n"
 	    "  -h, --help              this text\n");
 }
 
@@ -147,6 +149,10 @@ main(int argc, char **argv)
 		return scale_main(load_conf(), argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "ps") == 0)
 		return ps_main(load_conf(), argc - 1, argv + 1);
+	/* heroku ps:kill is ps:stop under another name; so it is here. */
+	if (argc > 1 && (strcmp(argv[1], "stop") == 0 ||
+	    strcmp(argv[1], "kill") == 0))
+		return stop_main(load_conf(), argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "check") == 0) {
 		check = 1;
 		argv++;

@@ -53,6 +53,8 @@ struct app {
 	char		 space[64];		/* app.conf space= */
 	char		 size[CONF_NAME_MAX];	/* app.conf size= */
 	int		 preboot;		/* app.conf preboot= */
+	int		 metrics;	/* app.conf log-runtime-metrics= */
+	char		 id[64];		/* app.conf id= */
 };
 
 /* Load app `name`: its current release, Procfile and app.conf.  Returns 0
@@ -72,6 +74,7 @@ void	formation_describe(const struct formation *f, const struct app *app,
 
 int	scale_main(const struct conf *conf, int argc, char **argv);
 int	ps_main(const struct conf *conf, int argc, char **argv);
+int	stop_main(const struct conf *conf, int argc, char **argv);
 int	app_run(const struct conf *conf, const char *name, int ready_fd);
 
 #endif

@@ -17,6 +17,7 @@
 #include "diag.h"
 #include "dyno-route.h"
 #include "names.h"
+#include "num.h"
 #include "state.h"
 
 #define FILE_MAX	(1024 * 1024)
@@ -162,6 +163,12 @@ conf_handler(void *user, const char *section, const char *name,
 	const char *p = value;
 	size_t n;
 
+	if (strcmp(section, "app") == 0 && strcmp(name, "maintenance") == 0) {
+		/* Anything but a clear yes serves the app. */
+		if (num_parse_bool(value, &app->maintenance) == -1)
+			app->maintenance = 0;
+		return 1;
+	}
 	if (strcmp(section, "app") != 0 || strcmp(name, "hostnames") != 0)
 		return 1;
 	while (*p != '\0') {
@@ -182,6 +189,7 @@ read_hosts(struct app *app, const char *dir)
 	free(app->hosts);
 	app->hosts = NULL;
 	app->hostslen = 0;
+	app->maintenance = 0;
 	snprintf(def, sizeof(def), "%s.localhost", app->name);
 	add_host(app, def, strlen(def));
 	if (state_pathf(path, sizeof(path), "%s/app.conf", dir) == -1 ||

@@ -308,7 +308,8 @@ static const struct {
 	{ "H21", "Backend connection refused" }, { "H24", "Forced close" },
 	{ "H25", "HTTP Restriction" }, { "H26", "Request Error" },
 	{ "H27", "Client Request Interrupted" },
-	{ "H28", "Client Connection Idle" }, { "H99", "Platform error" },
+	{ "H28", "Client Connection Idle" }, { "H80", "Maintenance mode" },
+	{ "H99", "Platform error" },
 };
 
 const char *
@@ -339,22 +340,38 @@ page_title(int status)
 	}
 }
 
+/* Heroku's maintenance page (heroku.md 3.9), self-contained. */
+static int
+maintenance_page(char *body, size_t size)
+{
+	return snprintf(body, size, "<!DOCTYPE html>\n<html><head>"
+	    "<meta charset=\"utf-8\"><title>Offline for Maintenance</title>"
+	    "</head>\n<body><h1>Offline for Maintenance</h1>\n<p>This app is "
+	    "undergoing maintenance right now. Please check back later.</p>\n"
+	    "</body></html>\n");
+}
+
 void
 msg_error_page(struct conn *c, int status, const char *code)
 {
 	char body[512], head[256];
 	int bl, hl;
 
-	bl = snprintf(body, sizeof(body), "<!DOCTYPE html>\n<html><head>"
-	    "<meta charset=\"utf-8\"><title>%s</title></head>\n<body><h1>%s"
-	    "</h1>\n<p>%s%s%s</p>\n</body></html>\n", page_title(status),
-	    page_title(status), status == 404 ? "There is no app at this "
-	    "address." : "The application could not serve this page.",
-	    code ? " Code: " : "", code ? code : "");
+	if (code != NULL && strcmp(code, "H80") == 0)
+		bl = maintenance_page(body, sizeof(body));
+	else
+		bl = snprintf(body, sizeof(body), "<!DOCTYPE html>\n<html><head>"
+		    "<meta charset=\"utf-8\"><title>%s</title></head>\n<body>"
+		    "<h1>%s</h1>\n<p>%s%s%s</p>\n</body></html>\n",
+		    page_title(status), page_title(status), status == 404 ?
+		    "There is no app at this address." : "The application could "
+		    "not serve this page.", code ? " Code: " : "",
+		    code ? code : "");
 	hl = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: "
 	    "text/html; charset=utf-8\r\nContent-Length: %d\r\nCache-Control: "
 	    "no-cache, no-store\r\nVia: " VIA "\r\nConnection: close\r\n\r\n",
-	    status, page_title(status), bl);
+	    status, code != NULL && strcmp(code, "H80") == 0 ?
+	    "Service Unavailable" : page_title(status), bl);
 	c->ri.status = status;
 	c->keep = 0;
 	if (buf_reserve(&c->down, (size_t)(hl + bl), 2 * HEAD_MAX) == -1)
@@ -414,7 +431,9 @@ log_head(struct line *l, const char *code, const char *cause,
 		ln_str(l, sock);
 		ln_str(l, " ");
 	}
-	ln_str(l, strcmp(code, "H27") == 0 || strcmp(code, "H28") == 0 ?
+	/* H80: the app asked for it, so it is news, not an error. */
+	ln_str(l, strcmp(code, "H80") == 0 ? "at=info code=" :
+	    strcmp(code, "H27") == 0 || strcmp(code, "H28") == 0 ?
 	    "at=warning code=" : "at=error code=");
 	ln_str(l, code);
 	ln_str(l, " desc=\"");

@@ -580,6 +580,11 @@ admit(struct conn *c)
 {
 	struct app *app = c->app;
 
+	/* Maintenance mode: the dynos keep running, nothing reaches them. */
+	if (app->maintenance) {
+		fail(c, "H80", 503, NULL, NULL);
+		return 0;
+	}
 	if (app->nroutes == 0 && apps_booting(W.apps, app)) {
 		wait_for_dyno(c, "H20");
 		return 0;

@@ -137,6 +137,7 @@ struct app {
 	unsigned	 nroutes;
 	unsigned	 inflight;	/* requests in progress (H11) */
 	int		 present;
+	int		 maintenance;	/* app.conf maintenance=: H80 */
 };
 
 struct apps;

@@ -178,8 +178,8 @@ write_info(struct mon *m)
 	if (m->info_file == NULL)
 		return;
 	n = snprintf(text, sizeof(text), "pid=%ld\ninit=%ld\ncgroup=%s\n"
-	    "addr=%s\n", (long)getpid(), (long)m->init, cg_path(&m->cg),
-	    m->d->addr);
+	    "addr=%s\nid=%s\n", (long)getpid(), (long)m->init, cg_path(&m->cg),
+	    m->d->addr, m->d->hostname);
 	if (state_replace(m->info_file, text, (size_t)n, 0644, 0) == -1)
 		diag_warn_errno("%s", m->info_file);
 }

@@ -35,6 +35,8 @@ struct opts {
 struct appconf {
 	char	size[CONF_NAME_MAX];
 	char	space[64];
+	char	id[64];		/* HEROKU_APP_ID */
+	int	metadata;	/* runtime-dyno-metadata= */
 };
 
 static noreturn void
@@ -64,6 +66,11 @@ appconf_line(void *arg, const char *section, const char *key,
 		snprintf(ac->size, sizeof(ac->size), "%s", value);
 	else if (strcmp(key, "space") == 0)
 		snprintf(ac->space, sizeof(ac->space), "%s", value);
+	else if (strcmp(key, "id") == 0)
+		snprintf(ac->id, sizeof(ac->id), "%s", value);
+	else if (strcmp(key, "runtime-dyno-metadata") == 0 &&
+	    num_parse_bool(value, &ac->metadata) == -1)
+		ac->metadata = 0;
 	return 1;
 }
 
@@ -85,11 +92,12 @@ read_appconf(const struct conf *c, const char *app, struct appconf *ac)
 /* The slug and env of --release, --app-dir or the app's current release. */
 static void
 resolve_release(const struct conf *c, const struct opts *o, struct dyno *d,
-    char *envpath, size_t envlen)
+    char *envpath, size_t envlen, char *real)
 {
-	char rel[PATH_MAX], real[PATH_MAX];
+	char rel[PATH_MAX];
 
 	envpath[0] = '\0';
+	real[0] = '\0';
 	if (o->app_dir != NULL) {
 		if (realpath(o->app_dir, d->slug) == NULL)
 			diag_die_errno(EXIT_NOINPUT, "%s", o->app_dir);
@@ -106,6 +114,7 @@ resolve_release(const struct conf *c, const struct opts *o, struct dyno *d,
 		usage(EXIT_USAGE);
 	if (realpath(rel, real) == NULL)
 		diag_die_errno(EXIT_NOINPUT, "release %s", rel);
+	/* realpath's buffer is PATH_MAX: the caller's `real` is that. */
 	if (state_pathf(d->slug, sizeof(d->slug), "%s/slug", real) == -1)
 		diag_die(EXIT_USAGE, "%s: path too long", real);
 	if (access(d->slug, F_OK) == -1)
@@ -278,7 +287,7 @@ resolve_stack(const char *stack, struct dyno *d)
 static void
 resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 {
-	char envpath[PATH_MAX];
+	char envpath[PATH_MAX], reldir[PATH_MAX], err[512];
 	struct appconf ac;
 	const char *why;
 
@@ -293,7 +302,7 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	parse_numbers(c, o, d);
 	snprintf(d->app, sizeof(d->app), "%s", o->app ? o->app : "local");
 	snprintf(d->name, sizeof(d->name), "%s", o->name ? o->name : "");
-	resolve_release(c, o, d, envpath, sizeof(envpath));
+	resolve_release(c, o, d, envpath, sizeof(envpath), reldir);
 	read_appconf(c, o->app, &ac);
 	random_ids(d);
 	resolve_user(o->user ? o->user : c->user, d);
@@ -310,6 +319,14 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	d->ttyslave = -1;
 	d->ttysock[0] = d->ttysock[1] = -1;
 	build_env(envpath, o, d);
+	/* Dyno metadata: a release of an app that enabled it. */
+	if (ac.metadata && reldir[0] != '\0' && o->app_dir == NULL) {
+		if (ac.id[0] == '\0')
+			diag_warn("%s: app.conf has no id= for HEROKU_APP_ID "
+			    "(release labs enable makes one)", d->app);
+		if (meta_env(d, reldir, ac.id, err, sizeof(err)) == -1)
+			diag_die(EXIT_DATAERR, "%s", err);
+	}
 }
 
 static void
@@ -358,13 +375,34 @@ parse_opts(int argc, char **argv, struct opts *o)
 		diag_die(EXIT_USAGE, "--release and --app-dir exclude each other");
 }
 
+/*
+ * A one-off dyno (--app without a manager's --info-file) registers in
+ * DYNO_RUNDIR/apps/APP/oneoff/NAME, so that dyno-manager stop finds its
+ * pid and cgroup.  Without it the dyno still runs: it just cannot be
+ * stopped by name.
+ */
+static const char *
+oneoff_info(const struct conf *c, const struct dyno *d, char *path,
+    size_t size)
+{
+	char dir[PATH_MAX];
+
+	if (state_pathf(dir, sizeof(dir), "%s/apps/%s/oneoff", c->rundir,
+	    d->app) == -1 || state_mkdirs(dir, 0755) == -1 ||
+	    state_pathf(path, size, "%s/%s", dir, d->name) == -1) {
+		diag_warn_errno("%s/apps/%s/oneoff", c->rundir, d->app);
+		return NULL;
+	}
+	return path;
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct dyno d;
 	struct conf c;
 	struct opts o;
-	char err[1024];
+	char err[1024], info[PATH_MAX];
 
 	diag_setprog(argv[0]);
 	parse_opts(argc, argv, &o);
@@ -377,5 +415,7 @@ main(int argc, char **argv)
 	/* Under systemd, cgroups only in a delegated subtree: ask for one. */
 	if (cgtree_scope_exec(argv) == -1)
 		diag_die_errno(EXIT_OSERR, "systemd-run");
+	if (o.app != NULL && o.info_file == NULL)
+		o.info_file = oneoff_info(&c, &d, info, sizeof(info));
 	return monitor_run(&d, &c, o.info_file);
 }

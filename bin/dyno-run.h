@@ -120,6 +120,13 @@ void	init_prepare(const struct dyno *d, int statusfd);
 void	init_finish(const struct dyno *d, int userns, int statusfd);
 noreturn void init_main(const struct dyno *d, int statusfd);
 
+/*
+ * dyno-run-meta.c: the HEROKU_* dyno metadata of the release in reldir
+ * into d->env (HEROKU_APP_ID only when appid is not "").  0, or -1 and err.
+ */
+int	meta_env(struct dyno *d, const char *reldir, const char *appid,
+	    char *err, size_t errlen);
+
 /* dyno-run-secure.c: drop to the dyno user, no caps, NNP, seccomp. */
 int	secure_rlimits(char *err, size_t errlen);
 int	secure_drop(const struct dyno *d, char *err, size_t errlen);

@@ -395,12 +395,16 @@ write_new(const char *path, const char *text, int flags)
 int
 app_ensure_files(struct app *a, const char *slugdir)
 {
-	char path[PATH_MAX], text[256];
+	char path[PATH_MAX], text[256], id[37];
 	int web = 0, rel = 0, rc;
 
-	/* An empty size follows dyno.conf's [dyno] size, even as it changes. */
-	snprintf(text, sizeof(text), "[app]\nspace=\nsize=\nhostnames=\n"
-	    "preboot=false\n");
+	/*
+	 * An empty size follows dyno.conf's [dyno] size, even as it changes;
+	 * the id is the app's for good (HEROKU_APP_ID).
+	 */
+	app_new_uuid(id);
+	snprintf(text, sizeof(text), "[app]\nid=%s\nspace=\nsize=\n"
+	    "hostnames=\npreboot=false\n", id);
 	if (state_pathf(path, sizeof(path), "%s/app.conf", a->dir) == -1)
 		return EXIT_SOFTWARE;
 	if ((rc = write_new(path, text, 0)) != 0)

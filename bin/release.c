@@ -26,7 +26,10 @@ static const char usage_text[] =
     "       release config APP [--shell]\n"
     "       release config get APP KEY\n"
     "       release config set APP KEY=VALUE ...\n"
-    "       release config unset APP KEY ...\n";
+    "       release config unset APP KEY ...\n"
+    "       release labs APP\n"
+    "       release labs enable|disable APP FEATURE\n"
+    "       release maintenance [on|off] APP\n";
 
 static const char options_text[] =
     "\noptions:\n"
@@ -97,6 +100,38 @@ check_commit(const char *c)
 		    "digits, '.', '_' or '-'", c);
 }
 
+/*
+ * release labs [enable|disable] APP [FEATURE], release maintenance
+ * [on|off] APP: app.conf settings, no release.
+ */
+static int
+dispatch_settings(const struct conf *c, const char *cmd, int ac, char **av,
+    int seen)
+{
+	struct app a;
+	int set = -1, rc;
+
+	if (ac >= 1 && (strcmp(av[0], "enable") == 0 || strcmp(av[0], "on") ==
+	    0 || strcmp(av[0], "disable") == 0 || strcmp(av[0], "off") == 0)) {
+		set = strcmp(av[0], "enable") == 0 || strcmp(av[0], "on") == 0;
+		if ((cmd[0] == 'l') != (av[0][0] == 'e' || av[0][0] == 'd'))
+			usage(EXIT_USAGE);
+		av++, ac--;
+	}
+	if (seen != 0 || ac != (cmd[0] == 'l' && set != -1 ? 2 : 1))
+		usage(EXIT_USAGE);
+	if ((rc = app_open(&a, c, av[0], 1)) != 0)
+		return rc;
+	if (cmd[0] == 'm')
+		rc = cmd_maintenance(&a, set, set == 1);
+	else if (set == -1)
+		rc = cmd_labs_show(&a);
+	else
+		rc = cmd_labs_set(&a, av[1], set);
+	app_close(&a);
+	return rc;
+}
+
 /* Run subcommand `cmd` with operands av[0..ac), options o. */
 static int
 dispatch(const struct conf *c, const char *cmd, int ac, char **av,
@@ -105,6 +140,8 @@ dispatch(const struct conf *c, const char *cmd, int ac, char **av,
 	struct app a;
 	int sub = 0, rc, allowed = 0, lo = 1, hi = 1;
 
+	if (strcmp(cmd, "labs") == 0 || strcmp(cmd, "maintenance") == 0)
+		return dispatch_settings(c, cmd, ac, av, seen);
 	if (strcmp(cmd, "config") == 0 && ac >= 1 &&
 	    (strcmp(av[0], "get") == 0 || strcmp(av[0], "set") == 0 ||
 	    strcmp(av[0], "unset") == 0)) {

@@ -107,4 +107,11 @@ int	cmd_config_get(struct app *, const char *key);
 int	cmd_config_set(struct app *, char **pairs, int n);
 int	cmd_config_unset(struct app *, char **keys, int n);
 
+/* release-appconf.c: app.conf settings (no release is made). */
+void	app_new_uuid(char out[37]);
+int	app_ensure_id(struct app *);
+int	cmd_labs_show(struct app *);
+int	cmd_labs_set(struct app *, const char *feature, int on);
+int	cmd_maintenance(struct app *, int set, int on);
+
 #endif

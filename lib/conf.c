@@ -50,6 +50,7 @@ static const struct key keys[] = {
 	STR("manager", "network", network),
 	UINT("manager", "base_port", base_port, 1, 65535),
 	DUR("manager", "crash_reset", crash_reset_ms),
+	DUR("manager", "metrics_interval", metrics_interval_ms),
 	DUR("cycle", "max_age", cycle_max_age_ms),
 	DUR("cycle", "jitter", cycle_jitter_ms),
 	DUR("router", "connect_timeout", connect_timeout_ms),
@@ -115,6 +116,7 @@ conf_defaults(struct conf *c)
 	strcpy(c->network, "space:common");
 	c->base_port = 5000;
 	c->crash_reset_ms = 10 * 60000;
+	c->metrics_interval_ms = 20000;
 	c->cycle_max_age_ms = 24 * 3600000ULL;
 	c->cycle_jitter_ms = 216 * 60000ULL;
 	c->connect_timeout_ms = 5000;

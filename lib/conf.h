@@ -40,6 +40,7 @@ struct conf {
 	char		network[64];		/* network = space:common */
 	unsigned	base_port;		/* base_port = 5000 */
 	uint64_t	crash_reset_ms;		/* crash_reset = 10m */
+	uint64_t	metrics_interval_ms;	/* metrics_interval = 20s */
 
 	/* [cycle] */
 	uint64_t	cycle_max_age_ms;	/* max_age = 24h */

@@ -31,7 +31,7 @@ complete_line() {
 
 @test "subcommands, apps, versions and keys" {
 	run complete_line release ''
-	assert_output $'config\ncreate\nlist\nrollback\nshow'
+	assert_output $'config\ncreate\nlabs\nlist\nmaintenance\nrollback\nshow'
 	run complete_line release show ''
 	assert_output dynotest-x
 	run complete_line release rollback dynotest-x ''
@@ -44,4 +44,51 @@ complete_line() {
 	assert_output BETA
 	run complete_line release list dynotest-x --n
 	assert_output --num
+}
+
+@test "labs and maintenance: subcommands, apps and features" {
+	run complete_line release ''
+	assert_line labs
+	assert_line maintenance
+	run complete_line release labs ''
+	assert_output $'disable\ndynotest-x\nenable'
+	run complete_line release labs enable ''
+	assert_output dynotest-x
+	run complete_line release labs disable dynotest-x ''
+	assert_output $'log-runtime-metrics\nruntime-dyno-metadata'
+	run complete_line release maintenance ''
+	assert_output $'dynotest-x\noff\non'
+	run complete_line release maintenance on ''
+	assert_output dynotest-x
+}
+
+# complete_mgr WORDS...: what dyno-manager's bash completion offers.
+complete_mgr() {
+	bash -c '
+		source /usr/share/bash-completion/bash_completion
+		source "$1"; shift
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"
+		COMP_POINT=${#COMP_LINE}
+		_dyno_manager dyno-manager "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"
+		printf "%s\n" "${COMPREPLY[@]}" | sort' _ \
+	    "$TOP/completions/bash/dyno-manager" "$@"
+}
+
+@test "dyno-manager stop and kill: apps, then dynos, types and one-offs" {
+	mkdir -p "$DYNO_ROOT/apps/dynotest-x/dynos/web.1" \
+	    "$DYNO_ROOT/apps/dynotest-x/dynos/web.2" \
+	    "$DYNO_ROOT/apps/dynotest-x/dynos/worker.1" \
+	    "$DYNO_RUNDIR/apps/dynotest-x/oneoff"
+	: >"$DYNO_RUNDIR/apps/dynotest-x/oneoff/run.4520"
+	run complete_mgr dyno-manager ''
+	assert_line stop
+	assert_line kill
+	run complete_mgr dyno-manager stop ''
+	assert_output dynotest-x
+	run complete_mgr dyno-manager kill --wait dynotest-x ''
+	assert_output $'run\nrun.4520\nweb\nweb.1\nweb.2\nworker\nworker.1'
+	run complete_mgr dyno-manager stop dynotest-x web.1 w
+	assert_output $'web\nweb.1\nweb.2\nworker\nworker.1'
+	run complete_mgr dyno-manager stop --w
+	assert_output --wait
 }
