@@ -87,17 +87,20 @@ command(const struct cmd *c, int statusfd, const sigset_t *old)
 	/* fds crossing exec: 0, 1, 2 only; everything else is O_CLOEXEC. */
 	execve(c->argv[0], c->argv, c->envp);
 	cmd_failed(statusfd, errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANTRUN,
-	    "/bin/sh");
+	    c->argv[0]);
+}
+
+static int
+exit_code(int status)
+{
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) :
+	    WEXITSTATUS(status);
 }
 
 /* When the command is gone, so is the dyno: kill the rest, reap, exit. */
 static noreturn void
-finish(int status)
+finish(int code)
 {
-	int code;
-
-	code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) :
-	    WEXITSTATUS(status);
 	/*
 	 * kill(-1) means "every process of this PID namespace" only for its
 	 * PID 1; anywhere else it would be every process on the host.
@@ -109,29 +112,64 @@ finish(int status)
 	_exit(code);
 }
 
+/*
+ * Reap whatever exited.  Returns 1 when the dyno is over: the command
+ * exited on its own (a crash: the rest is killed), or, once stopping, the
+ * last process of the dyno is gone.  During a stop every process gets the
+ * whole grace period (heroku.md 1.4), not only the command: its status is
+ * kept until then.
+ */
+static int
+reap(pid_t cmd, int stopping, int *cmd_code)
+{
+	pid_t p;
+	int status;
+
+	while ((p = waitpid(-1, &status, WNOHANG)) > 0 || (p == -1 &&
+	    errno == EINTR))
+		if (p == cmd) {
+			*cmd_code = exit_code(status);
+			if (!stopping)
+				finish(*cmd_code);
+		}
+	/* ECHILD: no process is left in the dyno (orphans are ours). */
+	return p == -1 && errno == ECHILD && *cmd_code != -1;
+}
+
 static noreturn void
 loop(pid_t cmd, const sigset_t *all)
 {
 	siginfo_t si;
-	pid_t p;
-	int sig, status;
+	int sig, stopping = 0, code = -1;
 
 	for (;;) {
 		if ((sig = sigwaitinfo(all, &si)) == -1)
 			continue;
 		if (sig == SIGCHLD) {
-			/* Orphans land here too: reap every one of them. */
-			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
-				if (p == cmd)
-					finish(status);
+			if (reap(cmd, stopping, &code))
+				_exit(code);
 			continue;
 		}
-		/* SIGTERM goes to every process (heroku.md 1.4), others to the command. */
-		if (sig == SIGTERM && getpid() == 1)
+		/* SIGTERM goes to every process (heroku.md 1.4), others to the
+		 * command, while it lives. */
+		if (sig == SIGTERM && getpid() == 1) {
+			stopping = 1;
 			kill(-1, SIGTERM);
-		else if (kill(-cmd, sig) == -1)
+		} else if (code == -1 && kill(-cmd, sig) == -1)
 			kill(cmd, sig);
 	}
+}
+
+/*
+ * Heroku runs the command with bash, which replaces itself with a lone
+ * command (and the last of a list): the app gets the signals and its
+ * status is the dyno's.  dash, Debian's sh, forks instead.  bash when the
+ * dyno's root has it, else sh.
+ */
+static const char *
+shell(void)
+{
+	return access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
 }
 
 /* Before the go: the hostname, loopback and the root but for /app. */
@@ -168,8 +206,16 @@ init_main(const struct dyno *d, int statusfd)
 	struct cmd c;
 	pid_t cmd;
 
+	/*
+	 * Everything stays blocked, as since the clone: a signal to a PID
+	 * namespace's init with the default action is discarded, not kept
+	 * pending, so an early SIGTERM (a stop right after the start) would
+	 * be lost.  Blocked, it waits for loop().  The command starts with
+	 * none blocked.
+	 */
 	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	sigemptyset(&old);
 	/*
 	 * PID 1 is dyno-run's own image: non-dumpable, so no process of the
 	 * dyno can ptrace it or open /proc/1/exe to overwrite the binary
@@ -190,7 +236,7 @@ init_main(const struct dyno *d, int statusfd)
 	 */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	c.argv[0] = "/bin/sh";
+	c.argv[0] = (char *)shell();
 	c.argv[1] = "-c";
 	c.argv[2] = script(d);
 	c.argv[3] = NULL;

@@ -368,6 +368,27 @@ unspread(struct mon *m)
 }
 
 /*
+ * The init's signals: default actions, but all blocked until its loop
+ * takes them (init_main).  The kernel drops a signal sent to a PID
+ * namespace's init that has the default action and does not block it:
+ * unblocked here, a SIGTERM sent during the setup (the manager stopping
+ * a dyno it has just started) was lost, and the dyno ran its whole grace
+ * period beside its replacement.
+ */
+static void
+child_sigreset(void)
+{
+	sigset_t all;
+	int s;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	for (s = 1; s < _NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+}
+
+/*
  * The future PID 1.  It builds most of its root while the monitor makes
  * its cgroup (v1), network namespace and slug mapping, then waits for the
  * go, joins them and becomes the dyno's init.
@@ -380,7 +401,7 @@ child(struct mon *m, int syncfd, int statusfd, int nsfd, int moved)
 	struct go go;
 
 	spread_setup(m);
-	evloop_child_sigreset();
+	child_sigreset();
 	/* If dyno-run dies, its dyno dies with it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	close_others(syncfd, statusfd, m->d->ttysock[1], nsfd);

@@ -103,3 +103,63 @@ wait_exit() {
 	kill -KILL "$DR_PID"
 	wait_for 30 bash -c "! kill -0 $init 2>/dev/null"
 }
+
+# A SIGTERM handler that needs 2 s, in a command run without exec.
+SLOW_PY='import signal, sys, time
+def term(*a):
+    time.sleep(2)
+    print("cleaned", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, term)
+print("ready", flush=True)
+time.sleep(300)'
+
+@test "a lone command is the shell's own process: its cleanup finishes and its status is the dyno's" {
+	require_cmd python3
+	printf '%s\n' "$SLOW_PY" >"$DR_SLUG/job.py"
+	dr_bg "$OUT" --name worker.1 -- python3 job.py
+	wait_for 30 grep -qx ready "$OUT"
+	kill -TERM "$DR_PID"
+	wait_exit "$DR_PID"
+	assert_equal "$RC" 0
+	run cat "$OUT"
+	assert_line "cleaned"
+	assert_line --regexp "^$TS heroku\[worker\.1\]: Process exited with status 0$"
+	refute_line --partial "R12"
+}
+
+@test "every process of the dyno gets the grace period, not only the command" {
+	dr_bg "$OUT" --name worker.1 -- 'sh -c "trap \"sleep 2; echo child-cleaned; exit 0\" TERM; while :; do sleep 0.1; done" & trap "exit 0" TERM; echo ready; while :; do sleep 0.1; done'
+	wait_for 30 grep -qx ready "$OUT"
+	kill -TERM "$DR_PID"
+	wait_exit "$DR_PID"
+	assert_equal "$RC" 0
+	run cat "$OUT"
+	assert_line "child-cleaned"
+	assert_line --regexp "^$TS heroku\[worker\.1\]: Process exited with status 0$"
+	refute_line --partial "R12"
+	run dr_cgroups
+	assert_output ""
+}
+
+@test "a SIGTERM during the dyno's setup is not lost (10 stops right after the start)" {
+	local i t0 t1
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		: >"$OUT"
+		dr_bg "$OUT" --name web.1 --grace 20 -- 'trap "exit 0" TERM; echo ready; while :; do sleep 0.1; done'
+		# As soon as the monitor has its signals (it logs the start),
+		# while the init is still building the dyno.
+		for t0 in $(seq 2000); do
+			grep -q "Starting process" "$OUT" && break
+		done
+		t0=$(date +%s)
+		kill -TERM "$DR_PID"
+		wait_exit "$DR_PID"
+		t1=$(date +%s)
+		run cat "$OUT"
+		refute_line --partial "R12"
+		[ $((t1 - t0)) -lt 10 ] || fail "stop $i took $((t1 - t0)) s"
+	done
+	run dr_cgroups
+	assert_output ""
+}
