@@ -105,8 +105,10 @@ teardown() {
 	run --separate-stderr dr_run --name web.2 --port 5123 -- \
 		'env -0 | sort -z | tr "\0" "\n"'
 	assert_success
+	# SHLVL and _ are bash's, which runs the command as on Heroku.
 	assert_output "$(printf '%s\n' DYNO=web.2 'FOO=bar baz' HOME=/app MULTI=a b \
-		PATH=/app/bin:/usr/bin:/bin PORT=5123 PS=web.2 PWD=/app)"
+		PATH=/app/bin:/usr/bin:/bin PORT=5123 PS=web.2 PWD=/app SHLVL=1 \
+		_=/usr/bin/env)"
 }
 
 @test "/app/.profile and .profile.d run first and may override config vars" {
