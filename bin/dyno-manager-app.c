@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -207,13 +208,36 @@ scale_type(struct mgr *m, const char *type, unsigned want, int restart)
 	}
 }
 
+/* The size a type's dynos run at: the formation's, else the app's. */
+static const char *
+type_size(const struct formation *f, const struct app *app, const char *type)
+{
+	const struct ftype *t = formation_find((struct formation *)f, type);
+
+	return t != NULL && t->size[0] != '\0' ? t->size : app->size;
+}
+
+/*
+ * A type whose size changed (ps:scale web=1:performance-m, or app.conf's
+ * default for types without their own) restarts onto it, as Heroku's do:
+ * a running dyno keeps the limits it was started with.
+ */
+static int
+size_changed(const struct mgr *m, const struct formation *oldf,
+    const struct app *oldapp, const char *type)
+{
+	return strcasecmp(type_size(oldf, oldapp, type), type_size(&m->f,
+	    &m->app, type)) != 0;
+}
+
 /* Re-read the release, app.conf and formation, and converge on them. */
 static void
 converge(struct mgr *m)
 {
 	struct app app;
 	char path[PATH_MAX], err[512], oldver[16];
-	struct formation f;
+	struct formation f, oldf;
+	struct app oldapp;
 	struct dyno *d;
 	unsigned i;
 	int restart;
@@ -228,7 +252,8 @@ converge(struct mgr *m)
 	}
 	snprintf(oldver, sizeof(oldver), "%s", m->app.version);
 	restart = oldver[0] != '\0' && strcmp(oldver, app.version) != 0;
-	app_free(&m->app);
+	oldf = m->f;
+	oldapp = m->app;
 	m->app = app;
 	m->f = f;
 	/* Types gone from the formation or the Procfile scale to zero. */
@@ -243,7 +268,9 @@ converge(struct mgr *m)
 	for (i = 0; i < m->f.n; i++)
 		scale_type(m, m->f.t[i].type, procfile_find(&m->app.pf,
 		    m->f.t[i].type) && strcmp(m->f.t[i].type, "release") ?
-		    m->f.t[i].count : 0, restart);
+		    m->f.t[i].count : 0, restart || (oldver[0] != '\0' &&
+		    size_changed(m, &oldf, &oldapp, m->f.t[i].type)));
+	app_free(&oldapp);
 	mgr_write_routes(m);
 	mgr_metrics_update(m);
 }

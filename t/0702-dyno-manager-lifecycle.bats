@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+# dyno-manager APP: the lifecycle as Heroku's under stress: fast releases,
+# resizes, crashes right after boot, bursts of log lines.
+bats_require_minimum_version 1.5.0
+load helper/common
+
+APPNAME=dynotest-life
+
+setup() {
+	require_root
+	[ -x "$TOP/bin/dyno-run" ] || skip "dyno-run is not built"
+	dyno_setup
+	cat >"$DYNO_CONF" <<-'C'
+	[dyno]
+	grace = 20s
+	boot_timeout = 30s
+	[manager]
+	restart_backoff = 0, 1h
+	network = host
+	C
+	LOG="$DYNO_TEST_DIR/manager.log"
+	SLUG="$DYNO_TEST_DIR/slug"
+	cp -r "$TOP/t/data/dyno-manager/app" "$SLUG"
+	APPDIR="$DYNO_ROOT/apps/$APPNAME"
+	MGR=
+}
+
+teardown() {
+	if [ -n "${MGR:-}" ]; then
+		kill -TERM "$MGR" 2>/dev/null
+		wait_for 40 bash -c "! kill -0 $MGR 2>/dev/null" || kill -KILL "$MGR"
+	fi
+	stop_app_dynos "$APPNAME"
+	[ -z "${SPACE:-}" ] || space-net destroy "$SPACE" --force >/dev/null 2>&1 || true
+	dyno_teardown
+}
+
+deploy() {
+	release create "$APPNAME" --slug "$SLUG" >/dev/null 2>&1
+}
+
+start_mgr() {
+	dyno-manager "$APPNAME" >>"$LOG" 2>&1 3>&- &
+	MGR=$!
+}
+
+is_up() {
+	[ "$(cat "$APPDIR/dynos/$1/state" 2>/dev/null)" = up ]
+}
+
+log_count() {
+	grep -c -- "$1" "$LOG" || true
+}
+
+# dyno_runs: "COUNT NAME" for each dyno name among the manager's dyno-runs.
+dyno_runs() {
+	local p
+	for p in $(pgrep -P "$MGR"); do
+		tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | grep -A1 -x -- --name | tail -n 1
+	done | sort | uniq -c | awk '{print $1, $2}'
+}
+
+# one_each NAMES...: exactly one dyno-run for each name, no other.
+one_each() {
+	[ "$(dyno_runs)" = "$(printf '1 %s\n' "$@")" ]
+}
+
+# set_current vN: point the app's current release at vN, atomically.
+set_current() {
+	ln -sfn "releases/$1" "$APPDIR/current.tmp"
+	mv -T "$APPDIR/current.tmp" "$APPDIR/current"
+}
+
+@test "quick successive releases: no R12, never two instances of a dyno once the old ones stopped" {
+	local v
+	deploy
+	dyno-manager scale "$APPNAME" web=2 worker=1 >/dev/null
+	# v2..v9 made before the manager runs, then rolled out faster than
+	# `release` can make them: each replacement is stopped 0 to 14 ms
+	# after its start, while its dyno is still being built.
+	for v in 2 3 4 5 6 7 8 9; do
+		release config set "$APPNAME" "A=$v" >/dev/null 2>&1
+	done
+	set_current v1
+	start_mgr
+	wait_for 60 is_up web.1
+	wait_for 60 is_up web.2
+	wait_for 60 is_up worker.1
+	for v in 2 3 4 5 6 7 8 9; do
+		set_current "v$v"
+		kill -HUP "$MGR"
+		sleep "0.00$((v * 2 - 4))"
+	done
+	# the stopped instances exit at once on SIGTERM: well within the
+	# 20 s grace, one instance of each dyno is left, on v9
+	wait_for 15 one_each web.1 web.2 worker.1
+	wait_for 30 is_up web.1
+	wait_for 30 is_up web.2
+	assert_equal "$(cat "$APPDIR/dynos/web.1/release")" v9
+	assert_equal "$(log_count "R12")" 0
+	# and it stays so
+	sleep 2
+	run dyno_runs
+	assert_output "$(printf '1 %s\n' web.1 web.2 worker.1)"
+}
+
+# mem_limit NAME: the memory limit of the running dyno NAME's cgroup.
+mem_limit() {
+	local f
+	for f in /sys/fs/cgroup/dyno/"$APPNAME"/"$1"-*/memory.high \
+	    /sys/fs/cgroup/memory/dyno/"$APPNAME"/"$1"-*/memory.limit_in_bytes; do
+		[ -r "$f" ] && cat "$f" && return 0
+	done
+	return 1
+}
+
+@test "a resize restarts the type's dynos onto the new size; other types stay" {
+	deploy
+	dyno-manager scale "$APPNAME" web=1 worker=1 >/dev/null
+	start_mgr
+	wait_for 60 is_up web.1
+	wait_for 60 is_up worker.1
+	local before web1 worker1
+	before=$(mem_limit worker.1)
+	web1=$(cat "$APPDIR/dynos/web.1/pid")
+	worker1=$(cat "$APPDIR/dynos/worker.1/pid")
+	run -0 dyno-manager scale "$APPNAME" worker=1:performance-m
+	wait_for 30 bash -c "[ \"\$(cat '$APPDIR/dynos/worker.1/pid')\" != $worker1 ]"
+	wait_for 30 is_up worker.1
+	wait_for 30 one_each web.1 worker.1
+	run mem_limit worker.1
+	assert_success
+	[ "$output" -gt "$before" ]
+	assert_equal "$(cat "$APPDIR/dynos/web.1/pid")" "$web1"
+	assert_equal "$(log_count "heroku\[worker.1\]: Restarting")" 1
+	run dyno-manager ps "$APPNAME"
+	assert_line --regexp "^=== worker \(Performance-M\)"
+}
