@@ -263,6 +263,8 @@ space_env(struct dyno *d, const char *addr)
 	int tl = (int)(type_end - d->name);
 
 	snprintf(d->addr, sizeof(d->addr), "%s", addr);
+	if (!d->private_space)
+		return 0;
 	if (env_set(&d->env, "HEROKU_PRIVATE_IP", addr) == -1)
 		return -1;
 	snprintf(v, sizeof(v), "%.*s.%s.app.localspace", tl, d->name, d->app);

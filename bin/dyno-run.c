@@ -174,6 +174,36 @@ resolve_user(const char *user, struct dyno *d)
 	    gr != NULL ? gr->gr_name : user);
 }
 
+static int
+space_mode_line(void *arg, const char *section, const char *key,
+    const char *value)
+{
+	int *private = arg;
+
+	if (strcmp(section, "space") == 0 && strcmp(key, "mode") == 0)
+		*private = strcmp(value, "common") != 0;
+	return 1;
+}
+
+/*
+ * A private space's dynos have a private IP and DNS names (heroku.md 7),
+ * a Common-Runtime-like one's do not, whatever its name: the mode in
+ * space.conf says which.  Without the file yet (space-net makes `common`
+ * on first use), the default is space-net's: common for `common` alone.
+ */
+static int
+space_private(const struct conf *c, const char *space)
+{
+	char path[PATH_MAX];
+	int private = strcmp(space, "common") != 0;
+
+	if (state_pathf(path, sizeof(path), "%s/spaces/%s/space.conf", c->root,
+	    space) == 0 && access(path, F_OK) == 0 &&
+	    ini_parse(path, space_mode_line, &private) != 0)
+		diag_die(EXIT_CONFIG, "%s: cannot read the space's mode", path);
+	return private;
+}
+
 static void
 resolve_net(const struct conf *c, const char *net, const struct appconf *ac,
     struct dyno *d)
@@ -195,7 +225,7 @@ resolve_net(const struct conf *c, const char *net, const struct appconf *ac,
 		if ((why = names_check_space(spec + 6)) != NULL)
 			diag_die(EXIT_USAGE, "space %s: %s", spec + 6, why);
 		snprintf(d->space, sizeof(d->space), "%s", spec + 6);
-		if (strcmp(d->space, "common") != 0)
+		if ((d->private_space = space_private(c, d->space)))
 			(void)state_pathf(d->spacedns, sizeof(d->spacedns),
 			    "%s/spaces/%s/dns", c->root, d->space);
 	} else

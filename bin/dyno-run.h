@@ -36,6 +36,7 @@ struct dyno {
 	char		 spacedns[PATH_MAX];	/* DYNO_ROOT/spaces/S/dns or "" */
 	char		 addr[64];		/* IPv4, "" for none */
 	enum net_mode	 net;
+	int		 private_space;	/* space.conf mode = private */
 	uid_t		 uid;
 	gid_t		 gid;
 	char		 user[64];

@@ -40,6 +40,21 @@ teardown() {
 	assert_output ""
 }
 
+@test "space:NAME of a common-mode space: an address, no private-space env nor names" {
+	[ -x "$TOP/bin/space-net" ] || skip "bin/space-net is not built"
+	sn_setup
+	sn_space "$SP"
+	run space-net create "$SP" --cidr "$NET.0/24" --mode common
+	assert_success
+	run --separate-stderr timeout 60 dyno-run --app "$DR_APP" --name web.1 \
+		--port 5000 --net "space:$SP" -- \
+		'echo "ip=${HEROKU_PRIVATE_IP-unset} dns=${HEROKU_DNS_FORMATION_NAME-unset}${HEROKU_DNS_DYNO_NAME-}${HEROKU_DNS_APP_NAME-}"; grep -c eth0 /proc/net/dev; readlink /etc/hosts || echo own-hosts'
+	assert_success
+	assert_line --index 0 "ip=unset dns=unset"
+	assert_line --index 1 "1"
+	assert_line --index 2 "own-hosts"
+}
+
 @test "space:NAME without space-net fails with 69 instead of pretending" {
 	mkdir "$DYNO_TEST_DIR/bin"
 	cp "$TOP/bin/dyno-run" "$DYNO_TEST_DIR/bin/"
