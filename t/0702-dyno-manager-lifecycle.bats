@@ -136,3 +136,44 @@ mem_limit() {
 	run dyno-manager ps "$APPNAME"
 	assert_line --regexp "^=== worker \(Performance-M\)"
 }
+
+# web_python: the pid of web.1's python3, from its dyno's cgroup.
+web_python() {
+	local f p
+	for f in /sys/fs/cgroup/dyno/"$APPNAME"/web.1-*/cgroup.procs \
+	    /sys/fs/cgroup/pids/dyno/"$APPNAME"/web.1-*/cgroup.procs; do
+		[ -r "$f" ] || continue
+		for p in $(cat "$f"); do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = python3 ] && echo "$p" && return 0
+		done
+	done
+	return 1
+}
+
+@test "a crash right after boot, 10 times in a row: the replacement always comes up (space)" {
+	require_cmd ip nft
+	[ -x "$TOP/bin/space-net" ] || skip "space-net is not built"
+	SPACE=dynotest-life
+	run -0 space-net create "$SPACE" --cidr 10.213.71.0/24 --mode common
+	printf '[dyno]\ngrace = 5s\nboot_timeout = 30s\n[manager]\nrestart_backoff = 0\nnetwork = space:%s\n' "$SPACE" >"$DYNO_CONF"
+	deploy
+	start_mgr
+	local i p
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		wait_for 30 is_up web.1 || fail "iteration $i: web.1 is $(cat "$APPDIR/dynos/web.1/state")"
+		# odd iterations: the app's process; even ones: dyno-run itself
+		if [ $((i % 2)) = 1 ]; then
+			wait_for 10 web_python
+			p=$(web_python)
+		else
+			p=$(cat "$APPDIR/dynos/web.1/pid")
+		fi
+		kill -KILL "$p"
+		wait_for 10 bash -c "! kill -0 $p 2>/dev/null"
+		wait_for 30 bash -c "[ \$(grep -c 'web.1\]: State changed from crashed to starting' '$LOG') -ge $i ]"
+	done
+	wait_for 30 is_up web.1
+	run cat "$APPDIR/dynos/web.1/addr"
+	assert_output --regexp '^10\.213\.71\.[0-9]+:[0-9]+$'
+	assert_equal "$(log_count "R10")" 0
+}
