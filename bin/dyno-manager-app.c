@@ -375,6 +375,8 @@ setup(struct mgr *m)
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	m->lc = logclient_open(m->conf->rundir);
+	if (logq_open(m) == -1)
+		return -1;
 	find_dynorun(m);
 	srandom((unsigned)(time(NULL) ^ getpid()));
 	return 0;
@@ -397,6 +399,7 @@ teardown(struct mgr *m)
 	mgr_remove_app_cgroup(m);
 	while (m->dynos != NULL)
 		remove_dyno(m, m->dynos, 0);
+	logq_close(m);
 	logclient_close(m->lc);
 	evloop_free(m->ev);
 	app_free(&m->app);

@@ -25,6 +25,7 @@ struct cg_sweep;
 struct pipe_in {
 	struct inst	*inst;
 	int		 fd;
+	int		 paused;	/* not read while the log queue is full */
 	struct linebuf	 lb;
 };
 
@@ -72,6 +73,8 @@ struct mgr {
 	struct formation f;
 	struct evloop	*ev;
 	struct logclient *lc;
+	struct logq	*lq;		/* lines on their way to logplexd */
+	int		 output_paused;
 	struct dyno	*dynos;
 	struct inst	*insts;
 	char		 dynorun[PATH_MAX];
@@ -97,6 +100,21 @@ void	mgr_write_routes(struct mgr *m);
 void	mgr_logf(struct mgr *m, const char *dyno, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 const char *dstate_name(enum dstate s);
+
+/*
+ * bin/dyno-manager-logq.c: the app's log lines to logplexd, in order, none
+ * lost below its bounds (see there).  logq_open: 0 or -1 with errno.
+ * logq_busy: 1 when the dynos' output should wait (mgr_pause_output).
+ */
+struct logq;
+int	logq_open(struct mgr *m);
+void	logq_close(struct mgr *m);
+int	logq_busy(const struct mgr *m);
+void	logq_send(struct mgr *m, const char *source, const char *dyno,
+	    const char *msg, size_t len);
+/* Stop and resume reading every dyno's output (backpressure). */
+void	mgr_pause_output(struct mgr *m);
+void	mgr_resume_output(struct mgr *m);
 
 /* bin/dyno-manager-app.c */
 void	mgr_maybe_exit(struct mgr *m);

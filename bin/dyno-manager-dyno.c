@@ -43,7 +43,7 @@ mgr_logf(struct mgr *m, const char *dyno, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	logclient_send(m->lc, m->app.name, "heroku", dyno, msg, strlen(msg));
+	logq_send(m, "heroku", dyno, msg, strlen(msg));
 }
 
 /* Write one file of dynos/TYPE.N/ atomically. */
@@ -187,15 +187,17 @@ log_line(void *arg, const char *line, size_t len)
 {
 	struct inst *in = arg;
 
-	logclient_send(in->m->lc, in->m->app.name, "app", in->name, line, len);
+	logq_send(in->m, "app", in->name, line, len);
 }
 
 static void
 end_pipe(struct mgr *m, struct pipe_in *p)
 {
-	evloop_del_fd(m->ev, p->fd);
+	if (!p->paused)
+		evloop_del_fd(m->ev, p->fd);
 	close(p->fd);
 	p->fd = -1;
+	p->paused = 0;
 	linebuf_free(&p->lb);
 }
 
@@ -203,11 +205,61 @@ static void
 on_output(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
 	struct pipe_in *p = arg;
+	struct mgr *m = p->inst->m;
 
 	(void)ev;
 	(void)events;
 	if (!linebuf_pump(&p->lb, fd, log_line, p->inst))
-		end_pipe(p->inst->m, p);
+		end_pipe(m, p);
+	else if (logq_busy(m))
+		mgr_pause_output(m);
+}
+
+static void
+pause_pipe(struct mgr *m, struct pipe_in *p)
+{
+	if (p->fd != -1 && !p->paused && evloop_del_fd(m->ev, p->fd) == 0)
+		p->paused = 1;
+}
+
+static void
+resume_pipe(struct mgr *m, struct pipe_in *p)
+{
+	if (p->fd != -1 && p->paused &&
+	    evloop_add_fd(m->ev, p->fd, EPOLLIN, on_output, p) == 0)
+		p->paused = 0;
+}
+
+/*
+ * logplexd is behind: the dynos' lines wait in their pipes (and a dyno
+ * that fills its pipe waits in write(2)) rather than being dropped.
+ */
+void
+mgr_pause_output(struct mgr *m)
+{
+	struct inst *in;
+
+	if (m->output_paused)
+		return;
+	m->output_paused = 1;
+	for (in = m->insts; in != NULL; in = in->next) {
+		pause_pipe(m, &in->out);
+		pause_pipe(m, &in->err);
+	}
+}
+
+void
+mgr_resume_output(struct mgr *m)
+{
+	struct inst *in;
+
+	if (!m->output_paused)
+		return;
+	m->output_paused = 0;
+	for (in = m->insts; in != NULL; in = in->next) {
+		resume_pipe(m, &in->out);
+		resume_pipe(m, &in->err);
+	}
 }
 
 static int
@@ -218,6 +270,10 @@ watch(struct mgr *m, struct inst *in, struct pipe_in *p, int fd)
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	if (linebuf_init(&p->lb, LINE_MAX_DYNO) == -1)
 		return -1;
+	if (m->output_paused) {
+		p->paused = 1;
+		return 0;
+	}
 	return evloop_add_fd(m->ev, fd, EPOLLIN, on_output, p);
 }
 
@@ -705,9 +761,21 @@ close_pipe(struct mgr *m, struct pipe_in *p)
 	const char *line;
 	size_t len;
 
+	int i, open = 1;
+
 	if (p->fd == -1)
 		return;
-	if (linebuf_pump(&p->lb, p->fd, log_line, p->inst))
+	/*
+	 * Every line the dyno wrote before it ended (a pipe holds 64 KiB),
+	 * but no more than 16 reads from a grandchild still writing.
+	 */
+	for (i = 0; i < 16 && open; i++) {
+		errno = 0;
+		if ((open = linebuf_pump(&p->lb, p->fd, log_line, p->inst)) &&
+		    errno == EAGAIN)
+			break;
+	}
+	if (open)
 		while (linebuf_rest(&p->lb, &line, &len))
 			log_line(p->inst, line, len);
 	end_pipe(m, p);

@@ -3,6 +3,7 @@
 # resizes, crashes right after boot, bursts of log lines.
 bats_require_minimum_version 1.5.0
 load helper/common
+load helper/logplexd
 
 APPNAME=dynotest-life
 
@@ -31,6 +32,7 @@ teardown() {
 		wait_for 40 bash -c "! kill -0 $MGR 2>/dev/null" || kill -KILL "$MGR"
 	fi
 	stop_app_dynos "$APPNAME"
+	lp_cleanup
 	[ -z "${SPACE:-}" ] || space-net destroy "$SPACE" --force >/dev/null 2>&1 || true
 	dyno_teardown
 }
@@ -176,4 +178,36 @@ web_python() {
 	run cat "$APPDIR/dynos/web.1/addr"
 	assert_output --regexp '^10\.213\.71\.[0-9]+:[0-9]+$'
 	assert_equal "$(log_count "R10")" 0
+}
+
+# burst N: a dyno prints N numbered lines at once; every one of them
+# reaches a syslog drain (rsyslog), in order, none goes to the manager's
+# stderr.  logplexd's drain buffer holds them all (a drain that keeps up).
+burst() {
+	local n=$1 port
+	port=$(free_port)
+	printf '[logs]\ndrain_buffer = %s\n' $((n + 100)) >>"$DYNO_CONF"
+	printf 'web: exec python3 web.py\nburst: seq -f "line %%.0f" 1 %s; exec sleep 4242.301\n' "$n" >"$SLUG/Procfile"
+	deploy
+	printf 'd.0b6e4a26-7c59-4d2e-9a4b-1d2e3f405162 syslog://127.0.0.1:%s\n' \
+		"$port" >"$APPDIR/drains"
+	rsyslog_start "$port"
+	lp_start
+	dyno-manager scale "$APPNAME" web=0 burst=1 >/dev/null
+	start_mgr
+	wait_for 180 received_has "|burst.1|-|-|line $n"
+	sed -n 's/.*|burst\.1|-|-|line //p' "$DYNO_TEST_DIR/received" >"$DYNO_TEST_DIR/got"
+	seq 1 "$n" >"$DYNO_TEST_DIR/want"
+	cmp "$DYNO_TEST_DIR/want" "$DYNO_TEST_DIR/got"
+	assert_equal "$(log_count "app\[burst.1\]")" 0
+	run grep -c "L10" "$DYNO_TEST_DIR/received"
+	assert_output 0
+}
+
+@test "a burst of 3000 lines: all reach a syslog drain, in order" {
+	burst 3000
+}
+
+@test "a burst of 100,000 lines: all reach a syslog drain, in order" {
+	burst 100000
 }
