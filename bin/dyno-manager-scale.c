@@ -242,6 +242,18 @@ cmp_dyno(const void *a, const void *b)
 	return atoi(x + xl + 1) - atoi(y + yl + 1);
 }
 
+/* "standard-1x" as Heroku shows it: "Standard-1X". */
+static void
+size_display(char *sz, size_t size, const char *name)
+{
+	size_t i;
+
+	snprintf(sz, size, "%s", name);
+	for (i = 0; sz[i] != '\0'; i++)
+		if (i == 0 || sz[i - 1] == '-' || isdigit((unsigned char)sz[i - 1]))
+			sz[i] = (char)toupper((unsigned char)sz[i]);
+}
+
 /* The dyno folders of one type, sorted by number. */
 static void
 ps_type(const struct app *app, const struct ftype *t, const char *command)
@@ -251,10 +263,7 @@ ps_type(const struct app *app, const struct ftype *t, const char *command)
 	size_t n = 0, i, tl = strlen(t->type);
 	DIR *d;
 
-	snprintf(sz, sizeof(sz), "%s", t->size[0] ? t->size : app->size);
-	for (i = 0; sz[i] != '\0'; i++)
-		if (i == 0 || sz[i - 1] == '-' || isdigit((unsigned char)sz[i - 1]))
-			sz[i] = (char)toupper((unsigned char)sz[i]);
+	size_display(sz, sizeof(sz), t->size[0] ? t->size : app->size);
 	printf("=== %s (%s): %s (%u)\n", t->type, sz, command, t->count);
 	state_pathf(path, sizeof(path), "%s/dynos", app->dir);
 	if ((d = opendir(path)) == NULL)
@@ -270,6 +279,107 @@ ps_type(const struct app *app, const struct ftype *t, const char *command)
 			ps_dyno(app, names[i]);
 		free(names[i]);
 	}
+}
+
+/* A field "key=value" of a one-off dyno's entry, or "". */
+static void
+field(const char *text, const char *key, char *out, size_t size)
+{
+	const char *p;
+	size_t kl = strlen(key);
+
+	out[0] = '\0';
+	for (p = text; *p != '\0'; p += strcspn(p, "\n") + (p[strcspn(p, "\n")]
+	    != '\0'))
+		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			snprintf(out, size, "%.*s", (int)strcspn(p + kl + 1, "\n"),
+			    p + kl + 1);
+			return;
+		}
+}
+
+/* Is pid a live dyno-run (not a stale entry whose pid was reused)? */
+static int
+live_dynorun(const char *pid)
+{
+	char path[64], *comm;
+	int ok;
+
+	if (atol(pid) <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", atol(pid));
+	if (state_read(path, 64, &comm, NULL) == -1)
+		return 0;
+	ok = strncmp(comm, "dyno-run", 8) == 0;
+	free(comm);
+	return ok;
+}
+
+/* One line per running one-off dyno, as heroku ps; returns how many. */
+static unsigned
+ps_oneoff_lines(const char *dir, char **names, size_t n, int print)
+{
+	char path[PATH_MAX], *text, v[8192], st[32], sz[CONF_NAME_MAX], when[64];
+	char age[32], pid[32];
+	unsigned shown = 0;
+	time_t t;
+	struct tm tm;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (state_pathf(path, sizeof(path), "%s/%s", dir, names[i]) ==
+		    -1 || state_read(path, 16384, &text, NULL) == -1)
+			continue;
+		field(text, "pid", pid, sizeof(pid));
+		if (live_dynorun(pid) && ++shown && print) {
+			field(text, "state", st, sizeof(st));
+			field(text, "size", v, sizeof(v));
+			size_display(sz, sizeof(sz), v);
+			field(text, "started", v, sizeof(v));
+			t = (time_t)atoll(v);
+			gmtime_r(&t, &tm);
+			strftime(when, sizeof(when), "%Y/%m/%d %H:%M:%S +0000", &tm);
+			num_format_duration((uint64_t)(time(NULL) - t) * 1000, age,
+			    sizeof(age));
+			field(text, "command", v, sizeof(v));
+			printf("%s (%s): %s %s (~ %s ago): %s\n", names[i], sz, st,
+			    when, age, v);
+		}
+		free(text);
+	}
+	return shown;
+}
+
+/* heroku ps's "=== run: one-off processes (N)" section; how many. */
+static unsigned
+ps_oneoff(const struct conf *conf, const struct app *app, int sep)
+{
+	char dir[PATH_MAX], *names[256];
+	struct dirent *de;
+	unsigned shown;
+	size_t n = 0, i;
+	DIR *d;
+
+	if (state_pathf(dir, sizeof(dir), "%s/apps/%s/run", conf->rundir,
+	    app->name) == -1 || (d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && n < 256)
+		if (strncmp(de->d_name, "run.", 4) == 0 &&
+		    names_check_dyno(de->d_name, NULL, NULL) == NULL)
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	for (i = 0; i < n; i++)
+		if (names[i] == NULL)
+			names[i--] = names[--n];
+	qsort(names, n, sizeof(names[0]), cmp_dyno);
+	if ((shown = ps_oneoff_lines(dir, names, n, 0)) > 0) {
+		printf("%s=== run: one-off processes (%u)\n", sep ? "\n" : "",
+		    shown);
+		ps_oneoff_lines(dir, names, n, 1);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	return shown;
 }
 
 int
@@ -302,6 +412,7 @@ ps_main(const struct conf *conf, int argc, char **argv)
 			printf("\n");
 		ps_type(&app, &f.t[i], e->command);
 	}
+	shown += ps_oneoff(conf, &app, shown > 0);
 	if (shown == 0)
 		printf("No dynos on %s\n", app.name);
 	app_free(&app);

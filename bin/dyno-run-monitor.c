@@ -198,8 +198,13 @@ read_status(struct mon *m)
 		;
 	if (n == sizeof(code))
 		m->setup_code = code;
-	else
+	else {
 		write_info(m);
+		if (m->d->oneoff) {
+			oneoff_update(m->d, "up");
+			hlog(m, "State changed from starting to up");
+		}
+	}
 	evloop_del_fd(m->ev, m->statusfd);
 	close(m->statusfd);
 	m->statusfd = -1;
@@ -524,6 +529,7 @@ abort_start(struct mon *m, int code, const char *what, const char *why)
 		waitpid(m->init, NULL, 0);
 	}
 	cg_remove(&m->cg);
+	oneoff_release(m->d);
 	tty_restore();
 	diag_die(code, "%s%s", what, why);
 }
@@ -664,8 +670,12 @@ finish(struct mon *m)
 		if (!m->r15 && cg_oom_happened(&m->cg, m->d->size.memory_max))
 			r15(m);
 		hlog(m, "Process exited with status %d", code);
+		/* heroku.md 1.8: a one-off dyno is never restarted. */
+		if (m->d->oneoff)
+			hlog(m, "State changed from up to complete");
 	} else
 		code = m->setup_code;
+	oneoff_release(m->d);
 	cg_kill(&m->cg);
 	cg_remove(&m->cg);
 	if (m->d->net == NET_SPACE)
@@ -695,6 +705,7 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 	setup_loop(&m);
 	if ((rc = cg_init(&m.cg, d, err, sizeof(err))) != 0)
 		diag_die(rc, "%s", err);
+	oneoff_update(d, "starting");
 	hlog(&m, "Starting process with command `%s`", d->cmd_line);
 	/* Raw only now: the line above still ends with a proper newline. */
 	if (d->tty)

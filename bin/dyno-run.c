@@ -28,7 +28,7 @@
 struct opts {
 	const char	*app, *name, *app_dir, *env_file, *release, *size;
 	const char	*port, *net, *stack, *grace, *user, *info_file;
-	int		 userns;
+	int		 userns, detach;
 };
 
 /* What app.conf says, when there is one. */
@@ -48,8 +48,8 @@ usage(int code)
 	    "\t[--env-file FILE] [--size SIZE] [--port PORT]\n"
 	    "\t[--net none | host | space:NAME] [--stack DIR] "
 	    "[--grace SECONDS]\n"
-	    "\t[--user USER] [--userns] [--info-file PATH] -- COMMAND "
-	    "[ARG ...]\n"
+	    "\t[--user USER] [--userns] [--info-file PATH] [--detach] -- "
+	    "COMMAND [ARG ...]\n"
 	    "       dyno-run --help\n");
 	exit(code);
 }
@@ -345,9 +345,10 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	resolve_net(c, o->net, &ac, d);
 	resolve_size(c, o->size, &ac, d);
 	resolve_stack(o->stack ? o->stack : c->stack, d);
-	d->tty = isatty(STDIN_FILENO);
+	d->tty = !o->detach && isatty(STDIN_FILENO);
 	d->ttyslave = -1;
 	d->ttysock[0] = d->ttysock[1] = -1;
+	d->oneoff = o->name == NULL || strncmp(o->name, "run.", 4) == 0;
 	build_env(envpath, o, d);
 	/* Dyno metadata: a release of an app that enabled it. */
 	if (ac.metadata && reldir[0] != '\0' && o->app_dir == NULL) {
@@ -376,6 +377,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "user", required_argument, NULL, 'u' },
 		{ "info-file", required_argument, NULL, 'i' },
 		{ "userns", no_argument, NULL, 'U' },
+		{ "detach", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -397,6 +399,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'u': o->user = optarg; break;
 		case 'i': o->info_file = optarg; break;
 		case 'U': o->userns = 1; break;
+		case 'D': o->detach = 1; break;
 		case 'h': usage(0);
 		default: usage(EXIT_USAGE);
 		}
@@ -405,34 +408,13 @@ parse_opts(int argc, char **argv, struct opts *o)
 		diag_die(EXIT_USAGE, "--release and --app-dir exclude each other");
 }
 
-/*
- * A one-off dyno (--app without a manager's --info-file) registers in
- * DYNO_RUNDIR/apps/APP/oneoff/NAME, so that dyno-manager stop finds its
- * pid and cgroup.  Without it the dyno still runs: it just cannot be
- * stopped by name.
- */
-static const char *
-oneoff_info(const struct conf *c, const struct dyno *d, char *path,
-    size_t size)
-{
-	char dir[PATH_MAX];
-
-	if (state_pathf(dir, sizeof(dir), "%s/apps/%s/oneoff", c->rundir,
-	    d->app) == -1 || state_mkdirs(dir, 0755) == -1 ||
-	    state_pathf(path, size, "%s/%s", dir, d->name) == -1) {
-		diag_warn_errno("%s/apps/%s/oneoff", c->rundir, d->app);
-		return NULL;
-	}
-	return path;
-}
-
 int
 main(int argc, char **argv)
 {
 	static struct dyno d;
 	struct conf c;
 	struct opts o;
-	char err[1024], info[PATH_MAX];
+	char err[1024];
 
 	diag_setprog(argv[0]);
 	parse_opts(argc, argv, &o);
@@ -445,7 +427,20 @@ main(int argc, char **argv)
 	/* Under systemd, cgroups only in a delegated subtree: ask for one. */
 	if (cgtree_scope_exec(argv) == -1)
 		diag_die_errno(EXIT_OSERR, "systemd-run");
-	if (o.app != NULL && o.info_file == NULL)
-		o.info_file = oneoff_info(&c, &d, info, sizeof(info));
+	/* heroku run: a one-off dyno run.N, listed by ps while it runs;
+	 * claimed here, past the exec above, so never twice. */
+	if (d.oneoff && o.app != NULL && oneoff_claim(&c, &d, err,
+	    sizeof(err)) == -1)
+		diag_die(EXIT_CANTCREAT, "%s", err);
+	if (d.oneoff && o.name == NULL)
+		oneoff_type_command(&d, argc - optind, argv + optind);
+	if (o.detach) {
+		if (!d.oneoff || o.app == NULL) {
+			oneoff_release(&d);
+			diag_die(EXIT_USAGE, "--detach: only a one-off dyno of "
+			    "an app (--app, no --name) runs detached");
+		}
+		oneoff_detach(&d, &c);
+	}
 	return monitor_run(&d, &c, o.info_file);
 }

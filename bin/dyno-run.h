@@ -37,6 +37,8 @@ struct dyno {
 	char		 addr[64];		/* IPv4, "" for none */
 	enum net_mode	 net;
 	int		 private_space;	/* space.conf mode = private */
+	int		 oneoff;	/* run.N: listed by ps, ends complete */
+	char		 runfile[PATH_MAX];	/* its ps entry, or "" */
 	uid_t		 uid;
 	gid_t		 gid;
 	char		 user[64];
@@ -64,6 +66,22 @@ struct cg {
 	int		 v2fd;			/* v2: O_PATH|O_DIRECTORY, or -1 */
 	uint64_t	 oom_kills;		/* last seen oom_kill counter */
 };
+
+/*
+ * dyno-run-oneoff.c: a one-off dyno's entry in DYNO_RUNDIR/apps/APP/run/
+ * (what dyno-manager ps lists): oneoff_claim() picks a free run.N and
+ * makes the entry (0, or -1 with err), oneoff_update() rewrites it with
+ * the state, oneoff_release() removes it.  oneoff_type_command() turns
+ * "TYPE ARGS" into the Procfile's command for TYPE plus ARGS when TYPE is
+ * one of the slug's process types (heroku run worker): 1 if it did.
+ */
+int	oneoff_claim(const struct conf *c, struct dyno *d, char *err,
+	    size_t errlen);
+void	oneoff_update(const struct dyno *d, const char *state);
+void	oneoff_release(struct dyno *d);
+int	oneoff_type_command(struct dyno *d, int argc, char **argv);
+/* Detached: the dyno's output to the log stream; prints the name, 0. */
+int	oneoff_detach(struct dyno *d, const struct conf *c);
 
 /* dyno-run-monitor.c: start the dyno, watch it; returns the exit status. */
 int	monitor_run(struct dyno *d, const struct conf *c, const char *info_file);
