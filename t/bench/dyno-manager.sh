@@ -73,3 +73,4 @@ printf '%-34s %11s ms %14s\n' "crash until the replacement is up" "$d_crash" "(n
 printf '%-34s %11s kB %11s kB\n' "supervisor peak RSS" "$d_hwm" "$f_hwm"
 printf '%-34s %11s kB %11s kB\n' "supervisor private memory" "$d_anon" "$f_anon"
 awk -v d="$d_up" -v f="$f_up" 'BEGIN { printf "isolation costs %.1f ms per dyno to start (foreman %.1f ms without)\n", d / '"$N"', f / '"$N"' }'
+awk -v d="$d_up" -v f="$f_up" 'BEGIN { printf "scale-up ratio: dyno-manager / foreman = %.2f\n", d / f }'
