@@ -94,14 +94,16 @@ int
 oneoff_type_command(struct dyno *d, int argc, char **argv)
 {
 	const struct procfile_entry *e;
-	char path[PATH_MAX], err[256];
+	char err[256];
 	struct procfile pf;
 	size_t n;
 	int i, done = 0;
 
+	/* The slug is the tenant's: its Procfile is read beneath it only
+	 * (no link out, no FIFO), as every tool reads it. */
 	if (argc < 1 || strchr(argv[0], ' ') != NULL ||
-	    state_pathf(path, sizeof(path), "%s/Procfile", d->slug) == -1 ||
-	    procfile_load(path, &pf, NULL, NULL, err, sizeof(err)) == -1)
+	    procfile_load_beneath(d->slug, "Procfile", &pf, NULL, NULL, err,
+	    sizeof(err)) == -1)
 		return 0;
 	if ((e = procfile_find(&pf, argv[0])) != NULL) {
 		n = (size_t)snprintf(d->cmd_line, sizeof(d->cmd_line), "%s",
