@@ -360,7 +360,7 @@ ps_oneoff(const struct conf *conf, const struct app *app, int sep)
 	size_t n = 0, i;
 	DIR *d;
 
-	if (state_pathf(dir, sizeof(dir), "%s/apps/%s/run", conf->rundir,
+	if (state_pathf(dir, sizeof(dir), "%s/apps/%s/oneoff", conf->rundir,
 	    app->name) == -1 || (d = opendir(dir)) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL && n < 256)

@@ -201,7 +201,7 @@ read_status(struct mon *m)
 	else {
 		write_info(m);
 		if (m->d->oneoff) {
-			oneoff_update(m->d, "up");
+			oneoff_update(m->d, "up", m->init, m->cg.rel);
 			hlog(m, "State changed from starting to up");
 		}
 	}
@@ -705,7 +705,7 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 	setup_loop(&m);
 	if ((rc = cg_init(&m.cg, d, err, sizeof(err))) != 0)
 		diag_die(rc, "%s", err);
-	oneoff_update(d, "starting");
+	oneoff_update(d, "starting", 0, "");
 	hlog(&m, "Starting process with command `%s`", d->cmd_line);
 	/* Raw only now: the line above still ends with a proper newline. */
 	if (d->tty)

@@ -28,7 +28,7 @@ oneoff_claim(const struct conf *c, struct dyno *d, char *err, size_t errlen)
 	unsigned short r;
 	int i, fd;
 
-	if (state_pathf(dir, sizeof(dir), "%s/apps/%s/run", c->rundir,
+	if (state_pathf(dir, sizeof(dir), "%s/apps/%s/oneoff", c->rundir,
 	    d->app) == -1 || state_mkdirs(dir, 0755) == -1) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
@@ -46,7 +46,7 @@ oneoff_claim(const struct conf *c, struct dyno *d, char *err, size_t errlen)
 		if ((fd = open(d->runfile, O_WRONLY | O_CREAT | O_EXCL |
 		    O_CLOEXEC, 0644)) != -1) {
 			close(fd);
-			oneoff_update(d, "starting");
+			oneoff_update(d, "starting", 0, "");
 			/* The name may have changed since the environment was
 			 * made. */
 			if (env_set(&d->env, "DYNO", d->name) == -1 ||
@@ -62,18 +62,24 @@ oneoff_claim(const struct conf *c, struct dyno *d, char *err, size_t errlen)
 	return -1;
 }
 
-/* "pid= state= size= started= command=" lines, replaced atomically. */
+/*
+ * "pid= init= cgroup= state= size= started= command=" lines, replaced
+ * atomically: pid, init and cgroup as in --info-file (dyno-manager stop
+ * finds the dyno by them), the rest for dyno-manager ps.
+ */
 void
-oneoff_update(const struct dyno *d, const char *state)
+oneoff_update(const struct dyno *d, const char *state, pid_t init,
+    const char *cgroup)
 {
-	char text[sizeof(d->cmd_line) + 256];
+	char text[sizeof(d->cmd_line) + PATH_MAX + 256];
 	int n;
 
 	if (d->runfile[0] == '\0')
 		return;
-	n = snprintf(text, sizeof(text), "pid=%ld\nstate=%s\nsize=%s\n"
-	    "started=%lld\ncommand=%s\n", (long)getpid(), state, d->size.name,
-	    (long long)time(NULL), d->cmd_line);
+	n = snprintf(text, sizeof(text), "pid=%ld\ninit=%ld\ncgroup=%s\n"
+	    "state=%s\nsize=%s\nstarted=%lld\ncommand=%s\n", (long)getpid(),
+	    (long)init, cgroup, state, d->size.name, (long long)time(NULL),
+	    d->cmd_line);
 	if (n > 0 && (size_t)n < sizeof(text))
 		(void)state_replace(d->runfile, text, (size_t)n, 0644, 0);
 }

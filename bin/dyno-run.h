@@ -68,7 +68,7 @@ struct cg {
 };
 
 /*
- * dyno-run-oneoff.c: a one-off dyno's entry in DYNO_RUNDIR/apps/APP/run/
+ * dyno-run-oneoff.c: a one-off dyno's entry in DYNO_RUNDIR/apps/APP/oneoff/
  * (what dyno-manager ps lists): oneoff_claim() picks a free run.N and
  * makes the entry (0, or -1 with err), oneoff_update() rewrites it with
  * the state, oneoff_release() removes it.  oneoff_type_command() turns
@@ -77,7 +77,8 @@ struct cg {
  */
 int	oneoff_claim(const struct conf *c, struct dyno *d, char *err,
 	    size_t errlen);
-void	oneoff_update(const struct dyno *d, const char *state);
+void	oneoff_update(const struct dyno *d, const char *state, pid_t init,
+	    const char *cgroup);
 void	oneoff_release(struct dyno *d);
 int	oneoff_type_command(struct dyno *d, int argc, char **argv);
 /* Detached: the dyno's output to the log stream; prints the name, 0. */
