@@ -760,8 +760,7 @@ close_pipe(struct mgr *m, struct pipe_in *p)
 {
 	const char *line;
 	size_t len;
-
-	int i, open = 1;
+	int i, more = 1;
 
 	if (p->fd == -1)
 		return;
@@ -769,13 +768,13 @@ close_pipe(struct mgr *m, struct pipe_in *p)
 	 * Every line the dyno wrote before it ended (a pipe holds 64 KiB),
 	 * but no more than 16 reads from a grandchild still writing.
 	 */
-	for (i = 0; i < 16 && open; i++) {
+	for (i = 0; i < 16 && more; i++) {
 		errno = 0;
-		if ((open = linebuf_pump(&p->lb, p->fd, log_line, p->inst)) &&
+		if ((more = linebuf_pump(&p->lb, p->fd, log_line, p->inst)) &&
 		    errno == EAGAIN)
 			break;
 	}
-	if (open)
+	if (more)
 		while (linebuf_rest(&p->lb, &line, &len))
 			log_line(p->inst, line, len);
 	end_pipe(m, p);
