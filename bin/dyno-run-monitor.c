@@ -201,7 +201,7 @@ read_status(struct mon *m)
 	else {
 		write_info(m);
 		if (m->d->oneoff) {
-			oneoff_update(m->d, "up", m->init, m->cg.rel);
+			oneoff_update(m->d, "up", m->init, cg_path(&m->cg));
 			hlog(m, "State changed from starting to up");
 		}
 	}
