@@ -452,7 +452,7 @@ main(int argc, char **argv)
 	struct opts o = { 0 };
 	char err[512];
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	if (conf_load(&c, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
 	conf = &c;

@@ -399,7 +399,7 @@ main(int argc, char *argv[])
 {
 	char err[512];
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	if (conf_load(&conf, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
 	if (argc >= 2 && strcmp(argv[1], "drains") == 0)

@@ -350,7 +350,7 @@ main(int argc, char **argv)
 	char err[512], pidf[PATH_MAX];
 	int nper, rc;
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	parse_opts(argc, argv, &o);
 	if (conf_load(&conf, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);

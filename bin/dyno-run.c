@@ -404,7 +404,7 @@ main(int argc, char **argv)
 	struct opts o;
 	char err[1024], info[PATH_MAX];
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	parse_opts(argc, argv, &o);
 	join_command(argc - optind, argv + optind, &d);
 	if (geteuid() != 0)

@@ -210,7 +210,7 @@ main(int argc, char *argv[])
 	unsigned rfd;
 	int ch, check = 0, ready_fd = -1;
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	while ((ch = getopt_long(argc, argv, "hl:nv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':

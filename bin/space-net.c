@@ -617,6 +617,20 @@ parse_opt(int ch, struct opts *o)
 		o->app = optarg;
 }
 
+/* The name of the lowest O_* bit in `bits`, for messages. */
+static const char *
+opt_name(unsigned bits)
+{
+	static const char *names[] = { "--cidr", "--outbound", "--mode",
+	    "--pid", "--app", "--port", "--force" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bits & 1u << i)
+			return names[i];
+	return "an option";
+}
+
 static const struct cmd *
 parse_args(int argc, char **argv, struct opts *o)
 {
@@ -641,14 +655,21 @@ parse_args(int argc, char **argv, struct opts *o)
 	for (i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			c = &cmds[i];
+	if (c == NULL && argc > 1)
+		diag_error("unknown command \"%s\"", argv[1]);
 	if (c == NULL)
 		usage();
-	/* getopt sees the subcommand as argv[0]: options go anywhere after it. */
+	/* getopt sees the subcommand as argv[0]: options go anywhere after it;
+	 * it is named as the tool in getopt's messages. */
+	argv[1] = argv[0];
 	while ((ch = getopt_long(argc - 1, argv + 1, "c:o:m:p:a:P:fh", longopts,
 	    NULL)) != -1)
 		parse_opt(ch, o);
 	o->argv = argv + 1 + optind;
 	o->argc = argc - 1 - optind;
+	if ((o->given & ~c->allowed) != 0)
+		diag_error("%s does not apply to %s", opt_name(o->given &
+		    ~c->allowed), c->name);
 	if ((o->given & ~c->allowed) != 0 || o->argc < c->minargs ||
 	    o->argc > c->maxargs)
 		usage();
@@ -663,7 +684,7 @@ main(int argc, char **argv)
 	const struct cmd *c;
 	char err[512];
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	memset(&o, 0, sizeof(o));
 	c = parse_args(argc, argv, &o);
 	if (conf_load(&conf, err, sizeof(err)) == -1)
