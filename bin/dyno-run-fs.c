@@ -26,6 +26,8 @@
 static char *ferr;
 static size_t ferrlen;
 
+static int	fail(const char *, ...) __attribute__((format(printf, 1, 2)));
+
 static int
 fail(const char *fmt, ...)
 {

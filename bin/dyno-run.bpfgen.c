@@ -123,7 +123,7 @@ build(scmp_filter_ctx ctx)
 	}
 	for (i = 0; i < sizeof(personas) / sizeof(personas[0]); i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(personality),
-		    1, SCMP_A0(SCMP_CMP_EQ, personas[i])) < 0)
+		    1, SCMP_A0(SCMP_CMP_EQ, personas[i], 0)) < 0)
 			return -1;
 	/* clone(2) only without namespace flags: no new namespaces inside. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,

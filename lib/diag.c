@@ -47,6 +47,10 @@ diag_prog(void)
 /* One fprintf per message so lines from several processes do not mix. */
 static void
 vmsg(const char *kind, int err, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void
+vmsg(const char *kind, int err, const char *fmt, va_list ap)
 {
 	char body[2048];
 
