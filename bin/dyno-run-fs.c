@@ -47,7 +47,8 @@ mnt(const char *src, const char *dst, const char *type, unsigned long fl,
     const char *data)
 {
 	if (mount(src, dst, type, fl, data) == -1)
-		return fail("mount %s on %s", type ? type : src, dst);
+		return fail("mount %s on %s", type ? type : src ? src : "remount",
+		    dst);
 	return 0;
 }
 
