@@ -162,7 +162,9 @@ run_logs(const struct tailreq *rq)
 	ssize_t n;
 	int fd, colour, rlen;
 
-	colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	/* no-color.org: only a non-empty NO_COLOR turns colour off */
+	colour = isatty(STDOUT_FILENO) && (getenv("NO_COLOR") == NULL ||
+	    *getenv("NO_COLOR") == '\0');
 	fd = tail_connect();
 	if ((rlen = tailproto_format(req, sizeof(req), rq)) == -1 ||
 	    write(fd, req, (size_t)rlen) != rlen)
