@@ -58,14 +58,15 @@ static noreturn void
 help(void)
 {
 	printf("%s\noptions:\n"
-	    "  --cidr CIDR      the space's private IPv4 range (create)\n"
-	    "  --outbound ADDR  SNAT outbound traffic to this address (create)\n"
-	    "  --mode MODE      common or private (create)\n"
-	    "  --pid PID        a process in the dyno's network namespace (attach)\n"
-	    "  --app APP        the dyno's app (attach, detach)\n"
-	    "  --port PORT      the web dyno's PORT, open to the router (attach)\n"
-	    "  --force          destroy even with dynos attached (destroy)\n"
-	    "  --help           this text\n", synopsis);
+	    "  -c, --cidr=CIDR      the space's private IPv4 range (create)\n"
+	    "  -o, --outbound=ADDR  SNAT outbound traffic to this address (create)\n"
+	    "  -m, --mode=MODE      common or private (create)\n"
+	    "  -p, --pid=PID        a process in the dyno's network namespace\n"
+	    "                       (attach); only that instance (detach)\n"
+	    "  -a, --app=APP        the dyno's app (attach, detach)\n"
+	    "  -P, --port=PORT      the web dyno's PORT, open to the router (attach)\n"
+	    "  -f, --force          destroy even with dynos attached (destroy)\n"
+	    "  -h, --help           this text\n", synopsis);
 	exit(0);
 }
 
