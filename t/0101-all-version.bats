@@ -59,3 +59,16 @@ want_version() {
 	run -64 --separate-stderr space-net list --cidr 10.0.0.0/24
 	assert_equal "${stderr_lines[0]}" "space-net: --cidr does not apply to list"
 }
+
+@test "every tool's man page documents --help; dyno-run --help describes each option" {
+	local t m
+	for t in $TOOLS; do
+		m=$(ls "$TOP"/man/"$t".[18])
+		run grep -c -e 'Fl Fl help' -e 'Fl -help' "$m"
+		refute_output 0
+	done
+	run -0 dyno-run --help
+	for o in app name release app-dir env-file size port net stack grace user userns info-file help; do
+		assert_line --regexp "^  --$o[= ]"
+	done
+}
