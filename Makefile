@@ -157,9 +157,16 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 # with libseccomp; dyno-run only loads the BPF (compiling costs ~16 ms/start).
 bin/dyno-run-secure.o: bin/dyno-run.bpf.inc
 bin/dyno-run.bpf.inc: bin/dyno-run.bpfgen
-	./bin/dyno-run.bpfgen >$@.tmp && mv $@.tmp $@
+	./bin/dyno-run.bpfgen $(SECCOMP_ARCH) >$@.tmp && mv $@.tmp $@
+# Cross builds: the generator runs on the build machine, so it is built
+# with BUILD_CC (and that machine's libseccomp) and told the target's
+# architecture: make CC=aarch64-linux-gnu-gcc BUILD_CC=cc SECCOMP_ARCH=aarch64
+BUILD_CC      ?= $(CC)
+SECCOMP_ARCH  ?=
+bin/dyno-run.bpfgen.o: bin/dyno-run.bpfgen.c .build-flags
+	$(BUILD_CC) $(DYNO_CPPFLAGS) $(CPPFLAGS) $(DYNO_CFLAGS) -c -o $@ $<
 bin/dyno-run.bpfgen: bin/dyno-run.bpfgen.o
-	$(CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	$(BUILD_CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(shell $(PKG_CONFIG) --libs libseccomp) $(LDLIBS)
 .PHONY: clean-dyno-run
 clean: clean-dyno-run
