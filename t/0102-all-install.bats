@@ -46,6 +46,9 @@ install_tree() {
 	run -0 --separate-stderr env SYSTEMD_UNIT_PATH="$I/units:" \
 		systemd-analyze verify --man=no "$I"/units/*
 	assert_equal "$stderr" ""
+	# /run/dyno is tmpfiles.d's (1775 root:_dyno): no unit resets it
+	run grep -l '^RuntimeDirectory=' "$I"/units/*
+	assert_output ""
 	# a daemon a client can reach runs unprivileged, and says when it listens
 	for u in logplexd dyno-route; do
 		run grep -x -e 'User=_dyno' -e 'NoNewPrivileges=yes' -e 'Type=notify' \
