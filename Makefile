@@ -14,8 +14,10 @@ BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
 # only vendor-completions.
 ZSHCOMPDIR    ?= $(PREFIX)/share/zsh/$(if $(and $(filter /usr,$(PREFIX)),\
                  $(wildcard /etc/debian_version)),vendor-completions,site-functions)
-# Where systemd itself says, when its pkg-config file is there.
-systemd_var    = $(shell $(PKG_CONFIG) --variable=$(1) systemd 2>/dev/null)
+# Where systemd's pkg-config file says, under PREFIX (so /usr/local/lib/...
+# by default, /usr/lib/... for a package).
+systemd_var    = $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) \
+                 --define-variable=rootprefix=$(PREFIX) --variable=$(1) systemd 2>/dev/null)
 SYSTEMDDIR    ?= $(or $(call systemd_var,systemdsystemunitdir),$(PREFIX)/lib/systemd/system)
 TMPFILESDIR   ?= $(or $(call systemd_var,tmpfilesdir),$(PREFIX)/lib/tmpfiles.d)
 SYSUSERSDIR   ?= $(or $(call systemd_var,sysusersdir),$(PREFIX)/lib/sysusers.d)
