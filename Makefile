@@ -3,13 +3,24 @@
 
 PREFIX        ?= /usr/local
 BINDIR        ?= $(PREFIX)/bin
+# Daemons and administrator tools (the section-8 pages) go to sbin.
+SBINDIR       ?= $(PREFIX)/sbin
+DOCDIR        ?= $(PREFIX)/share/doc/dyno
 MANDIR        ?= $(PREFIX)/share/man
 DATADIR       ?= $(PREFIX)/share/dyno
 SYSCONFDIR    ?= /etc
 BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
-ZSHCOMPDIR    ?= $(PREFIX)/share/zsh/vendor-completions
-SYSTEMDDIR    ?= $(PREFIX)/lib/systemd/system
-TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
+# zsh searches PREFIX/share/zsh/site-functions, but Debian's zsh, for /usr,
+# only vendor-completions.
+ZSHCOMPDIR    ?= $(PREFIX)/share/zsh/$(if $(and $(filter /usr,$(PREFIX)),\
+                 $(wildcard /etc/debian_version)),vendor-completions,site-functions)
+# Where systemd's pkg-config file says, under PREFIX (so /usr/local/lib/...
+# by default, /usr/lib/... for a package).
+systemd_var    = $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) \
+                 --define-variable=rootprefix=$(PREFIX) --variable=$(1) systemd 2>/dev/null)
+SYSTEMDDIR    ?= $(or $(call systemd_var,systemdsystemunitdir),$(PREFIX)/lib/systemd/system)
+TMPFILESDIR   ?= $(or $(call systemd_var,tmpfilesdir),$(PREFIX)/lib/tmpfiles.d)
+SYSUSERSDIR   ?= $(or $(call systemd_var,sysusersdir),$(PREFIX)/lib/sysusers.d)
 DESTDIR       ?=
 
 CC            ?= cc
@@ -24,12 +35,23 @@ JOBS          ?= 2
 CFLAGS        ?= -O2 -g
 WERROR        ?= -Werror
 WARNINGS       = -Wall -Wextra -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes
-HARDEN         = -fstack-protector-strong -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+HARDEN         = -fstack-protector-strong
+# _FORTIFY_SOURCE=2 unless the packager chose a level (dpkg-buildflags' 3):
+# ours comes before CPPFLAGS and is left out then, never overriding it.
+FORTIFY        = $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,\
+                 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2)
+HARDEN_LDFLAGS = -Wl,-z,relro,-z,now
 ifeq ($(SANITIZE),1)
 HARDEN         = -fstack-protector-strong -fsanitize=address,undefined \
                  -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FORTIFY        =
 SAN_LDFLAGS    = -fsanitize=address,undefined
 endif
+
+# What --version prints in every tool: the VERSION file, or in a git
+# checkout `git describe` from the nearest v* tag.
+VERSION       := $(or $(if $(wildcard .git),$(patsubst v%,%,$(shell \
+                 git describe --tags --match 'v[0-9]*' 2>/dev/null))),$(shell cat VERSION))
 
 # Every tool that may exist; a tool is built once bin/<tool>.c exists.
 ALL_TOOLS      = dyno-manager dyno-run release logplexd dyno-logs dyno-route \
@@ -42,9 +64,9 @@ PKGS_dyno-manager = inih
 # lib/cgstat's load averages (log-runtime-metrics) use exp(3).
 LIBS_dyno-manager = -lm
 PKGS_dyno-run     = inih libcap-ng
-# dyno-run starts every dyno: its two small libraries are linked in, which
-# saves ~0.2 ms of dynamic loading per start (measured); DYNAMIC=1 for not.
-ifeq ($(DYNAMIC),)
+# dyno-run links inih and libcap-ng as shared libraries, so their security
+# updates reach it; STATIC=1 links them in (README: what it saves per start).
+ifeq ($(STATIC),1)
 PKGS_dyno-run     =
 STATIC_dyno-run   = -linih -lcap-ng
 endif
@@ -59,9 +81,9 @@ ALL_PKGS       = inih libcap-ng libseccomp libcurl gnutls openssl libnl-3.0 libn
 # Deferred: on a fresh machine `deps` installs pkg-config and the -dev
 # packages after this file is read.
 PKG_CFLAGS     = $(shell $(PKG_CONFIG) --cflags $(ALL_PKGS) 2>/dev/null)
-DYNO_CPPFLAGS  = -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -MMD -MP
+DYNO_CPPFLAGS  = -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -MMD -MP $(FORTIFY)
 DYNO_CFLAGS    = -std=gnu11 $(WARNINGS) $(WERROR) $(HARDEN) $(CFLAGS)
-ALL_LDFLAGS    = $(SAN_LDFLAGS) $(LDFLAGS)
+ALL_LDFLAGS    = $(SAN_LDFLAGS) $(HARDEN_LDFLAGS) $(LDFLAGS)
 
 # Debian packages: to build, to test, to benchmark.
 DEPS_BUILD     = gcc make pkg-config libcap-ng-dev libseccomp-dev libnl-3-dev \
@@ -100,11 +122,21 @@ PROVE_JOBS     = $(shell echo $$(($(JOBS) + $(words $(UML_TESTS)))))
 
 all: $(PROGS)
 
-# Objects are rebuilt whenever the flags change (SANITIZE=1 and back).
-FLAGS_ID := $(shell echo '$(DYNAMIC) $(CC) $(DYNO_CPPFLAGS) $(CPPFLAGS) $(DYNO_CFLAGS) $(ALL_LDFLAGS)' | cksum | cut -d' ' -f1)
-.build-flags: FORCE
-	@[ "$$(cat $@ 2>/dev/null)" = "$(FLAGS_ID)" ] || echo "$(FLAGS_ID)" > $@
-FORCE:
+# Objects are rebuilt whenever the flags change (SANITIZE=1 and back), and
+# lib/version.o when the version does.  A stamp has a rule only when its
+# content differs, so `make -q` is true and `make -n` writes nothing.
+FLAGS_ID := $(shell echo '$(STATIC) $(CC) $(DYNO_CPPFLAGS) $(CPPFLAGS) $(DYNO_CFLAGS) $(ALL_LDFLAGS)' | cksum | cut -d' ' -f1)
+define stamp
+ifneq ($$(shell cat $(1) 2>/dev/null),$(2))
+.PHONY: $(1)
+$(1):
+	@echo '$(2)' >$$@
+endif
+endef
+$(eval $(call stamp,.build-flags,$(FLAGS_ID)))
+$(eval $(call stamp,.build-version,$(VERSION)))
+lib/version.o: .build-version
+lib/version.o: DYNO_CPPFLAGS += -DDYNO_VERSION='"$(VERSION)"'
 
 %.o: %.c .build-flags
 	$(CC) $(DYNO_CPPFLAGS) $(CPPFLAGS) $(DYNO_CFLAGS) -c -o $@ $<
@@ -127,9 +159,16 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 # with libseccomp; dyno-run only loads the BPF (compiling costs ~16 ms/start).
 bin/dyno-run-secure.o: bin/dyno-run.bpf.inc
 bin/dyno-run.bpf.inc: bin/dyno-run.bpfgen
-	./bin/dyno-run.bpfgen >$@.tmp && mv $@.tmp $@
+	./bin/dyno-run.bpfgen $(SECCOMP_ARCH) >$@.tmp && mv $@.tmp $@
+# Cross builds: the generator runs on the build machine, so it is built
+# with BUILD_CC (and that machine's libseccomp) and told the target's
+# architecture: make CC=aarch64-linux-gnu-gcc BUILD_CC=cc SECCOMP_ARCH=aarch64
+BUILD_CC      ?= $(CC)
+SECCOMP_ARCH  ?=
+bin/dyno-run.bpfgen.o: bin/dyno-run.bpfgen.c .build-flags
+	$(BUILD_CC) $(DYNO_CPPFLAGS) $(CPPFLAGS) $(DYNO_CFLAGS) -c -o $@ $<
 bin/dyno-run.bpfgen: bin/dyno-run.bpfgen.o
-	$(CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	$(BUILD_CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(shell $(PKG_CONFIG) --libs libseccomp) $(LDLIBS)
 .PHONY: clean-dyno-run
 clean: clean-dyno-run
@@ -188,9 +227,18 @@ fresh-check:
 	@sh t/helper/deps.sh mmdebstrap
 	bash t/helper/fresh-machine.sh
 
+# Section-8 tools go to SBINDIR; units and the cron line name the installed
+# paths (/usr/sbin/ and /usr/bin/ in share/ are rewritten).
+SBIN_TOOLS     = logplexd dyno-route dyno-manager space-net
+SBIN_PROGS     = $(addprefix bin/,$(filter $(SBIN_TOOLS),$(TOOLS)))
+BIN_PROGS      = $(filter-out $(SBIN_PROGS),$(PROGS))
+REWRITE        = sed -e 's|/usr/sbin/|$(SBINDIR)/|g' -e 's|/usr/bin/|$(BINDIR)/|g'
+UNITS         := $(wildcard share/systemd/*)
+
 install: all
-	$(INSTALL) -d $(DESTDIR)$(BINDIR)
-	$(INSTALL) -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
+	$(INSTALL) -m 755 $(BIN_PROGS) $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 755 $(SBIN_PROGS) $(DESTDIR)$(SBINDIR)
 	for m in $(MANPAGES); do s=$${m##*.}; \
 		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; \
 		$(INSTALL) -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
@@ -201,16 +249,32 @@ install: all
 	$(INSTALL) -m 644 share/dyno.conf $(DESTDIR)$(DATADIR)/dyno.conf.example
 	[ -e $(DESTDIR)$(SYSCONFDIR)/dyno/dyno.conf ] || \
 		$(INSTALL) -m 644 share/dyno.conf $(DESTDIR)$(SYSCONFDIR)/dyno/dyno.conf
-	$(INSTALL) -d $(DESTDIR)$(SYSTEMDDIR)
-	for u in share/systemd/*; do \
-		sed 's|/usr/bin/|$(BINDIR)/|g' "$$u" >$(DESTDIR)$(SYSTEMDDIR)/$${u##*/}; \
+	$(INSTALL) -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/cron.d $(DESTDIR)$(DOCDIR)
+	for u in $(UNITS); do $(REWRITE) "$$u" >$(DESTDIR)$(SYSTEMDDIR)/$${u##*/}; \
 		chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$${u##*/}; done
-	if [ -d share/tmpfiles.d ]; then $(INSTALL) -d $(DESTDIR)$(TMPFILESDIR); \
-		$(INSTALL) -m 644 share/tmpfiles.d/dyno.conf $(DESTDIR)$(TMPFILESDIR)/dyno.conf; fi
-	$(INSTALL) -d $(DESTDIR)$(SYSCONFDIR)/cron.d
-	sed 's|/usr/bin/|$(BINDIR)/|g' share/cron.d/dyno-cycle \
-		>$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle
+	$(INSTALL) -m 644 share/tmpfiles.d/dyno.conf $(DESTDIR)$(TMPFILESDIR)/dyno.conf
+	$(INSTALL) -m 644 share/sysusers.d/dyno.conf $(DESTDIR)$(SYSUSERSDIR)/dyno.conf
+	$(REWRITE) share/cron.d/dyno-cycle >$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle
 	chmod 644 $(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle
+	$(INSTALL) -m 644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
+
+.PHONY: uninstall
+# Removes what install put there; dyno.conf only if it was never edited.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BIN_PROGS))) \
+		$(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(SBIN_PROGS))) \
+		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(BASHCOMP))) \
+		$(addprefix $(DESTDIR)$(ZSHCOMPDIR)/,$(notdir $(ZSHCOMP))) \
+		$(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(notdir $(UNITS))) \
+		$(DESTDIR)$(TMPFILESDIR)/dyno.conf $(DESTDIR)$(SYSUSERSDIR)/dyno.conf \
+		$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle \
+		$(DESTDIR)$(DATADIR)/dyno.conf.example $(DESTDIR)$(DOCDIR)/LICENSE
+	for m in $(MANPAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	! cmp -s share/dyno.conf $(DESTDIR)$(SYSCONFDIR)/dyno/dyno.conf || \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/dyno/dyno.conf
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/dyno $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) \
+		2>/dev/null
 
 # libFuzzer on dyno-route's parser (clang); never part of make check.
 # The corpus in t/fuzz/corpus/ is replayed by t/unit/dyno-route-http.t.
@@ -228,6 +292,7 @@ fuzz:
 
 clean:
 	rm -f $(PROGS) bin/*.o bin/*.d lib/*.o lib/*.d $(LIB) t/unit/*.o t/unit/*.d \
-		$(UNIT_TESTS) $(HELPERS) t/helper/*.o t/helper/*.d .build-flags
+		$(UNIT_TESTS) $(HELPERS) t/helper/*.o t/helper/*.d .build-flags \
+		.build-version
 
 -include $(wildcard bin/*.d lib/*.d t/unit/*.d t/helper/*.d)

@@ -41,7 +41,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: dyno-cycle [--wait] [--rolling] [--timeout DURATION] [--dry-run]\n"
 	    "                  APP [DYNO|TYPE ...]\n"
-	    "       dyno-cycle --daily [--dry-run] [--max-age DURATION]\n"
+	    "       dyno-cycle --daily [-v] [--dry-run] [--max-age DURATION]\n"
 	    "                  [--jitter DURATION] APP ... | --all-apps\n");
 }
 
@@ -57,6 +57,8 @@ help(void)
 	    "  -m, --max-age=DURATION  age before a dyno is cycled (default 24h)\n"
 	    "  -r, --rolling           one dyno at a time, each up before the next\n"
 	    "  -t, --timeout=DURATION  how long --wait waits (default 5m)\n"
+	    "  -v, --verbose           say which dyno --daily cycles, and which\n"
+	    "                          apps --all-apps skips (no manager)\n"
 	    "  -w, --wait              wait until each restarted dyno is up again\n"
 	    "  -h, --help              this text\n");
 }
@@ -124,10 +126,11 @@ dynos_list(const char *app, struct dynoinfo *out, size_t max)
 }
 
 /* The app's manager: its pid, or 0 (no manager) or -1 (no app) after
- * saying why there is none. */
+ * saying why there is none; `quiet`: "no manager" said only with -v. */
 static pid_t
-manager_of(const char *app)
+manager_of(const char *app, int quiet)
 {
+	void (*say_none)(const char *, ...) = quiet ? diag_verbose : diag_error;
 	char path[PATH_MAX], dir[PATH_MAX];
 	pid_t pid;
 
@@ -144,10 +147,10 @@ manager_of(const char *app)
 	if (pid == -1)
 		diag_error("%s: %s: unreadable pid file", app, path);
 	else if (access(path, F_OK) == 0)
-		diag_error("%s: stale pid file %s: its dyno-manager is not running",
+		say_none("%s: stale pid file %s: its dyno-manager is not running",
 		    app, path);
 	else
-		diag_error("%s: no dyno-manager is running for this app", app);
+		say_none("%s: no dyno-manager is running for this app", app);
 	return 0;
 }
 
@@ -261,7 +264,7 @@ cycle_app(const char *app, char **targets, int ntargets, const struct opts *o)
 		diag_error("%s: bad app name: %s", app, names_check_app(app));
 		return EXIT_USAGE;
 	}
-	if ((mgr = manager_of(app)) <= 0)
+	if ((mgr = manager_of(app, 0)) <= 0)
 		return mgr == 0 ? EXIT_UNAVAILABLE : EXIT_NOINPUT;
 	n = dynos_list(app, all, MAX_DYNOS);
 	for (t = 0; t < ntargets; t++)
@@ -341,15 +344,19 @@ say(const char *app, const struct dynoinfo *di, uint64_t up_ms, uint64_t due_ms,
 	printf("%s %s: up %s, due after %s: %s\n", app, di->name, up, due, what);
 }
 
-/* dyno-cycle --daily for one app: cycle its most overdue dyno, if any. */
+/*
+ * dyno-cycle --daily for one app: cycle its most overdue dyno, if any.
+ * `found`: the app came from --all-apps, where a deployed app that is not
+ * running (no manager) is no error, and is named only with -v.
+ */
 static int
-daily_app(const char *app, const struct opts *o)
+daily_app(const char *app, const struct opts *o, int found)
 {
 	struct dynoinfo all[MAX_DYNOS];
 	uint64_t up_ms, due_ms, worst = 0;
 	size_t n, i, pick = SIZE_MAX;
 	time_t now = time(NULL);
-	pid_t mgr = manager_of(app);
+	pid_t mgr = manager_of(app, found);
 	int busy;
 
 	n = dynos_list(app, all, MAX_DYNOS);
@@ -369,10 +376,12 @@ daily_app(const char *app, const struct opts *o)
 		}
 	}
 	if (mgr <= 0)
-		return mgr == 0 ? EXIT_UNAVAILABLE : EXIT_NOINPUT;
+		return mgr == 0 ? (found ? 0 : EXIT_UNAVAILABLE) : EXIT_NOINPUT;
 	if (o->dry_run || pick == SIZE_MAX || busy)
 		return 0;
-	printf("%s %s: cycling\n", app, all[pick].name);
+	/* stdout stays empty unless asked: cron mails whatever it gets */
+	if (diag_verbosity > 0)
+		printf("%s %s: cycling\n", app, all[pick].name);
 	return request(app, mgr, all[pick].name, 1);
 }
 
@@ -385,7 +394,7 @@ daily(char **apps, int napps, const struct opts *o)
 	DIR *d;
 
 	for (i = 0; i < napps; i++)
-		if ((r = daily_app(apps[i], o)) != 0 && rc == 0)
+		if ((r = daily_app(apps[i], o, 0)) != 0 && rc == 0)
 			rc = r;
 	if (!o->all_apps)
 		return rc;
@@ -394,7 +403,7 @@ daily(char **apps, int napps, const struct opts *o)
 		return errno == ENOENT ? rc : EXIT_NOINPUT;
 	while ((de = readdir(d)) != NULL)
 		if (names_check_app(de->d_name) == NULL &&
-		    (r = daily_app(de->d_name, o)) != 0 && rc == 0)
+		    (r = daily_app(de->d_name, o, 1)) != 0 && rc == 0)
 			rc = r;
 	closedir(d);
 	return rc;
@@ -409,6 +418,7 @@ static const struct option longopts[] = {
 	{ "max-age",	required_argument,	NULL, 'm' },
 	{ "rolling",	no_argument,		NULL, 'r' },
 	{ "timeout",	required_argument,	NULL, 't' },
+	{ "verbose",	no_argument,		NULL, 'v' },
 	{ "wait",	no_argument,		NULL, 'w' },
 	{ NULL,		0,			NULL, 0 }
 };
@@ -428,7 +438,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 {
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "aDhj:m:nrt:w", longopts, NULL))
+	while ((ch = getopt_long(argc, argv, "aDhj:m:nrt:vw", longopts, NULL))
 	    != -1) {
 		switch (ch) {
 		case 'a': o->all_apps = 1; break;
@@ -436,6 +446,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'n': o->dry_run = 1; break;
 		case 'r': o->rolling = 1; break;
 		case 'w': o->wait = 1; break;
+		case 'v': diag_verbosity++; break;
 		case 'j': duration_opt("jitter", &o->jitter_ms); break;
 		case 'm': duration_opt("max-age", &o->max_age_ms); break;
 		case 't': duration_opt("timeout", &o->timeout_ms); break;
@@ -452,7 +463,7 @@ main(int argc, char **argv)
 	struct opts o = { 0 };
 	char err[512];
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	if (conf_load(&c, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
 	conf = &c;

@@ -162,7 +162,9 @@ run_logs(const struct tailreq *rq)
 	ssize_t n;
 	int fd, colour, rlen;
 
-	colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	/* no-color.org: only a non-empty NO_COLOR turns colour off */
+	colour = isatty(STDOUT_FILENO) && (getenv("NO_COLOR") == NULL ||
+	    *getenv("NO_COLOR") == '\0');
 	fd = tail_connect();
 	if ((rlen = tailproto_format(req, sizeof(req), rq)) == -1 ||
 	    write(fd, req, (size_t)rlen) != rlen)
@@ -399,7 +401,7 @@ main(int argc, char *argv[])
 {
 	char err[512];
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	if (conf_load(&conf, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
 	if (argc >= 2 && strcmp(argv[1], "drains") == 0)

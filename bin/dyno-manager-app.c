@@ -20,7 +20,7 @@
 #include "state.h"
 #include "dyno-manager-app.h"
 
-/* dyno-run next to our own binary (an uninstalled tree), else on PATH. */
+/* dyno-run next to our own binary (a build tree) or in ../bin, else /usr. */
 static void
 find_dynorun(struct mgr *m)
 {
@@ -33,6 +33,11 @@ find_dynorun(struct mgr *m)
 			*slash = '\0';
 			if (state_pathf(m->dynorun, sizeof(m->dynorun),
 			    "%s/dyno-run", self) == 0 && access(m->dynorun, X_OK) == 0)
+				return;
+			/* installed: we are in sbin, dyno-run in ../bin */
+			if (state_pathf(m->dynorun, sizeof(m->dynorun),
+			    "%s/../bin/dyno-run", self) == 0 &&
+			    access(m->dynorun, X_OK) == 0)
 				return;
 		}
 	}

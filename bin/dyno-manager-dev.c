@@ -90,8 +90,8 @@ load_app(struct dev *d, int *warnings)
 	snprintf(envpath, sizeof(envpath), "%s/.env", o->dir);
 	if (o->envfile == NULL && access(envpath, F_OK) == -1)
 		return 0;	/* the default .env is optional */
-	if (envfile_load_dotenv(o->envfile ? o->envfile : envpath, &d->env, err,
-	    sizeof(err)) == -1) {
+	if (envfile_load_dotenv(o->envfile ? o->envfile : envpath, &d->env,
+	    warn_cb, warnings, err, sizeof(err)) == -1) {
 		diag_error("%s", err);
 		return errno == EINVAL ? EXIT_DATAERR : diag_exit_for_errno(errno);
 	}

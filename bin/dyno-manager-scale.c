@@ -64,7 +64,8 @@ parse_change(const struct conf *conf, const char *arg, struct change *c)
 		c->op = 0;	/* web=standard-2x: the size alone */
 		return parse_size(conf, num, c);
 	}
-	if (num_parse_uint(num, 0, FORMATION_MAX_DYNOS, &c->n) == -1)
+	/* any count parses; apply_change() names the limit it passes */
+	if (num_parse_uint(num, 0, 1000000, &c->n) == -1)
 		goto usage;
 	if (colon != NULL)
 		return parse_size(conf, colon + 1, c);
@@ -76,7 +77,8 @@ usage:
 }
 
 static int
-apply_change(const struct app *app, struct formation *f, const struct change *c)
+apply_change(const struct conf *conf, const struct app *app,
+    struct formation *f, const struct change *c)
 {
 	struct ftype *t = formation_find(f, c->type);
 	unsigned count;
@@ -101,9 +103,9 @@ apply_change(const struct app *app, struct formation *f, const struct change *c)
 		count += c->n;
 	else if (c->op == '-')
 		count = c->n > count ? 0 : count - c->n;
-	if (count > FORMATION_MAX_DYNOS) {
-		diag_error("%s: at most %d dynos per type", c->type,
-		    FORMATION_MAX_DYNOS);
+	if (count > conf->max_dynos) {
+		diag_error("%s: %s=%u: at most %u dynos per app (max_dynos in "
+		    "dyno.conf)", app->name, c->type, count, conf->max_dynos);
 		return -1;
 	}
 	t->count = count;
@@ -160,11 +162,11 @@ scale_locked(const struct conf *conf, struct app *app, int argc, char **argv)
 	}
 	for (i = 0; i < argc; i++)
 		if (parse_change(conf, argv[i], &c) == -1 ||
-		    apply_change(app, &f, &c) == -1)
+		    apply_change(conf, app, &f, &c) == -1)
 			return EXIT_USAGE;
-	if (total_dynos(&f) > FORMATION_MAX_DYNOS) {
-		diag_error("%s: at most %d dynos per app", app->name,
-		    FORMATION_MAX_DYNOS);
+	if (total_dynos(&f) > (int)conf->max_dynos) {
+		diag_error("%s: %d dynos: at most %u dynos per app (max_dynos in "
+		    "dyno.conf)", app->name, total_dynos(&f), conf->max_dynos);
 		return EXIT_USAGE;
 	}
 	if (formation_write(path, &f) == -1) {

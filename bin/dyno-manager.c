@@ -144,7 +144,7 @@ main(int argc, char **argv)
 	struct app app;
 	int check = 0, rc;
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "scale") == 0)
 		return scale_main(load_conf(), argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "ps") == 0)

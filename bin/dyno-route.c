@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "diag.h"
+#include "sdnotify.h"
 #include "dyno-route.h"
 #include "evloop.h"
 #include "num.h"
@@ -315,6 +316,8 @@ supervise(struct worker_cfg *wc, struct listener *all, int nper,
 static void
 ready(int fd)
 {
+	if (sdnotify_send("READY=1") == -1)	/* systemd's Type=notify */
+		diag_warn_errno("NOTIFY_SOCKET");
 	if (fd <= 0)
 		return;
 	if (write(fd, "\n", 1) != 1)
@@ -350,7 +353,7 @@ main(int argc, char **argv)
 	char err[512], pidf[PATH_MAX];
 	int nper, rc;
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	parse_opts(argc, argv, &o);
 	if (conf_load(&conf, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);

@@ -26,6 +26,8 @@
 static char *ferr;
 static size_t ferrlen;
 
+static int	fail(const char *, ...) __attribute__((format(printf, 1, 2)));
+
 static int
 fail(const char *fmt, ...)
 {
@@ -45,7 +47,8 @@ mnt(const char *src, const char *dst, const char *type, unsigned long fl,
     const char *data)
 {
 	if (mount(src, dst, type, fl, data) == -1)
-		return fail("mount %s on %s", type ? type : src, dst);
+		return fail("mount %s on %s", type ? type : src ? src : "remount",
+		    dst);
 	return 0;
 }
 

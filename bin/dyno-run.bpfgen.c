@@ -123,7 +123,7 @@ build(scmp_filter_ctx ctx)
 	}
 	for (i = 0; i < sizeof(personas) / sizeof(personas[0]); i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(personality),
-		    1, SCMP_A0(SCMP_CMP_EQ, personas[i])) < 0)
+		    1, SCMP_A0(SCMP_CMP_EQ, personas[i], 0)) < 0)
 			return -1;
 	/* clone(2) only without namespace flags: no new namespaces inside. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
@@ -173,13 +173,31 @@ print_bpf(scmp_filter_ctx ctx)
 	return fflush(stdout) == 0 ? 0 : -1;
 }
 
+/*
+ * Usage: dyno-run.bpfgen [ARCH].  It runs on the build machine; a cross
+ * build names the target's architecture in libseccomp's words (aarch64,
+ * riscv64, ...), and the filter is made for that one alone.
+ */
 int
-main(void)
+main(int argc, char **argv)
 {
 	scmp_filter_ctx ctx;
+	uint32_t arch = 0;
 
+	if (argc > 2 || (argc == 2 &&
+	    (arch = seccomp_arch_resolve_name(argv[1])) == 0)) {
+		fprintf(stderr, "usage: dyno-run.bpfgen [ARCH]: not a libseccomp "
+		    "architecture: %s\n", argc == 2 ? argv[1] : argv[2]);
+		return 64;
+	}
 	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL) {
 		fprintf(stderr, "dyno-run.bpfgen: seccomp_init failed\n");
+		return 70;
+	}
+	if (arch != 0 && arch != seccomp_arch_native() &&
+	    (seccomp_arch_add(ctx, arch) < 0 ||
+	    seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE) < 0)) {
+		fprintf(stderr, "dyno-run.bpfgen: cannot target %s\n", argv[1]);
 		return 70;
 	}
 	/*

@@ -51,6 +51,24 @@ usage(int code)
 	    "\t[--user USER] [--userns] [--info-file PATH] [--detach] -- "
 	    "COMMAND [ARG ...]\n"
 	    "       dyno-run --help\n");
+	if (code == 0)
+		fputs("\noptions:\n"
+		    "  --app=APP             the app: its current release, size, space\n"
+		    "                        (default: a local dyno, no app)\n"
+		    "  --name=TYPE.N         the dyno's name (default: run.N)\n"
+		    "  --release=DIR         run this release folder (slug/, env)\n"
+		    "  --app-dir=DIR         run a plain folder as /app\n"
+		    "  --env-file=FILE       config vars from FILE (release env format)\n"
+		    "  --size=SIZE           the dyno size: memory, pids, CPU\n"
+		    "  --port=PORT           set PORT for a web dyno\n"
+		    "  --net=none|host|space:NAME\n"
+		    "                        the network (default: dyno.conf)\n"
+		    "  --stack=DIR           the read-only root (default: the host's)\n"
+		    "  --grace=SECONDS       SIGTERM to SIGKILL on stop (default 30)\n"
+		    "  --user=USER           the unprivileged user (default nobody)\n"
+		    "  --userns              a user namespace of its own\n"
+		    "  --info-file=PATH      write the dyno's pid, init, cgroup, addr\n"
+		    "  --help                this text\n", stdout);
 	exit(code);
 }
 
@@ -416,7 +434,7 @@ main(int argc, char **argv)
 	struct opts o;
 	char err[1024];
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	parse_opts(argc, argv, &o);
 	join_command(argc - optind, argv + optind, &d);
 	if (geteuid() != 0)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "sdnotify.h"
 #include "logplexd.h"
 #include "num.h"
 #include "state.h"
@@ -186,6 +187,8 @@ teardown(struct lpd *l)
 static void
 ready(int fd)
 {
+	if (sdnotify_send("READY=1") == -1)	/* systemd's Type=notify */
+		diag_warn_errno("NOTIFY_SOCKET");
 	if (fd < 0)
 		return;
 	if (write(fd, "\n", 1) != 1)
@@ -210,7 +213,7 @@ main(int argc, char *argv[])
 	unsigned rfd;
 	int ch, check = 0, ready_fd = -1;
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	while ((ch = getopt_long(argc, argv, "hl:nv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':

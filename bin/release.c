@@ -132,6 +132,20 @@ dispatch_settings(const struct conf *c, const char *cmd, int ac, char **av,
 	return rc;
 }
 
+/* The name of the lowest option bit in `bits`, for messages. */
+static const char *
+opt_name(int bits)
+{
+	static const char *names[] = { "--slug", "--description", "--commit",
+	    "--num", "--shell" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bits & 1 << i)
+			return names[i];
+	return "an option";
+}
+
 /* Run subcommand `cmd` with operands av[0..ac), options o. */
 static int
 dispatch(const struct conf *c, const char *cmd, int ac, char **av,
@@ -157,8 +171,15 @@ dispatch(const struct conf *c, const char *cmd, int ac, char **av,
 		hi = 2;
 	else if (strcmp(cmd, "config") == 0)
 		allowed = O_SHELL;
-	else
+	else {
+		diag_error("unknown command \"%s\"", cmd);
 		usage(EXIT_USAGE);
+	}
+	if ((seen & ~allowed) != 0)
+		diag_error("%s does not apply to %s", opt_name(seen & ~allowed),
+		    cmd);
+	else if (strcmp(cmd, "create") == 0 && o->slug == NULL)
+		diag_error("create needs --slug");
 	if (ac < lo || ac > hi || (seen & ~allowed) != 0 ||
 	    (strcmp(cmd, "create") == 0 && o->slug == NULL))
 		usage(EXIT_USAGE);
@@ -195,12 +216,13 @@ main(int argc, char **argv)
 	const char *cmd;
 	int seen;
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	if (argc < 2)
 		usage(EXIT_USAGE);
 	cmd = argv[1];
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
 		usage(0);
+	argv[1] = argv[0];	/* getopt's messages name the tool, not cmd */
 	seen = parse_opts(argc - 1, argv + 1, &o);
 	if (conf_load(&c, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);

@@ -58,14 +58,15 @@ static noreturn void
 help(void)
 {
 	printf("%s\noptions:\n"
-	    "  --cidr CIDR      the space's private IPv4 range (create)\n"
-	    "  --outbound ADDR  SNAT outbound traffic to this address (create)\n"
-	    "  --mode MODE      common or private (create)\n"
-	    "  --pid PID        a process in the dyno's network namespace (attach)\n"
-	    "  --app APP        the dyno's app (attach, detach)\n"
-	    "  --port PORT      the web dyno's PORT, open to the router (attach)\n"
-	    "  --force          destroy even with dynos attached (destroy)\n"
-	    "  --help           this text\n", synopsis);
+	    "  -c, --cidr=CIDR      the space's private IPv4 range (create)\n"
+	    "  -o, --outbound=ADDR  SNAT outbound traffic to this address (create)\n"
+	    "  -m, --mode=MODE      common or private (create)\n"
+	    "  -p, --pid=PID        a process in the dyno's network namespace\n"
+	    "                       (attach); only that instance (detach)\n"
+	    "  -a, --app=APP        the dyno's app (attach, detach)\n"
+	    "  -P, --port=PORT      the web dyno's PORT, open to the router (attach)\n"
+	    "  -f, --force          destroy even with dynos attached (destroy)\n"
+	    "  -h, --help           this text\n", synopsis);
 	exit(0);
 }
 
@@ -617,6 +618,20 @@ parse_opt(int ch, struct opts *o)
 		o->app = optarg;
 }
 
+/* The name of the lowest O_* bit in `bits`, for messages. */
+static const char *
+opt_name(unsigned bits)
+{
+	static const char *names[] = { "--cidr", "--outbound", "--mode",
+	    "--pid", "--app", "--port", "--force" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bits & 1u << i)
+			return names[i];
+	return "an option";
+}
+
 static const struct cmd *
 parse_args(int argc, char **argv, struct opts *o)
 {
@@ -641,14 +656,21 @@ parse_args(int argc, char **argv, struct opts *o)
 	for (i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			c = &cmds[i];
+	if (c == NULL && argc > 1)
+		diag_error("unknown command \"%s\"", argv[1]);
 	if (c == NULL)
 		usage();
-	/* getopt sees the subcommand as argv[0]: options go anywhere after it. */
+	/* getopt sees the subcommand as argv[0]: options go anywhere after it;
+	 * it is named as the tool in getopt's messages. */
+	argv[1] = argv[0];
 	while ((ch = getopt_long(argc - 1, argv + 1, "c:o:m:p:a:P:fh", longopts,
 	    NULL)) != -1)
 		parse_opt(ch, o);
 	o->argv = argv + 1 + optind;
 	o->argc = argc - 1 - optind;
+	if ((o->given & ~c->allowed) != 0)
+		diag_error("%s does not apply to %s", opt_name(o->given &
+		    ~c->allowed), c->name);
 	if ((o->given & ~c->allowed) != 0 || o->argc < c->minargs ||
 	    o->argc > c->maxargs)
 		usage();
@@ -663,7 +685,7 @@ main(int argc, char **argv)
 	const struct cmd *c;
 	char err[512];
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	memset(&o, 0, sizeof(o));
 	c = parse_args(argc, argv, &o);
 	if (conf_load(&conf, err, sizeof(err)) == -1)

@@ -51,6 +51,8 @@ static const struct key keys[] = {
 	UINT("manager", "base_port", base_port, 1, 65535),
 	DUR("manager", "crash_reset", crash_reset_ms),
 	DUR("manager", "metrics_interval", metrics_interval_ms),
+	/* 100: Heroku's default; also FORMATION_MAX_DYNOS, the manager's tables */
+	UINT("manager", "max_dynos", max_dynos, 1, 100),
 	DUR("cycle", "max_age", cycle_max_age_ms),
 	DUR("cycle", "jitter", cycle_jitter_ms),
 	DUR("router", "connect_timeout", connect_timeout_ms),
@@ -117,6 +119,7 @@ conf_defaults(struct conf *c)
 	c->base_port = 5000;
 	c->crash_reset_ms = 10 * 60000;
 	c->metrics_interval_ms = 20000;
+	c->max_dynos = 100;
 	c->cycle_max_age_ms = 24 * 3600000ULL;
 	c->cycle_jitter_ms = 216 * 60000ULL;
 	c->connect_timeout_ms = 5000;

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /* Diagnostics on stderr in err(3) form, for the tools (lib code never prints). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "diag.h"
+#include "version.h"
 
 static const char *prog = "dyno";
 int diag_verbosity;
@@ -22,6 +24,20 @@ diag_setprog(const char *argv0)
 	prog = slash ? slash + 1 : argv0;
 }
 
+void
+diag_start(int argc, char **argv)
+{
+	if (argc < 1 || argv[0] == NULL || *argv[0] == '\0')
+		return;
+	diag_setprog(argv[0]);
+	/* prog points into argv[0]: getopt then names the tool as we do */
+	argv[0] = (char *)(uintptr_t)prog;
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("%s %s\n", prog, dyno_version);
+		exit(fflush(stdout) == 0 && !ferror(stdout) ? 0 : EXIT_CANTCREAT);
+	}
+}
+
 const char *
 diag_prog(void)
 {
@@ -29,6 +45,10 @@ diag_prog(void)
 }
 
 /* One fprintf per message so lines from several processes do not mix. */
+static void
+vmsg(const char *kind, int err, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
 static void
 vmsg(const char *kind, int err, const char *fmt, va_list ap)
 {

@@ -32,6 +32,15 @@ enum {
  * for the *_errno forms).  diag_setprog() takes argv[0]'s basename.
  */
 void	diag_setprog(const char *argv0);
+
+/*
+ * What every main() does first: diag_setprog(argv[0]), argv[0] replaced by
+ * its basename so getopt's messages read like the tool's own ("dyno-run:
+ * unrecognized option '--x'"), and "TOOL --version" answered here: it
+ * prints "TOOL VERSION" on stdout and exits 0.  Every tool prints the same
+ * VERSION (the VERSION file, or git describe in a checkout).
+ */
+void	diag_start(int argc, char **argv);
 const char *diag_prog(void);
 void	diag_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	diag_warn_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

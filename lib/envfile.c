@@ -41,7 +41,18 @@ struct cur {
 	const char	*name;
 	char		*err;
 	size_t		 errlen;
+	envfile_warn_fn	*warn;
+	void		*arg;
 };
+
+/* A line that is skipped: "NAME:LINE: msg", then past the end of line. */
+static void
+skip_line(struct cur *c, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct cur *c, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int
 fail(struct cur *c, unsigned line, const char *fmt, ...)
@@ -78,16 +89,29 @@ skip_to_eol(struct cur *c)
 		c->p++;
 }
 
-static int
-key_start(int ch)
+static void
+skip_line(struct cur *c, unsigned line, const char *fmt, ...)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+	char msg[256], buf[512];
+	va_list ap;
+
+	skip_to_eol(c);
+	if (c->warn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(buf, sizeof(buf), "%s:%u: %s, line ignored", c->name, line,
+	    msg);
+	c->warn(c->arg, buf);
 }
 
+/* As foreman and dotenv: a key may start with a digit ("1KEY=x"). */
 static int
 key_char(int ch)
 {
-	return key_start(ch) || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-';
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
 }
 
 static int
@@ -98,6 +122,10 @@ single_quoted(struct cur *c, struct sbuf *v)
 	for (c->p++; c->p < c->end && *c->p != '\''; c->p++) {
 		if (*c->p == '\n')
 			c->line++;
+		/* dotenv: \' neither closes nor is unescaped ('it\'s' is it\'s) */
+		if (*c->p == '\\' && c->p + 1 < c->end && c->p[1] == '\'' &&
+		    sbuf_add(v, *c->p++) == -1)
+			return fail(c, c->line, "out of memory");
 		if (sbuf_add(v, *c->p) == -1)
 			return fail(c, c->line, "out of memory");
 	}
@@ -166,9 +194,11 @@ bare(struct cur *c, struct sbuf *v)
 	return 0;
 }
 
+/* 0, 1 when the line was skipped, -1 when the file must be refused. */
 static int
 value(struct cur *c, struct sbuf *v)
 {
+	unsigned line = c->line;
 	int rc;
 
 	if (c->p < c->end && (*c->p == '\'' || *c->p == '"')) {
@@ -178,53 +208,63 @@ value(struct cur *c, struct sbuf *v)
 		skip_blanks(c);
 		if (c->p < c->end && *c->p == '#')
 			skip_to_eol(c);
-		if (!at_eol(c))
-			return fail(c, c->line, "unexpected text after the closing quote");
+		if (!at_eol(c)) {
+			skip_line(c, line, "unexpected text after the closing quote");
+			return 1;
+		}
 		skip_to_eol(c);
 		return 0;
 	}
 	return bare(c, v);
 }
 
-/* One "KEY=VALUE" assignment starting at a key character. */
+/*
+ * One "KEY=VALUE" assignment: 0, 1 when the line was skipped with a
+ * warning (what foreman and dotenv ignore), -1 when the file is refused.
+ */
 static int
 assignment(struct cur *c, struct env *out)
 {
 	const char *k = c->p;
 	struct sbuf v = { NULL, 0, 0 };
+	unsigned line = c->line;
 	char key[256];
 	size_t klen;
-	int rc = -1;
+	int rc;
 
 	while (c->p < c->end && key_char(*c->p))
 		c->p++;
 	klen = (size_t)(c->p - k);
-	if (klen >= sizeof(key))
-		return fail(c, c->line, "variable name too long");
+	skip_blanks(c);
+	if (klen == 0 || c->p == c->end || *c->p != '=') {
+		skip_line(c, line, "expected KEY=VALUE");
+		return 1;
+	}
+	if (klen >= sizeof(key)) {
+		skip_line(c, line, "variable name too long");
+		return 1;
+	}
 	memcpy(key, k, klen);
 	key[klen] = '\0';
-	skip_blanks(c);
-	if (c->p == c->end || *c->p != '=')
-		return fail(c, c->line, "expected \"=\" after \"%s\"", key);
 	c->p++;
 	skip_blanks(c);
-	if (value(c, &v) == 0) {
-		rc = env_set(out, key, v.p ? v.p : "");
-		if (rc == -1)
-			fail(c, c->line, "out of memory");
+	if ((rc = value(c, &v)) == 0 && memchr(k, '\0', (size_t)(c->p - k))) {
+		skip_line(c, line, "NUL byte in the value of %s", key);
+		rc = 1;
 	}
+	if (rc == 0 && env_set(out, key, v.p ? v.p : "") == -1)
+		rc = fail(c, line, "out of memory");
 	free(v.p);
 	return rc;
 }
 
 int
 envfile_parse_dotenv(const char *name, const char *text, size_t len,
-    struct env *out, char *err, size_t errlen)
+    struct env *out, envfile_warn_fn *warn, void *arg, char *err,
+    size_t errlen)
 {
-	struct cur c = { text, text + len, 1, name, err, errlen };
+	struct cur c = { text, text + len, 1, name, err, errlen, warn, arg };
 
-	if (memchr(text, '\0', len) != NULL)
-		return fail(&c, 1, "NUL byte in file");
 	while (c.p < c.end) {
 		skip_blanks(&c);
 		if (c.p < c.end && *c.p == '\r')
@@ -245,8 +285,6 @@ envfile_parse_dotenv(const char *name, const char *text, size_t len,
 			c.p += 6;
 			skip_blanks(&c);
 		}
-		if (!key_start(*c.p))
-			return fail(&c, c.line, "expected KEY=VALUE");
 		if (assignment(&c, out) == -1)
 			return -1;
 	}
@@ -254,9 +292,8 @@ envfile_parse_dotenv(const char *name, const char *text, size_t len,
 }
 
 static int
-load(const char *path, struct env *out, char *err, size_t errlen,
-    int (*parse)(const char *, const char *, size_t, struct env *, char *,
-    size_t))
+load(const char *path, int dotenv, struct env *out, envfile_warn_fn *warn,
+    void *arg, char *err, size_t errlen)
 {
 	char *text;
 	size_t len;
@@ -268,7 +305,11 @@ load(const char *path, struct env *out, char *err, size_t errlen,
 		errno = saved;
 		return -1;
 	}
-	rc = parse(path, text, len, out, err, errlen);
+	if (dotenv)
+		rc = envfile_parse_dotenv(path, text, len, out, warn, arg, err,
+		    errlen);
+	else
+		rc = envfile_parse_release(path, text, len, out, err, errlen);
 	saved = errno;
 	free(text);
 	errno = saved;
@@ -276,9 +317,10 @@ load(const char *path, struct env *out, char *err, size_t errlen,
 }
 
 int
-envfile_load_dotenv(const char *path, struct env *out, char *err, size_t errlen)
+envfile_load_dotenv(const char *path, struct env *out, envfile_warn_fn *warn,
+    void *arg, char *err, size_t errlen)
 {
-	return load(path, out, err, errlen, envfile_parse_dotenv);
+	return load(path, 1, out, warn, arg, err, errlen);
 }
 
 static int
@@ -331,7 +373,7 @@ int
 envfile_parse_release(const char *name, const char *text, size_t len,
     struct env *out, char *err, size_t errlen)
 {
-	struct cur c = { text, text + len, 0, name, err, errlen };
+	struct cur c = { text, text + len, 0, name, err, errlen, NULL, NULL };
 	const char *nl, *eq;
 	struct sbuf v;
 	char key[256];
@@ -366,7 +408,7 @@ int
 envfile_load_release(const char *path, struct env *out, char *err,
     size_t errlen)
 {
-	return load(path, out, err, errlen, envfile_parse_release);
+	return load(path, 0, out, NULL, NULL, err, errlen);
 }
 
 /* Append the escaped form of s. */

@@ -7,18 +7,26 @@
 
 #include "env.h"
 
+/* Called for every line that is skipped ("NAME:LINE: msg, line ignored"). */
+typedef void envfile_warn_fn(void *arg, const char *msg);
+
 /*
- * .env: KEY=VALUE lines; an "export " prefix; 'single' quotes (literal),
- * "double" quotes (\n \r \t \\ \" \$ escapes; both may span lines); '#'
- * comments on their own line or after a value (" #"); empty values; CRLF.
- * No variable expansion (as foreman).  Keys: [A-Za-z_][A-Za-z0-9_.-]*.
- * Adds to *out (later lines win).  0, or -1 with errno EINVAL and
- * err = "NAME:LINE: msg".
+ * .env: KEY=VALUE lines; an "export " prefix; 'single' quotes (literal,
+ * \' does not close them), "double" quotes (\n \r \t \\ \" \$ escapes;
+ * both may span lines); '#' comments on their own line or after a value
+ * (" #"); empty values; CRLF.  No variable expansion (as foreman).  Keys:
+ * [A-Za-z0-9_.-]+.  Adds to *out (later lines win).  As foreman and dotenv,
+ * a line that is not an assignment ("=x", "a b", text after a closing
+ * quote, a NUL byte) is skipped, with warn(arg, msg) when warn is set.
+ * 0, or -1 with errno EINVAL and err = "NAME:LINE: msg" for what cannot
+ * be skipped safely: an unterminated quote, which would swallow the rest
+ * of the file (ENOMEM too).
  */
 int	envfile_parse_dotenv(const char *name, const char *text, size_t len,
-	    struct env *out, char *err, size_t errlen);
-int	envfile_load_dotenv(const char *path, struct env *out, char *err,
+	    struct env *out, envfile_warn_fn *warn, void *arg, char *err,
 	    size_t errlen);
+int	envfile_load_dotenv(const char *path, struct env *out,
+	    envfile_warn_fn *warn, void *arg, char *err, size_t errlen);
 
 /*
  * Release env: one "KEY=VALUE" per line, VALUE escaped so any byte string

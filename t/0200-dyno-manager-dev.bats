@@ -72,6 +72,7 @@ out_has() {
 	cat >"$APP/.env" <<-'E'
 	# a comment
 	GREETING=hello
+	=novalue
 	export QUOTED="two words"
 	OVER=from-dotenv
 	E
@@ -79,6 +80,9 @@ out_has() {
 	wait_for 10 out_has "G=hello"
 	stop_mgr
 	run grep -c "G=hello Q=two words C=caller O=from-dotenv" "$OUT"
+	assert_output 1
+	# a line foreman skips is skipped with a warning, not a refusal to start
+	run grep -c "warning: $APP/.env:3: expected KEY=VALUE, line ignored" "$OUT"
 	assert_output 1
 }
 

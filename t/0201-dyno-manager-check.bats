@@ -42,8 +42,18 @@ teardown() {
 @test "check validates .env and -m" {
 	printf 'web: a\n' >"$APP/Procfile"
 	printf 'X=1\n9LIVES=no\n' >"$APP/.env"
+	run -0 --separate-stderr dyno-manager check -d "$APP"
+	assert_equal "$stderr" ""
+	# foreman and dotenv skip what they cannot read: a warning, not a refusal
+	printf 'X=1\n=novalue\nY=2\n' >"$APP/.env"
 	run -65 --separate-stderr dyno-manager check -d "$APP"
-	assert_equal "$stderr" "dyno-manager: $APP/.env:2: expected KEY=VALUE"
+	assert_output "web: a"
+	assert_equal "$stderr" "dyno-manager: warning: $APP/.env:2: expected KEY=VALUE, line ignored"
+	# an unterminated quote would swallow the rest of the file: refused
+	printf 'X="open\nY=2\n' >"$APP/.env"
+	run -65 --separate-stderr dyno-manager check -d "$APP"
+	assert_output ""
+	assert_equal "$stderr" "dyno-manager: $APP/.env:1: unterminated double quote"
 	rm "$APP/.env"
 	run -64 --separate-stderr dyno-manager check -d "$APP" -m web=1000
 	assert_equal "$stderr" "dyno-manager: -m: \"web=1000\": expected TYPE=COUNT, COUNT 0 to 100"

@@ -128,6 +128,16 @@ PY
 	assert_equal "$((kept + dropped))" 20000
 }
 
+@test "colour on a terminal; a non-empty NO_COLOR turns it off, an empty one not" {
+	require_cmd script
+	NO_COLOR= script -qec "dyno-logs myapp --dyno web.1" /dev/null >"$DYNO_TEST_DIR/tty"
+	run grep -c $'\033\\[' "$DYNO_TEST_DIR/tty"
+	assert_output 2
+	NO_COLOR=1 script -qec "dyno-logs myapp --dyno web.1" /dev/null >"$DYNO_TEST_DIR/tty"
+	run grep -c $'\033\\[' "$DYNO_TEST_DIR/tty"
+	assert_output 0
+}
+
 @test "a bad tail request gets one error line" {
 	run python3 -c '
 import socket, sys

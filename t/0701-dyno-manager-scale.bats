@@ -9,7 +9,7 @@ setup() {
 	dyno_setup
 	SLUG="$DYNO_TEST_DIR/slug"
 	mkdir -p "$SLUG"
-	printf 'web: a\nworker: b\nclock: c\nrelease: d\n' >"$SLUG/Procfile"
+	printf 'web: a\nworker: b\nclock: c\nrelease: true\n' >"$SLUG/Procfile"
 	APPDIR="$DYNO_ROOT/apps/$APPNAME"
 	release create "$APPNAME" --slug "$SLUG" >/dev/null 2>&1 || skip "release failed"
 }
@@ -47,8 +47,12 @@ teardown() {
 	run -64 --separate-stderr dyno-manager scale "$APPNAME" web=1:huge-9x
 	assert_equal "$stderr" "dyno-manager: \"huge-9x\": unknown dyno size"
 	run -64 --separate-stderr dyno-manager scale "$APPNAME" web=101
+	assert_equal "$stderr" "dyno-manager: $APPNAME: web=101: at most 100 dynos per app (max_dynos in dyno.conf)"
 	run -64 --separate-stderr dyno-manager scale "$APPNAME" web=60 worker=41
-	assert_equal "$stderr" "dyno-manager: $APPNAME: at most 100 dynos per app"
+	assert_equal "$stderr" "dyno-manager: $APPNAME: 101 dynos: at most 100 dynos per app (max_dynos in dyno.conf)"
+	printf '[manager]\nmax_dynos = 3\n' >>"$DYNO_CONF"
+	run -64 --separate-stderr dyno-manager scale "$APPNAME" web+3
+	assert_equal "$stderr" "dyno-manager: $APPNAME: web=4: at most 3 dynos per app (max_dynos in dyno.conf)"
 	run -64 --separate-stderr dyno-manager scale "$APPNAME"
 	run -66 --separate-stderr dyno-manager scale dynotest-nosuch web=1
 	assert_equal "$stderr" "dyno-manager: dynotest-nosuch: no such app"
@@ -65,8 +69,9 @@ teardown() {
 		dyno-manager scale "$APPNAME" clock+1 >/dev/null &
 	done
 	wait
-	run cat "$APPDIR/formation"
-	assert_output $'web=1\nworker=5\nclock=5'
+	# the order of the lines is whichever type landed first
+	run sort "$APPDIR/formation"
+	assert_output $'clock=5\nweb=1\nworker=5'
 }
 
 @test "ps shows each type with its command and count" {

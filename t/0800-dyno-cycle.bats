@@ -135,12 +135,14 @@ time.sleep(120)' "$port" 3>&- &
 	sleep 2
 	run -0 dyno-cycle --daily --dry-run --max-age 2s --jitter 0 "$APPNAME"
 	assert_line --regexp "^$APPNAME worker\\.2: up [0-9]+s, due after 2s: would cycle$"
-	run -0 dyno-cycle --daily --max-age 2s --jitter 0 "$APPNAME"
-	assert_equal "${#lines[@]}" 1
-	assert_output --regexp "^$APPNAME (web|worker)\\.[12]: cycling$"
+	# stdout stays quiet (cron mails it) unless -v asks
+	run -0 --separate-stderr dyno-cycle --daily --max-age 2s --jitter 0 "$APPNAME"
+	assert_output ""
+	assert_equal "$stderr" ""
+	wait_for 30 grep -q "Cycling" "$LOG"
+	first=$(grep -o 'heroku\[[a-z]*\.[0-9]*\]: Cycling' "$LOG" | head -1 | cut -d'[' -f2 | cut -d']' -f1)
+	[[ "$first" =~ ^(web|worker)\.[12]$ ]]
 	# a second run while that dyno restarts cycles nothing more
-	first=$(echo "$output" | cut -d' ' -f2 | tr -d :)
-	wait_for 30 grep -q "heroku\[$first\]: Cycling" "$LOG"
 	wait_for 60 all_up
 	assert_equal "$(grep -c 'Cycling' "$LOG")" 1
 	# the cycled dyno's clock was reset: it is not due again
@@ -177,10 +179,17 @@ time.sleep(120)' "$port" 3>&- &
 	assert_equal "$stderr" "dyno-cycle: --max-age: \"soon\": expected a duration, like 24h or 90s"
 }
 
-@test "--daily --all-apps reports an app without manager and goes on" {
+@test "--daily --all-apps: an app without manager is no error, named with -v" {
 	release create "$APPNAME" --slug "$SLUG" >/dev/null 2>&1
 	release create dynotest-cycle-b --slug "$SLUG" >/dev/null 2>&1
-	run -69 --separate-stderr dyno-cycle --daily --all-apps
+	run -0 --separate-stderr dyno-cycle --daily --all-apps
+	assert_output ""
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr dyno-cycle --daily --all-apps -v
+	assert_output ""
 	[[ "$stderr" == *"dynotest-cycle: no dyno-manager is running"* ]]
 	[[ "$stderr" == *"dynotest-cycle-b: no dyno-manager is running"* ]]
+	# an app named on the command line is still an error
+	run -69 --separate-stderr dyno-cycle --daily dynotest-cycle-b
+	assert_equal "$stderr" "dyno-cycle: dynotest-cycle-b: no dyno-manager is running for this app"
 }

@@ -103,3 +103,20 @@ teardown() {
 	run complete_words space-net create dynotest-x --mode c
 	assert_output "common"
 }
+
+@test "completions offer --pid for detach; --help names the short options" {
+	[ -f /usr/share/bash-completion/bash_completion ] || skip "needs bash-completion"
+	run bash -c '
+		source /usr/share/bash-completion/bash_completion
+		source "$1"
+		COMP_WORDS=(space-net detach sp web.1 --); COMP_CWORD=4
+		COMP_LINE="space-net detach sp web.1 --"; COMP_POINT=${#COMP_LINE}
+		_space_net space-net -- web.1
+		printf "%s\n" "${COMPREPLY[@]}" | sort' _ "$TOP/completions/bash/space-net"
+	assert_output $'--app\n--help\n--pid'
+	run grep -c -- "--pid=\[only the instance" "$TOP/completions/zsh/_space-net"
+	assert_output 1
+	run -0 space-net --help
+	assert_line --partial "-p, --pid=PID"
+	assert_line --partial "(attach); only that instance (detach)"
+}

@@ -117,7 +117,12 @@ teardown() {
 	local d="$DYNO_TEST_DIR/pkg" t
 	for t in dyno-manager dyno-run release logplexd dyno-logs dyno-route \
 		dyno-cycle space-net; do
-		[ -x "$d/usr/bin/$t" ]
+		# section-8 tools (daemons, administration) in sbin
+		if [ -f "$TOP/man/$t.8" ]; then
+			[ -x "$d/usr/sbin/$t" ]
+		else
+			[ -x "$d/usr/bin/$t" ]
+		fi
 		[ -f "$d/usr/share/bash-completion/completions/$t" ]
 		[ -f "$d/usr/share/zsh/vendor-completions/_$t" ]
 	done
@@ -133,7 +138,7 @@ teardown() {
 	# the units and the cron line run the binaries where they were installed
 	run -0 make -C "$TOP" install PREFIX=/opt/dyno DESTDIR="$DYNO_TEST_DIR/opt" \
 		SYSCONFDIR=/etc
-	grep -q '^ExecStart=/opt/dyno/bin/dyno-manager %i$' \
+	grep -q '^ExecStart=/opt/dyno/sbin/dyno-manager %i$' \
 		"$DYNO_TEST_DIR/opt/opt/dyno/lib/systemd/system/dyno-manager@.service"
 	grep -q '/opt/dyno/bin/dyno-cycle --daily --all-apps$' \
 		"$DYNO_TEST_DIR/opt/etc/cron.d/dyno-cycle"
