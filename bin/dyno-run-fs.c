@@ -363,8 +363,10 @@ app_overlay(const struct dyno *d, int userns)
 static int
 proc(void)
 {
+	/* config.gz too: the kernel's build options are a map for exploits. */
 	static const char *const hide[] = { "kcore", "keys", "latency_stats",
-	    "timer_list", "timer_stats", "sched_debug", "kallsyms" };
+	    "timer_list", "timer_stats", "sched_debug", "kallsyms",
+	    "config.gz" };
 	static const char *const empty[] = { "acpi", "asound", "scsi" };
 	static const char *const ro[] = { "bus", "fs", "irq", "sys",
 	    "sysrq-trigger" };

@@ -130,9 +130,9 @@ teardown() {
 	assert_output "$(printf 'No space left on device\nafter')"
 }
 
-@test "/proc hides kcore, keys and timer_list; /proc/sys is read-only" {
-	run --separate-stderr dr_run -- 'for f in kcore keys timer_list; do printf "%s:%s\n" $f "$(head -c 64 /proc/$f 2>/dev/null | wc -c)"; done; echo x >/proc/sys/kernel/hostname 2>/dev/null || echo sys-ro; echo h >/proc/sysrq-trigger 2>/dev/null || echo sysrq-ro'
-	assert_output "$(printf 'kcore:0\nkeys:0\ntimer_list:0\nsys-ro\nsysrq-ro')"
+@test "/proc hides kcore, keys, timer_list and config.gz; /proc/sys is read-only" {
+	run --separate-stderr dr_run -- 'for f in kcore keys timer_list config.gz; do printf "%s:%s\n" $f "$(head -c 64 /proc/$f 2>/dev/null | wc -c)"; done; echo x >/proc/sys/kernel/hostname 2>/dev/null || echo sys-ro; echo h >/proc/sysrq-trigger 2>/dev/null || echo sysrq-ro'
+	assert_output "$(printf 'kcore:0\nkeys:0\ntimer_list:0\nconfig.gz:0\nsys-ro\nsysrq-ro')"
 }
 
 @test "/dev holds only the minimal devices" {
