@@ -213,13 +213,13 @@ stack(const struct dyno *d)
 uid_t
 host_uid(const struct dyno *d)
 {
-	return d->userns ? (uid_t)(USERNS_BASE + d->uid) : d->uid;
+	return d->userns ? (uid_t)(d->idbase + d->uid) : d->uid;
 }
 
 gid_t
 host_gid(const struct dyno *d)
 {
-	return d->userns ? (gid_t)(USERNS_BASE + d->gid) : d->gid;
+	return d->userns ? (gid_t)(d->idbase + d->gid) : d->gid;
 }
 
 int

@@ -2,6 +2,7 @@
 /* dyno-run: start the dyno in its namespaces and cgroup, watch it, stop it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -287,23 +288,36 @@ child_failed(int statusfd, const char *what)
 }
 
 /*
- * --userns, last of the setup: the root, the mounts and the hostname are
- * made with the host's root, then the init moves into a user namespace of
- * its own, which owns none of the dyno's other namespaces, so even its
- * root there has no power over them nor over anything of the host.  The
- * monitor writes the id maps (an unprivileged process could map only
- * itself) while we wait on syncfd.  Rlimits first: raising them needs
+ * The user namespace, last of the setup: the root, the mounts and the
+ * hostname are made with the host's root, then the init moves into a user
+ * namespace of its own, which owns none of the dyno's other namespaces, so
+ * even its root there has no power over them nor over anything of the
+ * host.  The monitor writes the id maps (an unprivileged process could map
+ * only itself) while we wait on syncfd.  Rlimits first: raising them needs
  * CAP_SYS_RESOURCE in the host's namespace.
+ *
+ * The namespace is made as the dyno user's host id, not as root: the
+ * kernel charges what every process in it holds of the per-user limits
+ * (inotify instances and watches, queued signals, mqueue bytes, processes)
+ * to its owner too.  Owned by root, every app's dynos and the host's own
+ * root would share one count; owned by the app's own id, each tenant
+ * has its own.  Changing ids clears the parent-death signal: set again.
  */
 static void
-enter_userns(int syncfd, int nsfd, int statusfd)
+enter_userns(const struct dyno *d, int syncfd, int nsfd, int statusfd)
 {
 	char err[512], c;
+	uid_t u = host_uid(d);
+	gid_t g = host_gid(d);
 
 	if (secure_rlimits(err, sizeof(err)) == -1) {
 		errno = EPERM;
 		child_failed(statusfd, err);
 	}
+	if (setgroups(0, NULL) == -1 || setresgid(g, g, g) == -1 ||
+	    setresuid(u, u, u) == -1)
+		child_failed(statusfd, "become the app's host id");
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (unshare(CLONE_NEWUSER) == -1)
 		child_failed(statusfd, "unshare user namespace");
 	if (write(nsfd, "u", 1) != 1 || read(syncfd, &c, 1) != 1)
@@ -422,7 +436,7 @@ child(struct mon *m, int syncfd, int statusfd, int nsfd, int moved)
 		close(m->d->ttysock[1]);
 	}
 	if (m->d->userns)
-		enter_userns(syncfd, nsfd, statusfd);
+		enter_userns(m->d, syncfd, nsfd, statusfd);
 	close(syncfd);
 	unspread(m);
 	/* PID 1 does not share our process group: ^C is ours to forward. */
@@ -454,20 +468,21 @@ spawn(struct mon *m, int flags, int *moved)
 }
 
 /*
- * --userns: once the init has its user namespace, map the dyno's ids
- * 0..USERNS_SIZE-1 onto the host's USERNS_BASE and up, then let it go on.
- * EOF: its setup failed; the status pipe says how.
+ * Once the init has its user namespace, map the dyno's ids 0..idsize-1
+ * onto the app's range of host ids, then let it go on.  EOF: its setup
+ * failed; the status pipe says how.
  */
 static int
 map_userns(struct mon *m, int nsfd, int syncfd)
 {
+	const struct dyno *d = m->d;
 	char c;
 
 	if (read(nsfd, &c, 1) != 1)
 		return 0;
-	if (fs_write_idmap(m->init, "uid_map", 0, USERNS_BASE, USERNS_SIZE) ==
-	    -1 || fs_write_idmap(m->init, "gid_map", 0, USERNS_BASE,
-	    USERNS_SIZE) == -1 ||
+	if (fs_write_idmap(m->init, "uid_map", 0, d->idbase, d->idsize) ==
+	    -1 || fs_write_idmap(m->init, "gid_map", 0, d->idbase,
+	    d->idsize) == -1 ||
 	    write(syncfd, "m", 1) != 1)
 		return -1;
 	return 0;

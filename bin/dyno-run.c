@@ -46,8 +46,8 @@ usage(int code)
 	    "\t[--env-file FILE] [--size SIZE] [--port PORT]\n"
 	    "\t[--net none | host | space:NAME] [--stack DIR] "
 	    "[--grace SECONDS]\n"
-	    "\t[--user USER] [--userns] [--info-file PATH] -- COMMAND "
-	    "[ARG ...]\n"
+	    "\t[--user USER] [--userns | --no-userns] [--info-file PATH]\n"
+	    "\t-- COMMAND [ARG ...]\n"
 	    "       dyno-run --help\n");
 	exit(code);
 }
@@ -163,6 +163,34 @@ resolve_user(const char *user, struct dyno *d)
 	gr = getgrgid(d->gid);
 	snprintf(d->home_group, sizeof(d->home_group), "%s",
 	    gr != NULL ? gr->gr_name : user);
+}
+
+/*
+ * A user namespace, with the app's own range of host ids, unless turned
+ * off: by --no-userns, or by dyno.conf's userns = no for every dyno.  The
+ * default (auto) has one where the kernel makes them.  The user must fall
+ * inside the range to exist in the dyno.
+ */
+static void
+resolve_userns(const struct conf *c, int opt, struct dyno *d)
+{
+	char err[512];
+	const char *why;
+
+	d->userns = opt != -1 ? opt : c->userns;
+	if (d->userns == -1)
+		d->userns = ids_userns_usable();
+	if (!d->userns)
+		return;
+	if ((why = names_check_app(d->app)) != NULL)
+		diag_die(EXIT_USAGE, "app %s: %s", d->app, why);
+	if (ids_app_range(c, d->app, &d->idbase, &d->idsize, err,
+	    sizeof(err)) == -1)
+		diag_die(errno == ENOSPC || errno == ERANGE ? EXIT_CONFIG :
+		    EXIT_CANTCREAT, "userns: app %s: %s", d->app, err);
+	if (d->uid >= d->idsize || d->gid >= d->idsize)
+		diag_die(EXIT_CONFIG, "userns: user %s: ids above %u are not "
+		    "mapped", d->user, (unsigned)d->idsize - 1);
 }
 
 static void
@@ -297,12 +325,7 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	read_appconf(c, o->app, &ac);
 	random_ids(d);
 	resolve_user(o->user ? o->user : c->user, d);
-	/* --userns, or dyno.conf's [dyno] userns for every dyno; the user
-	 * must fall inside the mapped range to exist in the dyno. */
-	d->userns = o->userns || c->userns;
-	if (d->userns && (d->uid >= USERNS_SIZE || d->gid >= USERNS_SIZE))
-		diag_die(EXIT_CONFIG, "--userns: user %s: ids above %u are not "
-		    "mapped", d->user, USERNS_SIZE - 1);
+	resolve_userns(c, o->userns, d);
 	resolve_net(c, o->net, &ac, d);
 	resolve_size(c, o->size, &ac, d);
 	resolve_stack(o->stack ? o->stack : c->stack, d);
@@ -329,12 +352,14 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "user", required_argument, NULL, 'u' },
 		{ "info-file", required_argument, NULL, 'i' },
 		{ "userns", no_argument, NULL, 'U' },
+		{ "no-userns", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch;
 
 	memset(o, 0, sizeof(*o));
+	o->userns = -1;		/* neither option: dyno.conf decides */
 	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a': o->app = optarg; break;
@@ -350,6 +375,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'u': o->user = optarg; break;
 		case 'i': o->info_file = optarg; break;
 		case 'U': o->userns = 1; break;
+		case 'P': o->userns = 0; break;
 		case 'h': usage(0);
 		default: usage(EXIT_USAGE);
 		}

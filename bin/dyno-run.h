@@ -16,14 +16,6 @@ enum net_mode { NET_NONE, NET_HOST, NET_SPACE };
 /* Where the dyno's init sees the host's tree until fs_finish(). */
 #define HOST_ROOT	"/oldroot"
 
-/*
- * --userns: ids 0..USERNS_SIZE-1 of the dyno are host ids USERNS_BASE and
- * up, in systemd's unused range (above its containers' 524288-1879048191),
- * so no host file or process belongs to them.
- */
-#define USERNS_BASE	1879048192U
-#define USERNS_SIZE	65536U
-
 /* Everything the monitor, the init and the command need to know. */
 struct dyno {
 	char		 app[64];
@@ -43,7 +35,8 @@ struct dyno {
 	unsigned	 port;			/* 0: none */
 	uint64_t	 grace_ms;
 	uint64_t	 tmp_size;
-	int		 userns;		/* --userns: ids shifted */
+	int		 userns;		/* in a user namespace */
+	uint32_t	 idbase, idsize;	/* its ids 0.. on the host */
 	int		 tty;			/* stdin is a terminal */
 	int		 ttyslave;		/* the dyno's pty slave, or -1 */
 	int		 ttysock[2];		/* passes the master out, or -1 */
@@ -93,7 +86,20 @@ uint64_t cg_mem_peak(const struct cg *cg);
  */
 int	cg_oom_happened(struct cg *cg, uint64_t limit);
 
-/* The host's ids of the dyno user: shifted under --userns. */
+/*
+ * dyno-run-ids.c: the app's range of host ids under a user namespace:
+ * the ids 0..size-1 of each of its dynos are the host's base and up.
+ * Made on first use from dyno.conf's userns_base, userns_size and
+ * userns_ranges, under a lock, and kept in DYNO_ROOT/userns/APP; no two
+ * apps share one, none overlaps /etc/subuid or /etc/subgid.  0, or -1
+ * with errno (ENOSPC: every range is taken) and err filled.
+ */
+int	ids_app_range(const struct conf *c, const char *app, uint32_t *base,
+	    uint32_t *size, char *err, size_t errlen);
+/* 1 when the kernel makes user namespaces, else 0. */
+int	ids_userns_usable(void);
+
+/* The host's ids of the dyno user: the app's range under a userns. */
 uid_t	host_uid(const struct dyno *d);
 gid_t	host_gid(const struct dyno *d);
 
