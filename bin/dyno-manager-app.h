@@ -19,7 +19,6 @@ enum dstate { ST_DOWN, ST_STARTING, ST_UP, ST_CRASHED, ST_COMPLETE };
 
 struct mgr;
 struct dyno;
-struct cg_sweep;
 
 /* One output pipe of one dyno-run process. */
 struct pipe_in {
@@ -77,7 +76,6 @@ struct mgr {
 	unsigned	 seq;
 	int		 stopping;
 	int		 lockfd;
-	struct cg_sweep	*sweeps;	/* cgroups of SIGKILLed dynos to remove */
 	char		 cgbase[PATH_MAX];	/* v2: where dyno/APP is; "" v1 */
 };
 
@@ -105,6 +103,5 @@ void	mgr_maybe_exit(struct mgr *m);
  */
 int	mgr_cgroup_setup(struct mgr *m);
 void	mgr_remove_app_cgroup(struct mgr *m);
-void	mgr_end_sweeps(struct mgr *m);
 
 #endif

@@ -43,6 +43,7 @@ struct mon {
 	int			 cpu;		/* ours when the init was born */
 	cpu_set_t		 cpus;		/* the init's CPUs after setup */
 	uint64_t		 last_r14;
+	char			 record[PATH_MAX];	/* see reclaim_note */
 };
 
 /*
@@ -516,6 +517,8 @@ abort_start(struct mon *m, int code, const char *what, const char *why)
 		waitpid(m->init, NULL, 0);
 	}
 	cg_remove(&m->cg);
+	if (m->record[0] != '\0')
+		(void)unlink(m->record);
 	tty_restore();
 	diag_die(code, "%s%s", what, why);
 }
@@ -602,6 +605,13 @@ start(struct mon *m)
 		close(ns[1]);
 	if (m->d->ttysock[1] != -1)
 		close(m->d->ttysock[1]);
+	/* Before the lease and the v1 cgroup: killed from here on, we leave
+	 * a record for the next dyno-run or the manager to undo. */
+	if (reclaim_note(m->c->rundir, m->d, &m->cg, m->init, m->info_file,
+	    m->record, sizeof(m->record)) == -1) {
+		diag_warn_errno("record the dyno in %s/dynos", m->c->rundir);
+		m->record[0] = '\0';
+	}
 	prepare_and_go(m, sync[1]);
 	if (m->d->userns && map_userns(m, ns[0], sync[1]) == -1)
 		abort_start(m, EXIT_OSERR, "map the user namespace: ",
@@ -664,6 +674,8 @@ finish(struct mon *m)
 		space_detach(m->d);
 	if (m->info_file != NULL)
 		(void)unlink(m->info_file);
+	if (m->record[0] != '\0')
+		(void)unlink(m->record);
 	return code;
 }
 
@@ -692,6 +704,8 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 	if (d->tty)
 		tty_raw(STDIN_FILENO);
 	start(&m);
+	/* While the dyno sets up: what killed dynos of the app left. */
+	(void)reclaim_sweep(c->rundir, d->app);
 	while (m.init > 0)
 		if (evloop_run(m.ev) == -1 && errno != EINTR)
 			diag_die_errno(EXIT_OSERR, "epoll");

@@ -28,7 +28,7 @@
 struct opts {
 	const char	*app, *name, *app_dir, *env_file, *release, *size;
 	const char	*port, *net, *stack, *grace, *user, *info_file;
-	int		 userns;
+	int		 userns, reclaim;
 };
 
 /* What app.conf says, when there is one. */
@@ -48,6 +48,7 @@ usage(int code)
 	    "[--grace SECONDS]\n"
 	    "\t[--user USER] [--userns | --no-userns] [--info-file PATH]\n"
 	    "\t-- COMMAND [ARG ...]\n"
+	    "       dyno-run --reclaim\n"
 	    "       dyno-run --help\n");
 	exit(code);
 }
@@ -353,6 +354,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "info-file", required_argument, NULL, 'i' },
 		{ "userns", no_argument, NULL, 'U' },
 		{ "no-userns", no_argument, NULL, 'P' },
+		{ "reclaim", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -376,6 +378,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'i': o->info_file = optarg; break;
 		case 'U': o->userns = 1; break;
 		case 'P': o->userns = 0; break;
+		case 'R': o->reclaim = 1; break;
 		case 'h': usage(0);
 		default: usage(EXIT_USAGE);
 		}
@@ -394,11 +397,19 @@ main(int argc, char **argv)
 
 	diag_setprog(argv[0]);
 	parse_opts(argc, argv, &o);
-	join_command(argc - optind, argv + optind, &d);
+	if (!o.reclaim)
+		join_command(argc - optind, argv + optind, &d);
+	else if (optind != argc)
+		usage(EXIT_USAGE);
 	if (geteuid() != 0)
 		diag_die(EXIT_NOPERM, "namespaces, cgroups and mounts: need root");
 	if (conf_load(&c, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
+	/* What dyno-runs killed outright left behind, then nothing else. */
+	if (o.reclaim) {
+		(void)reclaim_sweep(c.rundir, NULL);
+		return 0;
+	}
 	resolve(&c, &o, &d);
 	/* Under systemd, cgroups only in a delegated subtree: ask for one. */
 	if (cgtree_scope_exec(argv) == -1)

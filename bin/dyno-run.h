@@ -140,6 +140,23 @@ int	space_attach(struct dyno *d, pid_t pid, char *err, size_t errlen);
 /* space-net next to our own binary, else on PATH; NULL if neither. */
 const char *space_net_path(void);
 void	space_detach(struct dyno *d);
+/* space-net detach of the lease `pid` (the dyno's init) holds. */
+void	space_detach_lease(const char *space, const char *name,
+	    const char *app, pid_t pid);
+
+/*
+ * dyno-run-reclaim.c: what a dyno-run killed outright cannot undo.
+ * reclaim_note() records, in DYNO_RUNDIR/dynos/APP/NAME-PID (path gets
+ * its name), the dyno's cgroup folders, lease and info file, with our pid
+ * and start time: 0 or -1 with errno.  reclaim_sweep() undoes every
+ * record of `app` (NULL: of every app) whose dyno-run is gone: the cgroup
+ * killed and removed, the lease detached, the info file and the record
+ * removed; it returns how many.
+ */
+int	reclaim_note(const char *rundir, const struct dyno *d,
+	    const struct cg *cg, pid_t init, const char *info, char *path,
+	    size_t pathlen);
+int	reclaim_sweep(const char *rundir, const char *app);
 
 /*
  * dyno-run-fdpass.c: a message of exactly len bytes with up to 4 fds.

@@ -60,3 +60,67 @@ teardown() {
 	run dr_cgroups
 	assert_output ""
 }
+
+# leftovers CGROUP-REL INFO: what a dyno-run killed outright leaves, one
+# line each: its cgroup folders, its info file, its record, its leases.
+leftovers() {
+	local d
+	for d in /sys/fs/cgroup/"$1" /sys/fs/cgroup/*/"$1"; do
+		[ -d "$d" ] && echo "cgroup $d"
+	done
+	[ -e "$2" ] && echo "info $2"
+	ls "$DYNO_RUNDIR/dynos/$DR_APP" 2>/dev/null | sed 's/^/record /'
+	ls "$DYNO_ROOT/spaces/$SP/leases" | sed 's/^/lease /'
+}
+
+# kill_dyno_run: a space dyno, its dyno-run killed with SIGKILL by pid;
+# sets REL (its cgroup) and INFO.
+kill_dyno_run() {
+	INFO="$DYNO_TEST_DIR/info"
+	dr_bg "$DYNO_TEST_DIR/out" --net "space:$SP" --info-file "$INFO" -- \
+		'echo ready; exec sleep 1000'
+	wait_for 60 test -s "$INFO"
+	wait_for 30 grep -qx ready "$DYNO_TEST_DIR/out"
+	REL=$(sed -n 's/^cgroup=//p' "$INFO")
+	kill -KILL "$DR_PID"
+	wait "$DR_PID" || true
+	# nothing of it is undone yet: that is the next step's job
+	run leftovers "$REL" "$INFO"
+	assert_line --regexp '^cgroup /sys/fs/cgroup/'
+	assert_line "info $INFO"
+	assert_line --regexp '^record run\.[0-9]+-[0-9]+$'
+	assert_line --regexp "^lease $NET\.[0-9]+$"
+}
+
+@test "killed outright: the next dyno of the app undoes its cgroups, info file and lease" {
+	[ -x "$TOP/bin/space-net" ] || skip "bin/space-net is not built"
+	sn_setup
+	sn_space "$SP"
+	run -0 space-net create "$SP" --cidr "$NET.0/24"
+	kill_dyno_run
+	run --separate-stderr dr_run -- true
+	assert_success
+	run leftovers "$REL" "$INFO"
+	assert_output ""
+}
+
+@test "killed outright: dyno-run --reclaim undoes it too, and leaves live dynos alone" {
+	[ -x "$TOP/bin/space-net" ] || skip "bin/space-net is not built"
+	sn_setup
+	sn_space "$SP"
+	run -0 space-net create "$SP" --cidr "$NET.0/24"
+	kill_dyno_run
+	local live="$DYNO_TEST_DIR/live"
+	dr_bg "$DYNO_TEST_DIR/out2" --info-file "$live" -- 'echo ready; exec sleep 1000'
+	wait_for 60 test -s "$live"
+	run --separate-stderr dyno-run --reclaim
+	assert_success
+	assert_equal "$stderr" ""
+	run leftovers "$REL" "$INFO"
+	assert_output --regexp '^record run\.[0-9]+-[0-9]+$'
+	assert_equal "${#lines[@]}" 1
+	kill -0 "$DR_PID"
+	test -s "$live"
+	run --separate-stderr dyno-run --reclaim extra
+	assert_equal "$status" 64
+}
