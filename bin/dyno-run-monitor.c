@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -44,6 +45,8 @@ struct mon {
 	cpu_set_t		 cpus;		/* the init's CPUs after setup */
 	uint64_t		 last_r14;
 	char			 record[PATH_MAX];	/* see reclaim_note */
+	char			 spacehosts[PATH_MAX];	/* the space's names */
+	int			 dnswatch;		/* inotify on them, or -1 */
 };
 
 /*
@@ -55,6 +58,7 @@ struct go {
 	char		addr[64];
 	struct winsize	ws;		/* our terminal's size, for its pty */
 	int		has_netns, has_userns;
+	int		has_dns;	/* a private space: d->spacedns made */
 };
 
 /* What the dyno gets with the go: fds received, or -1. */
@@ -404,6 +408,8 @@ child(struct mon *m, int syncfd, int statusfd, int nsfd, int moved)
 		init_prepare(m->d, statusfd);
 	if (recv_go(syncfd, &go, &f) == -1)
 		_exit(EXIT_SOFTWARE);
+	if (!go.has_dns)
+		m->d->spacedns[0] = '\0';
 	/*
 	 * Into the cgroup before anything of the dyno's own runs.  What the
 	 * setup above allocated (a few mounts) stays charged to us.
@@ -491,6 +497,7 @@ map_userns(struct mon *m, int nsfd, int syncfd)
 
 static noreturn void abort_start(struct mon *, int, const char *,
     const char *);
+static void dns_end(struct mon *);
 
 /*
  * The dyno's pty master, from its init: relay it to our terminal.  None
@@ -517,6 +524,7 @@ abort_start(struct mon *m, int code, const char *what, const char *why)
 		waitpid(m->init, NULL, 0);
 	}
 	cg_remove(&m->cg);
+	dns_end(m);
 	if (m->record[0] != '\0')
 		(void)unlink(m->record);
 	tty_restore();
@@ -534,6 +542,83 @@ send_go(int sock, const struct go *go, int netns, int userns)
 	if (userns != -1)
 		fds[n++] = userns;
 	return fdpass_send(sock, go, sizeof(*go), fds, n);
+}
+
+/*
+ * A private space's dyno: its hosts file is the space's (every dyno's
+ * names, rewritten by space-net as dynos come and go) plus its own
+ * hostname, which space-net does not know.  Rewritten whenever the
+ * space's changes; the dyno sees the folder, so each rename shows.
+ */
+static void
+dns_refresh(struct mon *m)
+{
+	char path[PATH_MAX], own[512], *space = NULL, *text;
+	size_t slen = 0, olen;
+
+	if (state_pathf(path, sizeof(path), "%s/hosts", m->d->spacedns) == -1 ||
+	    state_read(m->spacehosts, 4 << 20, &space, &slen) == -1 ||
+	    (olen = fs_hosts_text(m->d, own, sizeof(own))) == 0 ||
+	    (text = malloc(slen + olen)) == NULL) {
+		free(space);
+		return;
+	}
+	memcpy(text, space, slen);
+	memcpy(text + slen, own, olen);
+	if (state_replace(path, text, slen + olen, 0644, 0) == -1)
+		diag_warn_errno("%s", path);
+	free(text);
+	free(space);
+}
+
+static void
+on_dns(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	char buf[4096];
+
+	(void)ev;
+	(void)events;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	dns_refresh(arg);
+}
+
+/* 1 when the space is private (space-net keeps its names), else 0. */
+static int
+dns_start(struct mon *m)
+{
+	char dir[PATH_MAX];
+
+	if (m->d->spacedns[0] == '\0' || access(m->spacehosts, F_OK) == -1 ||
+	    state_mkdirs(m->d->spacedns, 0755) == -1)
+		return 0;
+	dns_refresh(m);
+	snprintf(dir, sizeof(dir), "%s", m->spacehosts);
+	*strrchr(dir, '/') = '\0';
+	/* Without a watch the dyno keeps the names it started with. */
+	if ((m->dnswatch = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1 ||
+	    inotify_add_watch(m->dnswatch, dir, IN_MOVED_TO | IN_CLOSE_WRITE)
+	    == -1 || evloop_add_fd(m->ev, m->dnswatch, EPOLLIN, on_dns, m) ==
+	    -1)
+		diag_warn_errno("watch %s", dir);
+	return 1;
+}
+
+static void
+dns_end(struct mon *m)
+{
+	char path[PATH_MAX];
+
+	if (m->dnswatch != -1) {
+		evloop_del_fd(m->ev, m->dnswatch);
+		close(m->dnswatch);
+		m->dnswatch = -1;
+	}
+	if (m->d->spacedns[0] != '\0' && state_pathf(path, sizeof(path),
+	    "%s/hosts", m->d->spacedns) == 0) {
+		(void)unlink(path);
+		(void)rmdir(m->d->spacedns);
+	}
 }
 
 /*
@@ -557,6 +642,7 @@ prepare_and_go(struct mon *m, int sock)
 	if (m->d->net == NET_SPACE &&
 	    space_attach(m->d, m->init, err, sizeof(err)) == -1)
 		abort_start(m, EXIT_UNAVAILABLE, "", err);
+	go.has_dns = m->d->net == NET_SPACE && dns_start(m);
 	snprintf(go.addr, sizeof(go.addr), "%s", m->d->addr);
 	if (m->d->tty)
 		(void)ioctl(STDIN_FILENO, TIOCGWINSZ, &go.ws);
@@ -672,6 +758,7 @@ finish(struct mon *m)
 	cg_remove(&m->cg);
 	if (m->d->net == NET_SPACE)
 		space_detach(m->d);
+	dns_end(m);
 	if (m->info_file != NULL)
 		(void)unlink(m->info_file);
 	if (m->record[0] != '\0')
@@ -697,8 +784,16 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 		    "next to dyno-run or on PATH", d->space);
 	m.lc = logclient_open(c->rundir);
 	setup_loop(&m);
+	m.dnswatch = -1;
 	if ((rc = cg_init(&m.cg, d, err, sizeof(err))) != 0)
 		diag_die(rc, "%s", err);
+	/* A private space's names, and the folder the dyno sees them in. */
+	if (d->net == NET_SPACE && (state_pathf(m.spacehosts,
+	    sizeof(m.spacehosts), "%s/spaces/%s/dns/hosts", c->root, d->space)
+	    == -1 || state_pathf(d->spacedns, sizeof(d->spacedns),
+	    "%s/dynos/%s/%s.dns", c->rundir, d->app, strrchr(m.cg.rel, '/') + 1)
+	    == -1))
+		diag_die(EXIT_USAGE, "%s: path too long", c->rundir);
 	hlog(&m, "Starting process with command `%s`", d->cmd_line);
 	/* Raw only now: the line above still ends with a proper newline. */
 	if (d->tty)

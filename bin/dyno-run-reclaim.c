@@ -143,6 +143,18 @@ remove_info(const struct record *r)
 	free(text);
 }
 
+/* A private-space dyno's folder of names, beside its record. */
+static void
+remove_dns(const char *record)
+{
+	char path[PATH_MAX];
+
+	if (state_pathf(path, sizeof(path), "%s.dns/hosts", record) == 0)
+		(void)unlink(path);
+	if (state_pathf(path, sizeof(path), "%s.dns", record) == 0)
+		(void)rmdir(path);
+}
+
 /*
  * Reclaim one record, unless its dyno-run still runs or another reclaimer
  * holds it: every step is idempotent, so one that dies half-way is taken
@@ -174,6 +186,7 @@ reclaim_one(const char *path)
 	if (r.space[0] != '\0' && r.init > 0)
 		space_detach_lease(r.space, r.name, r.app, (pid_t)r.init);
 	remove_info(&r);
+	remove_dns(path);
 	(void)unlink(path);
 	done = 1;
 out:
@@ -194,8 +207,9 @@ sweep_app(const char *dir)
 		return 0;
 	/* Temp files of state_replace() are hidden: skipped with the dots. */
 	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && state_pathf(path, sizeof(path),
-		    "%s/%s", dir, de->d_name) == 0)
+		if (de->d_name[0] != '.' && strstr(de->d_name, ".dns") == NULL &&
+		    state_pathf(path, sizeof(path), "%s/%s", dir,
+		    de->d_name) == 0)
 			n += reclaim_one(path);
 	closedir(d);
 	return n;

@@ -215,9 +215,6 @@ resolve_net(const struct conf *c, const char *net, const struct appconf *ac,
 		if ((why = names_check_space(spec + 6)) != NULL)
 			diag_die(EXIT_USAGE, "space %s: %s", spec + 6, why);
 		snprintf(d->space, sizeof(d->space), "%s", spec + 6);
-		if (strcmp(d->space, "common") != 0)
-			(void)state_pathf(d->spacedns, sizeof(d->spacedns),
-			    "%s/spaces/%s/dns", c->root, d->space);
 	} else
 		diag_die(EXIT_USAGE, "--net %s: not none, host or space:NAME",
 		    spec);

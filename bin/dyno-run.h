@@ -25,7 +25,7 @@ struct dyno {
 	char		 cmd_line[8192];	/* what /bin/sh -c runs */
 	char		 hostname[40];		/* the dyno id */
 	char		 space[160];
-	char		 spacedns[PATH_MAX];	/* DYNO_ROOT/spaces/S/dns or "" */
+	char		 spacedns[PATH_MAX];	/* its private space's names, or "" */
 	char		 addr[64];		/* IPv4, "" for none */
 	enum net_mode	 net;
 	uid_t		 uid;
@@ -109,6 +109,9 @@ gid_t	host_gid(const struct dyno *d);
  * user namespace `userns` unless -1) and the switch to the new root.
  */
 int	fs_prepare(const struct dyno *d, char *err, size_t errlen);
+/* The dyno's own /etc/hosts lines (localhost, its hostname) into buf:
+ * their length, 0 when they do not fit. */
+size_t	fs_hosts_text(const struct dyno *d, char *buf, size_t size);
 int	fs_finish(const struct dyno *d, int userns, char *err, size_t errlen);
 /* The monitor's: a user namespace mapping the slug's owner to the dyno
  * user, for fs_finish(); -1 when none is needed or can be made. */

@@ -124,3 +124,68 @@ kill_dyno_run() {
 	run --separate-stderr dyno-run --reclaim extra
 	assert_equal "$status" 64
 }
+
+# What every dyno's /etc/hosts must give: its own hostname and localhost.
+HOSTS_CHECK='h=$(hostname); grep -q "[[:space:]]$h\$" /etc/hosts && echo own; getent hosts localhost >/dev/null && echo localhost; getent hosts "$h" >/dev/null && echo resolves'
+HOSTS_OK="$(printf 'own\nlocalhost\nresolves')"
+
+@test "/etc/hosts names localhost and the dyno's hostname: --net none and host" {
+	run --separate-stderr dr_run -- "$HOSTS_CHECK"
+	assert_success
+	assert_output "$HOSTS_OK"
+	run --separate-stderr dr_run --net host -- "$HOSTS_CHECK"
+	assert_success
+	assert_output "$HOSTS_OK"
+}
+
+@test "/etc/hosts names localhost and the dyno's hostname in a common-mode space" {
+	[ -x "$TOP/bin/space-net" ] || skip "bin/space-net is not built"
+	sn_setup
+	sn_space "$SP"
+	run -0 space-net create "$SP" --cidr "$NET.0/24" --mode common
+	run --separate-stderr dr_run --net "space:$SP" -- "$HOSTS_CHECK; getent hosts \$(hostname) | cut -d' ' -f1"
+	assert_success
+	assert_output --regexp "^$HOSTS_OK
+$NET\.[0-9]+\$"
+}
+
+@test "in a private space /etc/hosts has the hostname, the space's names, and follows them" {
+	[ -x "$TOP/bin/space-net" ] || skip "bin/space-net is not built"
+	sn_setup
+	sn_space "$SP"
+	run -0 space-net create "$SP" --cidr "$NET.0/24"
+	local out="$DYNO_TEST_DIR/web1"
+	dr_bg "$out" --name web.1 --net "space:$SP" -- "$HOSTS_CHECK; getent hosts 1.web.$DR_APP.app.localspace >/dev/null && echo self-named; for i in \$(seq 200); do getent hosts 2.web.$DR_APP.app.localspace >/dev/null && { echo sees-web.2; exit 0; }; sleep 0.1; done; echo no-web.2"
+	wait_for 60 grep -q self-named "$out"
+	run --separate-stderr dr_run --name web.2 --net "space:$SP" -- 'sleep 3'
+	assert_success
+	wait "$DR_PID"
+	run grep -v heroku "$out"
+	assert_output "$(printf '%s\nself-named\nsees-web.2' "$HOSTS_OK")"
+	run ls "$DYNO_RUNDIR/dynos/$DR_APP"
+	assert_output ""
+}
+
+@test "a stack without /etc/hosts, and a host without one: the dyno still has its own" {
+	require_cmd unshare
+	local st="$DYNO_TEST_DIR/stack" etc="$DYNO_TEST_DIR/etc" l
+	mkdir -p "$st/usr" "$st/etc"
+	for l in bin sbin lib lib32 lib64 libx32; do
+		[ -L "/$l" ] && ln -s "$(readlink "/$l")" "$st/$l"
+	done
+	cp /etc/nsswitch.conf "$st/etc/"
+	cp -a /etc "$etc"
+	rm -f "$etc/hosts"
+	# A private mount namespace: the stack's /usr is the host's, and the
+	# host's /etc is a copy without hosts; both vanish with it.
+	run --separate-stderr unshare -m --propagation private sh -c '
+		mount --bind /usr "$1/usr" && mount --bind "$2" /etc &&
+		! test -e /etc/hosts || exit 99
+		st=$1 check=$3
+		shift 3
+		"$@" --stack "$st" -- "$check" && "$@" -- "$check"' _ \
+		"$st" "$etc" "$HOSTS_CHECK" timeout 60 dyno-run --app "$DR_APP" \
+		--net none
+	assert_success
+	assert_output "$(printf '%s\n%s' "$HOSTS_OK" "$HOSTS_OK")"
+}
