@@ -399,7 +399,6 @@ teardown(struct mgr *m)
 	mgr_write_routes(m);
 	state_pathf(path, sizeof(path), "%s/manager.pid", m->app.rundir);
 	unlink(path);
-	mgr_end_sweeps(m);
 	mgr_metrics_end(m);
 	mgr_remove_app_cgroup(m);
 	while (m->dynos != NULL)

@@ -19,7 +19,6 @@ enum dstate { ST_DOWN, ST_STARTING, ST_UP, ST_CRASHED, ST_COMPLETE };
 
 struct mgr;
 struct dyno;
-struct cg_sweep;
 
 /* One output pipe of one dyno-run process. */
 struct pipe_in {
@@ -81,7 +80,6 @@ struct mgr {
 	unsigned	 seq;
 	int		 stopping;
 	int		 lockfd;
-	struct cg_sweep	*sweeps;	/* cgroups of SIGKILLed dynos to remove */
 	char		 cgbase[PATH_MAX];	/* v2: where dyno/APP is; "" v1 */
 	struct metrics	*metrics;	/* log-runtime-metrics, when on */
 };
@@ -127,7 +125,6 @@ int	mgr_cgroup_setup(struct mgr *m);
 /* Whether pid is a dyno-run --app APP (not a stranger that reused it). */
 int	dynorun_of_app(pid_t pid, const char *app);
 void	mgr_remove_app_cgroup(struct mgr *m);
-void	mgr_end_sweeps(struct mgr *m);
 
 /* bin/dyno-manager-metrics.c: start or stop log-runtime-metrics as
  * app.conf says; mgr_metrics_end() at exit. */

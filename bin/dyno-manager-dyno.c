@@ -662,67 +662,28 @@ remove_cgroup(const struct mgr *m, const char *rel)
 	return gone;
 }
 
-/* A SIGKILLed dyno-run could not remove its cgroup: we do, once the
- * killed processes have left it (tried every 200 ms, for 10 s). */
-struct cg_sweep {
-	struct mgr	*m;
-	char		 rel[PATH_MAX];
-	unsigned	 tries;
-	struct evtimer	*timer;
-	struct cg_sweep	*next;
-};
-
+/*
+ * A dyno-run that died by a signal could not undo its dyno: `dyno-run
+ * --reclaim` does, from the record each dyno-run keeps (cgroup, lease,
+ * info file), in a child of its own so the loop goes on; SIGCHLD reaps it.
+ */
 static void
-sweep_done(struct cg_sweep *cs)
+spawn_reclaim(struct mgr *m)
 {
-	struct cg_sweep **pp;
+	pid_t pid;
 
-	for (pp = &cs->m->sweeps; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == cs) {
-			*pp = cs->next;
-			break;
-		}
-	free(cs);
-}
-
-static void
-on_cg_sweep(struct evloop *ev, void *arg)
-{
-	struct cg_sweep *cs = arg;
-
-	cs->timer = NULL;
-	if (remove_cgroup(cs->m, cs->rel) || ++cs->tries == 50 ||
-	    (cs->timer = evloop_timer(ev, 200, on_cg_sweep, cs)) == NULL)
-		sweep_done(cs);
-}
-
-static void
-sweep_cgroup_later(struct mgr *m, const char *rel)
-{
-	struct cg_sweep *cs;
-
-	if (remove_cgroup(m, rel) || (cs = calloc(1, sizeof(*cs))) == NULL)
-		return;
-	cs->m = m;
-	snprintf(cs->rel, sizeof(cs->rel), "%s", rel);
-	if ((cs->timer = evloop_timer(m->ev, 200, on_cg_sweep, cs)) == NULL) {
-		free(cs);
+	if ((pid = fork()) == -1) {
+		diag_warn_errno("reclaim: fork");
 		return;
 	}
-	cs->next = m->sweeps;
-	m->sweeps = cs;
-}
-
-/* At exit: one last try for each cgroup still waiting, then forget them. */
-void
-mgr_end_sweeps(struct mgr *m)
-{
-	while (m->sweeps != NULL) {
-		remove_cgroup(m, m->sweeps->rel);
-		if (m->sweeps->timer != NULL)
-			evloop_timer_cancel(m->ev, m->sweeps->timer);
-		sweep_done(m->sweeps);
-	}
+	if (pid != 0)
+		return;
+	evloop_child_sigreset();
+	close(STDIN_FILENO);
+	open("/dev/null", O_RDONLY);
+	close_range(3, ~0U, 0);
+	execl(m->dynorun, "dyno-run", "--reclaim", (char *)NULL);
+	_exit(EXIT_CANTRUN);
 }
 
 /* The app's own folder in each hierarchy, when the manager stops. */
@@ -875,13 +836,12 @@ inst_reaped(struct mgr *m, struct inst *in, int wstatus)
 			mgr_write_routes(m);
 		}
 
-	/* dyno-run logs its own exit; when it was SIGKILLed, we do, and we
-	 * remove the cgroup it had no chance to. */
-	if (in->hardkilled || WIFSIGNALED(wstatus))
+	/* dyno-run logs its own exit; when it was SIGKILLed, we do, and
+	 * have what it had no chance to undo undone. */
+	if (in->hardkilled || WIFSIGNALED(wstatus)) {
 		mgr_logf(m, in->name, "Process exited with status %d", code);
-	if ((in->hardkilled || WIFSIGNALED(wstatus)) && (in->cgroup[0] ||
-	    info_cgroup(in->info, in->cgroup, sizeof(in->cgroup))))
-		sweep_cgroup_later(m, in->cgroup);
+		spawn_reclaim(m);
+	}
 	mgr_stopped_reaped(m, in);
 	inst_free(m, in);
 	if (d != NULL && d->cur == in)

@@ -150,13 +150,35 @@ host_etc(const struct dyno *d)
 	return write_text("/etc/hostname", text);
 }
 
+size_t
+fs_hosts_text(const struct dyno *d, char *buf, size_t size)
+{
+	int n;
+
+	n = snprintf(buf, size, "127.0.0.1\tlocalhost\n"
+	    "::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
+	    d->net == NET_NONE || d->addr[0] == '\0' ? "127.0.1.1" : d->addr,
+	    d->hostname);
+	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+}
+
+/*
+ * Every dyno's /etc/hosts names localhost and its own hostname, written
+ * here, never taken from the host or the stack (which may have none).  In
+ * a private space the monitor keeps a folder whose hosts file is that and
+ * every name of the space, rewritten as dynos come and go: bound at
+ * /etc/dyno-dns, /etc/hosts points into it.
+ */
 static int
 etc_hosts(const struct dyno *d)
 {
 	char text[512], src[PATH_MAX + 16];
 
+	if (mkdir("/etc", 0755) == -1 && errno != EEXIST)
+		return fail("mkdir /etc");
+	if (unlink("/etc/hosts") == -1 && errno != ENOENT)
+		return fail("replace /etc/hosts");
 	if (d->spacedns[0] != '\0') {
-		/* Private spaces: space-net keeps the names of every dyno. */
 		snprintf(src, sizeof(src), OLD "%s", d->spacedns);
 		if (bind_ro(src, "/etc/dyno-dns") == -1)
 			return -1;
@@ -164,13 +186,37 @@ etc_hosts(const struct dyno *d)
 			return fail("symlink /etc/hosts");
 		return 0;
 	}
-	snprintf(text, sizeof(text), "127.0.0.1\tlocalhost\n"
-	    "::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
-	    d->net == NET_NONE || d->addr[0] == '\0' ? "127.0.1.1" : d->addr,
-	    d->hostname);
-	if (access("/etc/hosts", F_OK) == 0)
-		return 0;	/* a --stack brings its own */
+	if (fs_hosts_text(d, text, sizeof(text)) == 0)
+		return fail("/etc/hosts: hostname too long");
 	return write_text("/etc/hosts", text);
+}
+
+/*
+ * A stack's /etc is bound read-only: an overlay with its upper layer on a
+ * small tmpfs lets /etc/hosts be ours; read-only again once written (the
+ * root's remount in fs_finish() does not reach a mount of its own).
+ */
+static int
+stack_etc_open(void)
+{
+	struct stat st;
+
+	if (stat("/etc", &st) == -1 || !S_ISDIR(st.st_mode))
+		return 0;
+	if (mkdir("/.etc", 0700) == -1)
+		return fail("mkdir /.etc");
+	if (mnt("dyno", "/.etc", "tmpfs", MS_NOSUID | MS_NODEV,
+	    "mode=0700,size=64k") == -1)
+		return -1;
+	if (mkdir("/.etc/upper", 0755) == -1 || mkdir("/.etc/work", 0700) ==
+	    -1)
+		return fail("mkdir /.etc");
+	if (mnt("overlay", "/etc", "overlay", MS_NOSUID | MS_NODEV,
+	    "lowerdir=/etc,upperdir=/.etc/upper,workdir=/.etc/work") == -1)
+		return -1;
+	if (umount2("/.etc", MNT_DETACH) == -1 || rmdir("/.etc") == -1)
+		return fail("detach /.etc");
+	return 0;
 }
 
 /* The read-only stack: the host's /usr and friends, or a whole tree. */
@@ -216,13 +262,13 @@ stack(const struct dyno *d)
 uid_t
 host_uid(const struct dyno *d)
 {
-	return d->userns ? (uid_t)(USERNS_BASE + d->uid) : d->uid;
+	return d->userns ? (uid_t)(d->idbase + d->uid) : d->uid;
 }
 
 gid_t
 host_gid(const struct dyno *d)
 {
-	return d->userns ? (gid_t)(USERNS_BASE + d->gid) : d->gid;
+	return d->userns ? (gid_t)(d->idbase + d->gid) : d->gid;
 }
 
 int
@@ -366,8 +412,10 @@ app_overlay(const struct dyno *d, int userns)
 static int
 proc(void)
 {
+	/* config.gz too: the kernel's build options are a map for exploits. */
 	static const char *const hide[] = { "kcore", "keys", "latency_stats",
-	    "timer_list", "timer_stats", "sched_debug", "kallsyms" };
+	    "timer_list", "timer_stats", "sched_debug", "kallsyms",
+	    "config.gz" };
 	static const char *const empty[] = { "acpi", "asound", "scsi" };
 	static const char *const ro[] = { "bus", "fs", "irq", "sys",
 	    "sysrq-trigger" };
@@ -481,7 +529,13 @@ fs_prepare(const struct dyno *d, char *err, size_t errlen)
 	ferr = err;
 	ferrlen = errlen;
 	if (new_root() == -1 || stack(d) == -1 || proc() == -1 ||
-	    tmp(d) == -1 || dev(d) == -1 || etc_hosts(d) == -1)
+	    tmp(d) == -1 || dev(d) == -1)
+		return -1;
+	if (d->stack[0] != '\0' && stack_etc_open() == -1)
+		return -1;
+	if (etc_hosts(d) == -1)
+		return -1;
+	if (d->stack[0] != '\0' && make_ro("/etc") == -1)
 		return -1;
 	return 0;
 }

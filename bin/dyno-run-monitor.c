@@ -2,6 +2,7 @@
 /* dyno-run: start the dyno in its namespaces and cgroup, watch it, stop it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -42,6 +44,9 @@ struct mon {
 	int			 cpu;		/* ours when the init was born */
 	cpu_set_t		 cpus;		/* the init's CPUs after setup */
 	uint64_t		 last_r14;
+	char			 record[PATH_MAX];	/* see reclaim_note */
+	char			 spacehosts[PATH_MAX];	/* the space's names */
+	int			 dnswatch;		/* inotify on them, or -1 */
 };
 
 /*
@@ -53,6 +58,7 @@ struct go {
 	char		addr[64];
 	struct winsize	ws;		/* our terminal's size, for its pty */
 	int		has_netns, has_userns;
+	int		has_dns;	/* a private space: d->spacedns made */
 };
 
 /* What the dyno gets with the go: fds received, or -1. */
@@ -294,23 +300,36 @@ child_failed(int statusfd, const char *what)
 }
 
 /*
- * --userns, last of the setup: the root, the mounts and the hostname are
- * made with the host's root, then the init moves into a user namespace of
- * its own, which owns none of the dyno's other namespaces, so even its
- * root there has no power over them nor over anything of the host.  The
- * monitor writes the id maps (an unprivileged process could map only
- * itself) while we wait on syncfd.  Rlimits first: raising them needs
+ * The user namespace, last of the setup: the root, the mounts and the
+ * hostname are made with the host's root, then the init moves into a user
+ * namespace of its own, which owns none of the dyno's other namespaces, so
+ * even its root there has no power over them nor over anything of the
+ * host.  The monitor writes the id maps (an unprivileged process could map
+ * only itself) while we wait on syncfd.  Rlimits first: raising them needs
  * CAP_SYS_RESOURCE in the host's namespace.
+ *
+ * The namespace is made as the dyno user's host id, not as root: the
+ * kernel charges what every process in it holds of the per-user limits
+ * (inotify instances and watches, queued signals, mqueue bytes, processes)
+ * to its owner too.  Owned by root, every app's dynos and the host's own
+ * root would share one count; owned by the app's own id, each tenant
+ * has its own.  Changing ids clears the parent-death signal: set again.
  */
 static void
-enter_userns(int syncfd, int nsfd, int statusfd)
+enter_userns(const struct dyno *d, int syncfd, int nsfd, int statusfd)
 {
 	char err[512], c;
+	uid_t u = host_uid(d);
+	gid_t g = host_gid(d);
 
 	if (secure_rlimits(err, sizeof(err)) == -1) {
 		errno = EPERM;
 		child_failed(statusfd, err);
 	}
+	if (setgroups(0, NULL) == -1 || setresgid(g, g, g) == -1 ||
+	    setresuid(u, u, u) == -1)
+		child_failed(statusfd, "become the app's host id");
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (unshare(CLONE_NEWUSER) == -1)
 		child_failed(statusfd, "unshare user namespace");
 	if (write(nsfd, "u", 1) != 1 || read(syncfd, &c, 1) != 1)
@@ -417,6 +436,8 @@ child(struct mon *m, int syncfd, int statusfd, int nsfd, int moved)
 		init_prepare(m->d, statusfd);
 	if (recv_go(syncfd, &go, &f) == -1)
 		_exit(EXIT_SOFTWARE);
+	if (!go.has_dns)
+		m->d->spacedns[0] = '\0';
 	/*
 	 * Into the cgroup before anything of the dyno's own runs.  What the
 	 * setup above allocated (a few mounts) stays charged to us.
@@ -450,7 +471,7 @@ child(struct mon *m, int syncfd, int statusfd, int nsfd, int moved)
 		close(m->d->ttysock[1]);
 	}
 	if (m->d->userns)
-		enter_userns(syncfd, nsfd, statusfd);
+		enter_userns(m->d, syncfd, nsfd, statusfd);
 	close(syncfd);
 	unspread(m);
 	/* PID 1 does not share our process group: ^C is ours to forward. */
@@ -482,20 +503,21 @@ spawn(struct mon *m, int flags, int *moved)
 }
 
 /*
- * --userns: once the init has its user namespace, map the dyno's ids
- * 0..USERNS_SIZE-1 onto the host's USERNS_BASE and up, then let it go on.
- * EOF: its setup failed; the status pipe says how.
+ * Once the init has its user namespace, map the dyno's ids 0..idsize-1
+ * onto the app's range of host ids, then let it go on.  EOF: its setup
+ * failed; the status pipe says how.
  */
 static int
 map_userns(struct mon *m, int nsfd, int syncfd)
 {
+	const struct dyno *d = m->d;
 	char c;
 
 	if (read(nsfd, &c, 1) != 1)
 		return 0;
-	if (fs_write_idmap(m->init, "uid_map", 0, USERNS_BASE, USERNS_SIZE) ==
-	    -1 || fs_write_idmap(m->init, "gid_map", 0, USERNS_BASE,
-	    USERNS_SIZE) == -1 ||
+	if (fs_write_idmap(m->init, "uid_map", 0, d->idbase, d->idsize) ==
+	    -1 || fs_write_idmap(m->init, "gid_map", 0, d->idbase,
+	    d->idsize) == -1 ||
 	    write(syncfd, "m", 1) != 1)
 		return -1;
 	return 0;
@@ -503,6 +525,7 @@ map_userns(struct mon *m, int nsfd, int syncfd)
 
 static noreturn void abort_start(struct mon *, int, const char *,
     const char *);
+static void dns_end(struct mon *);
 
 /*
  * The dyno's pty master, from its init: relay it to our terminal.  None
@@ -530,6 +553,9 @@ abort_start(struct mon *m, int code, const char *what, const char *why)
 	}
 	cg_remove(&m->cg);
 	oneoff_release(m->d);
+	dns_end(m);
+	if (m->record[0] != '\0')
+		(void)unlink(m->record);
 	tty_restore();
 	diag_die(code, "%s%s", what, why);
 }
@@ -545,6 +571,83 @@ send_go(int sock, const struct go *go, int netns, int userns)
 	if (userns != -1)
 		fds[n++] = userns;
 	return fdpass_send(sock, go, sizeof(*go), fds, n);
+}
+
+/*
+ * A private space's dyno: its hosts file is the space's (every dyno's
+ * names, rewritten by space-net as dynos come and go) plus its own
+ * hostname, which space-net does not know.  Rewritten whenever the
+ * space's changes; the dyno sees the folder, so each rename shows.
+ */
+static void
+dns_refresh(struct mon *m)
+{
+	char path[PATH_MAX], own[512], *space = NULL, *text;
+	size_t slen = 0, olen;
+
+	if (state_pathf(path, sizeof(path), "%s/hosts", m->d->spacedns) == -1 ||
+	    state_read(m->spacehosts, 4 << 20, &space, &slen) == -1 ||
+	    (olen = fs_hosts_text(m->d, own, sizeof(own))) == 0 ||
+	    (text = malloc(slen + olen)) == NULL) {
+		free(space);
+		return;
+	}
+	memcpy(text, space, slen);
+	memcpy(text + slen, own, olen);
+	if (state_replace(path, text, slen + olen, 0644, 0) == -1)
+		diag_warn_errno("%s", path);
+	free(text);
+	free(space);
+}
+
+static void
+on_dns(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	char buf[4096];
+
+	(void)ev;
+	(void)events;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	dns_refresh(arg);
+}
+
+/* 1 when the space is private (space-net keeps its names), else 0. */
+static int
+dns_start(struct mon *m)
+{
+	char dir[PATH_MAX];
+
+	if (m->d->spacedns[0] == '\0' || access(m->spacehosts, F_OK) == -1 ||
+	    state_mkdirs(m->d->spacedns, 0755) == -1)
+		return 0;
+	dns_refresh(m);
+	snprintf(dir, sizeof(dir), "%s", m->spacehosts);
+	*strrchr(dir, '/') = '\0';
+	/* Without a watch the dyno keeps the names it started with. */
+	if ((m->dnswatch = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1 ||
+	    inotify_add_watch(m->dnswatch, dir, IN_MOVED_TO | IN_CLOSE_WRITE)
+	    == -1 || evloop_add_fd(m->ev, m->dnswatch, EPOLLIN, on_dns, m) ==
+	    -1)
+		diag_warn_errno("watch %s", dir);
+	return 1;
+}
+
+static void
+dns_end(struct mon *m)
+{
+	char path[PATH_MAX];
+
+	if (m->dnswatch != -1) {
+		evloop_del_fd(m->ev, m->dnswatch);
+		close(m->dnswatch);
+		m->dnswatch = -1;
+	}
+	if (m->d->spacedns[0] != '\0' && state_pathf(path, sizeof(path),
+	    "%s/hosts", m->d->spacedns) == 0) {
+		(void)unlink(path);
+		(void)rmdir(m->d->spacedns);
+	}
 }
 
 /*
@@ -568,6 +671,7 @@ prepare_and_go(struct mon *m, int sock)
 	if (m->d->net == NET_SPACE &&
 	    space_attach(m->d, m->init, err, sizeof(err)) == -1)
 		abort_start(m, EXIT_UNAVAILABLE, "", err);
+	go.has_dns = m->d->net == NET_SPACE && dns_start(m);
 	snprintf(go.addr, sizeof(go.addr), "%s", m->d->addr);
 	if (m->d->tty)
 		(void)ioctl(STDIN_FILENO, TIOCGWINSZ, &go.ws);
@@ -616,6 +720,13 @@ start(struct mon *m)
 		close(ns[1]);
 	if (m->d->ttysock[1] != -1)
 		close(m->d->ttysock[1]);
+	/* Before the lease and the v1 cgroup: killed from here on, we leave
+	 * a record for the next dyno-run or the manager to undo. */
+	if (reclaim_note(m->c->rundir, m->d, &m->cg, m->init, m->info_file,
+	    m->record, sizeof(m->record)) == -1) {
+		diag_warn_errno("record the dyno in %s/dynos", m->c->rundir);
+		m->record[0] = '\0';
+	}
 	prepare_and_go(m, sync[1]);
 	if (m->d->userns && map_userns(m, ns[0], sync[1]) == -1)
 		abort_start(m, EXIT_OSERR, "map the user namespace: ",
@@ -680,8 +791,11 @@ finish(struct mon *m)
 	cg_remove(&m->cg);
 	if (m->d->net == NET_SPACE)
 		space_detach(m->d);
+	dns_end(m);
 	if (m->info_file != NULL)
 		(void)unlink(m->info_file);
+	if (m->record[0] != '\0')
+		(void)unlink(m->record);
 	return code;
 }
 
@@ -703,14 +817,25 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 		    "next to dyno-run or on PATH", d->space);
 	m.lc = logclient_open(c->rundir);
 	setup_loop(&m);
+	m.dnswatch = -1;
 	if ((rc = cg_init(&m.cg, d, err, sizeof(err))) != 0)
 		diag_die(rc, "%s", err);
 	oneoff_update(d, "starting", 0, "");
+	/* A private space's names, and the folder the dyno sees them in. */
+	if (d->net == NET_SPACE && d->private_space &&
+	    (state_pathf(m.spacehosts,
+	    sizeof(m.spacehosts), "%s/spaces/%s/dns/hosts", c->root, d->space)
+	    == -1 || state_pathf(d->spacedns, sizeof(d->spacedns),
+	    "%s/dynos/%s/%s.dns", c->rundir, d->app, strrchr(m.cg.rel, '/') + 1)
+	    == -1))
+		diag_die(EXIT_USAGE, "%s: path too long", c->rundir);
 	hlog(&m, "Starting process with command `%s`", d->cmd_line);
 	/* Raw only now: the line above still ends with a proper newline. */
 	if (d->tty)
 		tty_raw(STDIN_FILENO);
 	start(&m);
+	/* While the dyno sets up: what killed dynos of the app left. */
+	(void)reclaim_sweep(c->rundir, d->app);
 	while (m.init > 0)
 		if (evloop_run(m.ev) == -1 && errno != EINTR)
 			diag_die_errno(EXIT_OSERR, "epoll");

@@ -184,17 +184,23 @@ space_attach(struct dyno *d, pid_t pid, char *err, size_t errlen)
 }
 
 void
-space_detach(struct dyno *d)
+space_detach_lease(const char *space, const char *name, const char *app,
+    pid_t pid)
 {
 	const char *sn = space_net_path();
 	char out[256], spid[24];
 	int st;
-	/* Only our own lease: a replacement of this dyno may hold another. */
-	char *argv[] = { (char *)sn, "detach", d->space, d->name, "--app",
-	    d->app, "--pid", spid, NULL };
+	/* Only this lease: a replacement of the dyno may hold another. */
+	char *argv[] = { (char *)sn, "detach", (char *)space, (char *)name,
+	    "--app", (char *)app, "--pid", spid, NULL };
 
-	snprintf(spid, sizeof(spid), "%ld", (long)attached_pid);
-
+	snprintf(spid, sizeof(spid), "%ld", (long)pid);
 	if (sn != NULL)
 		(void)run(argv, out, sizeof(out), &st);
+}
+
+void
+space_detach(struct dyno *d)
+{
+	space_detach_lease(d->space, d->name, d->app, attached_pid);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <linux/filter.h>
 #include <linux/sched.h>
 #include <unistd.h>
@@ -87,8 +88,7 @@ static const char *const allow[] = {
 	"set_robust_list", "setsid", "setsockopt", "set_thread_area",
 	"set_tid_address", "setuid", "setuid32", "setxattr", "shmat", "shmctl",
 	"shmdt", "shmget", "shutdown", "sigaltstack", "signalfd", "signalfd4",
-	"sigprocmask", "sigreturn", "socket", "socketcall", "socketpair",
-	"splice", "stat", "stat64", "statfs", "statfs64", "statx", "symlink",
+	"sigprocmask", "sigreturn", "splice", "stat", "stat64", "statfs", "statfs64", "statx", "symlink",
 	"symlinkat", "sync", "sync_file_range", "syncfs", "sysinfo", "tee",
 	"tgkill", "time", "timer_create", "timer_delete", "timer_getoverrun",
 	"timer_gettime", "timer_gettime64", "timer_settime",
@@ -104,9 +104,57 @@ static const char *const allow[] = {
 static const unsigned long personas[] = { 0x0, 0x8, 0x20000, 0x20008,
 	0xffffffff };
 
+/*
+ * socket(2) families a web app uses: Unix, IPv4, IPv6 and netlink (any
+ * protocol, as Docker allows; the kernel asks for CAP_NET_ADMIN where a
+ * netlink request changes anything).  Docker's profile refuses AF_ALG and
+ * AF_VSOCK only; we refuse every other family too, as Docker did from
+ * 17.03 (moby#29076): AF_VSOCK reaches the hypervisor, AF_ALG the kernel's
+ * crypto code (CVE-2026-31431), AF_PACKET raw frames, and the rarely used
+ * rest (AppleTalk, X.25, CAN, TIPC, RDS, Bluetooth, ...) is old code
+ * loaded on demand.  They answer EAFNOSUPPORT, what a kernel built without
+ * the family says, so programs that probe for one fall back quietly.
+ */
+static const int families[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK };
+
 #define NS_FLAGS	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | \
 			 CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
 			 CLONE_NEWCGROUP)
+
+/* Both the allowed families and the refusal of every other one. */
+static int
+socket_rules(scmp_filter_ctx ctx)
+{
+	const int no = SCMP_ACT_ERRNO(EAFNOSUPPORT);
+	int prev = -1, i, f;
+	size_t n;
+
+	for (n = 0; n < sizeof(families) / sizeof(families[0]); n++) {
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, families[n])) < 0)
+			return -1;
+		/* Every family between the last allowed one and this. */
+		for (f = prev + 1; f < families[n]; f++)
+			if (seccomp_rule_add(ctx, no, SCMP_SYS(socket), 1,
+			    SCMP_A0(SCMP_CMP_EQ, f)) < 0)
+				return -1;
+		prev = families[n];
+	}
+	/* The family is an int: above the last one, or negative. */
+	i = seccomp_rule_add(ctx, no, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_GT, prev));
+	/*
+	 * socketpair(2) makes a socket of its family too (loading its module)
+	 * before it finds most cannot pair: only AF_UNIX.  No socketcall(2):
+	 * it hides the family in memory; 64-bit x86 and arm have none.
+	 */
+	if (i < 0 || seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair),
+	    1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ||
+	    seccomp_rule_add(ctx, no, SCMP_SYS(socketpair), 1,
+	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0)
+		return -1;
+	return 0;
+}
 
 static int
 build(scmp_filter_ctx ctx)
@@ -125,6 +173,8 @@ build(scmp_filter_ctx ctx)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(personality),
 		    1, SCMP_A0(SCMP_CMP_EQ, personas[i], 0)) < 0)
 			return -1;
+	if (socket_rules(ctx) == -1)
+		return -1;
 	/* clone(2) only without namespace flags: no new namespaces inside. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 	    SCMP_A0(SCMP_CMP_MASKED_EQ, NS_FLAGS, 0)) < 0)

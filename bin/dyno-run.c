@@ -28,7 +28,7 @@
 struct opts {
 	const char	*app, *name, *app_dir, *env_file, *release, *size;
 	const char	*port, *net, *stack, *grace, *user, *info_file;
-	int		 userns, detach;
+	int		 userns, detach, reclaim;
 };
 
 /* What app.conf says, when there is one. */
@@ -48,8 +48,9 @@ usage(int code)
 	    "\t[--env-file FILE] [--size SIZE] [--port PORT]\n"
 	    "\t[--net none | host | space:NAME] [--stack DIR] "
 	    "[--grace SECONDS]\n"
-	    "\t[--user USER] [--userns] [--info-file PATH] [--detach] -- "
-	    "COMMAND [ARG ...]\n"
+	    "\t[--user USER] [--userns | --no-userns] [--info-file PATH] [--detach]\n"
+	    "\t-- COMMAND [ARG ...]\n"
+	    "       dyno-run --reclaim\n"
 	    "       dyno-run --help\n");
 	if (code == 0)
 		fputs("\noptions:\n"
@@ -66,7 +67,10 @@ usage(int code)
 		    "  --stack=DIR           the read-only root (default: the host's)\n"
 		    "  --grace=SECONDS       SIGTERM to SIGKILL on stop (default 30)\n"
 		    "  --user=USER           the unprivileged user (default nobody)\n"
-		    "  --userns              a user namespace of its own\n"
+		    "  --userns, --no-userns a user namespace with the app's own host ids,\n"
+		    "                        or none (default: dyno.conf, auto)\n"
+		    "  --detach              run in the background, output to the log\n"
+		    "  --reclaim             undo what killed dyno-runs left behind\n"
 		    "  --info-file=PATH      write the dyno's pid, init, cgroup, addr\n"
 		    "  --help                this text\n", stdout);
 	exit(code);
@@ -222,6 +226,34 @@ space_private(const struct conf *c, const char *space)
 	return private;
 }
 
+/*
+ * A user namespace, with the app's own range of host ids, unless turned
+ * off: by --no-userns, or by dyno.conf's userns = no for every dyno.  The
+ * default (auto) has one where the kernel makes them.  The user must fall
+ * inside the range to exist in the dyno.
+ */
+static void
+resolve_userns(const struct conf *c, int opt, struct dyno *d)
+{
+	char err[512];
+	const char *why;
+
+	d->userns = opt != -1 ? opt : c->userns;
+	if (d->userns == -1)
+		d->userns = ids_userns_usable();
+	if (!d->userns)
+		return;
+	if ((why = names_check_app(d->app)) != NULL)
+		diag_die(EXIT_USAGE, "app %s: %s", d->app, why);
+	if (ids_app_range(c, d->app, &d->idbase, &d->idsize, err,
+	    sizeof(err)) == -1)
+		diag_die(errno == ENOSPC || errno == ERANGE ? EXIT_CONFIG :
+		    EXIT_CANTCREAT, "userns: app %s: %s", d->app, err);
+	if (d->uid >= d->idsize || d->gid >= d->idsize)
+		diag_die(EXIT_CONFIG, "userns: user %s: ids above %u are not "
+		    "mapped", d->user, (unsigned)d->idsize - 1);
+}
+
 static void
 resolve_net(const struct conf *c, const char *net, const struct appconf *ac,
     struct dyno *d)
@@ -243,9 +275,8 @@ resolve_net(const struct conf *c, const char *net, const struct appconf *ac,
 		if ((why = names_check_space(spec + 6)) != NULL)
 			diag_die(EXIT_USAGE, "space %s: %s", spec + 6, why);
 		snprintf(d->space, sizeof(d->space), "%s", spec + 6);
-		if ((d->private_space = space_private(c, d->space)))
-			(void)state_pathf(d->spacedns, sizeof(d->spacedns),
-			    "%s/spaces/%s/dns", c->root, d->space);
+		/* The monitor makes a private space's names (spacedns). */
+		d->private_space = space_private(c, d->space);
 	} else
 		diag_die(EXIT_USAGE, "--net %s: not none, host or space:NAME",
 		    spec);
@@ -354,12 +385,7 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	read_appconf(c, o->app, &ac);
 	random_ids(d);
 	resolve_user(o->user ? o->user : c->user, d);
-	/* --userns, or dyno.conf's [dyno] userns for every dyno; the user
-	 * must fall inside the mapped range to exist in the dyno. */
-	d->userns = o->userns || c->userns;
-	if (d->userns && (d->uid >= USERNS_SIZE || d->gid >= USERNS_SIZE))
-		diag_die(EXIT_CONFIG, "--userns: user %s: ids above %u are not "
-		    "mapped", d->user, USERNS_SIZE - 1);
+	resolve_userns(c, o->userns, d);
 	resolve_net(c, o->net, &ac, d);
 	resolve_size(c, o->size, &ac, d);
 	resolve_stack(o->stack ? o->stack : c->stack, d);
@@ -396,12 +422,15 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "info-file", required_argument, NULL, 'i' },
 		{ "userns", no_argument, NULL, 'U' },
 		{ "detach", no_argument, NULL, 'D' },
+		{ "no-userns", no_argument, NULL, 'P' },
+		{ "reclaim", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch;
 
 	memset(o, 0, sizeof(*o));
+	o->userns = -1;		/* neither option: dyno.conf decides */
 	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a': o->app = optarg; break;
@@ -418,6 +447,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'i': o->info_file = optarg; break;
 		case 'U': o->userns = 1; break;
 		case 'D': o->detach = 1; break;
+		case 'P': o->userns = 0; break;
+		case 'R': o->reclaim = 1; break;
 		case 'h': usage(0);
 		default: usage(EXIT_USAGE);
 		}
@@ -436,11 +467,19 @@ main(int argc, char **argv)
 
 	diag_start(argc, argv);
 	parse_opts(argc, argv, &o);
-	join_command(argc - optind, argv + optind, &d);
+	if (!o.reclaim)
+		join_command(argc - optind, argv + optind, &d);
+	else if (optind != argc)
+		usage(EXIT_USAGE);
 	if (geteuid() != 0)
 		diag_die(EXIT_NOPERM, "namespaces, cgroups and mounts: need root");
 	if (conf_load(&c, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
+	/* What dyno-runs killed outright left behind, then nothing else. */
+	if (o.reclaim) {
+		(void)reclaim_sweep(c.rundir, NULL);
+		return 0;
+	}
 	resolve(&c, &o, &d);
 	/* Under systemd, cgroups only in a delegated subtree: ask for one. */
 	if (cgtree_scope_exec(argv) == -1)

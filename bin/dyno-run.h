@@ -16,14 +16,6 @@ enum net_mode { NET_NONE, NET_HOST, NET_SPACE };
 /* Where the dyno's init sees the host's tree until fs_finish(). */
 #define HOST_ROOT	"/oldroot"
 
-/*
- * --userns: ids 0..USERNS_SIZE-1 of the dyno are host ids USERNS_BASE and
- * up, in systemd's unused range (above its containers' 524288-1879048191),
- * so no host file or process belongs to them.
- */
-#define USERNS_BASE	1879048192U
-#define USERNS_SIZE	65536U
-
 /* Everything the monitor, the init and the command need to know. */
 struct dyno {
 	char		 app[64];
@@ -33,7 +25,7 @@ struct dyno {
 	char		 cmd_line[8192];	/* what /bin/sh -c runs */
 	char		 hostname[40];		/* the dyno id */
 	char		 space[160];
-	char		 spacedns[PATH_MAX];	/* DYNO_ROOT/spaces/S/dns or "" */
+	char		 spacedns[PATH_MAX];	/* its private space's names, or "" */
 	char		 addr[64];		/* IPv4, "" for none */
 	enum net_mode	 net;
 	int		 private_space;	/* space.conf mode = private */
@@ -46,7 +38,8 @@ struct dyno {
 	unsigned	 port;			/* 0: none */
 	uint64_t	 grace_ms;
 	uint64_t	 tmp_size;
-	int		 userns;		/* --userns: ids shifted */
+	int		 userns;		/* in a user namespace */
+	uint32_t	 idbase, idsize;	/* its ids 0.. on the host */
 	int		 tty;			/* stdin is a terminal */
 	int		 ttyslave;		/* the dyno's pty slave, or -1 */
 	int		 ttysock[2];		/* passes the master out, or -1 */
@@ -113,7 +106,20 @@ uint64_t cg_mem_peak(const struct cg *cg);
  */
 int	cg_oom_happened(struct cg *cg, uint64_t limit);
 
-/* The host's ids of the dyno user: shifted under --userns. */
+/*
+ * dyno-run-ids.c: the app's range of host ids under a user namespace:
+ * the ids 0..size-1 of each of its dynos are the host's base and up.
+ * Made on first use from dyno.conf's userns_base, userns_size and
+ * userns_ranges, under a lock, and kept in DYNO_ROOT/userns/APP; no two
+ * apps share one, none overlaps /etc/subuid or /etc/subgid.  0, or -1
+ * with errno (ENOSPC: every range is taken) and err filled.
+ */
+int	ids_app_range(const struct conf *c, const char *app, uint32_t *base,
+	    uint32_t *size, char *err, size_t errlen);
+/* 1 when the kernel makes user namespaces, else 0. */
+int	ids_userns_usable(void);
+
+/* The host's ids of the dyno user: the app's range under a userns. */
 uid_t	host_uid(const struct dyno *d);
 gid_t	host_gid(const struct dyno *d);
 
@@ -123,6 +129,9 @@ gid_t	host_gid(const struct dyno *d);
  * user namespace `userns` unless -1) and the switch to the new root.
  */
 int	fs_prepare(const struct dyno *d, char *err, size_t errlen);
+/* The dyno's own /etc/hosts lines (localhost, its hostname) into buf:
+ * their length, 0 when they do not fit. */
+size_t	fs_hosts_text(const struct dyno *d, char *buf, size_t size);
 int	fs_finish(const struct dyno *d, int userns, char *err, size_t errlen);
 /* The monitor's: a user namespace mapping the slug's owner to the dyno
  * user, for fs_finish(); -1 when none is needed or can be made. */
@@ -161,6 +170,23 @@ int	space_attach(struct dyno *d, pid_t pid, char *err, size_t errlen);
 /* space-net next to our own binary, else on PATH; NULL if neither. */
 const char *space_net_path(void);
 void	space_detach(struct dyno *d);
+/* space-net detach of the lease `pid` (the dyno's init) holds. */
+void	space_detach_lease(const char *space, const char *name,
+	    const char *app, pid_t pid);
+
+/*
+ * dyno-run-reclaim.c: what a dyno-run killed outright cannot undo.
+ * reclaim_note() records, in DYNO_RUNDIR/dynos/APP/NAME-PID (path gets
+ * its name), the dyno's cgroup folders, lease and info file, with our pid
+ * and start time: 0 or -1 with errno.  reclaim_sweep() undoes every
+ * record of `app` (NULL: of every app) whose dyno-run is gone: the cgroup
+ * killed and removed, the lease detached, the info file and the record
+ * removed; it returns how many.
+ */
+int	reclaim_note(const char *rundir, const struct dyno *d,
+	    const struct cg *cg, pid_t init, const char *info, char *path,
+	    size_t pathlen);
+int	reclaim_sweep(const char *rundir, const char *app);
 
 /*
  * dyno-run-fdpass.c: a message of exactly len bytes with up to 4 fds.

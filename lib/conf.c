@@ -46,6 +46,9 @@ static const struct key keys[] = {
 	SIZE("dyno", "tmp_size", tmp_size),
 	STR("dyno", "stack", stack),
 	BOOL("dyno", "userns", userns),
+	UINT("dyno", "userns_base", userns_base, 65536, 4294967294U),
+	UINT("dyno", "userns_size", userns_size, 1, 4294967294U),
+	UINT("dyno", "userns_ranges", userns_ranges, 1, 1048576),
 	{ "manager", "restart_backoff", K_BACKOFF, 0, 0, 0, 0 },
 	STR("manager", "network", network),
 	UINT("manager", "base_port", base_port, 1, 65535),
@@ -113,6 +116,11 @@ conf_defaults(struct conf *c)
 	strcpy(c->user, "nobody");
 	strcpy(c->size, "standard-1x");
 	c->tmp_size = 256 * MB;
+	/* Above systemd's container range, 4096 apps of 65536 ids each. */
+	c->userns = -1;
+	c->userns_base = 1879048192U;
+	c->userns_size = 65536;
+	c->userns_ranges = 4096;
 	memcpy(c->backoff_ms, default_backoff, sizeof(default_backoff));
 	c->nbackoff = sizeof(default_backoff) / sizeof(default_backoff[0]);
 	strcpy(c->network, "space:common");
@@ -202,6 +210,11 @@ set_key(struct conf *c, const struct key *k, const char *value)
 	case K_BACKOFF:
 		return set_backoff(c, value);
 	case K_BOOL:
+		/* "auto" (-1): the tool decides, as userns does by the kernel. */
+		if (strcasecmp(value, "auto") == 0) {
+			*(int *)(base + k->off) = -1;
+			return 0;
+		}
 		return num_parse_bool(value, (int *)(base + k->off));
 	}
 	return -1;

@@ -32,7 +32,10 @@ struct conf {
 	char		size[CONF_NAME_MAX];	/* size = standard-1x */
 	uint64_t	tmp_size;		/* tmp_size = 256M */
 	char		stack[PATH_MAX];	/* stack = (host) */
-	int		userns;			/* userns = false */
+	int		userns;			/* userns = auto (-1) */
+	unsigned	userns_base;		/* userns_base = 1879048192 */
+	unsigned	userns_size;		/* userns_size = 65536 ids */
+	unsigned	userns_ranges;		/* userns_ranges = 4096 */
 
 	/* [manager] */
 	uint64_t	backoff_ms[CONF_MAX_BACKOFF];	/* restart_backoff */

@@ -30,6 +30,35 @@ teardown() {
 	assert_line "fork 7"
 }
 
+@test "sockets: Unix, IPv4, IPv6 and netlink only; every other family EAFNOSUPPORT" {
+	require_cmd python3
+	cp "$TOP/t/data/dyno-run/families.py" "$DR_SLUG/"
+	run --separate-stderr dr_run -- python3 /app/families.py
+	assert_success
+	assert_line "AF_UNIX ok"
+	assert_line "AF_INET ok"
+	assert_line "AF_INET6 ok"
+	assert_line "AF_NETLINK ok"
+	assert_line "AF_UNSPEC EAFNOSUPPORT"
+	assert_line "AF_AX25 EAFNOSUPPORT"
+	assert_line "AF_APPLETALK EAFNOSUPPORT"
+	assert_line "AF_X25 EAFNOSUPPORT"
+	assert_line "AF_KEY EAFNOSUPPORT"
+	assert_line "AF_PACKET EAFNOSUPPORT"
+	assert_line "AF_RDS EAFNOSUPPORT"
+	assert_line "AF_CAN EAFNOSUPPORT"
+	assert_line "AF_TIPC EAFNOSUPPORT"
+	assert_line "AF_BLUETOOTH EAFNOSUPPORT"
+	assert_line "AF_ALG EAFNOSUPPORT"
+	assert_line "AF_VSOCK EAFNOSUPPORT"
+	assert_line "AF_XDP EAFNOSUPPORT"
+	assert_line "AF_MCTP EAFNOSUPPORT"
+	assert_line "AF_MAX EAFNOSUPPORT"
+	assert_line "NEGATIVE EAFNOSUPPORT"
+	assert_line "pair-AF_UNIX ok"
+	assert_line "pair-AF_TIPC EAFNOSUPPORT"
+}
+
 @test "no capabilities in any set, no_new_privs, a seccomp filter, not root" {
 	run --separate-stderr dr_run -- 'grep -E "^(Cap|NoNewPrivs|Seccomp:|Uid)" /proc/self/status'
 	assert_success
@@ -101,9 +130,9 @@ teardown() {
 	assert_output "$(printf 'No space left on device\nafter')"
 }
 
-@test "/proc hides kcore, keys and timer_list; /proc/sys is read-only" {
-	run --separate-stderr dr_run -- 'for f in kcore keys timer_list; do printf "%s:%s\n" $f "$(head -c 64 /proc/$f 2>/dev/null | wc -c)"; done; echo x >/proc/sys/kernel/hostname 2>/dev/null || echo sys-ro; echo h >/proc/sysrq-trigger 2>/dev/null || echo sysrq-ro'
-	assert_output "$(printf 'kcore:0\nkeys:0\ntimer_list:0\nsys-ro\nsysrq-ro')"
+@test "/proc hides kcore, keys, timer_list and config.gz; /proc/sys is read-only" {
+	run --separate-stderr dr_run -- 'for f in kcore keys timer_list config.gz; do printf "%s:%s\n" $f "$(head -c 64 /proc/$f 2>/dev/null | wc -c)"; done; echo x >/proc/sys/kernel/hostname 2>/dev/null || echo sys-ro; echo h >/proc/sysrq-trigger 2>/dev/null || echo sysrq-ro'
+	assert_output "$(printf 'kcore:0\nkeys:0\ntimer_list:0\nconfig.gz:0\nsys-ro\nsysrq-ro')"
 }
 
 @test "/dev holds only the minimal devices" {

@@ -173,6 +173,33 @@ check_routes() {
 	wait_for 15 no_cgroups "$APPNAME/web.1-*"
 }
 
+# undone REL INFO: no cgroup folder of REL in any hierarchy, no INFO file
+# and no record of the app's dynos left in DYNO_RUNDIR/dynos.
+undone() {
+	! compgen -G "/sys/fs/cgroup/$1" >/dev/null &&
+		! compgen -G "/sys/fs/cgroup/*/$1" >/dev/null &&
+		[ ! -e "$2" ] &&
+		[ -z "$(ls "$DYNO_RUNDIR/dynos/$APPNAME" 2>/dev/null)" ]
+}
+
+@test "a dyno-run killed outright by pid: the manager undoes its cgroups, info file and record within 5 s" {
+	printf '[dyno]\ngrace = 3s\n[manager]\nrestart_backoff = 1h\nnetwork = host\n' >"$DYNO_CONF"
+	deploy
+	dyno-manager scale "$APPNAME" web=0 worker=1 >/dev/null
+	start_mgr
+	wait_for 30 is_up worker.1
+	local info pid rel
+	info=$(ls "$DYNO_RUNDIR/apps/$APPNAME/info/"worker.1.*)
+	wait_for 30 grep -q '^cgroup=' "$info"
+	pid=$(sed -n 's/^pid=//p' "$info")
+	rel=$(sed -n 's/^cgroup=//p' "$info")
+	[ -n "$(ls "$DYNO_RUNDIR/dynos/$APPNAME")" ]
+	kill -KILL "$pid"
+	wait_for 30 log_has_n 1 "heroku\[worker.1\]: Process exited with status 137"
+	# no restart for up to an hour: the manager alone undoes it
+	wait_for 5 undone "$rel" "$info"
+}
+
 @test "a new release restarts every dyno onto the new slug and env" {
 	deploy
 	dyno-manager scale "$APPNAME" web=2 worker=1 >/dev/null

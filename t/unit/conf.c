@@ -56,6 +56,10 @@ main(void)
 	    "a boolean");
 	ok(load_text(&c, "[dyno]\nuserns = perhaps\n", err) == -1,
 	    "a bad boolean refused");
+	ok(load_text(&c, "[dyno]\nuserns = auto\n", err) == 0 && c.userns == -1,
+	    "userns = auto");
+	ok(load_text(&c, "[dyno]\nuserns_base = 1000\n", err) == -1,
+	    "userns_base below 65536 refused");
 	ok(load_text(&c, "[size tiny]\nmemory = 32M\nmemory_max = 64M\npids = 20\n",
 	    err) == 0, "a new size");
 	s = conf_size(&c, "tiny");
