@@ -22,8 +22,10 @@ wait_exit() {
 }
 
 @test "SIGTERM reaches every process, grandchildren too; status 143" {
-	dr_bg "$OUT" --name web.1 -- 'sh -c "trap \"echo grandchild-term; exit 0\" TERM; while :; do sleep 0.1; done" & trap "echo main-term; wait; exit 143" TERM; echo ready; wait'
+	dr_bg "$OUT" --name web.1 -- 'sh -c "trap \"echo grandchild-term; exit 0\" TERM; echo child-ready; while :; do sleep 0.1; done" & trap "echo main-term; wait; exit 143" TERM; echo ready; wait'
+	# both traps are set before the stop
 	wait_for 30 grep -qx ready "$OUT"
+	wait_for 30 grep -qx child-ready "$OUT"
 	kill -TERM "$DR_PID"
 	wait_exit "$DR_PID"
 	assert_equal "$RC" 143
