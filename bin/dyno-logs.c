@@ -146,6 +146,9 @@ check_answer(struct linebuf *lb, int fd)
 	}
 	if (len == 2 && memcmp(line, "ok", 2) == 0)
 		return;
+	if (len == 17 && memcmp(line, "error no such app", 17) == 0)
+		diag_die(EXIT_NOINPUT, "logplexd refused the request: no such "
+		    "app");
 	if (len > 6 && memcmp(line, "error ", 6) == 0)
 		diag_die(EXIT_USAGE, "logplexd refused the request: %.*s",
 		    (int)len - 6, line + 6);

@@ -6,6 +6,7 @@ load helper/logplexd
 
 setup() {
 	dyno_setup
+	lp_app myapp
 	lp_start
 	printf 'web one\n' | logplex-send myapp app web.1
 	printf 'web two\n' | logplex-send myapp app web.2
