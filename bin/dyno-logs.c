@@ -24,8 +24,12 @@
 
 static struct conf conf;
 
+/* --escape, --raw, or by whether stdout is a terminal. */
+static enum { ESCAPE_AUTO, ESCAPE_ALWAYS, ESCAPE_NEVER } escape_mode;
+
 #define USAGE \
-	"usage: dyno-logs app [-t] [-d dyno] [-n num] [-p type] [-s source]\n" \
+	"usage: dyno-logs app [-t] [-d dyno] [-n num] [-p type] [-s source]" \
+	" [--escape | --raw]\n" \
 	"       dyno-logs drains app\n" \
 	"       dyno-logs drains add app url\n" \
 	"       dyno-logs drains remove app url | token\n"
@@ -48,6 +52,8 @@ help(void)
 	    "                           only dynos of this process type\n"
 	    "  -s, --source=SOURCE      only app or heroku lines\n"
 	    "  -t, --tail               then follow the stream\n"
+	    "      --escape             show control characters as \\r, \\x1b\n"
+	    "      --raw                write the lines' bytes as they are\n"
 	    "  -h, --help               this text\n", stdout);
 	exit(0);
 }
@@ -100,6 +106,73 @@ write_out(const char *p, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+}
+
+/*
+ * A valid UTF-8 sequence at p (the lead byte is p[0] >= 0xc2): its length,
+ * or 0.  Overlong forms are refused, so none can spell a C1 control.
+ */
+static size_t
+utf8_len(const unsigned char *p, size_t len)
+{
+	size_t n = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : p[0] < 0xf5 ? 4 : 0, i;
+
+	if (n == 0 || n > len || (p[0] == 0xe0 && p[1] < 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* One control byte as "\r" (the C names) or "\x1b"; its length. */
+static size_t
+put_escape(char *out, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *named = c >= '\a' && c <= '\r' ? &"abtnvfr"[c - '\a'] : NULL;
+
+	out[0] = '\\';
+	if (named != NULL && c != '\t') {
+		out[1] = *named;
+		return 2;
+	}
+	out[1] = 'x';
+	out[2] = hex[c >> 4];
+	out[3] = hex[c & 15];
+	return 4;
+}
+
+/*
+ * What a terminal would act on, made visible: C0 controls but TAB, DEL,
+ * and C1, both as raw bytes 0x80-0x9f (outside UTF-8 sequences) and as
+ * U+0080-U+009F.  A tenant's "\r" could otherwise draw a line of its own
+ * over the ones before, "heroku[router]" and all.  out holds 4 * len.
+ */
+static size_t
+escape(const char *in, size_t len, char *out)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t i = 0, o = 0, n;
+
+	while (i < len) {
+		if (p[i] >= 0xc2 && (n = utf8_len(p + i, len - i)) != 0) {
+			if (n == 2 && p[i] == 0xc2 && p[i + 1] <= 0x9f) {
+				o += put_escape(out + o, p[i]);
+				o += put_escape(out + o, p[i + 1]);
+			} else {
+				memcpy(out + o, p + i, n);
+				o += n;
+			}
+			i += n;
+		} else if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f ||
+		    (p[i] >= 0x80 && p[i] <= 0x9f))
+			o += put_escape(out + o, p[i++]);
+		else
+			out[o++] = (char)p[i++];
+	}
+	return o;
 }
 
 /* Heroku's CLI colours each dyno's "source[dyno]:" prefix; so do we. */
@@ -163,9 +236,12 @@ run_logs(const struct tailreq *rq)
 	const char *line;
 	size_t len;
 	ssize_t n;
-	int fd, colour, rlen;
+	static char esc[4 * LINE_MAX_OUT];
+	int fd, colour, rlen, escaping;
 
 	colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	escaping = escape_mode == ESCAPE_ALWAYS ||
+	    (escape_mode == ESCAPE_AUTO && isatty(STDOUT_FILENO));
 	fd = tail_connect();
 	if ((rlen = tailproto_format(req, sizeof(req), rq)) == -1 ||
 	    write(fd, req, (size_t)rlen) != rlen)
@@ -175,6 +251,10 @@ run_logs(const struct tailreq *rq)
 	check_answer(&lb, fd);
 	for (;;) {
 		while (linebuf_next(&lb, &line, &len)) {
+			if (escaping) {
+				len = escape(line, len, esc);
+				line = esc;
+			}
 			if (colour)
 				write_colour(line, len);
 			else {
@@ -208,6 +288,8 @@ logs_main(int argc, char *argv[])
 		{ "process-type", required_argument, NULL, 'p' },
 		{ "source", required_argument, NULL, 's' },
 		{ "tail", no_argument, NULL, 't' },
+		{ "escape", no_argument, NULL, 'E' },
+		{ "raw", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -238,6 +320,12 @@ logs_main(int argc, char *argv[])
 			break;
 		case 't':
 			rq.follow = 1;
+			break;
+		case 'E':
+			escape_mode = ESCAPE_ALWAYS;
+			break;
+		case 'R':
+			escape_mode = ESCAPE_NEVER;
 			break;
 		case 'h':
 			help();
