@@ -139,5 +139,5 @@ print(s.makefile().read(), end="")' "$DYNO_RUNDIR/logplexd.tail"
 	assert_output 'error bad line count'
 	run --separate-stderr dyno-logs
 	assert_failure 64
-	assert_equal "${stderr_lines[0]}" 'usage: dyno-logs app [-t] [-d dyno] [-n num] [-p type] [-s source]'
+	assert_equal "${stderr_lines[0]}" 'usage: dyno-logs app [-t] [-d dyno] [-n num] [-p type] [-s source] [--escape | --raw]'
 }
