@@ -14,6 +14,7 @@
 #include "diag.h"
 #include "drains.h"
 #include "linebuf.h"
+#include "logtokens.h"
 #include "names.h"
 #include "num.h"
 #include "state.h"
@@ -32,7 +33,10 @@ static enum { ESCAPE_AUTO, ESCAPE_ALWAYS, ESCAPE_NEVER } escape_mode;
 	" [--escape | --raw]\n" \
 	"       dyno-logs drains app\n" \
 	"       dyno-logs drains add app url\n" \
-	"       dyno-logs drains remove app url | token\n"
+	"       dyno-logs drains remove app url | token\n" \
+	"       dyno-logs tokens app\n" \
+	"       dyno-logs tokens add app app | heroku\n" \
+	"       dyno-logs tokens remove app token\n"
 
 static void
 usage(void)
@@ -485,6 +489,96 @@ drains_main(int argc, char *argv[])
 	return 0;
 }
 
+/* Read the app's input tokens; a missing file is none. */
+static int
+tokens_load(const char *path, struct logtoken *t)
+{
+	char *text, err[256];
+	int n;
+
+	if (state_read(path, LOGTOKENS_FILE_MAX, &text, NULL) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		diag_die_errno(diag_exit_for_errno(errno), "%s", path);
+	}
+	n = logtokens_parse(text, t, LOGTOKENS_MAX, err, sizeof(err));
+	free(text);
+	if (n == -1)
+		diag_die(EXIT_DATAERR, "%s:%s", path, err);
+	return n;
+}
+
+/* Add a fresh token for source, or remove one; under the app's lock. */
+static void
+tokens_change(const char *path, int add, const char *key)
+{
+	struct logtoken t[LOGTOKENS_MAX], shown;
+	char buf[LOGTOKENS_MAX * (LOGTOKENS_LEN + 9) + 1];
+	int n, i;
+
+	n = tokens_load(path, t);
+	for (i = 0; !add && i < n && strcmp(t[i].token, key) != 0; i++)
+		;
+	if (!add && i == n)
+		diag_die(EXIT_NO, "no token %s", key);
+	if (add && n == LOGTOKENS_MAX)
+		diag_die(EXIT_NO, "already %d tokens, the most allowed",
+		    LOGTOKENS_MAX);
+	if (add) {
+		if (logtokens_new(t[n].token) == -1)
+			diag_die_errno(EXIT_OSERR, "getrandom");
+		strcpy(t[n].source, key);
+		i = n++;
+	}
+	shown = t[i];
+	if (!add)
+		memmove(&t[i], &t[i + 1], (size_t)(n-- - i - 1) * sizeof(*t));
+	/* 0600: a token lets its holder write the app's log. */
+	if (state_replace(path, buf, logtokens_format(buf, sizeof(buf), t,
+	    (size_t)n), 0600, STATE_FSYNC) == -1)
+		diag_die_errno(EXIT_CANTCREAT, "%s", path);
+	printf("%s %s\n", shown.token, shown.source);
+}
+
+/* dyno-logs tokens [add|remove] APP [SOURCE|TOKEN]: logplexd --listen's. */
+static int
+tokens_main(int argc, char *argv[])
+{
+	struct logtoken t[LOGTOKENS_MAX];
+	char dir[PATH_MAX], path[PATH_MAX], lock[PATH_MAX];
+	const char *app, *why;
+	int add, lockfd, n, i;
+
+	if (argc >= 2 && strcmp(argv[argc - 1], "--help") == 0)
+		help();
+	add = argc == 4 && strcmp(argv[1], "add") == 0;
+	if (argc != 2 && !add && (argc != 4 || strcmp(argv[1], "remove") != 0))
+		usage();
+	app = argv[argc == 2 ? 1 : 2];
+	if ((why = names_check_app(app)) != NULL)
+		diag_die(EXIT_USAGE, "%s: %s", app, why);
+	if (add && strcmp(argv[3], "app") != 0 && strcmp(argv[3], "heroku") != 0)
+		diag_die(EXIT_USAGE, "%s: source is app or heroku", argv[3]);
+	if (state_pathf(dir, sizeof(dir), "%s/apps/%s", conf.root, app) == -1 ||
+	    state_pathf(path, sizeof(path), "%s/" LOGTOKENS_FILE, dir) == -1 ||
+	    state_pathf(lock, sizeof(lock), "%s/.log-tokens.lock", dir) == -1)
+		diag_die_errno(EXIT_USAGE, "%s", app);
+	if (access(dir, F_OK) == -1)
+		diag_die(EXIT_NOINPUT, "%s: no such app (no %s)", app, dir);
+	if (argc == 2) {
+		n = tokens_load(path, t);
+		for (i = 0; i < n; i++)
+			printf("%s %s\n", t[i].token, t[i].source);
+		return 0;
+	}
+	if ((lockfd = state_lock(lock, 1)) == -1)
+		diag_die_errno(EXIT_TEMPFAIL, "%s", lock);
+	tokens_change(path, add, argv[3]);
+	close(lockfd);
+	notify();
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -495,5 +589,7 @@ main(int argc, char *argv[])
 		diag_die(EXIT_CONFIG, "%s", err);
 	if (argc >= 2 && strcmp(argv[1], "drains") == 0)
 		return drains_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "tokens") == 0)
+		return tokens_main(argc - 1, argv + 1);
 	return logs_main(argc, argv);
 }

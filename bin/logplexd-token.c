@@ -7,6 +7,7 @@
 
 #include "diag.h"
 #include "logplexd.h"
+#include "logtokens.h"
 #include "names.h"
 #include "state.h"
 
@@ -17,10 +18,6 @@
  * can write the app's folder can mint one, and an app removed takes its
  * tokens with it at the next reload.
  */
-#define TOKENS_FILE	"log-tokens"
-#define TOKENS_FILE_MAX	4096
-#define TOKENS_PER_APP	16
-#define TOKEN_LEN	38	/* "t." and a lowercase UUID */
 #define BUCKETS		1024
 
 struct tokens {
@@ -38,25 +35,6 @@ bucket(const char *p, size_t len)
 	return h % BUCKETS;
 }
 
-/* "t." then 8-4-4-4-12 lowercase hex digits. */
-static int
-token_valid(const char *p, size_t len)
-{
-	size_t i;
-
-	if (len != TOKEN_LEN || p[0] != 't' || p[1] != '.')
-		return 0;
-	for (i = 2; i < len; i++) {
-		if (i == 10 || i == 15 || i == 20 || i == 25) {
-			if (p[i] != '-')
-				return 0;
-		} else if (!((p[i] >= '0' && p[i] <= '9') ||
-		    (p[i] >= 'a' && p[i] <= 'f')))
-			return 0;
-	}
-	return 1;
-}
-
 /* Equal, in a time that does not depend on where they differ. */
 static int
 same(const char *a, const char *b, size_t len)
@@ -69,63 +47,20 @@ same(const char *a, const char *b, size_t len)
 	return d == 0;
 }
 
-/* One "t.<uuid> SOURCE" line into t; -1 when it is not that. */
 static int
-parse_line(const char *p, size_t len, struct token *t)
-{
-	const char *sp = memchr(p, ' ', len);
-	size_t slen;
-
-	if (sp == NULL || !token_valid(p, (size_t)(sp - p)))
-		return -1;
-	slen = len - (size_t)(sp + 1 - p);
-	if (!((slen == 3 && memcmp(sp + 1, "app", 3) == 0) ||
-	    (slen == 6 && memcmp(sp + 1, "heroku", 6) == 0)))
-		return -1;
-	memcpy(t->token, p, TOKEN_LEN);
-	t->token[TOKEN_LEN] = '\0';
-	memcpy(t->source, sp + 1, slen);
-	t->source[slen] = '\0';
-	return 0;
-}
-
-static int
-add(struct tokens *ts, const struct token *proto)
+add(struct tokens *ts, const char *app, const struct logtoken *lt)
 {
 	struct token *t;
-	size_t b = bucket(proto->token, TOKEN_LEN);
+	size_t b = bucket(lt->token, LOGTOKENS_LEN);
 
-	if ((t = malloc(sizeof(*t))) == NULL)
+	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return -1;
-	*t = *proto;
+	memcpy(t->token, lt->token, sizeof(lt->token));
+	memcpy(t->source, lt->source, sizeof(lt->source));
+	memcpy(t->app, app, strlen(app) + 1);
 	t->next = ts->b[b];
 	ts->b[b] = t;
 	ts->n++;
-	return 0;
-}
-
-/* Parse text (an app's file); the line number of the first bad line. */
-static int
-parse_file(struct tokens *ts, const char *app, char *text)
-{
-	struct token t;
-	char *line, *save = NULL;
-	int lineno = 0, n = 0;
-
-	memset(&t, 0, sizeof(t));
-	if (strlen(app) >= sizeof(t.app))	/* names_check_app: never */
-		return 1;
-	memcpy(t.app, app, strlen(app) + 1);
-	for (line = text; line != NULL; line = save) {
-		if ((save = strchr(line, '\n')) != NULL)
-			*save++ = '\0';
-		lineno++;
-		if (*line == '\0' || *line == '#')
-			continue;
-		if (++n > TOKENS_PER_APP || parse_line(line, strlen(line),
-		    &t) == -1 || add(ts, &t) == -1)
-			return lineno;
-	}
 	return 0;
 }
 
@@ -133,35 +68,25 @@ parse_file(struct tokens *ts, const char *app, char *text)
 static void
 load_app(struct lpd *l, struct tokens *ts, const char *app)
 {
-	char path[PATH_MAX], *text;
-	struct tokens one;
-	struct token *t;
-	size_t i;
-	int bad;
+	struct logtoken lt[LOGTOKENS_MAX];
+	char path[PATH_MAX], err[128], *text;
+	int i, n;
 
-	if (state_pathf(path, sizeof(path), "%s/apps/%s/" TOKENS_FILE,
+	if (strlen(app) >= sizeof(((struct token *)0)->app) ||
+	    state_pathf(path, sizeof(path), "%s/apps/%s/" LOGTOKENS_FILE,
 	    l->conf.root, app) == -1)
 		return;
-	if (state_read(path, TOKENS_FILE_MAX, &text, NULL) == -1) {
+	if (state_read(path, LOGTOKENS_FILE_MAX, &text, NULL) == -1) {
 		if (errno != ENOENT)
 			diag_warn_errno("%s", path);
 		return;
 	}
-	memset(&one, 0, sizeof(one));
-	if ((bad = parse_file(&one, app, text)) != 0)
-		diag_warn("%s:%d: expected \"t.<uuid> app|heroku\" (at most %d);"
-		    " none of its tokens is taken", path, bad, TOKENS_PER_APP);
-	for (i = 0; i < BUCKETS; i++)
-		while ((t = one.b[i]) != NULL) {
-			one.b[i] = t->next;
-			if (bad != 0) {
-				free(t);
-				continue;
-			}
-			t->next = ts->b[i];	/* same token, same bucket */
-			ts->b[i] = t;
-			ts->n++;
-		}
+	if ((n = logtokens_parse(text, lt, LOGTOKENS_MAX, err,
+	    sizeof(err))) == -1)
+		diag_warn("%s:%s; none of its tokens is taken", path, err);
+	for (i = 0; i < n; i++)
+		if (add(ts, app, &lt[i]) == -1)
+			diag_warn_errno("%s", path);
 	free(text);
 }
 
@@ -214,10 +139,10 @@ tokens_find(const struct lpd *l, const char *p, size_t len)
 {
 	const struct token *t;
 
-	if (l->tokens == NULL || !token_valid(p, len))
+	if (l->tokens == NULL || !logtokens_valid(p, len))
 		return NULL;
 	for (t = l->tokens->b[bucket(p, len)]; t != NULL; t = t->next)
-		if (same(t->token, p, TOKEN_LEN))
+		if (same(t->token, p, LOGTOKENS_LEN))
 			return t;
 	return NULL;
 }

@@ -154,3 +154,32 @@ for i in range(20000):
 	usr1_has 'bad_timestamps=7 '
 	lp_err_has 'malformed=0 '
 }
+
+@test "dyno-logs tokens: add, list, remove; a running logplexd takes them at once" {
+	PORT=$(free_port)
+	lp_app other
+	lp_start --listen "127.0.0.1:$PORT"
+	run --separate-stderr dyno-logs tokens add other heroku
+	assert_success
+	assert_output --regexp '^t\.[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12} heroku$'
+	tok=${output% *}
+	[ "$(stat -c %a "$DYNO_ROOT/apps/other/log-tokens")" = 600 ]
+	run dyno-logs tokens other
+	assert_output "$tok heroku"
+	wait_for 10 eval 'frame "<158>1 - h $tok router - - via cli"; lp_log_has other "heroku[router]: via cli"'
+	run --separate-stderr dyno-logs tokens remove other "$tok"
+	assert_success
+	assert_output "$tok heroku"
+	run dyno-logs tokens other
+	assert_output ''
+	run --separate-stderr dyno-logs tokens remove other "$tok"
+	assert_failure 1
+	run --separate-stderr dyno-logs tokens add other router
+	assert_failure 64
+	run --separate-stderr dyno-logs tokens add nosuch app
+	assert_failure 66
+	for i in $(seq 16); do dyno-logs tokens add other app >/dev/null 2>&1; done
+	run --separate-stderr dyno-logs tokens add other app
+	assert_failure 1
+	assert_equal "$stderr" 'dyno-logs: already 16 tokens, the most allowed'
+}
