@@ -14,6 +14,7 @@
 #include "diag.h"
 #include "drains.h"
 #include "linebuf.h"
+#include "logtokens.h"
 #include "names.h"
 #include "num.h"
 #include "state.h"
@@ -24,11 +25,18 @@
 
 static struct conf conf;
 
+/* --escape, --raw, or by whether stdout is a terminal. */
+static enum { ESCAPE_AUTO, ESCAPE_ALWAYS, ESCAPE_NEVER } escape_mode;
+
 #define USAGE \
-	"usage: dyno-logs app [-t] [-d dyno] [-n num] [-p type] [-s source]\n" \
+	"usage: dyno-logs app [-t] [-d dyno] [-n num] [-p type] [-s source]" \
+	" [--escape | --raw]\n" \
 	"       dyno-logs drains app\n" \
 	"       dyno-logs drains add app url\n" \
-	"       dyno-logs drains remove app url | token\n"
+	"       dyno-logs drains remove app url | token\n" \
+	"       dyno-logs tokens app\n" \
+	"       dyno-logs tokens add app app | heroku\n" \
+	"       dyno-logs tokens remove app token\n"
 
 static void
 usage(void)
@@ -48,6 +56,8 @@ help(void)
 	    "                           only dynos of this process type\n"
 	    "  -s, --source=SOURCE      only app or heroku lines\n"
 	    "  -t, --tail               then follow the stream\n"
+	    "      --escape             show control characters as \\r, \\x1b\n"
+	    "      --raw                write the lines' bytes as they are\n"
 	    "  -h, --help               this text\n", stdout);
 	exit(0);
 }
@@ -102,6 +112,73 @@ write_out(const char *p, size_t len)
 	}
 }
 
+/*
+ * A valid UTF-8 sequence at p (the lead byte is p[0] >= 0xc2): its length,
+ * or 0.  Overlong forms are refused, so none can spell a C1 control.
+ */
+static size_t
+utf8_len(const unsigned char *p, size_t len)
+{
+	size_t n = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : p[0] < 0xf5 ? 4 : 0, i;
+
+	if (n == 0 || n > len || (p[0] == 0xe0 && p[1] < 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* One control byte as "\r" (the C names) or "\x1b"; its length. */
+static size_t
+put_escape(char *out, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *named = c >= '\a' && c <= '\r' ? &"abtnvfr"[c - '\a'] : NULL;
+
+	out[0] = '\\';
+	if (named != NULL && c != '\t') {
+		out[1] = *named;
+		return 2;
+	}
+	out[1] = 'x';
+	out[2] = hex[c >> 4];
+	out[3] = hex[c & 15];
+	return 4;
+}
+
+/*
+ * What a terminal would act on, made visible: C0 controls but TAB, DEL,
+ * and C1, both as raw bytes 0x80-0x9f (outside UTF-8 sequences) and as
+ * U+0080-U+009F.  A tenant's "\r" could otherwise draw a line of its own
+ * over the ones before, "heroku[router]" and all.  out holds 4 * len.
+ */
+static size_t
+escape(const char *in, size_t len, char *out)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t i = 0, o = 0, n;
+
+	while (i < len) {
+		if (p[i] >= 0xc2 && (n = utf8_len(p + i, len - i)) != 0) {
+			if (n == 2 && p[i] == 0xc2 && p[i + 1] <= 0x9f) {
+				o += put_escape(out + o, p[i]);
+				o += put_escape(out + o, p[i + 1]);
+			} else {
+				memcpy(out + o, p + i, n);
+				o += n;
+			}
+			i += n;
+		} else if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f ||
+		    (p[i] >= 0x80 && p[i] <= 0x9f))
+			o += put_escape(out + o, p[i++]);
+		else
+			out[o++] = (char)p[i++];
+	}
+	return o;
+}
+
 /* Heroku's CLI colours each dyno's "source[dyno]:" prefix; so do we. */
 static void
 write_colour(const char *line, size_t len)
@@ -146,6 +223,9 @@ check_answer(struct linebuf *lb, int fd)
 	}
 	if (len == 2 && memcmp(line, "ok", 2) == 0)
 		return;
+	if (len == 17 && memcmp(line, "error no such app", 17) == 0)
+		diag_die(EXIT_NOINPUT, "logplexd refused the request: no such "
+		    "app");
 	if (len > 6 && memcmp(line, "error ", 6) == 0)
 		diag_die(EXIT_USAGE, "logplexd refused the request: %.*s",
 		    (int)len - 6, line + 6);
@@ -160,11 +240,14 @@ run_logs(const struct tailreq *rq)
 	const char *line;
 	size_t len;
 	ssize_t n;
-	int fd, colour, rlen;
+	static char esc[4 * LINE_MAX_OUT];
+	int fd, colour, rlen, escaping;
 
 	/* no-color.org: only a non-empty NO_COLOR turns colour off */
 	colour = isatty(STDOUT_FILENO) && (getenv("NO_COLOR") == NULL ||
 	    *getenv("NO_COLOR") == '\0');
+	escaping = escape_mode == ESCAPE_ALWAYS ||
+	    (escape_mode == ESCAPE_AUTO && isatty(STDOUT_FILENO));
 	fd = tail_connect();
 	if ((rlen = tailproto_format(req, sizeof(req), rq)) == -1 ||
 	    write(fd, req, (size_t)rlen) != rlen)
@@ -174,6 +257,10 @@ run_logs(const struct tailreq *rq)
 	check_answer(&lb, fd);
 	for (;;) {
 		while (linebuf_next(&lb, &line, &len)) {
+			if (escaping) {
+				len = escape(line, len, esc);
+				line = esc;
+			}
 			if (colour)
 				write_colour(line, len);
 			else {
@@ -207,6 +294,8 @@ logs_main(int argc, char *argv[])
 		{ "process-type", required_argument, NULL, 'p' },
 		{ "source", required_argument, NULL, 's' },
 		{ "tail", no_argument, NULL, 't' },
+		{ "escape", no_argument, NULL, 'E' },
+		{ "raw", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -237,6 +326,12 @@ logs_main(int argc, char *argv[])
 			break;
 		case 't':
 			rq.follow = 1;
+			break;
+		case 'E':
+			escape_mode = ESCAPE_ALWAYS;
+			break;
+		case 'R':
+			escape_mode = ESCAPE_NEVER;
 			break;
 		case 'h':
 			help();
@@ -396,6 +491,96 @@ drains_main(int argc, char *argv[])
 	return 0;
 }
 
+/* Read the app's input tokens; a missing file is none. */
+static int
+tokens_load(const char *path, struct logtoken *t)
+{
+	char *text, err[256];
+	int n;
+
+	if (state_read(path, LOGTOKENS_FILE_MAX, &text, NULL) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		diag_die_errno(diag_exit_for_errno(errno), "%s", path);
+	}
+	n = logtokens_parse(text, t, LOGTOKENS_MAX, err, sizeof(err));
+	free(text);
+	if (n == -1)
+		diag_die(EXIT_DATAERR, "%s:%s", path, err);
+	return n;
+}
+
+/* Add a fresh token for source, or remove one; under the app's lock. */
+static void
+tokens_change(const char *path, int add, const char *key)
+{
+	struct logtoken t[LOGTOKENS_MAX], shown;
+	char buf[LOGTOKENS_MAX * (LOGTOKENS_LEN + 9) + 1];
+	int n, i;
+
+	n = tokens_load(path, t);
+	for (i = 0; !add && i < n && strcmp(t[i].token, key) != 0; i++)
+		;
+	if (!add && i == n)
+		diag_die(EXIT_NO, "no token %s", key);
+	if (add && n == LOGTOKENS_MAX)
+		diag_die(EXIT_NO, "already %d tokens, the most allowed",
+		    LOGTOKENS_MAX);
+	if (add) {
+		if (logtokens_new(t[n].token) == -1)
+			diag_die_errno(EXIT_OSERR, "getrandom");
+		strcpy(t[n].source, key);
+		i = n++;
+	}
+	shown = t[i];
+	if (!add)
+		memmove(&t[i], &t[i + 1], (size_t)(n-- - i - 1) * sizeof(*t));
+	/* 0600: a token lets its holder write the app's log. */
+	if (state_replace(path, buf, logtokens_format(buf, sizeof(buf), t,
+	    (size_t)n), 0600, STATE_FSYNC) == -1)
+		diag_die_errno(EXIT_CANTCREAT, "%s", path);
+	printf("%s %s\n", shown.token, shown.source);
+}
+
+/* dyno-logs tokens [add|remove] APP [SOURCE|TOKEN]: logplexd --listen's. */
+static int
+tokens_main(int argc, char *argv[])
+{
+	struct logtoken t[LOGTOKENS_MAX];
+	char dir[PATH_MAX], path[PATH_MAX], lock[PATH_MAX];
+	const char *app, *why;
+	int add, lockfd, n, i;
+
+	if (argc >= 2 && strcmp(argv[argc - 1], "--help") == 0)
+		help();
+	add = argc == 4 && strcmp(argv[1], "add") == 0;
+	if (argc != 2 && !add && (argc != 4 || strcmp(argv[1], "remove") != 0))
+		usage();
+	app = argv[argc == 2 ? 1 : 2];
+	if ((why = names_check_app(app)) != NULL)
+		diag_die(EXIT_USAGE, "%s: %s", app, why);
+	if (add && strcmp(argv[3], "app") != 0 && strcmp(argv[3], "heroku") != 0)
+		diag_die(EXIT_USAGE, "%s: source is app or heroku", argv[3]);
+	if (state_pathf(dir, sizeof(dir), "%s/apps/%s", conf.root, app) == -1 ||
+	    state_pathf(path, sizeof(path), "%s/" LOGTOKENS_FILE, dir) == -1 ||
+	    state_pathf(lock, sizeof(lock), "%s/.log-tokens.lock", dir) == -1)
+		diag_die_errno(EXIT_USAGE, "%s", app);
+	if (access(dir, F_OK) == -1)
+		diag_die(EXIT_NOINPUT, "%s: no such app (no %s)", app, dir);
+	if (argc == 2) {
+		n = tokens_load(path, t);
+		for (i = 0; i < n; i++)
+			printf("%s %s\n", t[i].token, t[i].source);
+		return 0;
+	}
+	if ((lockfd = state_lock(lock, 1)) == -1)
+		diag_die_errno(EXIT_TEMPFAIL, "%s", lock);
+	tokens_change(path, add, argv[3]);
+	close(lockfd);
+	notify();
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -406,5 +591,7 @@ main(int argc, char *argv[])
 		diag_die(EXIT_CONFIG, "%s", err);
 	if (argc >= 2 && strcmp(argv[1], "drains") == 0)
 		return drains_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "tokens") == 0)
+		return tokens_main(argc - 1, argv + 1);
 	return logs_main(argc, argv);
 }

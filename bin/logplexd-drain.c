@@ -9,6 +9,7 @@
 #include "diag.h"
 #include "logframe.h"
 #include "logplexd.h"
+#include "names.h"
 #include "state.h"
 
 static struct drain *
@@ -187,6 +188,7 @@ load_app(struct lpd *l, const char *name)
 	    name) == -1 || (a = app_get(l, name, strlen(name), 1)) == NULL)
 		return;
 	a->mark = 1;
+	a->seen_ms = evloop_now_ms();
 	if (state_read(path, DRAINS_FILE_MAX, &text, NULL) == -1) {
 		if (errno != ENOENT)
 			diag_warn_errno("%s", path);
@@ -211,7 +213,7 @@ drains_reload(struct lpd *l)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
-	struct app *a;
+	struct app *a, *next;
 	DIR *dir;
 	size_t i;
 
@@ -222,16 +224,21 @@ drains_reload(struct lpd *l)
 		return -1;
 	if ((dir = opendir(path)) != NULL) {
 		while ((de = readdir(dir)) != NULL)
-			if (de->d_name[0] != '.' && strlen(de->d_name) < 64)
+			if (names_check_app(de->d_name) == NULL)
 				load_app(l, de->d_name);
 		closedir(dir);
-	} else if (errno != ENOENT)
+	} else if (errno != ENOENT) {
+		/* Unreadable: keep every stream rather than drop them all. */
 		diag_warn_errno("%s", path);
-	/* An app folder that went away takes its drains with it. */
+		return -1;
+	}
+	/* An app folder that went away takes its stream with it. */
 	for (i = 0; i < l->nbuckets; i++)
-		for (a = l->apps[i]; a != NULL; a = a->next)
+		for (a = l->apps[i]; a != NULL; a = next) {
+			next = a->next;
 			if (!a->mark)
-				apply(l, a, NULL, 0);
+				app_remove(l, a);
+		}
 	return 0;
 }
 

@@ -19,7 +19,10 @@
 #define ROUNDS		16		/* batches before other fds get a turn */
 #define FRAME_MAX	65536		/* octet-counted frames on TCP */
 #define CONN_MAX	256		/* TCP producers at once */
-#define WARN_MALFORMED	1		/* diag_warn_ratelimited slot */
+#define WARN_MALFORMED	1		/* diag_warn_ratelimited slots */
+#define WARN_UNKNOWN	6
+#define WARN_TOKEN	7
+#define WARN_TS		8
 
 struct conn {
 	struct conn	*next, *prev;	/* every open producer connection */
@@ -43,48 +46,129 @@ malformed(struct lpd *l, const char *why)
 	    l->malformed);
 }
 
-/* App names as logplex channels: printable, no '/', 1 to 63 bytes. */
-static int
-app_ok(const struct logfield *f)
+/* Say, at most every 10 s, that lines for apps without a folder go. */
+static void
+unknown_app(struct lpd *l, const struct logmsg *m)
 {
-	size_t i;
-
-	if (f->len == 0 || f->len > 63)
-		return 0;
-	for (i = 0; i < f->len; i++)
-		if (f->p[i] <= ' ' || f->p[i] == '/' || f->p[i] == 0x7f)
-			return 0;
-	return 1;
+	l->unknown_app++;
+	diag_warn_ratelimited(WARN_UNKNOWN, 10000, "line for %.*s dropped: no "
+	    "such app (%llu so far)", (int)m->app.len, m->app.p, l->unknown_app);
 }
 
+/* The app a line names, or NULL when it was counted and dropped. */
+static struct app *
+app_of(struct lpd *l, const struct logmsg *m, const char *name, size_t len)
+{
+	struct app *a;
+
+	if ((a = app_known(l, name, len)) != NULL)
+		return a;
+	if (errno == ENOENT)
+		unknown_app(l, m);
+	else
+		malformed(l, errno == EINVAL ? "bad app name" : "out of memory");
+	return NULL;
+}
+
+/* Parse and check what every input checks; -1 when counted and dropped. */
+static int
+parse(struct lpd *l, const char *buf, size_t len, struct logmsg *m)
+{
+	if (logmsg_parse(buf, len, m) == -1) {
+		malformed(l, "not \"<PRI>1 TS APP SOURCE DYNO - - MSG\"");
+		return -1;
+	}
+	if (m->ts.len > 64 || m->source.len > 64 || m->dyno.len > 64) {
+		malformed(l, "field too long");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Store m as app a's, from source.  A timestamp that is not RFC 5424's is
+ * replaced by the time it came, as the NILVALUE asks: the line matters
+ * more than a producer's broken clock format, and drains must never get
+ * a TIMESTAMP field their parsers refuse.
+ */
+static void
+deliver(struct lpd *l, struct app *a, const struct logmsg *m,
+    const struct logfield *source)
+{
+	char now[LOGMSG_TS_LEN + 1];
+	struct logfield ts = m->ts;
+	struct lmsg *lm;
+	size_t off = 0, n;
+	int rc;
+
+	if ((rc = logmsg_ts_check(m->ts.p, m->ts.len)) != 0) {
+		if (rc == -1) {
+			l->bad_ts++;
+			diag_warn_ratelimited(WARN_TS, 10000, "malformed "
+			    "timestamp replaced by the time received (%llu so "
+			    "far)", l->bad_ts);
+		}
+		logmsg_timestamp(now, NULL);
+		ts.p = now;
+		ts.len = strlen(now);
+	}
+	l->received++;
+	/* Heroku splits long lines into line_max-byte messages (4.1). */
+	do {
+		n = m->msg.len - off;
+		if (n > l->conf.line_max)
+			n = l->conf.line_max;
+		lm = lmsg_new(m->pri, &ts, source, &m->dyno, m->msg.p + off, n);
+		if (lm == NULL)
+			return malformed(l, "out of memory");
+		lpd_deliver(l, a, lm);
+		off += n;
+	} while (off < m->msg.len);
+}
+
+/* The unix socket: local producers name the app and source themselves. */
 void
 ingest_message(struct lpd *l, const char *buf, size_t len)
 {
 	struct logmsg m;
 	struct app *a;
-	struct lmsg *lm;
-	size_t off = 0, n;
 
-	if (logmsg_parse(buf, len, &m) == -1)
-		return malformed(l, "not \"<PRI>1 TS APP SOURCE DYNO - - MSG\"");
-	if (!app_ok(&m.app))
-		return malformed(l, "bad app name");
-	if (m.ts.len > 64 || m.source.len > 64 || m.dyno.len > 64)
-		return malformed(l, "field too long");
-	if ((a = app_get(l, m.app.p, m.app.len, 1)) == NULL)
-		return malformed(l, "out of memory");
-	l->received++;
-	/* Heroku splits long lines into line_max-byte messages (4.1). */
-	do {
-		n = m.msg.len - off;
-		if (n > l->conf.line_max)
-			n = l->conf.line_max;
-		lm = lmsg_new(m.pri, &m.ts, &m.source, &m.dyno, m.msg.p + off, n);
-		if (lm == NULL)
-			return malformed(l, "out of memory");
-		lpd_deliver(l, a, lm);
-		off += n;
-	} while (off < m.msg.len);
+	if (parse(l, buf, len, &m) == -1 ||
+	    (a = app_of(l, &m, m.app.p, m.app.len)) == NULL)
+		return;
+	deliver(l, a, &m, &m.source);
+}
+
+/*
+ * A TCP frame, Logplex's way: "<PRI>1 TS HOST TOKEN DYNO - - MSG".  The
+ * token alone says whose lines these are and from which source; HOST is
+ * the sender's and not used.  -1 when the token is not one we know: the
+ * frame is refused and counted, and the caller drops the connection.
+ */
+static int
+ingest_token_message(struct lpd *l, const char *buf, size_t len)
+{
+	const struct token *t;
+	struct logfield src;
+	struct logmsg m;
+	struct app *a;
+
+	if (parse(l, buf, len, &m) == -1)
+		return 0;
+	if ((t = tokens_find(l, m.source.p, m.source.len)) == NULL) {
+		l->unauthenticated++;
+		diag_warn_ratelimited(WARN_TOKEN, 10000, "frame without a valid "
+		    "token refused (%llu so far)", l->unauthenticated);
+		return -1;
+	}
+	m.app.p = t->app;
+	m.app.len = strlen(t->app);
+	if ((a = app_of(l, &m, m.app.p, m.app.len)) == NULL)
+		return 0;
+	src.p = t->source;
+	src.len = strlen(t->source);
+	deliver(l, a, &m, &src);
+	return 0;
 }
 
 static void
@@ -174,7 +258,8 @@ conn_frames(struct lpd *l, struct conn *c)
 
 	while ((used = logframe_unframe(c->buf + off, c->len - off, FRAME_MAX,
 	    &msg, &msglen)) > 0) {
-		ingest_message(l, msg, msglen);
+		if (ingest_token_message(l, msg, msglen) == -1)
+			return -1;
 		off += (size_t)used;
 	}
 	memmove(c->buf, c->buf + off, c->len - off);

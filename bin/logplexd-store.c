@@ -203,6 +203,28 @@ app_get(struct lpd *l, const char *name, size_t len, int create)
 }
 
 void
+app_remove(struct lpd *l, struct app *a)
+{
+	struct app **pp;
+	struct drain *d;
+
+	for (pp = &l->apps[hash(a->name, strlen(a->name)) % l->nbuckets];
+	    *pp != NULL; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	tail_end_app(a);
+	while ((d = a->drains) != NULL) {
+		a->drains = d->next;
+		drain_free(d);
+	}
+	lring_free(&a->history);
+	free(a);
+	l->napps--;
+}
+
+void
 lpd_deliver(struct lpd *l, struct app *a, struct lmsg *m)
 {
 	struct tail *t;

@@ -243,8 +243,10 @@ start(struct tail *t, size_t len)
 		return refuse(t, why);
 	if (t->rq.lines > l->conf.history_lines)
 		t->rq.lines = l->conf.history_lines;
-	if ((a = app_get(l, t->rq.app, strlen(t->rq.app), 1)) == NULL ||
-	    lring_init(&t->live, l->conf.tail_buffer) == -1)
+	if ((a = app_known(l, t->rq.app, strlen(t->rq.app))) == NULL)
+		return refuse(t, errno == ENOMEM ? "out of memory" :
+		    "no such app");
+	if (lring_init(&t->live, l->conf.tail_buffer) == -1)
 		return refuse(t, "out of memory");
 	unlink_from(&l->pending, t);
 	t->app = a;
@@ -353,6 +355,13 @@ tail_open(struct lpd *l)
 }
 
 /* Close the listener and every session (shutdown). */
+void
+tail_end_app(struct app *a)
+{
+	while (a->tails != NULL)
+		tail_free(a->tails);
+}
+
 void
 tail_close_all(struct lpd *l)
 {

@@ -116,6 +116,8 @@ on_hup(struct evloop *ev, int signo, void *arg)
 				lring_resize(&a->history, nc.history_lines);
 	}
 	drains_reload(l);
+	if (l->listen_fd != -1)
+		tokens_reload(l);
 	diag_verbose("reloaded");
 }
 
@@ -127,8 +129,9 @@ on_usr1(struct evloop *ev, int signo, void *arg)
 	(void)ev;
 	(void)signo;
 	fprintf(stderr, "logplexd: apps=%zu received=%llu malformed=%llu "
+	    "unknown_app=%llu unauthenticated=%llu bad_timestamps=%llu "
 	    "tails_served=%llu\n", l->napps, l->received, l->malformed,
-	    l->tails_open);
+	    l->unknown_app, l->unauthenticated, l->bad_ts, l->tails_open);
 	drains_dump(l, stderr);
 	tail_dump(l, stderr);
 	fflush(stderr);
@@ -160,7 +163,8 @@ setup(struct lpd *l, const char *listen_addr)
 		diag_die_errno(EXIT_CANTCREAT, "%s/logplexd.sock", l->conf.rundir);
 	if (tail_open(l) == -1)
 		diag_die_errno(EXIT_CANTCREAT, "%s/logplexd.tail", l->conf.rundir);
-	if (listen_addr != NULL && ingest_listen(l, listen_addr) == -1)
+	if (listen_addr != NULL && (tokens_reload(l) == -1 ||
+	    ingest_listen(l, listen_addr) == -1))
 		diag_die_errno(EXIT_OSERR, "listen %s", listen_addr);
 	drains_reload(l);
 	if (state_pathf(path, sizeof(path), "%s/logplexd.pid",
@@ -179,6 +183,7 @@ teardown(struct lpd *l)
 	ingest_close(l);
 	tail_close_all(l);
 	lpd_free_apps(l);
+	tokens_free(l);
 	http_free(l);
 	tls_free(l);
 	evloop_free(l->ev);

@@ -43,6 +43,7 @@ struct app {
 	struct tail	*tails;		/* following sessions */
 	struct drain	*drains;
 	int		 mark;		/* reload: still listed */
+	uint64_t	 seen_ms;	/* its folder was last seen then */
 	char		 name[];
 };
 
@@ -83,6 +84,10 @@ struct lpd {
 	struct tail	*pending;	/* sessions not yet attached to an app */
 	struct tail	*dirty;		/* sessions with output to push */
 	unsigned long long received, malformed, tails_open;
+	unsigned long long unknown_app;	/* lines for apps without a folder */
+	unsigned long long unauthenticated; /* TCP frames without a good token */
+	unsigned long long bad_ts;	/* timestamps replaced by the clock */
+	struct tokens	*tokens;	/* --listen's input tokens */
 	int		 stopping;
 	uint64_t	 stop_deadline;
 	struct lpd_http	*http;
@@ -110,9 +115,35 @@ struct lmsg *lring_pop(struct lring *r);
 struct lmsg *lring_at(const struct lring *r, size_t i);	/* 0 = oldest */
 int	lring_resize(struct lring *r, size_t cap);
 struct app *app_get(struct lpd *l, const char *name, size_t len, int create);
+/* Forget an app: its tails end, its drains and history are freed. */
+void	app_remove(struct lpd *l, struct app *a);
 /* Store m in app's history and hand it to its tails and drains. */
 void	lpd_deliver(struct lpd *l, struct app *a, struct lmsg *m);
 void	lpd_free_apps(struct lpd *l);
+
+/* logplexd-known.c: which app names have a folder under DYNO_ROOT/apps. */
+/*
+ * The app called name (len bytes, not NUL-terminated), made on first use,
+ * when DYNO_ROOT/apps/NAME is a folder; NULL otherwise, with errno EINVAL
+ * (not an app name), ENOENT (no such folder) or ENOMEM.  Answers are
+ * cached: a known app's folder is looked at again after KNOWN_RECHECK_MS
+ * (the app is removed when it is gone), a missing one after KNOWN_NEG_MS.
+ */
+struct app *app_known(struct lpd *l, const char *name, size_t len);
+
+/* logplexd-token.c: input tokens for --listen, from apps' log-tokens. */
+struct token {
+	struct token	*next;
+	char		 token[40];	/* "t.<uuid>" */
+	char		 source[8];	/* "app" or "heroku" */
+	char		 app[32];
+};
+/* Re-read every app's log-tokens file; a bad file is said and skipped. */
+int	tokens_reload(struct lpd *l);
+/* The token spelt by p (len bytes), or NULL. */
+const struct token *tokens_find(const struct lpd *l, const char *p,
+	    size_t len);
+void	tokens_free(struct lpd *l);
 
 /* logplexd-ingest.c */
 int	ingest_open(struct lpd *l);
@@ -128,6 +159,8 @@ void	tail_push(struct tail *t, struct lmsg *m);	/* filters, queues */
 struct tail *tail_next(const struct tail *t);
 void	tail_flush_dirty(struct lpd *l);
 void	tail_dump(struct lpd *l, FILE *fp);
+/* End every session following a (its app is being removed). */
+void	tail_end_app(struct app *a);
 
 /* logplexd-drain.c: the drain core and the syslog transports. */
 int	drains_reload(struct lpd *l);	/* 0, or -1 and a warning said */

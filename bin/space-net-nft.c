@@ -125,6 +125,64 @@ put_output(FILE *f, const char *br, const char *cidr)
 	    "\t\toifname \"%s\" drop\n\t}\n", br, br, br, cidr, br);
 }
 
+#define RESOLV_CONF	"/etc/resolv.conf"
+#define NAMESERVERS_MAX	3	/* what the resolver reads (MAXNS) */
+
+/*
+ * The IPv4 name servers of the host's resolv.conf, which dyno-run gives
+ * every dyno: the only host service a dyno may need when one of them is a
+ * host address.  Returns how many were put in ns.
+ */
+static size_t
+nameservers(uint32_t ns[NAMESERVERS_MAX])
+{
+	char line[256], word[16], addr[64];
+	size_t n = 0;
+	FILE *f;
+
+	if ((f = fopen(RESOLV_CONF, "re")) == NULL)
+		return 0;
+	while (n < NAMESERVERS_MAX && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%15s %63s", word, addr) == 2 &&
+		    strcmp(word, "nameserver") == 0 &&
+		    addr_parse(addr, &ns[n]) == 0)
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Traffic from dynos to the host itself.  Without this chain every
+ * service on any host address (logplexd's --listen, an admin port, the
+ * metadata of a cloud host) was one connect() away from every tenant.
+ * Dynos get their addresses from space-net, not DHCP, so what stays open
+ * is replies to the host's own connections (the router's) and DNS to a
+ * name server of resolv.conf that lives on the host.
+ */
+static void
+put_input(FILE *f, const char *br)
+{
+	uint32_t ns[NAMESERVERS_MAX];
+	char a[INET_ADDRSTRLEN];
+	size_t i, n = nameservers(ns);
+
+	fprintf(f, "\tchain input {\n"
+	    "\t\ttype filter hook input priority filter; policy accept;\n"
+	    "\t\t# Replies to the router's connections to web dynos.\n"
+	    "\t\tiifname \"%s\" ct state established,related accept\n", br);
+	if (n > 0)
+		fprintf(f, "\t\t# The DNS servers dynos are given, if on this "
+		    "host (" RESOLV_CONF ").\n");
+	for (i = 0; i < n; i++) {
+		addr_format(ns[i], a, sizeof(a));
+		fprintf(f, "\t\tiifname \"%s\" ip daddr %s udp dport 53 accept\n"
+		    "\t\tiifname \"%s\" ip daddr %s tcp dport 53 accept\n",
+		    br, a, br, a);
+	}
+	fprintf(f, "\t\t# Nothing else on the host is a dyno's.\n"
+	    "\t\tiifname \"%s\" drop\n\t}\n", br);
+}
+
 /* Traffic routed through the host into, inside or out of the space. */
 static void
 put_forward(FILE *f, const struct space *sp)
@@ -230,6 +288,7 @@ nft_script(const struct space *sp, const struct leases *ls, int full,
 		put_web(f, ls);
 		put_trusted(f, sp);
 		put_output(f, sp->bridge, cidr);
+		put_input(f, sp->bridge);
 		put_forward(f, sp);
 		put_nat(f, sp, cidr);
 		fprintf(f, "}\n");

@@ -26,6 +26,70 @@ logmsg_timestamp(char buf[LOGMSG_TS_LEN + 1], const struct timespec *t)
 	    (unsigned)(t->tv_nsec / 1000) % 1000000u);
 }
 
+/* n decimal digits at p, within [min, max]: the value, or -1. */
+static int
+digits(const char *p, int n, int min, int max)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v < min || v > max ? -1 : v;
+}
+
+static int
+mdays(int year, int month)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+	    31 };
+
+	if (month == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))
+		return 29;
+	return days[month - 1];
+}
+
+/* "HH:MM" with an hour 00-23 and minutes 00-59 (times and offsets). */
+static int
+hhmm(const char *p)
+{
+	return digits(p, 2, 0, 23) == -1 || p[2] != ':' ||
+	    digits(p + 3, 2, 0, 59) == -1 ? -1 : 0;
+}
+
+int
+logmsg_ts_check(const char *p, size_t len)
+{
+	const char *end = p + len;
+	int year, month;
+
+	if (len == 1 && *p == '-')
+		return 1;
+	/* "YYYY-MM-DDTHH:MM:SS" is 19 bytes, the shortest offset one more. */
+	if (len < 20 || (year = digits(p, 4, 0, 9999)) == -1 || p[4] != '-' ||
+	    (month = digits(p + 5, 2, 1, 12)) == -1 || p[7] != '-' ||
+	    digits(p + 8, 2, 1, mdays(year, month)) == -1 || p[10] != 'T' ||
+	    hhmm(p + 11) == -1 || p[16] != ':' ||
+	    digits(p + 17, 2, 0, 59) == -1)
+		return -1;
+	p += 19;
+	if (*p == '.') {
+		const char *frac = ++p;
+
+		while (p < end && *p >= '0' && *p <= '9' && p - frac < 7)
+			p++;
+		if (p == frac || p - frac > 6)
+			return -1;
+	}
+	if (end - p == 1 && *p == 'Z')
+		return 0;
+	if (end - p != 6 || (*p != '+' && *p != '-') || hhmm(p + 1) == -1)
+		return -1;
+	return 0;
+}
+
 int
 logmsg_pri(const char *source, const char *dyno)
 {

@@ -43,6 +43,16 @@ size_t	logmsg_format(char *buf, size_t size, int pri, const char *ts,
 /* Display form "TS SOURCE[DYNO]: MSG" (no newline); returns needed length. */
 size_t	logmsg_display(char *buf, size_t size, const struct logmsg *m);
 
+/*
+ * Check a TIMESTAMP field against RFC 5424 section 6.2.3: FULL-DATE "T"
+ * PARTIAL-TIME TIME-OFFSET, upper-case "T" and "Z", a real calendar day,
+ * hours 00-23, minutes and seconds 00-59 (no leap second), at most six
+ * fraction digits, offsets up to 23:59.  Returns 0 when valid, 1 for the
+ * NILVALUE "-" (the time is unknown: the receiver's clock is meant), -1
+ * for anything else.
+ */
+int	logmsg_ts_check(const char *p, size_t len);
+
 /* RFC 3339 UTC with microseconds of `t` (now when NULL) into buf[33]. */
 void	logmsg_timestamp(char buf[LOGMSG_TS_LEN + 1], const struct timespec *t);
 

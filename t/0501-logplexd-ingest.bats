@@ -4,7 +4,11 @@ bats_require_minimum_version 1.5.0
 load helper/common
 load helper/logplexd
 
-setup() { dyno_setup; }
+setup() {
+	dyno_setup
+	lp_app myapp
+	lp_app otherapp
+}
 teardown() { lp_cleanup; dyno_teardown; }
 
 @test "lines come back in display form, last 100 by default" {
@@ -64,18 +68,6 @@ teardown() { lp_cleanup; dyno_teardown; }
 	assert_output 1
 	kill -USR1 "$LP_PID"
 	wait_for 10 lp_err_has 'malformed=6'
-}
-
-@test "--listen takes octet-counted RFC 5424 over TCP" {
-	port=$(free_port)
-	lp_start --listen "127.0.0.1:$port"
-	logplex-send -T "127.0.0.1:$port" -n 50 tcpapp app worker.2
-	wait_for 10 lp_log_has tcpapp 'worker.2]: line 50'
-	# Not octet counting: the connection is dropped, logplexd goes on.
-	printf 'hello there\n' >"/dev/tcp/127.0.0.1/$port"
-	wait_for 10 lp_err_has 'not octet-counted framing'
-	logplex-send -T "127.0.0.1:$port" -n 1 tcpapp app worker.3
-	wait_for 10 lp_log_has tcpapp 'worker.3]: line 1'
 }
 
 @test "dyno-logs says logplexd is not running in one line, exit 69" {

@@ -6,6 +6,7 @@ load helper/logplexd
 
 setup() {
 	dyno_setup
+	lp_app myapp
 	lp_start
 	printf 'web one\n' | logplex-send myapp app web.1
 	printf 'web two\n' | logplex-send myapp app web.2
@@ -148,5 +149,5 @@ print(s.makefile().read(), end="")' "$DYNO_RUNDIR/logplexd.tail"
 	assert_output 'error bad line count'
 	run --separate-stderr dyno-logs
 	assert_failure 64
-	assert_equal "${stderr_lines[0]}" 'usage: dyno-logs app [-t] [-d dyno] [-n num] [-p type] [-s source]'
+	assert_equal "${stderr_lines[0]}" 'usage: dyno-logs app [-t] [-d dyno] [-n num] [-p type] [-s source] [--escape | --raw]'
 }

@@ -28,6 +28,7 @@ complete_words() {
 	f="$TOP/completions/bash/dyno-logs"
 	run complete_words "$f" dyno-logs ''
 	assert_output "drains
+tokens
 alpha
 beta"
 	run complete_words "$f" dyno-logs drains ''
@@ -43,6 +44,14 @@ heroku"
 web"
 	run complete_words "$f" dyno-logs alpha --ta
 	assert_output '--tail'
+	run complete_words "$f" dyno-logs alpha --es
+	assert_output '--escape'
+	run complete_words "$f" dyno-logs tokens add alpha ''
+	assert_output "app
+heroku"
+	echo 't.0b6e4a26-7c59-4d2e-9a4b-1d2e3f405162 app' >"$DYNO_ROOT/apps/alpha/log-tokens"
+	run complete_words "$f" dyno-logs tokens remove alpha ''
+	assert_output 't.0b6e4a26-7c59-4d2e-9a4b-1d2e3f405162'
 }
 
 @test "logplexd completes its options" {

@@ -20,6 +20,9 @@ TCK=$(getconf CLK_TCK)
 WORK=$(mktemp -d /tmp/dynotest-bench-XXXXXX)
 export DYNO_ROOT="$WORK/root" DYNO_RUNDIR="$WORK/run" DYNO_CONF="$WORK/dyno.conf"
 mkdir -p "$DYNO_ROOT/apps/bench" "$DYNO_RUNDIR"
+# TCP input takes frames with an input token only (logplexd(8)).
+TOKEN=t.3f0c6a52-9d41-4b7e-8a2f-6c1d0e9b7a45
+echo "$TOKEN app" >"$DYNO_ROOT/apps/bench/log-tokens"
 : >"$DYNO_CONF"
 PIDS=()
 LP_WRAP=()
@@ -85,9 +88,11 @@ lp_received() {
 
 # producers ARGS...: PRODUCERS logplex-send processes at once.
 producers() {
-	local i pids=()
+	local i pids=() app=bench src=app
+	# Over TCP the token stands where SOURCE goes, and names the app.
+	[ "${1:-}" = -T ] && app=host src=$TOKEN
 	for ((i = 1; i <= PRODUCERS; i++)); do
-		logplex-send "$@" -n "$LINES" bench app "web.$i" &
+		logplex-send "$@" -n "$LINES" "$app" "$src" "web.$i" &
 		pids+=($!)
 	done
 	wait "${pids[@]}"

@@ -52,6 +52,70 @@ test_logmsg(void)
 	is_int(logmsg_pri("app", "api"), 45, "api pri");
 }
 
+/* RFC 5424 6.2.3 golden cases: the text and logmsg_ts_check's answer. */
+static const struct {
+	const char	*ts;
+	int		 want;
+} ts_cases[] = {
+	{ "2026-11-22T10:00:00.123456+00:00", 0 },	/* what we write */
+	{ "1985-04-12T23:20:50.52Z", 0 },		/* RFC 5424's examples */
+	{ "1985-04-12T19:20:50.52-04:00", 0 },
+	{ "2003-10-11T22:14:15.003Z", 0 },
+	{ "2003-08-24T05:14:15.000003-07:00", 0 },
+	{ "2026-11-22T10:00:00Z", 0 },			/* no fraction */
+	{ "2026-11-22T10:00:00+23:59", 0 },
+	{ "2024-02-29T00:00:00Z", 0 },			/* leap day */
+	{ "2000-02-29T00:00:00Z", 0 },
+	{ "0000-01-01T00:00:00Z", 0 },
+	{ "2026-12-31T23:59:59.9Z", 0 },
+	{ "-", 1 },					/* NILVALUE */
+	{ "2003-08-24T05:14:15.000000003-07:00", -1 },	/* > 6 digits */
+	{ "2003-08-24T05:14:15.-07:00", -1 },		/* empty fraction */
+	{ "2003-08-24T05:14:15", -1 },			/* no offset */
+	{ "2003-08-24t05:14:15Z", -1 },			/* lower-case t */
+	{ "2003-08-24T05:14:15z", -1 },			/* lower-case z */
+	{ "2003-08-24 05:14:15Z", -1 },
+	{ "2003-08-24T05:14:60Z", -1 },			/* leap second */
+	{ "2003-08-24T24:00:00Z", -1 },
+	{ "2003-08-24T23:60:00Z", -1 },
+	{ "2003-13-01T00:00:00Z", -1 },
+	{ "2003-00-01T00:00:00Z", -1 },
+	{ "2003-04-31T00:00:00Z", -1 },			/* 30 days */
+	{ "2023-02-29T00:00:00Z", -1 },			/* not a leap year */
+	{ "1900-02-29T00:00:00Z", -1 },
+	{ "2003-01-00T00:00:00Z", -1 },
+	{ "03-08-24T05:14:15Z", -1 },
+	{ "2003-8-24T05:14:15Z", -1 },
+	{ "2003-08-24T05:14:15+0700", -1 },		/* no colon */
+	{ "2003-08-24T05:14:15+07", -1 },
+	{ "2003-08-24T05:14:15+24:00", -1 },
+	{ "2003-08-24T05:14:15+07:00x", -1 },		/* trailing junk */
+	{ "2003-08-24T05:14:15ZZ", -1 },
+	{ "+2003-08-24T05:14:15Z", -1 },
+	{ "2003-08-24T05:14:15.12a4Z", -1 },
+	{ "2003-08-24T05:14:1\r5Z", -1 },
+	{ "--", -1 },
+	{ "", -1 },
+	{ "ts", -1 },
+	{ "Oct 11 22:14:15", -1 },			/* RFC 3164 */
+	{ "1700000000", -1 },
+};
+
+static void
+test_ts(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ts_cases) / sizeof(ts_cases[0]); i++)
+		is_int(logmsg_ts_check(ts_cases[i].ts, strlen(ts_cases[i].ts)),
+		    ts_cases[i].want, "timestamp \"%s\"", ts_cases[i].ts);
+	/* The length counts, not a NUL: a valid prefix is not enough. */
+	is_int(logmsg_ts_check("2026-11-22T10:00:00Z", 19), -1,
+	    "timestamp cut before its offset");
+	is_int(logmsg_ts_check("2026-11-22T10:00:00Zjunk", 20), 0,
+	    "timestamp read only to its length");
+}
+
 static char pumped[256];
 
 static void
@@ -166,6 +230,7 @@ int
 main(void)
 {
 	test_logmsg();
+	test_ts();
 	test_linebuf();
 	test_evloop();
 	return done_testing();
