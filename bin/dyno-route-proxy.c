@@ -602,7 +602,7 @@ dispatch(struct conn *c, const struct http_msg *m, size_t hl)
 	struct app *app;
 
 	c->ri.start_ms = now_ms();
-	app = apps_lookup(W.apps, m->hdr[m->host].value, m->hdr[m->host].vlen);
+	app = apps_lookup(W.apps, m->hostv, m->hostlen);
 	if (msg_request(c, m, hl, wall_ms()) == -1) {
 		c->cin.off += hl;
 		fail(c, "H26", 400, "bad header", NULL);
