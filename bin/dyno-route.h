@@ -20,6 +20,13 @@ struct logclient;
 #define HTTP_MAX_HEADERS	1000
 #define HTTP_COOKIE_MAX		8192
 #define HEAD_MAX		(96 * 1024)
+/*
+ * File descriptors one client connection may hold: its own, the dyno's,
+ * two splice pipes (four) and one kept-alive dyno connection in the pool
+ * (the pool is capped at max_connections).  LimitNOFILE in
+ * dyno-route.service is sized by it.
+ */
+#define FDS_PER_CONN		7
 #define REQID_MIN		20
 #define REQID_MAX		200
 /* Connection options naming other headers; more is a bad header. */
@@ -275,6 +282,8 @@ struct conn {
 	struct spipe	 sdown, sup;	/* dyno to client, client to dyno */
 	int		 sent, reused, logged, closed, beof, shut;
 	uint64_t	 connect_start;
+	uint64_t	 head_start;	/* a head under way since; 0: idle */
+	struct ipslot	*ips;		/* the client address's count */
 	struct conn	*next, *prev;
 };
 
