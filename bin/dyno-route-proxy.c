@@ -1540,6 +1540,8 @@ resume_accepting(struct evloop *ev, void *arg)
 	W.accept_paused = 0;
 	if (W.draining)
 		return;
+	if (W.reserve_fd == -1)
+		W.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (i = 0; i < W.wc->nls; i++)
 		(void)evloop_mod_fd(ev, W.wc->ls[i].fd, EPOLLIN);
 }
@@ -1574,11 +1576,12 @@ accept_failed(int lfd, int err)
 		close(W.reserve_fd);
 		cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		e = errno;
+		if (cfd != -1)
+			close(cfd);
 		W.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (cfd == -1 && (e == EAGAIN || e == EWOULDBLOCK))
 			return 0;
 		if (cfd != -1) {
-			close(cfd);
 			W.shed++;
 			diag_warn_ratelimited(1, 10000, "accept: %s; new "
 			    "connections closed at once: %llu so far",

@@ -3,12 +3,13 @@
 # Hostile clients for dyno-route's resource tests (loopback only, bounded).
 # Usage: dyno-route-flood.py CMD PORT ARGS...
 #   halfclose PORT N [SRC]  N times: connect, send half a head, close
-#   trickle PORT HOST SECS  send a head one byte every 0.2 s for at most
-#                           SECS; print "closed after Xs: FIRST-LINE"
+#   trickle PORT HOST SECS  send a head one byte every 0.2 s until the
+#                           router answers or SECS pass; print "STATUS S"
+#                           (the router's status, 0 for none; seconds)
 #   hold PORT N SRC SECS    open N connections from SRC, half a head each;
 #                           print how many the router kept open after 1 s
 #                           (not closed, no answer); hold them SECS, close
-#   get PORT HOST SECS      one GET; print "STATUS MS" (status 0: failed)
+#   get PORT HOST SECS [SRC]  one GET; print "STATUS MS" (0: no answer)
 import socket
 import sys
 import time
@@ -41,8 +42,16 @@ def first_line(s):
     try:
         d = s.recv(4096)
     except OSError:
-        return "(reset)"
-    return d.split(b"\r\n")[0].decode("latin-1") if d else "(closed)"
+        return ""
+    return d.split(b"\r\n")[0].decode("latin-1")
+
+
+def status_of(line):
+    parts = line.split()
+    if len(parts) > 1 and parts[0].startswith("HTTP/1.") and \
+            parts[1].isdigit():
+        return int(parts[1])
+    return 0
 
 
 def trickle(port, host, secs):
@@ -50,24 +59,21 @@ def trickle(port, host, secs):
             % (host, "y" * 400)).encode()
     s = connect(port)
     start = time.monotonic()
+    s.settimeout(0.2)
     for b in head:
         if time.monotonic() - start > secs:
             break
         try:
             s.send(bytes([b]))
-        except OSError:
-            break
-        s.settimeout(0.2)
-        try:
-            d = s.recv(4096, socket.MSG_PEEK)
+            if s.recv(1, socket.MSG_PEEK) is not None:
+                break
         except socket.timeout:
             continue
         except OSError:
             break
-        break
-    s.settimeout(5)
+    s.settimeout(2)
     line = first_line(s)
-    print("closed after %.1fs: %s" % (time.monotonic() - start, line))
+    print("%d %.1f" % (status_of(line), time.monotonic() - start))
 
 
 def hold(port, n, src, secs):
@@ -84,29 +90,26 @@ def hold(port, n, src, secs):
     for s in socks:
         s.settimeout(0)
         try:
-            if s.recv(1, socket.MSG_PEEK) == b"":
-                continue
+            s.recv(1, socket.MSG_PEEK)
         except BlockingIOError:
             kept += 1
         except OSError:
-            continue
+            pass
     print("kept %d" % kept, flush=True)
     time.sleep(secs)
     for s in socks:
         s.close()
 
 
-def get(port, host, secs):
+def get(port, host, secs, src=None):
     start = time.monotonic()
     status = 0
     try:
-        s = connect(port, timeout=secs)
+        s = connect(port, src, timeout=secs)
         s.sendall(("GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
                    % host).encode())
-        line = first_line(s)
-        if line.startswith("HTTP/1.1 "):
-            status = int(line.split()[1])
-    except (OSError, ValueError):
+        status = status_of(first_line(s))
+    except OSError:
         pass
     print("%d %d" % (status, (time.monotonic() - start) * 1000))
 
@@ -121,7 +124,7 @@ def main():
     elif cmd == "hold":
         hold(port, int(a[0]), a[1], float(a[2]))
     elif cmd == "get":
-        get(port, a[0], float(a[1]))
+        get(port, a[0], float(a[1]), a[2] if len(a) > 2 else None)
     else:
         sys.exit("unknown command " + cmd)
 
