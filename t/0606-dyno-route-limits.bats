@@ -22,11 +22,17 @@ served() { get "$@" | grep -q '^200 '; }
 
 # hold N SRC SECS: N half heads from SRC in the background; waits until
 # it has counted the ones the router kept, into $DYNO_TEST_DIR/hold.
+# unhold ends it early: its connections close.
 hold() {
 	flood hold "$@" >"$DYNO_TEST_DIR/hold" 3>&- &
 	HOLD_PID=$!
 	echo "$HOLD_PID" >>"$DYNO_TEST_DIR/pids"
 	wait_for 30 grep -q kept "$DYNO_TEST_DIR/hold"
+}
+
+unhold() {
+	kill "$HOLD_PID" 2>/dev/null || true
+	wait "$HOLD_PID" || true
 }
 
 close_wait() {
@@ -82,7 +88,7 @@ cpu_ms() {
 @test "max_connections_per_ip: the excess of one address gets 503, others are served" {
 	printf '[router]\nmax_connections_per_ip = 5\n' >"$DYNO_CONF"
 	route_start
-	hold 10 127.0.0.2 3
+	hold 10 127.0.0.2 60
 	run --separate-stderr cat "$DYNO_TEST_DIR/hold"
 	assert_output "kept 5"
 	run --separate-stderr get 127.0.0.2
@@ -90,19 +96,19 @@ cpu_ms() {
 	run --separate-stderr get 127.0.0.3
 	assert_output --regexp '^200 '
 	wait_for 5 route_log_has '127.0.0.2: max_connections_per_ip reached'
-	wait "$HOLD_PID"
+	unhold
 	wait_for 5 served 127.0.0.2
 }
 
 @test "max_connections: the excess gets 503 until connections close" {
 	printf '[router]\nmax_connections = 5\nmax_connections_per_ip = 0\n' >"$DYNO_CONF"
 	route_start
-	hold 10 127.0.0.2 3
+	hold 10 127.0.0.2 60
 	run --separate-stderr cat "$DYNO_TEST_DIR/hold"
 	assert_output "kept 5"
 	run --separate-stderr get 127.0.0.3
 	assert_output --regexp '^503 '
 	wait_for 5 route_log_has 'max_connections reached'
-	wait "$HOLD_PID"
+	unhold
 	wait_for 5 served 127.0.0.3
 }
