@@ -24,7 +24,7 @@ served() { get "$@" | grep -q '^200 '; }
 # it has counted the ones the router kept, into $DYNO_TEST_DIR/hold.
 # unhold ends it early: its connections close.
 hold() {
-	flood hold "$@" >"$DYNO_TEST_DIR/hold" 3>&- &
+	dyno-route-flood.py hold "$ROUTER_PORT" "$@" >"$DYNO_TEST_DIR/hold" 3>&- &
 	HOLD_PID=$!
 	echo "$HOLD_PID" >>"$DYNO_TEST_DIR/pids"
 	wait_for 30 grep -q kept "$DYNO_TEST_DIR/hold"
