@@ -205,7 +205,10 @@ take_clen(struct http_msg *m, const struct http_hdr *h)
 	return 0;
 }
 
-/* Transfer-Encoding: chunked must come last and only once. */
+/*
+ * Transfer-Encoding: chunked must come last and only once.  Other codings
+ * are noted: a response may carry them (gzip, chunked), a request not.
+ */
 static int
 take_te(struct http_msg *m, const struct http_hdr *h)
 {
@@ -219,6 +222,8 @@ take_te(struct http_msg *m, const struct http_hdr *h)
 			return -1;
 		if (tok_is(t, n, "chunked"))
 			m->flags |= HF_CHUNKED;
+		else
+			m->flags |= HF_TE_OTHER;
 	}
 	return 0;
 }
@@ -330,6 +335,95 @@ parse_request_line(const char *p, size_t n, struct http_msg *m)
 	return parse_version(p + i + 1, m);
 }
 
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* RFC 3986 reg-name and IPv4address bytes: unreserved, sub-delims, '%'. */
+static int
+regname_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' &&
+	    strchr("-._~!$&'()*+,;=%", c) != NULL);
+}
+
+/*
+ * host [":" port] of an http(s) URI: a non-empty reg-name or a bracketed
+ * IP literal.  No userinfo: RFC 9110 4.2.4 forbids it in a target.
+ */
+static int
+authority_ok(const char *p, size_t n)
+{
+	size_t i = 0, ps;
+	unsigned port;
+
+	if (n > 0 && p[0] == '[') {
+		for (i = 1; i < n && p[i] != ']'; i++)
+			if (hexval((unsigned char)p[i]) < 0 && p[i] != ':' &&
+			    p[i] != '.')
+				return 0;
+		if (i == n || i == 1)
+			return 0;
+		i++;
+	} else {
+		while (i < n && regname_char((unsigned char)p[i]))
+			i++;
+		if (i == 0)
+			return 0;
+	}
+	if (i == n)
+		return 1;
+	if (p[i] != ':')
+		return 0;
+	for (ps = ++i, port = 0; i < n && i - ps < 5 && p[i] >= '0' &&
+	    p[i] <= '9'; i++)
+		port = port * 10 + (unsigned)(p[i] - '0');
+	return i == n && port <= 65535;
+}
+
+/*
+ * The request target's form (RFC 9112 3.2): origin-form, "*" for
+ * OPTIONS, or an http(s) absolute-form, which is cut down to origin-form
+ * with its authority kept apart.  An empty path becomes "/"; an empty
+ * path with a query is refused rather than rebuilt outside the buffer.
+ */
+static int
+parse_target(struct http_msg *m)
+{
+	const char *t = m->target, *e = m->target + m->tlen, *a, *s;
+
+	if (m->tlen > 0 && t[0] == '/')
+		return 0;
+	if (m->tlen == 1 && t[0] == '*')
+		return m->mlen == 7 && memcmp(m->method, "OPTIONS", 7) == 0 ?
+		    0 : -1;
+	if (m->tlen > 7 && strncasecmp(t, "http://", 7) == 0)
+		a = t + 7;
+	else if (m->tlen > 8 && strncasecmp(t, "https://", 8) == 0)
+		a = t + 8;
+	else
+		return -1;
+	for (s = a; s < e && *s != '/' && *s != '?' && *s != '#'; s++)
+		continue;
+	if (!authority_ok(a, (size_t)(s - a)) || (s < e && *s != '/'))
+		return -1;
+	m->authority = a;
+	m->hostv = a;
+	m->hostlen = (size_t)(s - a);
+	m->target = s < e ? s : "/";
+	m->tlen = s < e ? (size_t)(e - s) : 1;
+	return 0;
+}
+
 static void
 msg_init(struct http_msg *m, struct http_hdr *keep)
 {
@@ -349,7 +443,17 @@ check_request(struct http_msg *m, int hosts)
 		    "missing host header");
 	if (m->mlen == 7 && memcmp(m->method, "CONNECT", 7) == 0)
 		return fail(m, 400, "H26", "unsupported method");
-	if ((m->flags & HF_TE) && (m->minor == 0 || !(m->flags & HF_CHUNKED)))
+	if ((m->flags & HF_TE) && m->minor == 0)
+		return fail(m, 400, "H26", "bad transfer-encoding");
+	/*
+	 * A dyno that knows only an exact "chunked" would frame "gzip,
+	 * chunked" or "identity, chunked" otherwise than the router does.
+	 * The router decodes no coding but chunked, so the others are ones
+	 * it does not implement: 501, as RFC 9112 6.1 asks.
+	 */
+	if ((m->flags & HF_TE) && (m->flags & HF_TE_OTHER))
+		return fail(m, 501, "H26", "unsupported transfer-encoding");
+	if ((m->flags & HF_TE) && !(m->flags & HF_CHUNKED))
 		return fail(m, 400, "H26", "bad transfer-encoding");
 	for (i = 0; i < m->nhdr; i++) {
 		if (!http_name_is(&m->hdr[i], "expect"))
@@ -384,6 +488,12 @@ http_parse_request(const char *buf, size_t len, struct http_msg *m)
 		return fail(m, 400, "H26", why);
 	if (check_request(m, hosts) == -1)
 		return -1;
+	if (parse_target(m) == -1)
+		return fail(m, 400, "H26", "bad request target");
+	if (m->authority == NULL) {
+		m->hostv = m->hdr[m->host].value;
+		m->hostlen = m->hdr[m->host].vlen;
+	}
 	return hl;
 }
 
@@ -485,18 +595,6 @@ enum {
 };
 
 #define CK_LINE_MAX	4096	/* chunk-size line or trailer line */
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* One byte of the framing (not data); 0 or -1 on a bad chunk. */
 static int

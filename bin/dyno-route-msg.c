@@ -133,8 +133,7 @@ fill_reqinfo(struct conn *c, const struct http_msg *m)
 
 	copy_field(ri->method, sizeof(ri->method), m->method, m->mlen);
 	copy_field(ri->path, sizeof(ri->path), m->target, m->tlen);
-	h = &m->hdr[m->host];
-	copy_field(ri->host, sizeof(ri->host), h->value, h->vlen);
+	copy_field(ri->host, sizeof(ri->host), m->hostv, m->hostlen);
 	h = m->reqid >= 0 ? &m->hdr[m->reqid] : NULL;
 	if (h != NULL && http_reqid_valid(h->value, h->vlen))
 		snprintf(ri->reqid, sizeof(ri->reqid), "%.*s", (int)h->vlen,
@@ -207,7 +206,10 @@ msg_request(struct conn *c, const struct http_msg *m, size_t headlen,
 	PUTS(b, " HTTP/1.1\r\n");
 	for (i = 0; i < m->nhdr; i++) {
 		h = &m->hdr[i];
-		if (!router_owned(m, h))
+		/* The authority of an absolute-form target wins: one host. */
+		if (m->authority != NULL && http_name_is(h, "host"))
+			put_hdr(b, h->name, h->nlen, m->hostv, m->hostlen);
+		else if (!router_owned(m, h))
 			put_hdr(b, h->name, h->nlen, h->value, h->vlen);
 		else if (c->upgrade && http_name_is(h, "upgrade"))
 			put_hdr(b, "Upgrade", 7, h->value, h->vlen);
@@ -331,8 +333,12 @@ page_title(int status)
 		return "Bad Request";
 	case 404:
 		return "No such app";
+	case 408:
+		return "Request Timeout";
 	case 417:
 		return "Expectation Failed";
+	case 501:
+		return "Not Implemented";
 	case 502:
 		return "Bad Gateway";
 	default:

@@ -32,6 +32,16 @@
 #define POOL_MAX	1024	/* idle connections kept per dyno */
 #define SWEEP_MS	100
 #define LINGER_MS	2000	/* reading a closing client's leftovers */
+#define HEAD_INIT	2048	/* a head's first buffer; it doubles to HEAD_MAX */
+#define ACCEPT_PAUSE_MS	100	/* no accepting this long when fds run out */
+#define IP_BUCKETS	4096
+
+/* Open connections of one client address: IPv4, or an IPv6 /64. */
+struct ipslot {
+	unsigned char	 key[16];
+	unsigned	 n;
+	struct ipslot	*next;
+};
 
 /* Everything a worker owns; one per process. */
 static struct worker {
@@ -50,6 +60,11 @@ static struct worker {
 	uint64_t	 drain_deadline;
 	uint64_t	 rng;
 	struct http_hdr	 hdr[HTTP_MAX_HEADERS];
+	struct ipslot	*ipt[IP_BUCKETS];
+	int		 reserve_fd;	/* given up to shed a connection */
+	int		 accept_paused;
+	unsigned	 npooled;	/* idle dyno connections, all pools */
+	uint64_t	 refused, shed, head_timeouts;
 } W;
 
 static void	pump(struct conn *c);
@@ -111,6 +126,7 @@ pool_remove(struct bsock *b)
 		if (*pp == b) {
 			*pp = b->next;
 			b->up->nidle--;
+			W.npooled--;
 			return;
 		}
 }
@@ -131,7 +147,8 @@ release_backend(struct conn *c, int reuse)
 	if (b == NULL)
 		return;
 	c->b = NULL;
-	if (!reuse || W.draining || b->up->nidle >= POOL_MAX) {
+	if (!reuse || W.draining || b->up->nidle >= POOL_MAX ||
+	    W.npooled >= W.conf->max_connections) {
 		bsock_close(b);
 		return;
 	}
@@ -140,6 +157,7 @@ release_backend(struct conn *c, int reuse)
 	b->next = b->up->idle;
 	b->up->idle = b;
 	b->up->nidle++;
+	W.npooled++;
 	/* Idle: any event means the dyno closed it or sent junk. */
 	set_bevents(b, EPOLLIN | EPOLLRDHUP);
 }
@@ -234,6 +252,69 @@ spipe_out(struct spipe *sp, int to)
 	return n;
 }
 
+/* ---- connections per client address ---- */
+
+/* IPv4 as v4-mapped; IPv6 by its /64, what one subscriber is given. */
+static void
+ip_key(const struct sockaddr_storage *ss, unsigned char key[16])
+{
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+	const struct sockaddr_in *s4 = (const void *)ss;
+
+	memset(key, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &s4->sin_addr, 4);
+	} else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		memcpy(key, &s6->sin6_addr, 16);
+	else
+		memcpy(key, &s6->sin6_addr, 8);
+}
+
+static struct ipslot **
+ip_bucket(const unsigned char key[16])
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return &W.ipt[h & (IP_BUCKETS - 1)];
+}
+
+/* The address's slot, made when new; NULL only without memory. */
+static struct ipslot *
+ip_get(const unsigned char key[16])
+{
+	struct ipslot **bp = ip_bucket(key), *s;
+
+	for (s = *bp; s != NULL; s = s->next)
+		if (memcmp(s->key, key, 16) == 0)
+			return s;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	memcpy(s->key, key, 16);
+	s->next = *bp;
+	*bp = s;
+	return s;
+}
+
+/* One connection fewer; the slot goes with its last one. */
+static void
+ip_put(struct ipslot *s)
+{
+	struct ipslot **pp;
+
+	if (s == NULL || --s->n > 0)
+		return;
+	for (pp = ip_bucket(s->key); *pp != NULL; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	free(s);
+}
+
 /* ---- client connections ---- */
 
 static void
@@ -246,6 +327,7 @@ conn_free(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	W.nconns--;
+	ip_put(c->ips);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	spipe_close(&c->sdown);
@@ -360,6 +442,8 @@ static void
 next_request(struct conn *c)
 {
 	c->state = C_HEAD;
+	/* A pipelined head already begun is on the clock from now. */
+	c->head_start = c->cin.off < c->cin.len ? now_ms() : 0;
 	c->app = NULL;
 	c->up.off = c->up.len = c->up_sent = 0;
 	c->bin.off = c->bin.len = 0;
@@ -454,7 +538,11 @@ bsock_new(struct conn *c, struct upstream *u, int fd)
 	return b;
 }
 
-/* Begin a connection to u: 0 under way, -1 refused or failed now. */
+/*
+ * Begin a connection to u: 0 under way, -1 refused or failed now, -2 the
+ * router itself is out of fds or memory (not the dyno's fault: no
+ * quarantine).
+ */
 static int
 connect_to(struct conn *c, struct upstream *u)
 {
@@ -463,7 +551,7 @@ connect_to(struct conn *c, struct upstream *u)
 	fd = socket(u->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
-		return -1;
+		return -2;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (struct sockaddr *)&u->sa, u->salen) == -1 &&
 	    errno != EINPROGRESS) {
@@ -472,7 +560,7 @@ connect_to(struct conn *c, struct upstream *u)
 	}
 	if ((c->b = bsock_new(c, u, fd)) == NULL) {
 		close(fd);
-		return -1;
+		return -2;
 	}
 	c->connect_start = now_ms();
 	c->state = C_CONNECT;
@@ -499,6 +587,7 @@ start_connect(struct conn *c)
 {
 	struct route *r;
 	struct bsock *b;
+	int rc;
 
 	while ((unsigned)c->tries < max_tries(c->app)) {
 		if ((r = pick_route(c->app)) == NULL) {
@@ -518,8 +607,12 @@ start_connect(struct conn *c)
 			return 0;
 		}
 		c->reused = 0;
-		if (connect_to(c, r->up) == 0)
+		if ((rc = connect_to(c, r->up)) == 0)
 			return 0;
+		if (rc == -2) {
+			fail(c, "H99", 503, NULL, NULL);
+			return -1;
+		}
 		quarantine(r->up, "H21", c);
 	}
 	fail(c, c->last_err ? c->last_err : "H21", 503, NULL, NULL);
@@ -607,7 +700,7 @@ dispatch(struct conn *c, const struct http_msg *m, size_t hl)
 	struct app *app;
 
 	c->ri.start_ms = now_ms();
-	app = apps_lookup(W.apps, m->hdr[m->host].value, m->hdr[m->host].vlen);
+	app = apps_lookup(W.apps, m->hostv, m->hostlen);
 	if (msg_request(c, m, hl, wall_ms()) == -1) {
 		c->cin.off += hl;
 		fail(c, "H26", 400, "bad header", NULL);
@@ -863,9 +956,16 @@ client_in(struct conn *c)
 	/* Once the pipe takes them, client bytes go by it alone. */
 	if (!c->rready || c->cin_eof || !wants_client(c) || up_by_pipe(c))
 		return 0;
-	room = HEAD_MAX - have < IO_BUF ? HEAD_MAX - have : IO_BUF;
-	if (c->state != C_HEAD && c->cin.cap >= IO_BUF)
-		room = 1;
+	/*
+	 * A head starts in HEAD_INIT bytes and doubles: most heads are small,
+	 * and a thousand pending ones must not cost 16 KiB each up front.
+	 */
+	if (c->state == C_HEAD)
+		room = have < HEAD_INIT ? HEAD_INIT - have : have;
+	else
+		room = c->cin.cap >= IO_BUF ? 1 : IO_BUF;
+	if (room > HEAD_MAX - have)
+		room = HEAD_MAX - have;
 	if (buf_reserve(&c->cin, room, HEAD_MAX) == -1 ||
 	    (room = c->cin.cap - c->cin.len) == 0)
 		return 0;
@@ -881,6 +981,8 @@ client_in(struct conn *c)
 	}
 	c->cin.len += (size_t)n;
 	c->last_active = now_ms();
+	if (c->state == C_HEAD && c->head_start == 0)
+		c->head_start = c->last_active;
 	if ((size_t)n < room && (c->ssl == NULL || SSL_pending(c->ssl) == 0))
 		c->rready = 0;
 	return 1;
@@ -1225,8 +1327,13 @@ step_client(struct conn *c)
 	case C_HEAD:
 		if (c->cin.off < c->cin.len) {
 			parse_head(c);
-			return c->state != s;
+			if (c->state != s)
+				return 1;
 		}
+		/*
+		 * A hang-up before the head is whole: nobody to answer, and
+		 * waiting for the timer left sockets in CLOSE-WAIT.
+		 */
 		if (c->cin_eof)
 			conn_close(c);
 		return 0;
@@ -1350,7 +1457,8 @@ peer_ip(const struct sockaddr_storage *ss, char *out, size_t size)
 }
 
 static void
-conn_new(struct listener *l, int fd, const struct sockaddr_storage *ss)
+conn_new(struct listener *l, int fd, const struct sockaddr_storage *ss,
+    struct ipslot *ips)
 {
 	struct conn *c;
 	int one = 1;
@@ -1362,6 +1470,7 @@ conn_new(struct listener *l, int fd, const struct sockaddr_storage *ss)
 			SSL_free(c->ssl);
 		free(c);
 		close(fd);
+		ip_put(ips);
 		return;
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -1371,6 +1480,9 @@ conn_new(struct listener *l, int fd, const struct sockaddr_storage *ss)
 	c->sup.fd[0] = c->sup.fd[1] = -1;
 	c->events = EPOLLIN;
 	c->last_active = now_ms();
+	/* The first head is on the clock from the accept (and TLS). */
+	c->head_start = c->last_active;
+	c->ips = ips;
 	peer_ip(ss, c->ip, sizeof(c->ip));
 	c->next = W.conns;
 	if (W.conns != NULL)
@@ -1379,10 +1491,121 @@ conn_new(struct listener *l, int fd, const struct sockaddr_storage *ss)
 	W.nconns++;
 }
 
+/* What a refused client gets: no read, one send, one close. */
+static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n";
+
+static void
+refuse(int fd, const struct sockaddr_storage *ss, const char *why)
+{
+	char ip[48];
+
+	(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+	W.refused++;
+	peer_ip(ss, ip, sizeof(ip));
+	diag_warn_ratelimited(2, 10000, "%s: %s; connections refused with "
+	    "503: %llu so far", ip, why, (unsigned long long)W.refused);
+}
+
+/*
+ * The client address's slot if it may have one more connection (both
+ * limits of dyno.conf's [router]); else the connection is refused.
+ */
+static struct ipslot *
+admit_conn(int fd, const struct sockaddr_storage *ss)
+{
+	const struct conf *cf = W.conf;
+	unsigned char key[16];
+	struct ipslot *ips;
+
+	if (W.nconns >= cf->max_connections) {
+		refuse(fd, ss, "max_connections reached");
+		return NULL;
+	}
+	ip_key(ss, key);
+	if ((ips = ip_get(key)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	if (cf->max_conns_per_ip > 0 && ips->n >= cf->max_conns_per_ip) {
+		refuse(fd, ss, "max_connections_per_ip reached");
+		return NULL;
+	}
+	ips->n++;
+	return ips;
+}
+
+static void
+resume_accepting(struct evloop *ev, void *arg)
+{
+	int i;
+
+	(void)arg;
+	W.accept_paused = 0;
+	if (W.draining)
+		return;
+	if (W.reserve_fd == -1)
+		W.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	for (i = 0; i < W.wc->nls; i++)
+		(void)evloop_mod_fd(ev, W.wc->ls[i].fd, EPOLLIN);
+}
+
+static void
+pause_accepting(void)
+{
+	int i;
+
+	if (W.accept_paused ||
+	    evloop_timer(W.ev, ACCEPT_PAUSE_MS, resume_accepting, NULL) == NULL)
+		return;
+	W.accept_paused = 1;
+	for (i = 0; i < W.wc->nls; i++)
+		(void)evloop_mod_fd(W.ev, W.wc->ls[i].fd, 0);
+}
+
+/*
+ * accept failed for want of fds or kernel memory.  The listening socket
+ * is level-triggered, so just returning brings the same event straight
+ * back: a worker at 97% CPU serving no one.  The reserve fd is given up to
+ * take the connection and close it (the client learns at once instead of
+ * waiting in the backlog); when even that fails, accepting pauses for
+ * ACCEPT_PAUSE_MS.  Returns whether to go on accepting.
+ */
+static int
+accept_failed(int lfd, int err)
+{
+	int cfd, e;
+
+	if ((err == EMFILE || err == ENFILE) && W.reserve_fd != -1) {
+		close(W.reserve_fd);
+		cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		e = errno;
+		if (cfd != -1)
+			close(cfd);
+		W.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (cfd == -1 && (e == EAGAIN || e == EWOULDBLOCK))
+			return 0;
+		if (cfd != -1) {
+			W.shed++;
+			diag_warn_ratelimited(1, 10000, "accept: %s; new "
+			    "connections closed at once: %llu so far",
+			    strerror(err), (unsigned long long)W.shed);
+			if (W.reserve_fd != -1)
+				return 1;
+		}
+	}
+	diag_warn_ratelimited(1, 10000, "accept: %s; pausing for %d ms",
+	    strerror(err), ACCEPT_PAUSE_MS);
+	pause_accepting();
+	return 0;
+}
+
 static void
 accept_ev(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
 	struct sockaddr_storage ss;
+	struct ipslot *ips;
 	socklen_t sl;
 	int cfd, i;
 
@@ -1393,14 +1616,14 @@ accept_ev(struct evloop *ev, int fd, uint32_t events, void *arg)
 		sl = sizeof(ss);
 		cfd = accept4(fd, (struct sockaddr *)&ss, &sl,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd == -1) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM)
-				diag_warn_ratelimited(1, 10000, "accept: %s",
-				    strerror(errno));
+		if (cfd == -1 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
+		if (cfd == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
-		}
-		conn_new(arg, cfd, &ss);
+		if (cfd == -1 && !accept_failed(fd, errno))
+			return;
+		if (cfd != -1 && (ips = admit_conn(cfd, &ss)) != NULL)
+			conn_new(arg, cfd, &ss, ips);
 	}
 }
 
@@ -1446,6 +1669,35 @@ timeout_wait(struct conn *c, uint64_t now)
 	(void)start_connect(c);
 }
 
+/*
+ * Waiting for a head.  Between requests a kept-alive client may idle for
+ * client_keepalive; once a head has begun (for the first one, from the
+ * accept on) it must be whole within request_head_timeout, however it
+ * trickles in: an idle timer alone restarts on every byte (slowloris).
+ */
+static void
+timeout_head(struct conn *c, uint64_t now)
+{
+	const struct conf *cf = W.conf;
+
+	if (c->head_start == 0 || cf->head_timeout_ms == 0) {
+		if (now - c->last_active >= cf->client_idle_ms)
+			conn_close(c);
+		return;
+	}
+	if (now - c->head_start < cf->head_timeout_ms)
+		return;
+	W.head_timeouts++;
+	diag_warn_ratelimited(3, 10000, "%s: H28 request head not whole "
+	    "within request_head_timeout; 408: %llu so far", c->ip,
+	    (unsigned long long)W.head_timeouts);
+	c->cin.off = c->cin.len = 0;
+	c->is_head = 0;
+	msg_error_page(c, 408, "H28");
+	c->state = C_DRAIN;
+	c->last_active = now;
+}
+
 static void
 timeout_conn(struct conn *c, uint64_t now)
 {
@@ -1453,8 +1705,7 @@ timeout_conn(struct conn *c, uint64_t now)
 
 	switch (c->state) {
 	case C_HEAD:
-		if (now - c->last_active >= cf->client_idle_ms)
-			conn_close(c);
+		timeout_head(c, now);
 		break;
 	case C_CONNECT:
 		if (c->b == NULL) {
@@ -1581,9 +1832,12 @@ dump(void)
 	}
 	fprintf(stderr, "%s: worker %ld: %u connections (head %u, connect %u, "
 	    "waiting for a dyno %u, proxy %u, tunnel %u, closing %u), "
-	    "%llu bytes spliced%s\n", diag_prog(), (long)getpid(), W.nconns,
+	    "%llu bytes spliced, %u pooled, %llu refused, %llu shed, "
+	    "%llu head timeouts%s\n", diag_prog(), (long)getpid(), W.nconns,
 	    n[C_HEAD], n[C_CONNECT] - waiting, waiting, n[C_PROXY],
 	    n[C_TUNNEL], n[C_DRAIN], (unsigned long long)W.spliced,
+	    W.npooled, (unsigned long long)W.refused,
+	    (unsigned long long)W.shed, (unsigned long long)W.head_timeouts,
 	    W.draining ? ", draining" : "");
 	apps_dump(W.apps);
 }
@@ -1625,6 +1879,8 @@ setup(struct worker_cfg *wc)
 
 	W.wc = wc;
 	W.conf = wc->conf;
+	/* Kept for the day accept finds no fd left (accept_failed). */
+	W.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (getrandom(&W.rng, sizeof(W.rng), 0) != sizeof(W.rng) || W.rng == 0)
 		W.rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL | 1;
 	if ((W.ev = evloop_new()) == NULL)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -325,6 +326,31 @@ ready(int fd)
 	close(fd);
 }
 
+/*
+ * Each worker may need FDS_PER_CONN fds per connection.  Raise the soft
+ * limit towards that (systemd leaves it at 1024 for select(2)'s sake; the
+ * router uses epoll), and say so when the hard limit is short: accept will
+ * then shed connections rather than spin.
+ */
+static void
+check_nofile(const struct conf *cf)
+{
+	unsigned long long need;
+	struct rlimit rl;
+
+	need = (unsigned long long)cf->max_connections * FDS_PER_CONN + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ?
+	    need : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < need)
+		diag_warn("open file limit %llu is below the %llu that "
+		    "max_connections=%u may need", (unsigned long long)
+		    rl.rlim_cur, need, cf->max_connections);
+}
+
 static struct tls *
 load_tls(struct opts *o)
 {
@@ -368,6 +394,7 @@ main(int argc, char **argv)
 		    (unsigned)n;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	check_nofile(&conf);
 	wc.ls = open_listeners(&o, &nper);
 	wc.nls = nper;
 	if (state_mkdirs(conf.rundir, 0755) == -1 ||

@@ -20,6 +20,13 @@ struct logclient;
 #define HTTP_MAX_HEADERS	1000
 #define HTTP_COOKIE_MAX		8192
 #define HEAD_MAX		(96 * 1024)
+/*
+ * File descriptors one client connection may hold: its own, the dyno's,
+ * two splice pipes (four) and one kept-alive dyno connection in the pool
+ * (the pool is capped at max_connections).  LimitNOFILE in
+ * dyno-route.service is sized by it.
+ */
+#define FDS_PER_CONN		7
 #define REQID_MIN		20
 #define REQID_MAX		200
 /* Connection options naming other headers; more is a bad header. */
@@ -41,6 +48,7 @@ struct http_hdr {
 #define HF_CONTINUE	0x020	/* Expect: 100-continue */
 #define HF_TE		0x040	/* any Transfer-Encoding */
 #define HF_COOKIE_BIG	0x080	/* a Set-Cookie over HTTP_COOKIE_MAX */
+#define HF_TE_OTHER	0x100	/* a transfer coding other than chunked */
 
 /* A token inside a header value. */
 struct http_tok {
@@ -48,10 +56,21 @@ struct http_tok {
 	uint32_t	 n;
 };
 
-/* A parsed head; every pointer points into the caller's buffer. */
+/*
+ * A parsed head; every pointer points into the caller's buffer, but for
+ * target, which is a static "/" when an absolute-form target has no path.
+ */
 struct http_msg {
 	const char	*method, *target, *reason;
 	size_t		 mlen, tlen, rlen;
+	/*
+	 * A request's host: the authority of an absolute-form target
+	 * (RFC 9112 3.2.2: it wins over Host), else the Host value.  An
+	 * absolute-form target is reduced to origin-form in target/tlen,
+	 * and authority is then not NULL.
+	 */
+	const char	*hostv, *authority;
+	size_t		 hostlen;
 	int		 minor;		/* HTTP/1.minor */
 	int		 status;	/* responses */
 	struct http_hdr	*hdr;		/* caller's array of HTTP_MAX_HEADERS */
@@ -73,7 +92,9 @@ struct http_msg {
  * Parse a request head at buf[0..len).  Returns the head's length with m
  * filled, 0 when more bytes are needed, or -1 with m->err_status and
  * m->err_cause set: smuggling-prone input (bare LF, obs-fold, CL with TE,
- * conflicting lengths) is always an error, never guessed at.
+ * conflicting lengths) is always an error, never guessed at.  The only
+ * transfer coding a request may carry is a lone chunked (others: 501); the
+ * target is origin-form, "*" for OPTIONS, or an http(s) absolute-form.
  */
 ssize_t	http_parse_request(const char *buf, size_t len, struct http_msg *m);
 /* The same for a response head; errors are 502 (H17 or H25). */
@@ -262,6 +283,8 @@ struct conn {
 	struct spipe	 sdown, sup;	/* dyno to client, client to dyno */
 	int		 sent, reused, logged, closed, beof, shut;
 	uint64_t	 connect_start;
+	uint64_t	 head_start;	/* a head under way since; 0: idle */
+	struct ipslot	*ips;		/* the client address's count */
 	struct conn	*next, *prev;
 };
 

@@ -68,6 +68,9 @@ static const struct key keys[] = {
 	DUR("router", "client_keepalive", client_idle_ms),
 	UINT("router", "backlog_per_dyno", backlog_per_dyno, 1, 100000),
 	DUR("router", "shutdown_timeout", shutdown_timeout_ms),
+	DUR("router", "request_head_timeout", head_timeout_ms),
+	UINT("router", "max_connections", max_connections, 1, 1000000),
+	UINT("router", "max_connections_per_ip", max_conns_per_ip, 0, 1000000),
 	UINT("logs", "history", history_lines, 1, 1000000),
 	UINT("logs", "line_max", line_max, 64, 10000),
 	UINT("logs", "drain_buffer", drain_buffer, 1, 1000000),
@@ -139,6 +142,9 @@ conf_defaults(struct conf *c)
 	c->client_idle_ms = 75000;
 	c->backlog_per_dyno = 200;
 	c->shutdown_timeout_ms = 30000;
+	c->head_timeout_ms = 10000;
+	c->max_connections = 8192;
+	c->max_conns_per_ip = 256;
 	c->history_lines = 1500;
 	c->line_max = 10000;
 	c->drain_buffer = 1024;

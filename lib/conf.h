@@ -61,6 +61,9 @@ struct conf {
 	uint64_t	client_idle_ms;		/* client_keepalive = 75s */
 	unsigned	backlog_per_dyno;	/* backlog_per_dyno = 200 (H11) */
 	uint64_t	shutdown_timeout_ms;	/* shutdown_timeout = 30s */
+	uint64_t	head_timeout_ms;	/* request_head_timeout = 10s */
+	unsigned	max_connections;	/* max_connections = 8192 (worker) */
+	unsigned	max_conns_per_ip;	/* max_connections_per_ip = 256 */
 
 	/* [logs] */
 	unsigned	history_lines;		/* history = 1500 */

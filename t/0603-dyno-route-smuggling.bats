@@ -14,11 +14,12 @@ setup() {
 }
 teardown() { route_cleanup; dyno_teardown; }
 
-# refused BYTES: the router answers 400 and the dyno never sees it.
+# refused BYTES [STATUS]: the router answers 400 (or STATUS) and the dyno
+# never sees it.
 refused() {
 	run --separate-stderr route_raw "$1"
-	assert_output --regexp '^HTTP/1.1 400 '
-	refute_output --partial "dyno=web.1"
+	assert_output --regexp "^HTTP/1.1 ${2:-400} "
+	refute_output --partial "dyno="
 }
 
 H='Host: myapp.localhost\r\n'
@@ -49,7 +50,7 @@ H='Host: myapp.localhost\r\n'
 }
 
 @test "bad transfer codings and bad chunks" {
-	refused "POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\n"
+	refused "POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\n" 501
 	refused "POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"
 	refused "POST / HTTP/1.0\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
 	run --separate-stderr route_raw "POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"
@@ -78,4 +79,43 @@ H='Host: myapp.localhost\r\n'
 	ok=$(printf 'a%.0s' $(seq 1 8000))
 	run --separate-stderr route_raw "GET / HTTP/1.1\r\n${H}X-Long: $ok\r\nConnection: close\r\n\r\n"
 	assert_output --regexp '^HTTP/1.1 200 '
+}
+
+@test "transfer codings: a lone chunked or 501, never passed on" {
+	refused "POST / HTTP/1.1\r\n${H}Transfer-Encoding: identity, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" 501
+	refused "POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" 501
+	refused "POST / HTTP/1.1\r\n${H}Transfer-Encoding: x-custom,chunked\r\n\r\n0\r\n\r\n" 501
+	refused "POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n"
+	wait_for 10 route_log_has 'code=H26 desc="Request Error" cause="unsupported transfer-encoding" .* status=501 '
+	run --separate-stderr route_raw "POST / HTTP/1.1\r\n${H}Transfer-Encoding: \t ChUnKeD \r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+	assert_output --regexp '^HTTP/1.1 200 '
+	assert_line "body=abc"
+}
+
+@test "absolute-form: its authority routes, the dyno gets origin-form and that Host" {
+	route_backend ok other.1
+	route_app other other.example
+	route_routes other "other.1 $BACKEND_PORT"
+	run --separate-stderr route_raw "GET http://Other.Example/x?y=1 HTTP/1.1\r\n${H}Connection: close\r\n\r\n"
+	assert_output --regexp '^HTTP/1.1 200 '
+	assert_line "dyno=other.1"
+	assert_line "GET /x?y=1 HTTP/1.1"
+	assert_line "Host: Other.Example"
+	refute_output --partial "myapp.localhost"
+	wait_for 10 route_log_has 'method=GET path="/x\?y=1" host=Other.Example .* dyno=other.1 '
+	run --separate-stderr route_raw "GET https://myapp.localhost HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\n\r\n"
+	assert_line "dyno=web.1"
+	assert_line "GET / HTTP/1.1"
+	assert_line "Host: myapp.localhost"
+}
+
+@test "malformed request targets" {
+	refused "GET http://user@myapp.localhost/x HTTP/1.1\r\n${H}\r\n"
+	refused "GET http:///x HTTP/1.1\r\n${H}\r\n"
+	refused "GET http://myapp.localhost:99999/ HTTP/1.1\r\n${H}\r\n"
+	refused "GET http://myapp.localhost?q HTTP/1.1\r\n${H}\r\n"
+	refused "GET ftp://myapp.localhost/x HTTP/1.1\r\n${H}\r\n"
+	refused "GET x/y HTTP/1.1\r\n${H}\r\n"
+	refused "GET * HTTP/1.1\r\n${H}\r\n"
+	wait_for 10 route_log_has 'cause="bad request target"'
 }

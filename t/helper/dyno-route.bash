@@ -32,13 +32,15 @@ route_routes() {
 }
 
 # route_start [ARGS]: run dyno-route on ROUTER_PORT and wait for readiness.
+# With ROUTE_NOFILE set, the router's open file limit is that.
 route_start() {
 	local fifo="$DYNO_TEST_DIR/ready" line
 	ROUTER_PORT="$(free_port)"
 	ROUTER_LOG="$DYNO_TEST_DIR/route.log"
 	mkfifo "$fifo"
-	dyno-route --workers 1 --listen "127.0.0.1:$ROUTER_PORT" --ready-fd 4 \
-		"$@" 4>"$fifo" 3>&- 2>>"$ROUTER_LOG" &
+	${ROUTE_NOFILE:+prlimit "--nofile=$ROUTE_NOFILE" --} \
+		dyno-route --workers 1 --listen "127.0.0.1:$ROUTER_PORT" \
+		--ready-fd 4 "$@" 4>"$fifo" 3>&- 2>>"$ROUTER_LOG" &
 	ROUTER_PID=$!
 	echo "$ROUTER_PID" >>"$DYNO_TEST_DIR/pids"
 	read -r -t 20 line <"$fifo" || {

@@ -77,6 +77,76 @@ test_bad(void)
 	    "unsupported method");
 }
 
+/* A request carries a lone chunked or no transfer coding at all. */
+static void
+test_transfer_codings(void)
+{
+	static const char *const other[] = { "identity, chunked",
+	    "gzip, chunked", "gzip", "x-custom,chunked" };
+	char s[256];
+	struct http_msg m;
+	size_t i;
+
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		snprintf(s, sizeof(s), "POST / HTTP/1.1\r\nHost: x\r\n"
+		    "Transfer-Encoding: %s\r\n\r\n", other[i]);
+		expect_error(s, 501, "unsupported transfer-encoding");
+	}
+	expect_error("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+	    "chunked, chunked\r\n\r\n", 400, "bad transfer-encoding");
+	expect_error("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+	    "chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400,
+	    "bad transfer-encoding");
+	ok(req("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \t"
+	    "ChUnKeD \r\n\r\n", &m) > 0 && (m.flags & HF_CHUNKED),
+	    "a lone chunked, any case, OWS around it");
+	m.hdr = hdrs;
+	s[0] = '\0';
+	snprintf(s, sizeof(s), "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, "
+	    "chunked\r\n\r\n");
+	ok(http_parse_response(s, strlen(s), &m) > 0 &&
+	    (m.flags & HF_CHUNKED), "a response may be gzip, chunked");
+}
+
+/* str is the field of (p, n). */
+static int
+same(const char *p, size_t n, const char *str)
+{
+	return p != NULL && n == strlen(str) && memcmp(p, str, n) == 0;
+}
+
+/* RFC 9112 3.2.2: the absolute-form's authority wins over Host. */
+static void
+test_targets(void)
+{
+	static const char *const bad[] = { "http://", "http:///x",
+	    "http://u@evil/x", "http://a\"b/", "ftp://a/x", "http:/a/x",
+	    "x/y", "*", "http://a?q", "http://a#f", "http://a:123456/", "http://a:65536/",
+	    "http://[zz]/", "http://[]/", "http://a:b/" };
+	struct http_msg m;
+	char s[256];
+	size_t i;
+
+	ok(req("GET http://Other.Example:8080/x?y HTTP/1.1\r\nHost: mine\r\n"
+	    "\r\n", &m) > 0, "absolute-form");
+	ok(same(m.hostv, m.hostlen, "Other.Example:8080"), "host from it");
+	ok(same(m.target, m.tlen, "/x?y"), "origin-form left");
+	ok(m.authority != NULL, "authority kept");
+	ok(req("GET HTTPS://[::1]:443 HTTP/1.1\r\nHost: mine\r\n\r\n",
+	    &m) > 0 && same(m.target, m.tlen, "/") &&
+	    same(m.hostv, m.hostlen, "[::1]:443"), "no path: /");
+	ok(req("GET /a HTTP/1.1\r\nHost: mine\r\n\r\n", &m) > 0 &&
+	    same(m.hostv, m.hostlen, "mine") && m.authority == NULL,
+	    "origin-form: Host");
+	ok(req("OPTIONS * HTTP/1.1\r\nHost: mine\r\n\r\n", &m) > 0,
+	    "OPTIONS *");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(s, sizeof(s), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+		    bad[i]);
+		expect_error(s, 400, "bad request target");
+	}
+}
+
 static void
 test_response(void)
 {
@@ -180,6 +250,8 @@ main(void)
 {
 	test_good();
 	test_bad();
+	test_transfer_codings();
+	test_targets();
 	test_response();
 	test_chunks();
 	test_connection_options();
