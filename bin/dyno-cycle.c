@@ -19,6 +19,12 @@
 
 #define MAX_DYNOS	256
 #define POLL_US		100000
+/*
+ * A worker is "up" as soon as it starts: one that crashes a moment later
+ * (a bad config var) must be named, not reported up.  Up means up and
+ * still up this long after.
+ */
+#define SETTLE_MS	1500
 
 struct opts {
 	int		 daily, all_apps, dry_run, wait, rolling;
@@ -193,29 +199,42 @@ select_target(const char *want, const struct dynoinfo *all, size_t n, char *sel)
 	return hit;
 }
 
-/* Wait until dyno `before` has a new instance that is up.  0 up, 1 crashed,
- * 75 timeout. */
+static long long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000LL + (t.tv_nsec - t0->tv_nsec) /
+	    1000000;
+}
+
+/* Wait until dyno `before` has a new instance that is up, and stays up
+ * SETTLE_MS.  0 up, 1 crashed, 75 timeout. */
 static int
 wait_up(const char *app, const struct dynoinfo *before, uint64_t timeout_ms)
 {
 	struct dynoinfo now;
-	struct timespec t0, t;
+	struct timespec t0;
+	long long up_at = -1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if (dyno_read(app, before->name, &now) == 0 &&
 		    (now.pid != before->pid || now.started != before->started)) {
-			if (strcmp(now.state, "up") == 0)
-				return 0;
 			if (strcmp(now.state, "crashed") == 0) {
 				diag_error("%s: %s crashed instead of coming up", app,
 				    before->name);
 				return EXIT_NO;
 			}
+			if (strcmp(now.state, "up") != 0)
+				up_at = -1;
+			else if (up_at == -1)
+				up_at = ms_since(&t0);
+			else if (ms_since(&t0) - up_at >= SETTLE_MS)
+				return 0;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000LL + (t.tv_nsec - t0.tv_nsec) /
-		    1000000 > (long long)timeout_ms) {
+		if (ms_since(&t0) > (long long)timeout_ms) {
 			diag_error("%s: %s is not up again after %llus", app,
 			    before->name, (unsigned long long)timeout_ms / 1000);
 			return EXIT_TEMPFAIL;

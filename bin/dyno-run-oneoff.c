@@ -168,14 +168,22 @@ oneoff_detach(struct dyno *d, const struct conf *c)
 		exit(0);
 	}
 	setsid();
-	if ((pid = fork()) == -1)
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+	    (pid = fork()) == -1)
 		_exit(EXIT_OSERR);
 	if (pid > 0) {
+		/*
+		 * The relay keeps nothing of the caller's: a pipe that read
+		 * the name must see EOF now, not when the dyno ends.
+		 */
 		close(fds[1]);
+		if (dup2(null, STDIN_FILENO) == -1 ||
+		    dup2(null, STDOUT_FILENO) == -1 ||
+		    dup2(null, STDERR_FILENO) == -1)
+			_exit(EXIT_OSERR);
 		relay_output(d, c, fds[0], pid);
 	}
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null == -1 || dup2(null, STDIN_FILENO) == -1 ||
+	if (dup2(null, STDIN_FILENO) == -1 ||
 	    dup2(fds[1], STDOUT_FILENO) == -1 ||
 	    dup2(fds[1], STDERR_FILENO) == -1)
 		_exit(EXIT_OSERR);
