@@ -131,27 +131,27 @@ socket_rules(scmp_filter_ctx ctx)
 
 	for (n = 0; n < sizeof(families) / sizeof(families[0]); n++) {
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, families[n])) < 0)
+		    SCMP_A0(SCMP_CMP_EQ, families[n], 0)) < 0)
 			return -1;
 		/* Every family between the last allowed one and this. */
 		for (f = prev + 1; f < families[n]; f++)
 			if (seccomp_rule_add(ctx, no, SCMP_SYS(socket), 1,
-			    SCMP_A0(SCMP_CMP_EQ, f)) < 0)
+			    SCMP_A0(SCMP_CMP_EQ, f, 0)) < 0)
 				return -1;
 		prev = families[n];
 	}
 	/* The family is an int: above the last one, or negative. */
 	i = seccomp_rule_add(ctx, no, SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_GT, prev));
+	    SCMP_A0(SCMP_CMP_GT, prev, 0));
 	/*
 	 * socketpair(2) makes a socket of its family too (loading its module)
 	 * before it finds most cannot pair: only AF_UNIX.  No socketcall(2):
 	 * it hides the family in memory; 64-bit x86 and arm have none.
 	 */
 	if (i < 0 || seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair),
-	    1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ||
+	    1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)) < 0 ||
 	    seccomp_rule_add(ctx, no, SCMP_SYS(socketpair), 1,
-	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0)
+	    SCMP_A0(SCMP_CMP_NE, AF_UNIX, 0)) < 0)
 		return -1;
 	return 0;
 }
