@@ -53,10 +53,22 @@ endif
 VERSION       := $(or $(if $(wildcard .git),$(patsubst v%,%,$(shell \
                  git describe --tags --match 'v[0-9]*' 2>/dev/null))),$(shell cat VERSION))
 
-# Every tool that may exist; a tool is built once bin/<tool>.c exists.
-ALL_TOOLS      = dyno-manager dyno-run release logplexd dyno-logs dyno-route \
-                 dyno-cycle space-net
-TOOLS         := $(filter $(ALL_TOOLS),$(basename $(notdir $(wildcard bin/*.c))))
+# Every tool, and the folder of its sources: bin/<folder>/<tool>.c and
+# bin/<folder>/<tool>-<part>.c build bin/<tool>.  A missing main file is an
+# error, never a tool silently left out.
+TOOLS          = dyno-run dyno-manager dyno-cycle logplexd dyno-logs dyno-route \
+                 release space-net
+SRCDIR_dyno-run     = bin/run
+SRCDIR_dyno-manager = bin/manager
+SRCDIR_dyno-cycle   = bin/manager
+SRCDIR_logplexd     = bin/logs
+SRCDIR_dyno-logs    = bin/logs
+SRCDIR_dyno-route   = bin/route
+SRCDIR_release      = bin/releases
+SRCDIR_space-net    = bin/net
+SRC_DIRS       = $(sort $(foreach t,$(TOOLS),$(SRCDIR_$(t))))
+$(foreach t,$(TOOLS),$(if $(wildcard $(SRCDIR_$(t))/$(t).c),,\
+  $(error $(SRCDIR_$(t))/$(t).c: missing: the main file of $(t))))
 PROGS         := $(addprefix bin/,$(TOOLS))
 
 # pkg-config modules each tool links, and nothing more.
@@ -98,7 +110,6 @@ DEPS_BENCH     = ruby-foreman time bc hyperfine wrk haproxy nginx-light rsyslog 
 LIB_SRCS      := $(wildcard lib/*.c)
 LIB_OBJS      := $(LIB_SRCS:.c=.o)
 LIB            = lib/libdyno.a
-BIN_OBJS      := $(patsubst %.c,%.o,$(wildcard bin/*.c))
 UNIT_SRCS     := $(wildcard t/unit/*.c)
 UNIT_TESTS    := $(UNIT_SRCS:.c=.t)
 HELPER_SRCS   := $(wildcard t/helper/*.c)
@@ -147,7 +158,7 @@ $(LIB): $(LIB_OBJS)
 
 comma := ,
 define tool_rule
-bin/$(1): $(patsubst %.c,%.o,$(wildcard bin/$(1).c bin/$(1)-*.c)) $(LIB)
+bin/$(1): $(patsubst %.c,%.o,$(wildcard $(SRCDIR_$(1))/$(1).c $(SRCDIR_$(1))/$(1)-*.c)) $(LIB)
 	$$(CC) $$(DYNO_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) \
 		$$(if $$(STATIC_$(1)),-Wl$$(comma)-Bstatic $$(STATIC_$(1)) -Wl$$(comma)-Bdynamic) \
 		$$(if $$(PKGS_$(1)),$$(shell $$(PKG_CONFIG) --libs $$(PKGS_$(1)))) \
@@ -157,23 +168,23 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
 # dyno-run: the seccomp filter is compiled once, here, by a generator linked
 # with libseccomp; dyno-run only loads the BPF (compiling costs ~16 ms/start).
-bin/dyno-run-secure.o: bin/dyno-run.bpf.inc
-bin/dyno-run.bpf.inc: bin/dyno-run.bpfgen
-	./bin/dyno-run.bpfgen $(SECCOMP_ARCH) >$@.tmp && mv $@.tmp $@
+bin/run/dyno-run-secure.o: bin/run/dyno-run.bpf.inc
+bin/run/dyno-run.bpf.inc: bin/run/dyno-run.bpfgen
+	./bin/run/dyno-run.bpfgen $(SECCOMP_ARCH) >$@.tmp && mv $@.tmp $@
 # Cross builds: the generator runs on the build machine, so it is built
 # with BUILD_CC (and that machine's libseccomp) and told the target's
 # architecture: make CC=aarch64-linux-gnu-gcc BUILD_CC=cc SECCOMP_ARCH=aarch64
 BUILD_CC      ?= $(CC)
 SECCOMP_ARCH  ?=
-bin/dyno-run.bpfgen.o: bin/dyno-run.bpfgen.c .build-flags
+bin/run/dyno-run.bpfgen.o: bin/run/dyno-run.bpfgen.c .build-flags
 	$(BUILD_CC) $(DYNO_CPPFLAGS) $(CPPFLAGS) $(DYNO_CFLAGS) -c -o $@ $<
-bin/dyno-run.bpfgen: bin/dyno-run.bpfgen.o
+bin/run/dyno-run.bpfgen: bin/run/dyno-run.bpfgen.o
 	$(BUILD_CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(shell $(PKG_CONFIG) --libs libseccomp) $(LDLIBS)
 .PHONY: clean-dyno-run
 clean: clean-dyno-run
 clean-dyno-run:
-	rm -f bin/dyno-run.bpfgen bin/dyno-run.bpf.inc
+	rm -f bin/run/dyno-run.bpfgen bin/run/dyno-run.bpf.inc
 
 t/unit/%.t: t/unit/%.o $(LIB)
 	$(CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
@@ -282,17 +293,17 @@ FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz:
 	mkdir -p t/fuzz/out
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Ibin \
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Ibin/route \
 		-fsanitize=fuzzer,address,undefined \
 		-o t/fuzz/out/dyno-route-request t/fuzz/dyno-route-request.c \
-		bin/dyno-route-http.c
+		bin/route/dyno-route-http.c
 	t/fuzz/out/dyno-route-request -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=4096 -artifact_prefix=t/fuzz/out/ \
 		t/fuzz/corpus/dyno-route
 
 clean:
-	rm -f $(PROGS) bin/*.o bin/*.d lib/*.o lib/*.d $(LIB) t/unit/*.o t/unit/*.d \
+	rm -f $(PROGS) $(addsuffix /*.o,$(SRC_DIRS)) $(addsuffix /*.d,$(SRC_DIRS)) lib/*.o lib/*.d $(LIB) t/unit/*.o t/unit/*.d \
 		$(UNIT_TESTS) $(HELPERS) t/helper/*.o t/helper/*.d .build-flags \
 		.build-version
 
--include $(wildcard bin/*.d lib/*.d t/unit/*.d t/helper/*.d)
+-include $(wildcard $(addsuffix /*.d,$(SRC_DIRS)) lib/*.d t/unit/*.d t/helper/*.d)

@@ -103,10 +103,10 @@ install_tree() {
 @test "make -q is true; a packager's _FORTIFY_SOURCE wins; BIND_NOW and RELRO" {
 	run -0 make -s -C "$TOP" -q all
 	run -1 make -s -C "$TOP" -q -W lib/num.c all
-	run make -s -C "$TOP" -n -W bin/dyno-cycle.c CPPFLAGS=-D_FORTIFY_SOURCE=3 bin/dyno-cycle.o
+	run make -s -C "$TOP" -n -W bin/manager/dyno-cycle.c CPPFLAGS=-D_FORTIFY_SOURCE=3 bin/manager/dyno-cycle.o
 	assert_output --partial "-D_FORTIFY_SOURCE=3"
 	refute_output --partial "-D_FORTIFY_SOURCE=2"
-	run make -s -C "$TOP" -n -W bin/dyno-cycle.c bin/dyno-cycle.o
+	run make -s -C "$TOP" -n -W bin/manager/dyno-cycle.c bin/manager/dyno-cycle.o
 	assert_output --regexp "-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 .* -c "
 	require_cmd readelf
 	run readelf -d "$TOP/bin/dyno-run"

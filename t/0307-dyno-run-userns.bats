@@ -5,7 +5,7 @@ bats_require_minimum_version 1.5.0
 load helper/common
 load helper/dyno-run
 
-BASE=1879048192		# USERNS_BASE of bin/dyno-run.h
+BASE=1879048192		# USERNS_BASE of bin/run/dyno-run.h
 
 setup() {
 	dyno_setup

@@ -38,7 +38,7 @@ mkdir -p "$DYNO_ROOT" "$DYNO_RUNDIR" "$DIR/slug"
 # The dyno's seccomp allow-list, for the OCI bundle's profile.
 syscalls() {
 	sed -n '/^static const char \*const allow/,/^};/p' \
-		"$TOP/bin/dyno-run.bpfgen.c" | grep -o '"[a-z0-9_]*"' | paste -sd,
+		"$TOP/bin/run/dyno-run.bpfgen.c" | grep -o '"[a-z0-9_]*"' | paste -sd,
 }
 
 bundle() {

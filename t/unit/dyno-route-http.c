@@ -3,7 +3,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 
-#include "../../bin/dyno-route-http.c"
+#include "../../bin/route/dyno-route-http.c"
 #include "state.h"
 #include "tap.h"
 

@@ -84,7 +84,7 @@ struct mgr {
 	struct metrics	*metrics;	/* log-runtime-metrics, when on */
 };
 
-/* bin/dyno-manager-dyno.c: the lifecycle of one dyno. */
+/* bin/manager/dyno-manager-dyno.c: the lifecycle of one dyno. */
 struct dyno *dyno_new(struct mgr *m, const char *type, unsigned num);
 void	dyno_start(struct mgr *m, struct dyno *d);
 void	dyno_restart(struct mgr *m, struct dyno *d, const char *why,
@@ -100,7 +100,7 @@ void	mgr_logf(struct mgr *m, const char *dyno, const char *fmt, ...)
 const char *dstate_name(enum dstate s);
 
 /*
- * bin/dyno-manager-logq.c: the app's log lines to logplexd, in order, none
+ * bin/manager/dyno-manager-logq.c: the app's log lines to logplexd, in order, none
  * lost below its bounds (see there).  logq_open: 0 or -1 with errno.
  * logq_busy: 1 when the dynos' output should wait (mgr_pause_output).
  */
@@ -114,7 +114,7 @@ void	logq_send(struct mgr *m, const char *source, const char *dyno,
 void	mgr_pause_output(struct mgr *m);
 void	mgr_resume_output(struct mgr *m);
 
-/* bin/dyno-manager-app.c */
+/* bin/manager/dyno-manager-app.c */
 void	mgr_maybe_exit(struct mgr *m);
 /*
  * On cgroup v2: find the base of the dynos' cgroups (cgtree_base) and move
@@ -126,12 +126,12 @@ int	mgr_cgroup_setup(struct mgr *m);
 int	dynorun_of_app(pid_t pid, const char *app);
 void	mgr_remove_app_cgroup(struct mgr *m);
 
-/* bin/dyno-manager-metrics.c: start or stop log-runtime-metrics as
+/* bin/manager/dyno-manager-metrics.c: start or stop log-runtime-metrics as
  * app.conf says; mgr_metrics_end() at exit. */
 void	mgr_metrics_update(struct mgr *m);
 void	mgr_metrics_end(struct mgr *m);
 
-/* bin/dyno-manager-stop.c: heroku ps:stop, the daemon's side. */
+/* bin/manager/dyno-manager-stop.c: heroku ps:stop, the daemon's side. */
 void	mgr_take_stop_requests(struct mgr *m);
 void	mgr_stopped_reaped(struct mgr *m, const struct inst *in);
 
