@@ -208,3 +208,36 @@ ours() {
 	run -0 space-net show "$SP"
 	assert_line "dynos 0"
 }
+
+@test "a dyno that takes over a freed address is reached at once: the MAC comes with the address" {
+	run -0 space-net create "$SP" --cidr "$NET.0/24"
+	sn_sleeper
+	a=$SN_PID
+	run -0 space-net attach "$SP" web.1 --pid "$a" --app myapp --port 5000
+	assert_output "$NET.2"
+	# the gateway's MAC is fixed, so it stays put while ports come and go
+	# (a bridge's own would follow its lowest port's, and each change
+	# flushes the host's ARP cache: only a lone dyno's crash hid the bug)
+	br=$(sn_bridge "$SP")
+	run -0 cat "/sys/class/net/$br/address"
+	assert_output "02:64:0a:d5:02:01"
+	ip link set dev "$br" address 02:64:0a:d5:02:01
+	sn_listen "$a" tcp 0.0.0.0 5000
+	# the host reaches it, so its ARP cache now holds the MAC of $NET.2
+	run -0 sn_probe host tcp "$NET.2" 5000
+	# a crash: the replacement takes the freed address at once
+	run -0 space-net detach "$SP" web.1 --app myapp
+	kill -9 "$a"
+	sn_sleeper
+	b=$SN_PID
+	run -0 space-net attach "$SP" web.1 --pid "$b" --app myapp --port 5000
+	assert_output "$NET.2"
+	sn_listen "$b" tcp 0.0.0.0 5000
+	run -0 sn_probe host tcp "$NET.2" 5000
+	run -0 nsenter -t "$b" -n ip -o link show eth0
+	assert_output --partial "link/ether 02:64:0a:d5:02:02 "
+	run -0 ip neigh show "$NET.2" dev "$br"
+	assert_output --partial "lladdr 02:64:0a:d5:02:02"
+	run -0 cat "/sys/class/net/$br/address"
+	assert_output "02:64:0a:d5:02:01"
+}

@@ -22,6 +22,23 @@ veth_name(uint32_t addr, char *out)
 	snprintf(out, IFNAMSIZ, SPACE_VETH_PREFIX "%08x", (unsigned)addr);
 }
 
+/*
+ * The MAC address of the interface holding addr: fixed by the address
+ * (locally administered, 02:64 then the four bytes), so a dyno that takes
+ * a freed address over is reached at once by every neighbour that cached
+ * the previous holder's, instead of after the host's ARP entry goes stale.
+ */
+void
+addr_mac(uint32_t addr, unsigned char mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0x64;
+	mac[2] = (unsigned char)(addr >> 24);
+	mac[3] = (unsigned char)(addr >> 16);
+	mac[4] = (unsigned char)(addr >> 8);
+	mac[5] = (unsigned char)addr;
+}
+
 /* A pid we may not signal still exists (EPERM): only ESRCH means dead. */
 int
 pid_alive(pid_t pid)

@@ -201,6 +201,41 @@ bridge_is_ours(struct nl_sock *sk, const struct space *sp)
 	return ours;
 }
 
+/*
+ * A bridge takes the lowest MAC address of its ports unless one is set: as
+ * veths come and go, the gateway's address would move under the dynos'
+ * ARP caches.  It gets the one its gateway address fixes, once.
+ */
+static int
+bridge_fix_mac(struct nl_sock *sk, const struct space *sp)
+{
+	struct rtnl_link *have, *want;
+	struct nl_addr *ll;
+	unsigned char mac[6];
+	int err;
+
+	addr_mac(cidr_gateway(&sp->cidr), mac);
+	if ((ll = nl_addr_build(AF_LLC, mac, sizeof(mac))) == NULL)
+		return nl_fail(-NLE_NOMEM, sp->bridge);
+	if ((err = rtnl_link_get_kernel(sk, 0, sp->bridge, &have)) < 0) {
+		nl_addr_put(ll);
+		return nl_fail(err, sp->bridge);
+	}
+	err = 0;
+	if (nl_addr_cmp(rtnl_link_get_addr(have), ll) != 0) {
+		if ((want = rtnl_link_alloc()) == NULL)
+			err = -NLE_NOMEM;
+		else {
+			rtnl_link_set_addr(want, ll);
+			err = rtnl_link_change(sk, have, want, 0);
+			rtnl_link_put(want);
+		}
+	}
+	rtnl_link_put(have);
+	nl_addr_put(ll);
+	return err < 0 ? nl_fail(err, sp->bridge) : 0;
+}
+
 int
 link_bridge_ensure(struct nl_sock *sk, const struct space *sp)
 {
@@ -216,7 +251,8 @@ link_bridge_ensure(struct nl_sock *sk, const struct space *sp)
 	if (ours == -1 && (err = rtnl_link_bridge_add(sk, sp->bridge)) < 0 &&
 	    err != -NLE_EXIST)
 		return nl_fail(err, sp->bridge);
-	if ((rc = link_set_up(sk, sp->bridge, alias)) != 0)
+	if ((rc = bridge_fix_mac(sk, sp)) != 0 ||
+	    (rc = link_set_up(sk, sp->bridge, alias)) != 0)
 		return rc;
 	return link_addr_add(sk, link_index(sk, sp->bridge),
 	    cidr_gateway(&sp->cidr), sp->cidr.len, "address");

@@ -129,17 +129,21 @@ ns_configure(int nsfd, const struct space *sp, uint32_t addr)
 /*
  * One RTM_NEWLINK makes both ends: the host end, up and enslaved to the
  * bridge, and the dyno end created directly inside the dyno's namespace as
- * eth0 (so no name clash with the host's own eth0 is possible).
+ * eth0 (so no name clash with the host's own eth0 is possible), with the
+ * MAC address its IPv4 address fixes (addr_mac).
  */
 int
 link_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
     int nsfd)
 {
 	struct rtnl_link *link, *peer;
+	struct nl_addr *ll;
+	unsigned char mac[6];
 	char name[IFNAMSIZ];
 	int err, br, rc;
 
 	veth_name(addr, name);
+	addr_mac(addr, mac);
 	if ((err = rtnl_link_get_kernel(sk, 0, sp->bridge, &link)) < 0)
 		return ns_fail(err, sp->bridge);
 	br = rtnl_link_get_ifindex(link);
@@ -152,6 +156,10 @@ link_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
 	peer = rtnl_link_veth_get_peer(link);
 	rtnl_link_set_name(peer, DYNO_IFNAME);
 	rtnl_link_set_ns_fd(peer, nsfd);
+	if ((ll = nl_addr_build(AF_LLC, mac, sizeof(mac))) != NULL) {
+		rtnl_link_set_addr(peer, ll);
+		nl_addr_put(ll);
+	}
 	rtnl_link_put(peer);
 	err = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_veth_release(link);

@@ -81,6 +81,7 @@ int	lease_remove(const struct space *sp, uint32_t addr);
 int	pid_alive(pid_t pid);
 int	dns_write(const struct space *sp, const struct leases *ls);
 void	veth_name(uint32_t addr, char *out);
+void	addr_mac(uint32_t addr, unsigned char mac[6]);
 
 /* space-net-link.c */
 struct nl_sock;

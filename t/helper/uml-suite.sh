@@ -33,6 +33,10 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t hostfs -o "$out" none /mnt
 exec >/mnt/console.log 2>&1
+# The tree may be under a folder the guest covers next (a clone in /tmp):
+# hold it open, and mount it back from that handle (as is: mount(8) would
+# look its name up again, under the tmpfs).
+exec 9<"$top"
 mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t tmpfs -o mode=755 run /run
 mount -t tmpfs -o mode=1777 vartmp /var/tmp
@@ -57,8 +61,10 @@ mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
 hostname dynotest-uml
 ip link set lo up
 # The tree, writable for the run only.
-mkdir -p /tmp/.tree/up /tmp/.tree/work
-mount -t overlay -o lowerdir=$top,upperdir=/tmp/.tree/up,workdir=/tmp/.tree/work overlay $top
+mkdir -p /tmp/.tree/up /tmp/.tree/work /tmp/.tree/low "$top"
+mount --no-canonicalize --bind /proc/self/fd/9 /tmp/.tree/low
+exec 9<&-
+mount -t overlay -o lowerdir=/tmp/.tree/low,upperdir=/tmp/.tree/up,workdir=/tmp/.tree/work overlay "$top"
 case $layout in
 systemd)
 	mkdir -p /run/systemd/system
@@ -71,7 +77,7 @@ systemd)
 	;;
 bare)	;;
 esac
-cd $top
+cd "$top" || exit 1
 echo "layout $layout: \$(cat /proc/self/cgroup)"
 bats --tap $* </dev/null >/mnt/tap 2>/mnt/stderr
 echo \$? >/mnt/rc
