@@ -16,10 +16,15 @@ setup() {
 }
 teardown() { lp_cleanup; dyno_teardown; }
 
-# usr1_has TEXT: the SIGUSR1 dump says TEXT.
-usr1_has() {
+# usr1_has TEXT: a SIGUSR1 dump says TEXT.  Asked again until one does:
+# a frame sent just before may not be read yet when the first dump is made.
+usr1_says() {
 	kill -USR1 "$LP_PID"
-	wait_for 10 lp_err_has "$1"
+	sleep 0.1
+	lp_err_has "$1"
+}
+usr1_has() {
+	wait_for 10 usr1_says "$1"
 }
 
 # frame LINE: one raw octet-counted frame to the TCP input.
