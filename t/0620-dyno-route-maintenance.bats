@@ -57,3 +57,25 @@ status_of() {
 	run --separate-stderr status_of /
 	assert_output 200
 }
+
+@test "a broken app.conf keeps the last good settings, said once" {
+	route_backend ok web.1
+	route_routes dynotest-mt "web.1 $BACKEND_PORT"
+	release maintenance on dynotest-mt
+	route_start
+	run --separate-stderr status_of /
+	assert_output 503
+	# Before lib/appconf, anything but a clear yes took the app out of
+	# maintenance.
+	printf '[app]\nmaintenance=maybe\n' >"$DYNO_TEST_DIR/app.conf"
+	mv "$DYNO_TEST_DIR/app.conf" "$DYNO_ROOT/apps/dynotest-mt/app.conf"
+	wait_for 10 route_log_has "app.conf:2: maintenance=: not true or false; dynotest-mt keeps its settings"
+	run --separate-stderr status_of /
+	assert_output 503
+	# The routes file changes; the unchanged app.conf is not said again.
+	route_routes dynotest-mt "web.1 $BACKEND_PORT" "web.2 $BACKEND_PORT"
+	route_routes dynotest-mt "web.1 $BACKEND_PORT"
+	run --separate-stderr status_of /
+	assert_output 503
+	[ "$(grep -c 'not true or false' "$ROUTER_LOG")" = 1 ]
+}
