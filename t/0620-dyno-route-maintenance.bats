@@ -72,9 +72,11 @@ status_of() {
 	wait_for 10 route_log_has "app.conf:2: maintenance=: not true or false; dynotest-mt keeps its settings"
 	run --separate-stderr status_of /
 	assert_output 503
-	# The routes file changes; the unchanged app.conf is not said again.
-	route_routes dynotest-mt "web.1 $BACKEND_PORT" "web.2 $BACKEND_PORT"
-	route_routes dynotest-mt "web.1 $BACKEND_PORT"
+	# Every app is reread when another appears (seen once it answers);
+	# the unchanged app.conf is not said again.
+	route_app dynotest-mt2
+	route_routes dynotest-mt2 "web.1 $BACKEND_PORT"
+	wait_for 10 bash -c '[ "$(curl -s -o /dev/null -w "%{http_code}" -H "Host: dynotest-mt2.localhost" "http://127.0.0.1:'"$ROUTER_PORT"'/")" = 200 ]'
 	run --separate-stderr status_of /
 	assert_output 503
 	[ "$(grep -c 'not true or false' "$ROUTER_LOG")" = 1 ]
