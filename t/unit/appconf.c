@@ -146,7 +146,7 @@ test_files(void)
 {
 	char dir[] = "/tmp/dynotest-appconf-XXXXXX", path[512], err[512];
 	struct appconf ac;
-	char *text;
+	char *text = NULL;
 
 	ok(mkdtemp(dir) != NULL, "temp dir");
 	snprintf(path, sizeof(path), "%s/app.conf", dir);
