@@ -159,38 +159,46 @@ check_hosts(const char *v)
 	return NULL;
 }
 
-/* The value v for key k into ac; NULL, or why it does not fit. */
+/* Why the text value v does not fit a key of type t, or NULL. */
+static const char *
+check_text(enum type t, const char *v)
+{
+	switch (t) {
+	case T_ID:
+		return strspn(v, "0123456789abcdefABCDEF-") != strlen(v) ?
+		    "an id is hex digits and dashes" : NULL;
+	case T_SPACE:
+		return names_check_space(v);
+	case T_SIZE:
+		return all_namechars(v, strlen(v)) ? NULL :
+		    "a size name is letters, digits, '-', '_' and '.'";
+	default:
+		return check_hosts(v);
+	}
+}
+
+/*
+ * The value v for key k into ac; NULL, or why it does not fit.  Empty is
+ * the key's default, for every key.
+ */
 static const char *
 set_value(struct appconf *ac, const struct key *k, const char *v)
 {
 	char *field = (char *)ac + k->off;
-	const char *why = NULL;
+	int *flag = (int *)(void *)field;
+	const char *why;
 
-	/* Empty is the key's default, for every key. */
-	if (k->type == T_BOOL && v[0] == '\0')
-		*(int *)(void *)field = 0;
-	else if (k->type == T_BOOL)
-		return num_parse_bool(v, (int *)(void *)field) == -1 ?
+	if (k->type == T_BOOL) {
+		*flag = 0;
+		return v[0] != '\0' && num_parse_bool(v, flag) == -1 ?
 		    "not true or false" : NULL;
-	if (k->type == T_BOOL)
-		return NULL;
+	}
 	if (strlen(v) >= k->size)
 		return "too long";
-	if (v[0] == '\0')
-		;
-	else if (k->type == T_ID)
-		why = strspn(v, "0123456789abcdefABCDEF-") != strlen(v) ?
-		    "an id is hex digits and dashes" : NULL;
-	else if (k->type == T_SPACE)
-		why = names_check_space(v);
-	else if (k->type == T_SIZE)
-		why = all_namechars(v, strlen(v)) ? NULL :
-		    "a size name is letters, digits, '-', '_' and '.'";
-	else
-		why = check_hosts(v);
-	if (why == NULL)
-		memcpy(field, v, strlen(v) + 1);
-	return why;
+	if (v[0] != '\0' && (why = check_text(k->type, v)) != NULL)
+		return why;
+	memcpy(field, v, strlen(v) + 1);
+	return NULL;
 }
 
 /* At most 64 bytes of a name in a message. */
