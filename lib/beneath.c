@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "beneath.h"
+#include "state.h"
 
 #define ALLOWED	(O_PATH | O_DIRECTORY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 
@@ -294,53 +295,6 @@ fail:
 	return -1;
 }
 
-/* Read fd to its end, at most max bytes, into a NUL-terminated buffer. */
-static int
-read_all(int fd, size_t hint, size_t max, char **data, size_t *len)
-{
-	char *buf, *nbuf;
-	size_t used = 0, cap = hint < max ? hint + 1 : max + 1;
-	ssize_t n;
-
-	if ((buf = malloc(cap + 1)) == NULL)
-		return -1;
-	for (;;) {
-		if (used == cap) {
-			/* The file grew since fstat; keep to max + 1 bytes. */
-			cap = cap * 2 < max + 1 ? cap * 2 : max + 1;
-			if (used == cap) {
-				free(buf);
-				errno = EFBIG;
-				return -1;
-			}
-			if ((nbuf = realloc(buf, cap + 1)) == NULL)
-				goto fail;
-			buf = nbuf;
-		}
-		if ((n = read(fd, buf + used, cap - used)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	if (used > max) {
-		free(buf);
-		errno = EFBIG;
-		return -1;
-	}
-	buf[used] = '\0';
-	*data = buf;
-	if (len != NULL)
-		*len = used;
-	return 0;
-fail:
-	free(buf);
-	return -1;
-}
-
 int
 beneath_read(int dirfd, const char *path, size_t max, char **data,
     size_t *len)
@@ -372,7 +326,7 @@ beneath_read(int dirfd, const char *path, size_t max, char **data,
 		errno = ESTALE;
 		goto out;
 	}
-	rc = read_all(fd, (size_t)a.st_size, max, data, len);
+	rc = state_read_fd(fd, max, data, len);
 out:
 	saved = errno;
 	close(pfd);

@@ -3,10 +3,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "drains.h"
+#include "linefile.h"
 #include "num.h"
+#include "uuid.h"
 
 static const struct scheme {
 	const char	*prefix;
@@ -103,39 +104,22 @@ bad:
 int
 drains_token_valid(const char *s)
 {
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-	size_t i;
-
-	if (strncmp(s, "d.", 2) != 0 || strlen(s) != DRAINS_TOKEN_LEN)
-		return 0;
-	for (i = 0, s += 2; shape[i] != '\0'; i++) {
-		if (shape[i] == '-' ? s[i] != '-' :
-		    strchr("0123456789abcdef", s[i]) == NULL || s[i] == '\0')
-			return 0;
-	}
-	return 1;
+	return strncmp(s, "d.", 2) == 0 && uuid_valid(s + 2, strlen(s + 2));
 }
 
 int
 drains_new_token(char buf[DRAINS_TOKEN_LEN + 1])
 {
-	unsigned char r[16];
-
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		return -1;
-	r[6] = (r[6] & 0x0f) | 0x40;	/* version 4 */
-	r[8] = (r[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
-	snprintf(buf, DRAINS_TOKEN_LEN + 1,
-	    "d.%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
-	    r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
-	return 0;
+	buf[0] = 'd';
+	buf[1] = '.';
+	return uuid_new(buf + 2);
 }
 
-/* One "TOKEN URL" line into e; *why on failure. */
+/* One "TOKEN URL" line into the i-th entry; *why on failure. */
 static int
-parse_line(const char *p, size_t len, struct drain_entry *e, const char **why)
+parse_line(const char *p, size_t len, size_t i, void *arg, const char **why)
 {
+	struct drain_entry *e = (struct drain_entry *)arg + i;
 	const char *sp = memchr(p, ' ', len);
 	struct drainurl u;
 	size_t tlen, ulen;
@@ -161,51 +145,21 @@ int
 drains_parse(const char *text, struct drain_entry *e, size_t max, char *err,
     size_t errlen)
 {
-	const char *p = text, *nl, *why;
-	size_t n = 0, len;
-	unsigned lineno = 0;
+	return linefile_parse(text, max, "drains", parse_line, e, err, errlen);
+}
 
-	for (; *p != '\0'; p = *nl ? nl + 1 : nl) {
-		nl = p + strcspn(p, "\n");
-		len = (size_t)(nl - p);
-		lineno++;
-		if (len == 0 || *p == '#')
-			continue;
-		if (n == max) {
-			if (err != NULL)
-				snprintf(err, errlen, "%u: more than %zu drains",
-				    lineno, max);
-			errno = E2BIG;
-			return -1;
-		}
-		if (parse_line(p, len, &e[n], &why) == -1) {
-			if (err != NULL)
-				snprintf(err, errlen, "%u: %s", lineno, why);
-			errno = EINVAL;
-			return -1;
-		}
-		n++;
-	}
-	return (int)n;
+static int
+format_line(char *buf, size_t size, size_t i, const void *arg)
+{
+	const struct drain_entry *e = (const struct drain_entry *)arg + i;
+
+	return snprintf(buf, size, "%s %s\n", e->token, e->url);
 }
 
 size_t
 drains_format(char *buf, size_t size, const struct drain_entry *e, size_t n)
 {
-	size_t i, used = 0;
-	int w;
-
-	if (size > 0)
-		buf[0] = '\0';
-	for (i = 0; i < n; i++) {
-		w = snprintf(used < size ? buf + used : NULL,
-		    used < size ? size - used : 0, "%s %s\n", e[i].token,
-		    e[i].url);
-		if (w < 0)
-			return 0;
-		used += (size_t)w;
-	}
-	return used;
+	return linefile_format(buf, size, n, format_line, e);
 }
 
 size_t

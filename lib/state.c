@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,18 +148,26 @@ state_symlink_replace(const char *target, const char *linkpath)
 }
 
 int
-state_read(const char *path, size_t max, char **data, size_t *len)
+state_read_fd(int fd, size_t max, char **data, size_t *len)
 {
 	char *buf = NULL, *nbuf;
 	size_t used = 0, cap = 0;
 	ssize_t n;
-	int fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* max + 1 bytes are room enough to see a file over max. */
+	if (max >= SIZE_MAX / 2) {
+		errno = EINVAL;
 		return -1;
+	}
 	for (;;) {
-		if (cap - used < 4096) {
-			cap = cap ? cap * 2 : 8192;
+		if (used == cap) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			if (cap > max + 1)
+				cap = max + 1;
+			if (used == cap) {
+				errno = EFBIG;
+				goto fail;
+			}
 			if ((nbuf = realloc(buf, cap + 1)) == NULL)
 				goto fail;
 			buf = nbuf;
@@ -171,12 +180,11 @@ state_read(const char *path, size_t max, char **data, size_t *len)
 		if (n == 0)
 			break;
 		used += (size_t)n;
-		if (used > max) {
-			errno = EFBIG;
-			goto fail;
-		}
 	}
-	close(fd);
+	if (used > max) {
+		errno = EFBIG;
+		goto fail;
+	}
 	if (buf == NULL && (buf = malloc(1)) == NULL)
 		return -1;
 	buf[used] = '\0';
@@ -185,11 +193,22 @@ state_read(const char *path, size_t max, char **data, size_t *len)
 		*len = used;
 	return 0;
 fail:
+	free(buf);
+	return -1;
+}
+
+int
+state_read(const char *path, size_t max, char **data, size_t *len)
+{
+	int fd, rc, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = state_read_fd(fd, max, data, len);
 	saved = errno;
 	close(fd);
-	free(buf);
 	errno = saved;
-	return -1;
+	return rc;
 }
 
 int

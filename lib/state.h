@@ -31,6 +31,14 @@ int	state_symlink_replace(const char *target, const char *linkpath);
  */
 int	state_read(const char *path, size_t max, char **data, size_t *len);
 
+/*
+ * state_read() of an open fd, from where it stands to its end; the fd
+ * stays open.  Reads at most max + 1 bytes, so a file that grows without
+ * end costs no more.  -1 with errno: EFBIG over max, EINVAL max is not
+ * below SIZE_MAX / 2, or read(2)'s.
+ */
+int	state_read_fd(int fd, size_t max, char **data, size_t *len);
+
 /* mkdir -p with `mode` for the folders it creates.  0 or -1 with errno. */
 int	state_mkdirs(const char *path, mode_t mode);
 

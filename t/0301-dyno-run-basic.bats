@@ -22,7 +22,10 @@ teardown() {
 	assert_equal "$status" 64
 	run --separate-stderr dyno-run --app BAD_NAME -- true
 	assert_equal "$status" 64
-	assert_equal "$stderr" "dyno-run: app BAD_NAME: $(dyno-run --app BAD_NAME -- true 2>&1 | sed 's/.*BAD_NAME: //')"
+	assert_equal "$stderr" "dyno-run: app BAD_NAME: app names start with a lowercase letter"
+	run --separate-stderr dyno-run --app ab -- true
+	assert_equal "$status" 64
+	assert_equal "$stderr" "dyno-run: app ab: app names are 3 to 30 characters long"
 	run --separate-stderr dyno-run --app dynotest-x --port 70000 -- true
 	assert_equal "$status" 64
 	assert_equal "$stderr" "dyno-run: --port 70000: not a port (1-65535)"

@@ -6,10 +6,7 @@ load helper/common
 
 setup() {
 	dyno_setup
-	mkdir -p "$DYNO_TEST_DIR/app"
-	printf 'web: ./server\n' >"$DYNO_TEST_DIR/app/Procfile"
-	release create dynotest-c --slug "$DYNO_TEST_DIR/app" >/dev/null 2>&1
-	A="$DYNO_ROOT/apps/dynotest-c"
+	release_app dynotest-c
 }
 
 teardown() {

@@ -6,10 +6,7 @@ load helper/common
 
 setup() {
 	dyno_setup
-	mkdir -p "$DYNO_TEST_DIR/app"
-	printf 'web: ./server\n' >"$DYNO_TEST_DIR/app/Procfile"
-	release create dynotest-s --slug "$DYNO_TEST_DIR/app" >/dev/null 2>&1
-	A="$DYNO_ROOT/apps/dynotest-s"
+	release_app dynotest-s
 }
 
 teardown() {
@@ -35,8 +32,10 @@ uuid_re='^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 	run --separate-stderr release labs enable dynotest-s log-runtime-metrics
 	assert_success
 	assert_output ''
-	run release labs dynotest-s
+	run --separate-stderr release labs dynotest-s
 	assert_output $'log-runtime-metrics on\nruntime-dyno-metadata off'
+	# [other] is not release's: kept, and named in a warning.
+	assert_equal "$stderr" "release: warning: $A/app.conf:7: unknown section [other], ignored"
 	# An app made before ids gets one when a feature needs it.
 	grep -Eq '^id=[0-9a-f-]{36}$' "$A/app.conf"
 	# Comments, other keys and other sections stay where they were.
@@ -46,7 +45,7 @@ uuid_re='^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 	assert_line 'hostnames=a.example'
 	assert_line --index 6 '[other]'
 	release labs disable dynotest-s log-runtime-metrics
-	run release labs dynotest-s
+	run --separate-stderr release labs dynotest-s
 	assert_output $'log-runtime-metrics off\nruntime-dyno-metadata off'
 	[ "$(grep -c '^log-runtime-metrics=' "$A/app.conf")" = 1 ]
 	# No release is made.

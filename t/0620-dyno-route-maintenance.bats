@@ -57,3 +57,27 @@ status_of() {
 	run --separate-stderr status_of /
 	assert_output 200
 }
+
+@test "a broken app.conf keeps the last good settings, said once" {
+	route_backend ok web.1
+	route_routes dynotest-mt "web.1 $BACKEND_PORT"
+	release maintenance on dynotest-mt
+	route_start
+	run --separate-stderr status_of /
+	assert_output 503
+	# Before lib/appconf, anything but a clear yes took the app out of
+	# maintenance.
+	printf '[app]\nmaintenance=maybe\n' >"$DYNO_TEST_DIR/app.conf"
+	mv "$DYNO_TEST_DIR/app.conf" "$DYNO_ROOT/apps/dynotest-mt/app.conf"
+	wait_for 10 route_log_has "app.conf:2: maintenance=: not true or false; dynotest-mt keeps its settings"
+	run --separate-stderr status_of /
+	assert_output 503
+	# Every app is reread when another appears (seen once it answers);
+	# the unchanged app.conf is not said again.
+	route_app dynotest-mt2
+	route_routes dynotest-mt2 "web.1 $BACKEND_PORT"
+	wait_for 10 bash -c '[ "$(curl -s -o /dev/null -w "%{http_code}" -H "Host: dynotest-mt2.localhost" "http://127.0.0.1:'"$ROUTER_PORT"'/")" = 200 ]'
+	run --separate-stderr status_of /
+	assert_output 503
+	[ "$(grep -c 'not true or false' "$ROUTER_LOG")" = 1 ]
+}

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <ini.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "appconf.h"
 #include "diag.h"
 #include "logclient.h"
 #include "names.h"
@@ -28,45 +28,24 @@ warn_cb(void *arg, const char *msg)
 	diag_warn("%s", msg);
 }
 
-/* inih handler for app.conf: [app] space=, size=, hostnames=, preboot=. */
-static int
-appconf_handler(void *arg, const char *section, const char *name,
-    const char *value)
-{
-	struct app *app = arg;
-
-	if (strcmp(section, "app") != 0)
-		return 0;
-	if (strcmp(name, "space") == 0)
-		return snprintf(app->space, sizeof(app->space), "%s", value) <
-		    (int)sizeof(app->space);
-	if (strcmp(name, "size") == 0)
-		return snprintf(app->size, sizeof(app->size), "%s", value) <
-		    (int)sizeof(app->size);
-	if (strcmp(name, "preboot") == 0)
-		return num_parse_bool(value, &app->preboot) == 0;
-	if (strcmp(name, "log-runtime-metrics") == 0)
-		return num_parse_bool(value, &app->metrics) == 0;
-	if (strcmp(name, "id") == 0)
-		return snprintf(app->id, sizeof(app->id), "%s", value) <
-		    (int)sizeof(app->id);
-	/* Keys other tools read (the router's hostnames) are fine here. */
-	return 1;
-}
-
+/* app.conf by lib/appconf's one policy: an error is 78, the app not run. */
 static int
 load_appconf(struct app *app)
 {
-	char path[PATH_MAX];
-	int line;
+	char path[PATH_MAX], err[PATH_MAX + 256];
+	struct appconf ac;
 
-	state_pathf(path, sizeof(path), "%s/app.conf", app->dir);
-	if (access(path, F_OK) == -1)
-		return 0;
-	if ((line = ini_parse(path, appconf_handler, app)) != 0) {
-		diag_error("%s:%d: bad setting", path, line);
+	if (state_pathf(path, sizeof(path), "%s/%s", app->dir, APPCONF_FILE)
+	    == -1 || appconf_load(path, &ac, warn_cb, NULL, err,
+	    sizeof(err)) == -1) {
+		diag_error("%s", err);
 		return EXIT_CONFIG;
 	}
+	snprintf(app->space, sizeof(app->space), "%s", ac.space);
+	snprintf(app->size, sizeof(app->size), "%s", ac.size);
+	snprintf(app->id, sizeof(app->id), "%s", ac.id);
+	app->preboot = ac.preboot;
+	app->metrics = ac.metrics;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "appconf.h"
 #include "diag.h"
 #include "envfile.h"
 #include "logclient.h"
@@ -20,6 +21,7 @@
 #include "num.h"
 #include "procfile.h"
 #include "state.h"
+#include "uuid.h"
 
 #include "release.h"
 
@@ -395,20 +397,25 @@ write_new(const char *path, const char *text, int flags)
 int
 app_ensure_files(struct app *a, const char *slugdir)
 {
-	char path[PATH_MAX], text[256], id[37];
-	int web = 0, rel = 0, rc;
+	char path[PATH_MAX], err[PATH_MAX + 256];
+	struct appconf ac;
+	int web = 0, rel = 0;
 
 	/*
 	 * An empty size follows dyno.conf's [dyno] size, even as it changes;
 	 * the id is the app's for good (HEROKU_APP_ID).
 	 */
-	app_new_uuid(id);
-	snprintf(text, sizeof(text), "[app]\nid=%s\nspace=\nsize=\n"
-	    "hostnames=\npreboot=false\n", id);
-	if (state_pathf(path, sizeof(path), "%s/app.conf", a->dir) == -1)
+	appconf_init(&ac);
+	if (uuid_new(ac.id) == -1)
+		diag_die_errno(EXIT_OSERR, "getrandom");
+	if (state_pathf(path, sizeof(path), "%s/%s", a->dir, APPCONF_FILE)
+	    == -1)
 		return EXIT_SOFTWARE;
-	if ((rc = write_new(path, text, 0)) != 0)
-		return rc;
+	if (access(path, F_OK) == -1 && appconf_write(path, &ac, err,
+	    sizeof(err)) == -1) {
+		diag_error("%s", err);
+		return EXIT_CANTCREAT;
+	}
 	if (state_pathf(path, sizeof(path), "%s/formation", a->dir) == -1)
 		return EXIT_SOFTWARE;
 	if (access(path, F_OK) == 0)

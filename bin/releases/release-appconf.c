@@ -5,15 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "appconf.h"
 #include "diag.h"
-#include "num.h"
 #include "state.h"
+#include "uuid.h"
 
 #include "release.h"
-
-#define APPCONF_MAX	65536
 
 /* The labs features an app may enable (heroku.md 1.1, 1.9). */
 static const char *features[] = {
@@ -21,177 +19,65 @@ static const char *features[] = {
 };
 #define NFEATURES	(sizeof(features) / sizeof(features[0]))
 
-void
-app_new_uuid(char out[37])
+static void
+warn_cb(void *arg, const char *msg)
 {
-	unsigned char b[16];
-	size_t i, n = 0;
-
-	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		diag_die_errno(EXIT_OSERR, "getrandom");
-	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
-	b[8] = (b[8] & 0x3f) | 0x80;
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[n++] = '-';
-		n += (size_t)snprintf(out + n, 3, "%02x", b[i]);
-	}
+	(void)arg;
+	diag_warn("%s", msg);
 }
 
-/* The key of an INI line "  key = value", or 0 when it is not one. */
-static size_t
-line_key(const char *line, size_t len, const char **key)
+/* Say why lib/appconf failed; the exit code (a broken file is 78). */
+static int
+settings_failed(const char *err)
 {
-	size_t i = 0, end;
+	int saved = errno;
 
-	while (i < len && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	if (i == len || line[i] == ';' || line[i] == '#' || line[i] == '[')
-		return 0;
-	*key = line + i;
-	for (end = i; end < len && line[end] != '=' && line[end] != ':'; end++)
-		;
-	if (end == len)
-		return 0;
-	while (end > i && (line[end - 1] == ' ' || line[end - 1] == '\t'))
-		end--;
-	return end - i;
+	diag_error("%s", err);
+	return saved == EINVAL || saved == EFBIG ? EXIT_CONFIG :
+	    diag_exit_for_errno(saved);
 }
 
-/*
- * The text of app.conf with [app] key set to value: the key's line is
- * replaced where it is, or added at the end of the [app] section (made
- * when missing).  Other lines, comments included, stay as they were.
- */
-static char *
-with_key(const char *old, const char *key, const char *value)
+/* The app's app.conf, parsed by the one policy (dyno-state(5)). */
+static int
+settings_load(struct app *a, struct appconf *ac)
 {
-	const char *p = old, *nl, *k;
-	char *out, *o, *ins = NULL;
-	size_t len, kl, cap = strlen(old) + strlen(key) + strlen(value) + 16;
-	int in_app = 0, done = 0;
+	char path[PATH_MAX], err[PATH_MAX + 256];
 
-	if ((out = malloc(cap)) == NULL)
-		return NULL;
-	o = out;
-	for (; *p != '\0'; p = nl) {
-		nl = p + strcspn(p, "\n");
-		len = (size_t)(nl - p);
-		nl += *nl == '\n';
-		if (p[strspn(p, " \t")] == '[')
-			in_app = strncmp(p + strspn(p, " \t"), "[app]", 5) == 0;
-		if (in_app && !done && (kl = line_key(p, len, &k)) != 0 &&
-		    kl == strlen(key) && strncmp(k, key, kl) == 0) {
-			o += sprintf(o, "%s=%s\n", key, value);
-			done = 1;
-			continue;
-		}
-		memcpy(o, p, (size_t)(nl - p));
-		o += nl - p;
-		if (nl > p && nl[-1] != '\n')
-			*o++ = '\n';
-		if (in_app)
-			ins = o;	/* after the last line of [app] so far */
-	}
-	*o = '\0';
-	if (done)
-		return out;
-	if (ins == NULL) {
-		o += sprintf(o, "[app]\n%s=%s\n", key, value);
-		return out;
-	}
-	/* Insert at the end of [app], before the next section. */
-	kl = strlen(key) + strlen(value) + 2;
-	memmove(ins + kl, ins, strlen(ins) + 1);
-	memcpy(ins, key, strlen(key));
-	ins[strlen(key)] = '=';
-	memcpy(ins + strlen(key) + 1, value, strlen(value));
-	ins[kl - 1] = '\n';
-	return out;
+	if (state_pathf(path, sizeof(path), "%s/%s", a->dir, APPCONF_FILE)
+	    == -1)
+		return EXIT_SOFTWARE;
+	if (appconf_load(path, ac, warn_cb, NULL, err, sizeof(err)) == -1)
+		return settings_failed(err);
+	return 0;
 }
 
 /* Set [app] key=value in app.conf, atomically; the caller holds the lock. */
 static int
-appconf_set(struct app *a, const char *key, const char *value)
+settings_set(struct app *a, const char *key, const char *value)
 {
-	char path[PATH_MAX], *old = NULL, *text;
-	int rc = 0;
+	char path[PATH_MAX], err[PATH_MAX + 256];
 
-	if (state_pathf(path, sizeof(path), "%s/app.conf", a->dir) == -1)
+	if (state_pathf(path, sizeof(path), "%s/%s", a->dir, APPCONF_FILE)
+	    == -1)
 		return EXIT_SOFTWARE;
-	if (state_read(path, APPCONF_MAX, &old, NULL) == -1) {
-		if (errno != ENOENT) {
-			diag_error_errno("%s", path);
-			return diag_exit_for_errno(errno);
-		}
-		old = NULL;
-	}
-	if ((text = with_key(old ? old : "", key, value)) == NULL)
-		diag_die_errno(EXIT_OSERR, "malloc");
-	if (state_replace(path, text, strlen(text), 0644, STATE_FSYNC) == -1) {
-		diag_error_errno("%s", path);
-		rc = EXIT_CANTCREAT;
-	}
-	free(text);
-	free(old);
-	return rc;
-}
-
-/* [app] key of app.conf into buf ("" when absent); 0 or an exit code. */
-static int
-appconf_get(struct app *a, const char *key, char *buf, size_t size)
-{
-	char path[PATH_MAX], *text, *p, *nl;
-	const char *k;
-	size_t kl;
-	int in_app = 0;
-
-	buf[0] = '\0';
-	if (state_pathf(path, sizeof(path), "%s/app.conf", a->dir) == -1)
-		return EXIT_SOFTWARE;
-	if (state_read(path, APPCONF_MAX, &text, NULL) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		diag_error_errno("%s", path);
-		return diag_exit_for_errno(errno);
-	}
-	for (p = text; *p != '\0'; p = nl + (*nl != '\0')) {
-		nl = p + strcspn(p, "\n");
-		if (p[strspn(p, " \t")] == '[')
-			in_app = strncmp(p + strspn(p, " \t"), "[app]", 5) == 0;
-		if (in_app && (kl = line_key(p, (size_t)(nl - p), &k)) != 0 &&
-		    kl == strlen(key) && strncmp(k, key, kl) == 0) {
-			k = strpbrk(k, "=:") + 1;
-			k += strspn(k, " \t");
-			snprintf(buf, size, "%.*s", (int)(nl - k), k);
-		}
-	}
-	free(text);
+	if (appconf_set(path, key, value, err, sizeof(err)) == -1)
+		return settings_failed(err);
 	return 0;
-}
-
-static int
-appconf_bool(struct app *a, const char *key)
-{
-	char v[64];
-	int on = 0;
-
-	if (appconf_get(a, key, v, sizeof(v)) == 0 && v[0] != '\0')
-		(void)num_parse_bool(v, &on);
-	return on;
 }
 
 /* The app's stable id (heroku.md 1.1 HEROKU_APP_ID): made once, kept. */
 int
 app_ensure_id(struct app *a)
 {
-	char id[64];
+	struct appconf ac;
+	char id[UUID_LEN + 1];
 	int rc;
 
-	if ((rc = appconf_get(a, "id", id, sizeof(id))) != 0 || id[0] != '\0')
+	if ((rc = settings_load(a, &ac)) != 0 || ac.id[0] != '\0')
 		return rc;
-	app_new_uuid(id);
-	return appconf_set(a, "id", id);
+	if (uuid_new(id) == -1)
+		diag_die_errno(EXIT_OSERR, "getrandom");
+	return settings_set(a, "id", id);
 }
 
 /* The running manager re-reads app.conf on SIGHUP (no restart). */
@@ -211,11 +97,16 @@ tell_manager(struct app *a)
 int
 cmd_labs_show(struct app *a)
 {
+	struct appconf ac;
+	char v[8];
 	size_t i;
+	int rc;
 
+	if ((rc = settings_load(a, &ac)) != 0)
+		return rc;
 	for (i = 0; i < NFEATURES; i++)
-		printf("%s %s\n", features[i], appconf_bool(a, features[i]) ?
-		    "on" : "off");
+		printf("%s %s\n", features[i], appconf_get(&ac, features[i], v,
+		    sizeof(v)) == 0 && strcmp(v, "true") == 0 ? "on" : "off");
 	return 0;
 }
 
@@ -235,7 +126,7 @@ cmd_labs_set(struct app *a, const char *feature, int on)
 		return EXIT_USAGE;
 	}
 	if ((rc = app_lock(a)) != 0 || (on && (rc = app_ensure_id(a)) != 0) ||
-	    (rc = appconf_set(a, feature, on ? "true" : "false")) != 0)
+	    (rc = settings_set(a, feature, on ? "true" : "false")) != 0)
 		return rc;
 	tell_manager(a);
 	return 0;
@@ -245,14 +136,16 @@ cmd_labs_set(struct app *a, const char *feature, int on)
 int
 cmd_maintenance(struct app *a, int set, int on)
 {
+	struct appconf ac;
 	int rc;
 
 	if (set < 0) {
-		printf("%s\n", appconf_bool(a, "maintenance") ? "on" : "off");
-		return 0;
+		if ((rc = settings_load(a, &ac)) == 0)
+			printf("%s\n", ac.maintenance ? "on" : "off");
+		return rc;
 	}
 	if ((rc = app_lock(a)) != 0 ||
-	    (rc = appconf_set(a, "maintenance", on ? "true" : "false")) != 0)
+	    (rc = settings_set(a, "maintenance", on ? "true" : "false")) != 0)
 		return rc;
 	return 0;
 }

@@ -108,7 +108,6 @@ int	cmd_config_set(struct app *, char **pairs, int n);
 int	cmd_config_unset(struct app *, char **keys, int n);
 
 /* release-appconf.c: app.conf settings (no release is made). */
-void	app_new_uuid(char out[37]);
 int	app_ensure_id(struct app *);
 int	cmd_labs_show(struct app *);
 int	cmd_labs_set(struct app *, const char *feature, int on);

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -14,10 +13,10 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "appconf.h"
 #include "diag.h"
 #include "dyno-route.h"
 #include "names.h"
-#include "num.h"
 #include "state.h"
 
 #define FILE_MAX	(1024 * 1024)
@@ -155,49 +154,88 @@ add_host(struct app *app, const char *h, size_t n)
 	app->hostslen += n + 1;
 }
 
-static int
-conf_handler(void *user, const char *section, const char *name,
-    const char *value)
+static void
+warn_cb(void *arg, const char *msg)
 {
-	struct app *app = user;
-	const char *p = value;
-	size_t n;
-
-	if (strcmp(section, "app") == 0 && strcmp(name, "maintenance") == 0) {
-		/* Anything but a clear yes serves the app. */
-		if (num_parse_bool(value, &app->maintenance) == -1)
-			app->maintenance = 0;
-		return 1;
-	}
-	if (strcmp(section, "app") != 0 || strcmp(name, "hostnames") != 0)
-		return 1;
-	while (*p != '\0') {
-		n = strcspn(p, " \t,");
-		add_host(app, p, n);
-		p += n;
-		p += strspn(p, " \t,");
-	}
-	return 1;
+	(void)arg;
+	diag_warn("%s", msg);
 }
 
+/* Host names and maintenance mode from a parsed app.conf. */
 static void
-read_hosts(struct app *app, const char *dir)
+apply_appconf(struct app *app, const struct appconf *ac)
 {
-	char path[PATH_MAX], def[64];
-	char *data;
+	const char *p = ac->hostnames;
+	char def[64];
+	size_t n;
 
 	free(app->hosts);
 	app->hosts = NULL;
 	app->hostslen = 0;
-	app->maintenance = 0;
 	snprintf(def, sizeof(def), "%s.localhost", app->name);
 	add_host(app, def, strlen(def));
-	if (state_pathf(path, sizeof(path), "%s/app.conf", dir) == -1 ||
-	    state_read(path, FILE_MAX, &data, NULL) == -1)
+	for (p += strspn(p, " \t,"); *p != '\0'; p += strspn(p, " \t,")) {
+		n = strcspn(p, " \t,");
+		add_host(app, p, n);
+		p += n;
+	}
+	app->maintenance = ac->maintenance;
+}
+
+/* FNV-1a of the text, 0 for no file: has app.conf changed? */
+static uint64_t
+text_hash(const char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	if (p == NULL)
+		return 0;
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * app.conf, by lib/appconf's policy, when its text changed since the last
+ * read: routes, beside it, changes far more often, and a warning is said
+ * once.  A broken one changes nothing: the app keeps what it had, or its
+ * defaults.
+ */
+static void
+read_appconf(struct app *app, const char *dir)
+{
+	char path[PATH_MAX], err[PATH_MAX + 256], *text = NULL;
+	struct appconf ac;
+	size_t len = 0;
+	uint64_t h;
+	int rc = 0;
+
+	if (state_pathf(path, sizeof(path), "%s/%s", dir, APPCONF_FILE) == -1)
 		return;
-	if (ini_parse_string(data, conf_handler, app) != 0)
-		diag_warn("%s: unreadable, using %s only", path, def);
-	free(data);
+	if (state_read(path, APPCONF_FILE_MAX, &text, &len) == -1 &&
+	    errno != ENOENT) {
+		rc = -1;
+		snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
+	}
+	h = text_hash(text, len);
+	if (rc == 0 && app->hosts != NULL && h == app->conf_hash)
+		goto out;
+	app->conf_hash = h;
+	if (rc == 0)
+		rc = appconf_parse(path, text != NULL ? text : "", len, &ac,
+		    warn_cb, NULL, err, sizeof(err));
+	if (rc == 0)
+		apply_appconf(app, &ac);
+	else {
+		diag_warn("%s; %s keeps its %s", err, app->name,
+		    app->hosts != NULL ? "settings" : "defaults");
+		appconf_init(&ac);
+		if (app->hosts == NULL)
+			apply_appconf(app, &ac);
+	}
+out:
+	free(text);
 }
 
 /* "DYNO ADDR:PORT" lines; bad lines are skipped with a warning. */
@@ -266,7 +304,7 @@ load_app(struct apps *a, const char *name)
 		return;
 	(void)inotify_add_watch(a->ifd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
 	    IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ONLYDIR);
-	read_hosts(app, dir);
+	read_appconf(app, dir);
 	read_routes(a, app, dir);
 	app->present = 1;
 }

@@ -159,6 +159,7 @@ struct app {
 	unsigned	 inflight;	/* requests in progress (H11) */
 	int		 present;
 	int		 maintenance;	/* app.conf maintenance=: H80 */
+	uint64_t	 conf_hash;	/* of the app.conf read last */
 };
 
 struct apps;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "appconf.h"
 #include "cgtree.h"
 #include "conf.h"
 #include "diag.h"
@@ -29,14 +30,6 @@ struct opts {
 	const char	*app, *name, *app_dir, *env_file, *release, *size;
 	const char	*port, *net, *stack, *grace, *user, *info_file;
 	int		 userns, detach, reclaim;
-};
-
-/* What app.conf says, when there is one. */
-struct appconf {
-	char	size[CONF_NAME_MAX];
-	char	space[64];
-	char	id[64];		/* HEROKU_APP_ID */
-	int	metadata;	/* runtime-dyno-metadata= */
 };
 
 static noreturn void
@@ -76,39 +69,25 @@ usage(int code)
 	exit(code);
 }
 
-static int
-appconf_line(void *arg, const char *section, const char *key,
-    const char *value)
+static void
+warn_cb(void *arg, const char *msg)
 {
-	struct appconf *ac = arg;
-
-	if (strcmp(section, "app") != 0)
-		return 1;
-	if (strcmp(key, "size") == 0)
-		snprintf(ac->size, sizeof(ac->size), "%s", value);
-	else if (strcmp(key, "space") == 0)
-		snprintf(ac->space, sizeof(ac->space), "%s", value);
-	else if (strcmp(key, "id") == 0)
-		snprintf(ac->id, sizeof(ac->id), "%s", value);
-	else if (strcmp(key, "runtime-dyno-metadata") == 0 &&
-	    num_parse_bool(value, &ac->metadata) == -1)
-		ac->metadata = 0;
-	return 1;
+	(void)arg;
+	diag_warn("%s", msg);
 }
 
+/* What the app's app.conf says (lib/appconf's policy): defaults if none. */
 static void
 read_appconf(const struct conf *c, const char *app, struct appconf *ac)
 {
-	char path[PATH_MAX];
-	int rc;
+	char path[PATH_MAX], err[PATH_MAX + 256];
 
-	memset(ac, 0, sizeof(*ac));
-	if (app == NULL || state_pathf(path, sizeof(path), "%s/apps/%s/app.conf",
-	    c->root, app) == -1)
+	appconf_init(ac);
+	if (app == NULL || state_pathf(path, sizeof(path), "%s/apps/%s/%s",
+	    c->root, app, APPCONF_FILE) == -1)
 		return;
-	rc = ini_parse(path, appconf_line, ac);
-	if (rc > 0)
-		diag_die(EXIT_CONFIG, "%s:%d: syntax error", path, rc);
+	if (appconf_load(path, ac, warn_cb, NULL, err, sizeof(err)) == -1)
+		diag_die(EXIT_CONFIG, "%s", err);
 }
 
 /* The slug and env of --release, --app-dir or the app's current release. */

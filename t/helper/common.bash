@@ -160,3 +160,12 @@ pids_gone() {
 	done
 	return 0
 }
+
+# release_app APP: a deployed app (v1) of one web type; its folder is in A.
+# shellcheck disable=SC2034 # A is read by the test files
+release_app() {
+	mkdir -p "$DYNO_TEST_DIR/app"
+	printf 'web: ./server\n' >"$DYNO_TEST_DIR/app/Procfile"
+	release create "$1" --slug "$DYNO_TEST_DIR/app" >/dev/null 2>&1
+	A="$DYNO_ROOT/apps/$1"
+}

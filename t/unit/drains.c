@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /* Drain URLs, tokens and the drains file. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "drains.h"
+#include "golden.h"
+#include "state.h"
 #include "tap.h"
+
+#define GOLDEN	"t/data/drains"
+#define MAXD	8
 
 static void
 good(const char *url, enum drain_kind kind, const char *host, unsigned port)
@@ -105,6 +112,32 @@ test_redact(void)
 	    "needed length");
 }
 
+/* CASE.in parsed and written back as dyno-logs drains add writes it, or
+ * the error. */
+static char *
+run_golden(const char *dir, const char *file, size_t *len)
+{
+	char path[512], err[256], *text, *out;
+	struct drain_entry e[MAXD];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (state_read(path, DRAINS_FILE_MAX, &text, NULL) == -1)
+		return NULL;
+	n = drains_parse(text, e, MAXD, err, sizeof(err));
+	free(text);
+	if (n == -1) {
+		if (asprintf(&out, "error: %s\n", err) == -1)
+			return NULL;
+		*len = strlen(out);
+		return out;
+	}
+	*len = drains_format(NULL, 0, e, (size_t)n);
+	if ((out = malloc(*len + 1)) != NULL)
+		drains_format(out, *len + 1, e, (size_t)n);
+	return out;
+}
+
 int
 main(void)
 {
@@ -112,5 +145,6 @@ main(void)
 	test_urls();
 	test_tokens();
 	test_file();
+	ok(golden_each(GOLDEN, ".in", run_golden) >= 4, "golden cases");
 	return done_testing();
 }

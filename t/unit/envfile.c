@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/envfile and lib/env: .env parsing and the round-trip. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 
 #include "env.h"
 #include "envfile.h"
+#include "golden.h"
 #include "state.h"
 #include "tap.h"
 
@@ -123,34 +123,8 @@ golden_run(const char *dir, const char *file, size_t *len)
 static void
 test_golden(void)
 {
-	char outpath[512], *got, *want, *dot;
-	size_t glen, wlen;
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
+	int n = golden_each(GOLDEN, ".env", golden_run);
 
-	if ((d = opendir(GOLDEN)) == NULL) {
-		ok(0, "open %s", GOLDEN);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if ((dot = strrchr(de->d_name, '.')) == NULL ||
-		    strcmp(dot, ".env") != 0)
-			continue;
-		snprintf(outpath, sizeof(outpath), "%s/%.*s.out", GOLDEN,
-		    (int)(dot - de->d_name), de->d_name);
-		got = golden_run(GOLDEN, de->d_name, &glen);
-		if (state_read(outpath, 1 << 20, &want, &wlen) == -1)
-			want = NULL;
-		ok(got && want && glen == wlen && memcmp(got, want, glen) == 0,
-		    "golden %s", de->d_name);
-		if (got && (!want || glen != wlen || memcmp(got, want, glen)))
-			printf("# got:\n%s", got);
-		free(got);
-		free(want);
-		n++;
-	}
-	closedir(d);
 	ok(n >= 5, "%d golden cases", n);
 }
 

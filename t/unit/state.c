@@ -39,6 +39,25 @@ main(void)
 	    "new content");
 	free(data);
 	ok(state_read(p, 2, &data, &len) == -1 && errno == EFBIG, "size cap");
+	ok(state_read(p, 3, &data, &len) == 0 && len == 3, "exactly max is fine");
+	free(data);
+	ok(state_read(p, 0, &data, &len) == -1 && errno == EFBIG, "max 0");
+	ok(state_read(p, (size_t)-1, &data, &len) == -1 && errno == EINVAL,
+	    "a max without room for one more byte is refused");
+	/* From where the fd stands; the fd stays open. */
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	ok(fd >= 0 && lseek(fd, 1, SEEK_SET) == 1 &&
+	    state_read_fd(fd, 100, &data, &len) == 0 && len == 2 &&
+	    strcmp(data, "wo") == 0, "read_fd from the offset");
+	free(data);
+	ok(fcntl(fd, F_GETFD) != -1 && lseek(fd, 0, SEEK_SET) == 0 &&
+	    state_read_fd(fd, 1, &data, &len) == -1 && errno == EFBIG,
+	    "read_fd: fd still open, size cap");
+	close(fd);
+	fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	ok(fd >= 0 && state_read_fd(fd, 100000, &data, &len) == -1 &&
+	    errno == EFBIG, "an endless file stops at max + 1");
+	close(fd);
 
 	snprintf(q, sizeof(q), "%s/nodir/file", dir);
 	ok(state_replace(q, "x", 1, 0644, 0) == -1 && errno == ENOENT,
