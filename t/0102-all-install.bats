@@ -120,10 +120,10 @@ install_tree() {
 }
 
 @test "the seccomp generator makes a target's filter for a cross build" {
-	run -0 "$TOP/bin/dyno-run.bpfgen" aarch64
+	run -0 "$TOP/bin/run/dyno-run.bpfgen" aarch64
 	assert_output --partial "0xc00000b7 }"	# AUDIT_ARCH_AARCH64
 	refute_output --partial "0xc000003e }"	# AUDIT_ARCH_X86_64
-	run -0 "$TOP/bin/dyno-run.bpfgen"
-	assert_equal "$output" "$(cat "$TOP/bin/dyno-run.bpf.inc")"
-	run -64 "$TOP/bin/dyno-run.bpfgen" dynotest-arch
+	run -0 "$TOP/bin/run/dyno-run.bpfgen"
+	assert_equal "$output" "$(cat "$TOP/bin/run/dyno-run.bpf.inc")"
+	run -64 "$TOP/bin/run/dyno-run.bpfgen" dynotest-arch
 }
