@@ -116,8 +116,8 @@ toolong:
 	return -1;
 }
 
-static int
-write_str(const char *dir, const char *file, const char *val)
+int
+cgtree_write(const char *dir, const char *file, const char *val)
 {
 	char path[PATH_MAX];
 	ssize_t n;
@@ -130,6 +130,38 @@ write_str(const char *dir, const char *file, const char *val)
 	n = write(fd, val, strlen(val));
 	close(fd);
 	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+int
+cgtree_dyno_rel(const char *rel)
+{
+	const char *d;
+
+	rel += *rel == '/';
+	if (strncmp(rel, "dyno/", 5) == 0)
+		d = rel;
+	else if ((d = strstr(rel, "/dyno/")) != NULL)
+		d++;
+	else
+		return 0;
+	/* dyno/APP/LEAF: a leaf below the app's folder, never a root. */
+	return strchr(d + 5, '/') != NULL && strstr(rel, "..") == NULL;
+}
+
+/* The v1 hierarchies a dyno's cgroup is in (dyno-run makes it there). */
+static const char *const roots_v1[] = { CGTREE_MOUNT "/pids",
+    CGTREE_MOUNT "/memory", CGTREE_MOUNT "/cpu" };
+
+int
+cgtree_dir(int v2, size_t i, const char *rel, char *dir, size_t size)
+{
+	rel += *rel == '/';
+	if (v2)
+		return i == 0 ? state_pathf(dir, size, CGTREE_MOUNT "/%s", rel) :
+		    -1;
+	if (i >= sizeof(roots_v1) / sizeof(roots_v1[0]))
+		return -1;
+	return state_pathf(dir, size, "%s/%s", roots_v1[i], rel);
 }
 
 int
@@ -150,7 +182,7 @@ cgtree_leave_base(const char *base, char *err, size_t errlen)
 	if (state_pathf(leaf, sizeof(leaf), "%s/%s", base,
 	    CGTREE_SUPERVISOR) == -1 ||
 	    (mkdir(leaf, 0755) == -1 && errno != EEXIST) ||
-	    write_str(leaf, "cgroup.procs", "0") == -1)
+	    cgtree_write(leaf, "cgroup.procs", "0") == -1)
 		goto fail;
 	return 0;
 fail:
@@ -209,7 +241,7 @@ enable(const char *dir, char *err, size_t errlen)
 	}
 	if (missing(dir, "cgroup.subtree_control") == NULL)
 		return 0;
-	if (write_str(dir, "cgroup.subtree_control", "+cpu +memory +pids") ==
+	if (cgtree_write(dir, "cgroup.subtree_control", "+cpu +memory +pids") ==
 	    0)
 		return 0;
 	if (errno == EBUSY)

@@ -53,6 +53,27 @@ int	cgtree_make(const char *base, const char *rel, char *err,
 	    size_t errlen);
 
 /*
+ * Write val to the control file dir/file with one write(2), as cgroupfs
+ * wants (no temporary file and rename: cgroupfs makes no files).  0, or
+ * -1 with errno.
+ */
+int	cgtree_write(const char *dir, const char *file, const char *val);
+
+/*
+ * 1 when rel (relative to a hierarchy, a leading '/' allowed) is a dyno's
+ * own cgroup, [BASE/]dyno/APP/LEAF, with no "..": what a process may be
+ * told to kill or remove from an info file it did not write.  Else 0.
+ */
+int	cgtree_dyno_rel(const char *rel);
+
+/*
+ * The i-th folder (i from 0) where the cgroup rel is: on v2 (v2 != 0)
+ * CGTREE_MOUNT/rel alone; on v1 rel in the pids, memory and cpu
+ * hierarchies.  0, or -1 past the last one (or with ENAMETOOLONG).
+ */
+int	cgtree_dir(int v2, size_t i, const char *rel, char *dir, size_t size);
+
+/*
  * Under systemd, on cgroup v2, outside any delegated cgroup: run the
  * program again, as argv, inside a new transient scope with Delegate=yes
  * in dyno.slice (systemd-run --scope), the way container managers ask

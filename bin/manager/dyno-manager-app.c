@@ -314,7 +314,7 @@ take_cycle_requests(struct mgr *m)
 	closedir(dp);
 }
 
-void
+static void
 mgr_maybe_exit(struct mgr *m)
 {
 	if (m->stopping && m->insts == NULL)
@@ -349,6 +349,8 @@ on_signal(struct evloop *ev, int signo, void *arg)
 		while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0)
 			if ((in = inst_find(m, pid)) != NULL)
 				inst_reaped(m, in, wstatus);
+		/* Stopping: the last instance gone ends the loop. */
+		mgr_maybe_exit(m);
 		break;
 	case SIGHUP:
 		if (!m->stopping)
@@ -400,7 +402,7 @@ teardown(struct mgr *m)
 	state_pathf(path, sizeof(path), "%s/manager.pid", m->app.rundir);
 	unlink(path);
 	mgr_metrics_end(m);
-	mgr_remove_app_cgroup(m);
+	mgr_cgroup_remove_app(m);
 	while (m->dynos != NULL)
 		remove_dyno(m, m->dynos, 0);
 	logq_close(m);

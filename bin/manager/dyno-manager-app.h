@@ -98,6 +98,12 @@ void	mgr_write_routes(struct mgr *m);
 void	mgr_logf(struct mgr *m, const char *dyno, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 const char *dstate_name(enum dstate s);
+/*
+ * Stop and resume reading every dyno's output: the backpressure of the
+ * log queue (logq_busy).
+ */
+void	mgr_pause_output(struct mgr *m);
+void	mgr_resume_output(struct mgr *m);
 
 /*
  * bin/manager/dyno-manager-logq.c: the app's log lines to logplexd, in order, none
@@ -110,21 +116,30 @@ void	logq_close(struct mgr *m);
 int	logq_busy(const struct mgr *m);
 void	logq_send(struct mgr *m, const char *source, const char *dyno,
 	    const char *msg, size_t len);
-/* Stop and resume reading every dyno's output (backpressure). */
-void	mgr_pause_output(struct mgr *m);
-void	mgr_resume_output(struct mgr *m);
 
 /* bin/manager/dyno-manager-app.c */
-void	mgr_maybe_exit(struct mgr *m);
+/* Whether pid is a dyno-run --app APP (not a stranger that reused it). */
+int	dynorun_of_app(pid_t pid, const char *app);
+
+/* bin/manager/dyno-manager-cgroup.c: the dynos' cgroups, from outside. */
 /*
  * On cgroup v2: find the base of the dynos' cgroups (cgtree_base) and move
  * the manager out of it into a leaf, so that the base can give its
  * children controllers.  0, or an exit code with the error said.
  */
 int	mgr_cgroup_setup(struct mgr *m);
-/* Whether pid is a dyno-run --app APP (not a stranger that reused it). */
-int	dynorun_of_app(pid_t pid, const char *app);
-void	mgr_remove_app_cgroup(struct mgr *m);
+/*
+ * SIGKILL every process of the dyno cgroup rel (as an info file's cgroup=
+ * names it, v2 != 0 on cgroup v2) in each hierarchy; nothing unless rel is
+ * a dyno's own cgroup (cgtree_dyno_rel).
+ */
+void	mgr_cgroup_kill(int v2, const char *rel);
+/* The same for the cgroup the instance's info file names, once it does. */
+void	mgr_cgroup_kill_inst(struct mgr *m, struct inst *in);
+/* Start `dyno-run --reclaim` in the background (SIGCHLD reaps it). */
+void	mgr_cgroup_reclaim(struct mgr *m);
+/* rmdir the app's own cgroup folders, once its dynos are gone. */
+void	mgr_cgroup_remove_app(struct mgr *m);
 
 /* bin/manager/dyno-manager-metrics.c: start or stop log-runtime-metrics as
  * app.conf says; mgr_metrics_end() at exit. */

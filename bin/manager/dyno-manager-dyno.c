@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "diag.h"
-#include "cgtree.h"
 #include "state.h"
 #include "dyno-manager-app.h"
 
@@ -555,160 +554,13 @@ inst_find(struct mgr *m, pid_t pid)
 	return NULL;
 }
 
-/* Write "1" to cgroup.kill (v2), else SIGKILL every pid of cgroup.procs. */
-static void
-kill_cgroup(const char *dir)
-{
-	char path[PATH_MAX], *procs, *p;
-
-	if (state_pathf(path, sizeof(path), "%s/cgroup.kill", dir) == 0 &&
-	    state_replace(path, "1", 1, 0644, 0) == 0)
-		return;
-	if (state_pathf(path, sizeof(path), "%s/cgroup.procs", dir) == -1 ||
-	    state_read(path, 1 << 20, &procs, NULL) == -1)
-		return;
-	for (p = procs; *p != '\0'; p += strcspn(p, "\n") + (p[strcspn(p, "\n")]
-	    != '\0'))
-		if (atol(p) > 0)
-			kill((pid_t)atol(p), SIGKILL);
-	free(procs);
-}
-
-/* The v1 hierarchies a dyno's cgroup may be in. */
-static const char *cg_roots_v1[] = { "/sys/fs/cgroup/pids",
-    "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu" };
-#define NROOTS_V1	(sizeof(cg_roots_v1) / sizeof(cg_roots_v1[0]))
-
-/* The i-th folder where `rel` may be: the v2 base, or a v1 hierarchy. */
-static int
-cg_dir(const struct mgr *m, size_t i, const char *rel, char *dir,
-    size_t size)
-{
-	/* v2: the path in the hierarchy, as /proc/PID/cgroup shows it. */
-	if (m->cgbase[0] != '\0')
-		return i == 0 ? state_pathf(dir, size, CGTREE_MOUNT "/%s", rel) :
-		    -1;
-	return i < NROOTS_V1 ? state_pathf(dir, size, "%s/%s",
-	    cg_roots_v1[i], rel) : -1;
-}
-
-int
-mgr_cgroup_setup(struct mgr *m)
-{
-	char err[512];
-
-	if (!cgtree_v2())
-		return 0;
-	if (cgtree_base(m->cgbase, sizeof(m->cgbase), err, sizeof(err)) ==
-	    -1) {
-		diag_error("%s", err);
-		return errno == EPERM ? EXIT_CONFIG : EXIT_OSERR;
-	}
-	if (cgtree_leave_base(m->cgbase, err, sizeof(err)) == -1) {
-		diag_error("%s", err);
-		return EXIT_OSERR;
-	}
-	return 0;
-}
-
-/*
- * The dyno's cgroup from dyno-run's info file: "dyno/APP/NAME-PID", below
- * the v2 base on v2 ("system.slice/x.service/dyno/APP/NAME-PID").
- */
-static int
-info_cgroup(const char *info, char *rel, size_t size)
-{
-	char *text, *p;
-	int ok = 0;
-
-	if (state_read(info, 4096, &text, NULL) == -1)
-		return 0;
-	if ((p = strstr(text, "cgroup=")) != NULL) {
-		p += 7;
-		p[strcspn(p, "\n")] = '\0';
-		p += *p == '/';
-		/* Only ever a dyno's own cgroup, never a hierarchy's root. */
-		ok = (strncmp(p, "dyno/", 5) == 0 || strstr(p, "/dyno/")) &&
-		    strchr(strstr(p, "dyno/") + 5, '/') != NULL &&
-		    strstr(p, "..") == NULL &&
-		    snprintf(rel, size, "%s", p) < (int)size;
-	}
-	free(text);
-	return ok;
-}
-
-static void
-kill_dyno_cgroup(const struct mgr *m, const char *rel)
-{
-	char dir[PATH_MAX];
-	size_t i;
-
-	for (i = 0; cg_dir(m, i, rel, dir, sizeof(dir)) == 0; i++)
-		if (access(dir, F_OK) == 0)
-			kill_cgroup(dir);
-}
-
-/* rmdir a cgroup in every hierarchy; 1 when none is left. */
-static int
-remove_cgroup(const struct mgr *m, const char *rel)
-{
-	char dir[PATH_MAX];
-	size_t i;
-	int gone = 1;
-
-	for (i = 0; cg_dir(m, i, rel, dir, sizeof(dir)) == 0; i++)
-		if (rmdir(dir) == -1 && errno != ENOENT)
-			gone = 0;
-	return gone;
-}
-
-/*
- * A dyno-run that died by a signal could not undo its dyno: `dyno-run
- * --reclaim` does, from the record each dyno-run keeps (cgroup, lease,
- * info file), in a child of its own so the loop goes on; SIGCHLD reaps it.
- */
-static void
-spawn_reclaim(struct mgr *m)
-{
-	pid_t pid;
-
-	if ((pid = fork()) == -1) {
-		diag_warn_errno("reclaim: fork");
-		return;
-	}
-	if (pid != 0)
-		return;
-	evloop_child_sigreset();
-	close(STDIN_FILENO);
-	open("/dev/null", O_RDONLY);
-	close_range(3, ~0U, 0);
-	execl(m->dynorun, "dyno-run", "--reclaim", (char *)NULL);
-	_exit(EXIT_CANTRUN);
-}
-
-/* The app's own folder in each hierarchy, when the manager stops. */
-void
-mgr_remove_app_cgroup(struct mgr *m)
-{
-	char rel[PATH_MAX];
-
-	if (m->cgbase[0] != '\0' && state_pathf(rel, sizeof(rel),
-	    "%s/dyno/%s", m->cgbase, m->app.name) == 0)
-		(void)rmdir(rel);
-	else if (m->cgbase[0] == '\0' && state_pathf(rel, sizeof(rel),
-	    "dyno/%s", m->app.name) == 0)
-		remove_cgroup(m, rel);
-}
-
 void
 inst_hardkill(struct mgr *m, struct inst *in)
 {
-	(void)m;
 	if (in == NULL)
 		return;
 	in->hardkilled = 1;
-	if (info_cgroup(in->info, in->cgroup, sizeof(in->cgroup)))
-		kill_dyno_cgroup(m, in->cgroup);
+	mgr_cgroup_kill_inst(m, in);
 	kill(in->pid, SIGKILL);
 }
 
@@ -840,11 +692,10 @@ inst_reaped(struct mgr *m, struct inst *in, int wstatus)
 	 * have what it had no chance to undo undone. */
 	if (in->hardkilled || WIFSIGNALED(wstatus)) {
 		mgr_logf(m, in->name, "Process exited with status %d", code);
-		spawn_reclaim(m);
+		mgr_cgroup_reclaim(m);
 	}
 	mgr_stopped_reaped(m, in);
 	inst_free(m, in);
 	if (d != NULL && d->cur == in)
 		dyno_crashed(m, d, code);
-	mgr_maybe_exit(m);
 }

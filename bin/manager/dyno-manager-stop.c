@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgtree.h"
 #include "diag.h"
 #include "names.h"
 #include "state.h"
@@ -295,37 +296,6 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* SIGKILL every process of a one-off dyno's cgroup, in each hierarchy. */
-static void
-kill_oneoff_cgroup(const char *rel)
-{
-	static const char *roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/pids",
-	    "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu" };
-	char path[PATH_MAX], *procs, *p;
-	size_t i;
-
-	/*
-	 * Only ever a dyno's own cgroup, never a root: [BASE/]dyno/APP/LEAF,
-	 * relative to the hierarchy (v2: BASE is the delegated subtree).
-	 */
-	rel += *rel == '/';
-	if ((strncmp(rel, "dyno/", 5) != 0 && strstr(rel, "/dyno/") == NULL) ||
-	    strstr(rel, "..") != NULL ||
-	    strchr(strstr(rel, "dyno/") + 5, '/') == NULL)
-		return;
-	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
-		if (state_pathf(path, sizeof(path), "%s/%s/cgroup.procs",
-		    roots[i], rel) == -1 || state_read(path, 1 << 20, &procs,
-		    NULL) == -1)
-			continue;
-		for (p = procs; *p != '\0'; p += strcspn(p, "\n"),
-		    p += *p == '\n')
-			if (atol(p) > 0)
-				kill((pid_t)atol(p), SIGKILL);
-		free(procs);
-	}
-}
-
 /*
  * --wait: until every stopped dyno-run has exited.  dyno-run SIGKILLs its
  * own dyno when the grace period is over; a one-off dyno-run that still
@@ -354,7 +324,8 @@ wait_stopped(struct stopcmd *s)
 			for (i = 0; i < s->n; i++)
 				if (s->t[i].sel && s->t[i].oneoff &&
 				    kill(s->t[i].pid, 0) == 0) {
-					kill_oneoff_cgroup(s->t[i].cgroup);
+					mgr_cgroup_kill(cgtree_v2(),
+					    s->t[i].cgroup);
 					kill(s->t[i].pid, SIGKILL);
 				}
 			killed = 1;

@@ -39,22 +39,6 @@ mkdirs_again(const char *dir)
 	return -1;
 }
 
-static int
-write_file(const char *dir, const char *file, const char *val)
-{
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
-
-	if (state_pathf(path, sizeof(path), "%s/%s", dir, file) == -1)
-		return -1;
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 static uint64_t
 read_u64(const char *dir, const char *file, const char *key)
 {
@@ -107,20 +91,20 @@ limits_v2(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 	 * not the way a dyno normally dies.
 	 */
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)d->size.memory_max);
-	if (write_file(cg->v2dir, "memory.high", v) == -1)
+	if (cgtree_write(cg->v2dir, "memory.high", v) == -1)
 		goto fail;
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)
 	    (d->size.memory_max + d->size.memory_max / 8));
-	if (write_file(cg->v2dir, "memory.max", v) == -1)
+	if (cgtree_write(cg->v2dir, "memory.max", v) == -1)
 		goto fail;
-	(void)write_file(cg->v2dir, "memory.swap.max", "0");
+	(void)cgtree_write(cg->v2dir, "memory.swap.max", "0");
 	/* An OOM kill takes the whole dyno, as R15 does on Heroku. */
-	(void)write_file(cg->v2dir, "memory.oom.group", "1");
+	(void)cgtree_write(cg->v2dir, "memory.oom.group", "1");
 	snprintf(v, sizeof(v), "%u", d->size.pids);
-	if (write_file(cg->v2dir, "pids.max", v) == -1)
+	if (cgtree_write(cg->v2dir, "pids.max", v) == -1)
 		goto fail;
 	snprintf(v, sizeof(v), "%u", d->size.cpu_weight);
-	if (write_file(cg->v2dir, "cpu.weight", v) == -1)
+	if (cgtree_write(cg->v2dir, "cpu.weight", v) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -160,21 +144,21 @@ limits_v1(struct cg *cg, const struct dyno *d, char *err, size_t errlen)
 		return EXIT_CONFIG;
 	}
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)d->size.memory_max);
-	if (write_file(cg->mem, "memory.limit_in_bytes", v) == -1)
+	if (cgtree_write(cg->mem, "memory.limit_in_bytes", v) == -1)
 		goto fail;
-	(void)write_file(cg->mem, "memory.memsw.limit_in_bytes", v);
+	(void)cgtree_write(cg->mem, "memory.memsw.limit_in_bytes", v);
 	/*
 	 * No OOM killer inside the dyno: at the limit its tasks wait, we see
 	 * under_oom and kill the whole dyno with the R15 lines, as Heroku does,
 	 * instead of the kernel picking one process.
 	 */
-	(void)write_file(cg->mem, "memory.oom_control", "1");
+	(void)cgtree_write(cg->mem, "memory.oom_control", "1");
 	snprintf(v, sizeof(v), "%u", d->size.pids);
-	if (write_file(cg->pids, "pids.max", v) == -1)
+	if (cgtree_write(cg->pids, "pids.max", v) == -1)
 		goto fail;
 	/* v1 shares: 1024 is the default, as cpu.weight 100 is on v2. */
 	snprintf(v, sizeof(v), "%u", d->size.cpu_weight * 1024 / 100);
-	if (cg->cpu[0] != '\0' && write_file(cg->cpu, "cpu.shares", v) == -1)
+	if (cg->cpu[0] != '\0' && cgtree_write(cg->cpu, "cpu.shares", v) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -252,7 +236,7 @@ cg_join(const struct cg *cg, const char *root, char *err, size_t errlen)
 
 	if (cg->v2) {
 		if (state_pathf(dir, sizeof(dir), "%s%s", root, cg->v2dir) ==
-		    -1 || write_file(dir, "cgroup.procs", "0") == -1)
+		    -1 || cgtree_write(dir, "cgroup.procs", "0") == -1)
 			goto fail;
 		return 0;
 	}
@@ -260,7 +244,7 @@ cg_join(const struct cg *cg, const char *root, char *err, size_t errlen)
 		if (dirs[i][0] == '\0')
 			continue;
 		if (state_pathf(dir, sizeof(dir), "%s%s", root, dirs[i]) == -1 ||
-		    write_file(dir, "tasks", "0") == -1)
+		    cgtree_write(dir, "tasks", "0") == -1)
 			goto fail;
 	}
 	return 0;
@@ -310,7 +294,7 @@ cg_kill(struct cg *cg)
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
 	int tries;
 
-	if (cg->v2 && write_file(cg->v2dir, "cgroup.kill", "1") == 0)
+	if (cg->v2 && cgtree_write(cg->v2dir, "cgroup.kill", "1") == 0)
 		return;
 	/* No cgroup.kill: repeat until a pass finds nobody (forks race). */
 	for (tries = 0; tries < 200; tries++) {
