@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "diag.h"
+#include "dynostate.h"
 #include "names.h"
 #include "num.h"
 #include "state.h"
@@ -29,14 +30,6 @@
 struct opts {
 	int		 daily, all_apps, dry_run, wait, rolling;
 	uint64_t	 max_age_ms, jitter_ms, timeout_ms;
-};
-
-/* What the manager's state files say about one dyno. */
-struct dynoinfo {
-	char		 name[80];
-	char		 state[16];
-	long		 pid;
-	long long	 started;
 };
 
 static const struct conf *conf;
@@ -81,54 +74,26 @@ read_small(const char *path, char *buf, size_t size)
 	return 0;
 }
 
+/* One dyno's state files (dyno-state(5)). */
 static int
-dyno_read(const char *app, const char *name, struct dynoinfo *di)
+dyno_read(const char *app, const char *name, struct dynostate *di)
 {
-	char path[PATH_MAX], buf[64];
+	char dir[PATH_MAX];
 
-	memset(di, 0, sizeof(*di));
-	snprintf(di->name, sizeof(di->name), "%s", name);
-	/* pid and started before state: the manager writes state first. */
-	if (state_pathf(path, sizeof(path), "%s/apps/%s/dynos/%s/pid",
-	    conf->root, app, name) == -1)
+	if (state_pathf(dir, sizeof(dir), "%s/apps/%s", conf->root, app) == -1)
 		return -1;
-	if (read_small(path, buf, sizeof(buf)) == 0)
-		di->pid = atol(buf);
-	state_pathf(path, sizeof(path), "%s/apps/%s/dynos/%s/started",
-	    conf->root, app, name);
-	if (read_small(path, buf, sizeof(buf)) == 0)
-		di->started = atoll(buf);
-	state_pathf(path, sizeof(path), "%s/apps/%s/dynos/%s/state", conf->root,
-	    app, name);
-	return read_small(path, di->state, sizeof(di->state));
+	return dynostate_read(dir, name, di);
 }
 
-static int
-cmp_info(const void *a, const void *b)
-{
-	return strcmp(((const struct dynoinfo *)a)->name,
-	    ((const struct dynoinfo *)b)->name);
-}
-
-/* Every dyno of an app, sorted by name. */
+/* Every dyno of an app, in natural order (web.2 before web.10). */
 static size_t
-dynos_list(const char *app, struct dynoinfo *out, size_t max)
+dynos_list(const char *app, struct dynostate *out, size_t max)
 {
-	char path[PATH_MAX];
-	struct dirent *de;
-	size_t n = 0;
-	DIR *d;
+	char dir[PATH_MAX];
 
-	if (state_pathf(path, sizeof(path), "%s/apps/%s/dynos", conf->root,
-	    app) == -1 || (d = opendir(path)) == NULL)
+	if (state_pathf(dir, sizeof(dir), "%s/apps/%s", conf->root, app) == -1)
 		return 0;
-	while ((de = readdir(d)) != NULL && n < max)
-		if (names_check_dyno(de->d_name, NULL, NULL) == NULL &&
-		    dyno_read(app, de->d_name, &out[n]) == 0)
-			n++;
-	closedir(d);
-	qsort(out, n, sizeof(out[0]), cmp_info);
-	return n;
+	return dynostate_list(dir, NULL, out, max);
 }
 
 /* The app's manager: its pid, or 0 (no manager) or -1 (no app) after
@@ -183,7 +148,7 @@ request(const char *app, pid_t mgr, const char *target, int cycle)
 
 /* Is `want` a dyno name or a type of the app?  Fills sel[] with matches. */
 static int
-select_target(const char *want, const struct dynoinfo *all, size_t n, char *sel)
+select_target(const char *want, const struct dynostate *all, size_t n, char *sel)
 {
 	size_t i, tl;
 	int hit = 0;
@@ -212,9 +177,9 @@ ms_since(const struct timespec *t0)
 /* Wait until dyno `before` has a new instance that is up, and stays up
  * SETTLE_MS.  0 up, 1 crashed, 75 timeout. */
 static int
-wait_up(const char *app, const struct dynoinfo *before, uint64_t timeout_ms)
+wait_up(const char *app, const struct dynostate *before, uint64_t timeout_ms)
 {
-	struct dynoinfo now;
+	struct dynostate now;
 	struct timespec t0;
 	long long up_at = -1;
 
@@ -244,7 +209,7 @@ wait_up(const char *app, const struct dynoinfo *before, uint64_t timeout_ms)
 }
 
 static int
-restart_dynos(const char *app, pid_t mgr, const struct dynoinfo *all,
+restart_dynos(const char *app, pid_t mgr, const struct dynostate *all,
     size_t n, const char *sel, const struct opts *o)
 {
 	size_t i;
@@ -273,7 +238,7 @@ restart_dynos(const char *app, pid_t mgr, const struct dynoinfo *all,
 static int
 cycle_app(const char *app, char **targets, int ntargets, const struct opts *o)
 {
-	struct dynoinfo all[MAX_DYNOS];
+	struct dynostate all[MAX_DYNOS];
 	char sel[MAX_DYNOS] = { 0 };
 	size_t n, i;
 	pid_t mgr;
@@ -308,7 +273,7 @@ cycle_app(const char *app, char **targets, int ntargets, const struct opts *o)
  * every cron run sees the same deadline until the dyno restarts.
  */
 static uint64_t
-jitter_share(const char *app, const struct dynoinfo *di, uint64_t jitter_ms)
+jitter_share(const char *app, const struct dynostate *di, uint64_t jitter_ms)
 {
 	char dir[PATH_MAX], path[PATH_MAX], buf[64];
 	long long started = -1;
@@ -331,7 +296,7 @@ jitter_share(const char *app, const struct dynoinfo *di, uint64_t jitter_ms)
 
 /* A request not yet taken, or a dyno still starting: one at a time. */
 static int
-app_busy(const char *app, const struct dynoinfo *all, size_t n)
+app_busy(const char *app, const struct dynostate *all, size_t n)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -353,7 +318,7 @@ app_busy(const char *app, const struct dynoinfo *all, size_t n)
 }
 
 static void
-say(const char *app, const struct dynoinfo *di, uint64_t up_ms, uint64_t due_ms,
+say(const char *app, const struct dynostate *di, uint64_t up_ms, uint64_t due_ms,
     const char *what)
 {
 	char up[32], due[32];
@@ -371,7 +336,7 @@ say(const char *app, const struct dynoinfo *di, uint64_t up_ms, uint64_t due_ms,
 static int
 daily_app(const char *app, const struct opts *o, int found)
 {
-	struct dynoinfo all[MAX_DYNOS];
+	struct dynostate all[MAX_DYNOS];
 	uint64_t up_ms, due_ms, worst = 0;
 	size_t n, i, pick = SIZE_MAX;
 	time_t now = time(NULL);

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "diag.h"
-#include "names.h"
+#include "dynostate.h"
 #include "state.h"
 #include "dyno-manager-app.h"
 
@@ -123,30 +123,26 @@ static void
 recover(struct mgr *m)
 {
 	char path[PATH_MAX];
-	struct dirent *de;
+	struct dynostate *ds;
+	size_t n, i;
 	pid_t pid;
-	DIR *dir;
 
-	state_pathf(path, sizeof(path), "%s/dynos", m->app.dir);
-	if ((dir = opendir(path)) == NULL)
+	if ((ds = calloc(FORMATION_MAX_DYNOS * 2, sizeof(*ds))) == NULL)
 		return;
-	while ((de = readdir(dir)) != NULL) {
-		if (names_check_dyno(de->d_name, NULL, NULL) != NULL)
-			continue;
-		state_pathf(path, sizeof(path), "%s/dynos/%s/pid", m->app.dir,
-		    de->d_name);
-		if ((pid = state_read_pid(path)) <= 0 ||
+	n = dynostate_list(m->app.dir, NULL, ds, FORMATION_MAX_DYNOS * 2);
+	for (i = 0; i < n; i++) {
+		if ((pid = (pid_t)ds[i].pid) <= 0 ||
 		    !dynorun_of_app(pid, m->app.name))
 			continue;
 		diag_warn("%s: stopping %s (pid %ld) left by an earlier manager",
-		    m->app.name, de->d_name, (long)pid);
+		    m->app.name, ds[i].name, (long)pid);
 		kill(pid, SIGTERM);
 		if (!wait_gone(pid, m->conf->grace_ms + 10000)) {
 			kill(pid, SIGKILL);
 			wait_gone(pid, 5000);
 		}
 	}
-	closedir(dir);
+	free(ds);
 	state_pathf(path, sizeof(path), "%s/dynos", m->app.dir);
 	state_remove_tree(path);
 	mgr_write_routes(m);

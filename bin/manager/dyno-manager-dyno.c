@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "dynostate.h"
 #include "state.h"
 #include "dyno-manager-app.h"
 
@@ -45,64 +46,46 @@ mgr_logf(struct mgr *m, const char *dyno, const char *fmt, ...)
 	logq_send(m, "heroku", dyno, msg, strlen(msg));
 }
 
-/* Write one file of dynos/TYPE.N/ atomically. */
-static void
-put(struct mgr *m, const struct dyno *d, const char *file, const char *value)
-{
-	char path[PATH_MAX], dir[PATH_MAX];
-
-	if (state_pathf(dir, sizeof(dir), "%s/dynos/%s", m->app.dir, d->name) ||
-	    state_pathf(path, sizeof(path), "%s/%s", dir, file))
-		return;
-	if (state_mkdirs(dir, 0755) == -1 ||
-	    state_replace(path, value, strlen(value), 0644, 0) == -1)
-		diag_warn_errno("%s", path);
-}
-
+/* dynos/TYPE.N/ as dyno-state(5) describes it (lib/dynostate). */
 static void
 write_dyno(struct mgr *m, const struct dyno *d)
 {
-	char buf[128];
 	const struct inst *in = d->cur;
+	struct dynostate ds = { .pid = in ? (long)in->pid : 0,
+	    .started = (long long)d->started };
+	char err[PATH_MAX];
 
-	/*
-	 * The state first: a reader (dyno-cycle --wait) reads pid and started,
-	 * then state, so it never pairs a new pid with the old instance's state.
-	 */
-	snprintf(buf, sizeof(buf), "%s\n", names[d->state]);
-	put(m, d, "state", buf);
-	snprintf(buf, sizeof(buf), "%ld\n", in ? (long)in->pid : 0L);
-	put(m, d, "pid", buf);
-	snprintf(buf, sizeof(buf), "%s\n", in ? in->release : m->app.version);
-	put(m, d, "release", buf);
+	snprintf(ds.name, sizeof(ds.name), "%s", d->name);
+	snprintf(ds.state, sizeof(ds.state), "%s", names[d->state]);
+	snprintf(ds.release, sizeof(ds.release), "%s", in ? in->release :
+	    m->app.version);
 	if (in && in->info_seen && in->port)
-		snprintf(buf, sizeof(buf), "%s:%u\n", in->addr, in->port);
-	else
-		buf[0] = '\0';
-	put(m, d, "addr", buf);
-	snprintf(buf, sizeof(buf), "%lld\n", (long long)d->started);
-	put(m, d, "started", buf);
+		snprintf(ds.addr, sizeof(ds.addr), "%s:%u", in->addr, in->port);
+	if (dynostate_write(m->app.dir, &ds, err, sizeof(err)) == -1)
+		diag_warn_errno("%s", err);
 }
 
 void
 mgr_write_routes(struct mgr *m)
 {
-	char path[PATH_MAX], buf[FORMATION_MAX_DYNOS * 128];
+	struct dynoroute r[FORMATION_MAX_DYNOS];
 	const struct dyno *d;
 	const struct inst *in;
-	size_t len = 0;
+	size_t n = 0;
 
-	for (d = m->dynos; d != NULL; d = d->next) {
+	for (d = m->dynos; d != NULL && n < FORMATION_MAX_DYNOS; d = d->next) {
 		/* During a preboot the old instance serves until the new is up. */
 		in = d->state == ST_UP ? d->cur : d->old;
-		if (in != NULL && in->port && strcmp(d->type, "web") == 0 &&
-		    len < sizeof(buf) - 128)
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-			    "%s %s:%u\n", d->name, in->addr, in->port);
+		if (in == NULL || !in->port || strcmp(d->type, "web") != 0)
+			continue;
+		if (snprintf(r[n].dyno, sizeof(r[n].dyno), "%s", d->name) <
+		    (int)sizeof(r[n].dyno) && snprintf(r[n].addr,
+		    sizeof(r[n].addr), "%s:%u", in->addr, in->port) <
+		    (int)sizeof(r[n].addr))
+			n++;
 	}
-	if (state_pathf(path, sizeof(path), "%s/routes", m->app.dir) == 0 &&
-	    state_replace(path, buf, len, 0644, 0) == -1)
-		diag_warn_errno("%s", path);
+	if (dynostate_routes_write(m->app.dir, r, n) == -1)
+		diag_warn_errno("%s/routes", m->app.dir);
 }
 
 void

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "dynostate.h"
 #include "logclient.h"
 #include "names.h"
 #include "num.h"
@@ -211,37 +212,23 @@ scale_main(const struct conf *conf, int argc, char **argv)
 
 /* One dyno's line of ps: "web.1: up 2026/11/22 10:00:00 +0000 (~ 6m ago)". */
 static void
-ps_dyno(const struct app *app, const char *name)
+ps_dyno(const struct dynostate *ds)
 {
-	char path[PATH_MAX], *state = NULL, *started = NULL, when[64], age[32];
-	time_t t = 0;
+	char when[64], age[32];
+	time_t t = (time_t)ds->started;
 	struct tm tm;
 
-	state_pathf(path, sizeof(path), "%s/dynos/%s/state", app->dir, name);
-	if (state_read(path, 64, &state, NULL) == -1)
-		return;
-	state[strcspn(state, "\n")] = '\0';
-	state_pathf(path, sizeof(path), "%s/dynos/%s/started", app->dir, name);
-	if (state_read(path, 64, &started, NULL) == 0)
-		t = (time_t)atoll(started);
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y/%m/%d %H:%M:%S +0000", &tm);
 	num_format_duration((uint64_t)(time(NULL) - t) * 1000, age, sizeof(age));
-	printf("%s: %s %s (~ %s ago)\n", name, state, when, age);
-	free(state);
-	free(started);
+	printf("%s: %s %s (~ %s ago)\n", ds->name, ds->state, when, age);
 }
 
+/* Natural order of dyno names (run.2 before run.10), for qsort. */
 static int
 cmp_dyno(const void *a, const void *b)
 {
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	size_t xl = strcspn(x, "."), yl = strcspn(y, ".");
-	int c = strncmp(x, y, xl < yl ? xl : yl);
-
-	if (c != 0 || xl != yl)
-		return c ? c : (xl < yl ? -1 : 1);
-	return atoi(x + xl + 1) - atoi(y + yl + 1);
+	return dynostate_cmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* "standard-1x" as Heroku shows it: "Standard-1X". */
@@ -256,31 +243,22 @@ size_display(char *sz, size_t size, const char *name)
 			sz[i] = (char)toupper((unsigned char)sz[i]);
 }
 
-/* The dyno folders of one type, sorted by number. */
+/* The dynos of one type, in natural order (dyno-state(5)). */
 static void
 ps_type(const struct app *app, const struct ftype *t, const char *command)
 {
-	char path[PATH_MAX], *names[FORMATION_MAX_DYNOS * 2], sz[CONF_NAME_MAX];
-	struct dirent *de;
-	size_t n = 0, i, tl = strlen(t->type);
-	DIR *d;
+	struct dynostate *ds;
+	char sz[CONF_NAME_MAX];
+	size_t n, i;
 
 	size_display(sz, sizeof(sz), t->size[0] ? t->size : app->size);
 	printf("=== %s (%s): %s (%u)\n", t->type, sz, command, t->count);
-	state_pathf(path, sizeof(path), "%s/dynos", app->dir);
-	if ((d = opendir(path)) == NULL)
+	if ((ds = calloc(FORMATION_MAX_DYNOS * 2, sizeof(*ds))) == NULL)
 		return;
-	while ((de = readdir(d)) != NULL && n < FORMATION_MAX_DYNOS * 2)
-		if (strncmp(de->d_name, t->type, tl) == 0 && de->d_name[tl] == '.' &&
-		    names_check_dyno(de->d_name, NULL, NULL) == NULL)
-			names[n++] = strdup(de->d_name);
-	closedir(d);
-	qsort(names, n, sizeof(names[0]), cmp_dyno);
-	for (i = 0; i < n; i++) {
-		if (names[i] != NULL)
-			ps_dyno(app, names[i]);
-		free(names[i]);
-	}
+	n = dynostate_list(app->dir, t->type, ds, FORMATION_MAX_DYNOS * 2);
+	for (i = 0; i < n; i++)
+		ps_dyno(&ds[i]);
+	free(ds);
 }
 
 /* A field "key=value" of a one-off dyno's entry, or "". */

@@ -12,6 +12,7 @@
 
 #include "cgtree.h"
 #include "diag.h"
+#include "dynostate.h"
 #include "names.h"
 #include "state.h"
 #include "dyno-manager-app.h"
@@ -122,18 +123,6 @@ struct stopcmd {
 	int		 wait;
 };
 
-static int
-read_small(const char *path, char *buf, size_t size)
-{
-	char *text;
-
-	if (state_read(path, 4096, &text, NULL) == -1)
-		return -1;
-	snprintf(buf, size, "%s", text);
-	free(text);
-	return 0;
-}
-
 /* "key=value" of a dyno-run info file into buf ("" if absent). */
 static void
 info_field(const char *text, const char *key, char *buf, size_t size)
@@ -150,30 +139,25 @@ info_field(const char *text, const char *key, char *buf, size_t size)
 		}
 }
 
-/* The formation dynos the manager's state files name. */
+/* The formation dynos the manager's state files name (dyno-state(5)). */
 static void
 list_formation(struct stopcmd *s)
 {
-	char path[PATH_MAX], buf[64];
-	struct dirent *de;
-	DIR *d;
+	char dir[PATH_MAX];
+	struct dynostate *ds;
+	size_t n, i;
 
-	if (state_pathf(path, sizeof(path), "%s/apps/%s/dynos", s->conf->root,
-	    s->app) == -1 || (d = opendir(path)) == NULL)
+	if (state_pathf(dir, sizeof(dir), "%s/apps/%s", s->conf->root,
+	    s->app) == -1 || (ds = calloc(MAX_STOP, sizeof(*ds))) == NULL)
 		return;
-	while ((de = readdir(d)) != NULL && s->n < MAX_STOP) {
-		if (names_check_dyno(de->d_name, NULL, NULL) != NULL)
-			continue;
+	n = dynostate_list(dir, NULL, ds, MAX_STOP - s->n);
+	for (i = 0; i < n; i++, s->n++) {
 		memset(&s->t[s->n], 0, sizeof(s->t[0]));
 		snprintf(s->t[s->n].name, sizeof(s->t[0].name), "%s",
-		    de->d_name);
-		if (state_pathf(path, sizeof(path), "%s/apps/%s/dynos/%s/pid",
-		    s->conf->root, s->app, de->d_name) == 0 &&
-		    read_small(path, buf, sizeof(buf)) == 0)
-			s->t[s->n].pid = (pid_t)atol(buf);
-		s->n++;
+		    ds[i].name);
+		s->t[s->n].pid = (pid_t)ds[i].pid;
 	}
-	closedir(d);
+	free(ds);
 }
 
 /*

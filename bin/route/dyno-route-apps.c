@@ -15,6 +15,7 @@
 
 #include "appconf.h"
 #include "diag.h"
+#include "dynostate.h"
 #include "dyno-route.h"
 #include "names.h"
 #include "state.h"
@@ -242,8 +243,9 @@ out:
 static void
 read_routes(struct apps *a, struct app *app, const char *dir)
 {
-	char path[PATH_MAX], *data, *line, *save, dyno[32], addr[64];
+	char path[PATH_MAX], *data, *line, *save;
 	struct route *r = NULL, *nr;
+	struct dynoroute dr;
 	unsigned n = 0;
 
 	if (state_pathf(path, sizeof(path), "%s/routes", dir) == -1 ||
@@ -253,15 +255,15 @@ read_routes(struct apps *a, struct app *app, const char *dir)
 	    line = strtok_r(NULL, "\n", &save)) {
 		struct upstream *u;
 
-		if (sscanf(line, "%31s %63s", dyno, addr) != 2 ||
-		    (u = upstream_get(a, addr)) == NULL) {
+		if (dynostate_route_parse(line, &dr) == -1 ||
+		    (u = upstream_get(a, dr.addr)) == NULL) {
 			diag_warn("%s: bad line: %.80s", path, line);
 			continue;
 		}
 		if ((nr = reallocarray(r, n + 1, sizeof(*r))) == NULL)
 			break;
 		r = nr;
-		snprintf(r[n].dyno, sizeof(r[n].dyno), "%s", dyno);
+		snprintf(r[n].dyno, sizeof(r[n].dyno), "%s", dr.dyno);
 		r[n++].up = u;
 	}
 	free(data);
@@ -377,42 +379,23 @@ apps_lookup(struct apps *a, const char *host, size_t len)
 	return NULL;
 }
 
-/* A web dyno's state word, or "" when unreadable. */
-static void
-read_state(const char *path, char *out, size_t size)
-{
-	char *data;
-
-	out[0] = '\0';
-	if (state_read(path, 256, &data, NULL) == -1)
-		return;
-	snprintf(out, size, "%.*s", (int)strcspn(data, " \t\r\n"), data);
-	free(data);
-}
-
 /* Count the app's web dynos whose state file says st1 or st2. */
 static int
 count_web(struct apps *a, const struct app *app, const char *st1,
     const char *st2)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 300], st[32];
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
+	char dir[PATH_MAX];
+	struct dynostate ds[128];	/* a formation has at most 100 */
+	size_t n, i;
+	int c = 0;
 
-	if (state_pathf(dir, sizeof(dir), "%s/%s/dynos", a->root,
-	    app->name) == -1 || (d = opendir(dir)) == NULL)
+	if (state_pathf(dir, sizeof(dir), "%s/%s", a->root, app->name) == -1)
 		return 0;
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "web.", 4) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/state", dir, de->d_name);
-		read_state(path, st, sizeof(st));
-		if (strcmp(st, st1) == 0 || strcmp(st, st2) == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
+	n = dynostate_list(dir, "web", ds, sizeof(ds) / sizeof(ds[0]));
+	for (i = 0; i < n; i++)
+		if (strcmp(ds[i].state, st1) == 0 || strcmp(ds[i].state, st2) == 0)
+			c++;
+	return c;
 }
 
 int

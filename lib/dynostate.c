@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: ISC */
+/* The manager's dyno state files and routes file: the one reader and writer. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dynostate.h"
+#include "names.h"
+#include "state.h"
+
+#define VALUE_MAX	256	/* a state file is one short line */
+#define ROUTES_MAX	(1 << 20)
+
+/* Write APPDIR/dynos/NAME/FILE, the value and a newline. */
+static int
+put(const char *dir, const char *file, const char *value, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX], line[VALUE_MAX];
+	int len;
+
+	len = snprintf(line, sizeof(line), "%s\n", value);
+	if (state_pathf(path, sizeof(path), "%s/%s", dir, file) == -1 ||
+	    len >= (int)sizeof(line) ||
+	    state_replace(path, line, (size_t)len, 0644, 0) == -1) {
+		if (len >= (int)sizeof(line))
+			errno = ENAMETOOLONG;
+		snprintf(err, errlen, "%s/%s", dir, file);
+		return -1;
+	}
+	return 0;
+}
+
+int
+dynostate_write(const char *appdir, const struct dynostate *d, char *err,
+    size_t errlen)
+{
+	char dir[PATH_MAX], pid[32], started[32];
+
+	if (names_check_dyno(d->name, NULL, NULL) != NULL) {
+		snprintf(err, errlen, "%s", d->name);
+		errno = EINVAL;
+		return -1;
+	}
+	if (state_pathf(dir, sizeof(dir), "%s/dynos/%s", appdir, d->name) ==
+	    -1 || state_mkdirs(dir, 0755) == -1) {
+		snprintf(err, errlen, "%s/dynos/%s", appdir, d->name);
+		return -1;
+	}
+	snprintf(pid, sizeof(pid), "%ld", d->pid);
+	snprintf(started, sizeof(started), "%lld", d->started);
+	/* The state first: see the header. */
+	if (put(dir, "state", d->state, err, errlen) == -1 ||
+	    put(dir, "pid", pid, err, errlen) == -1 ||
+	    put(dir, "release", d->release, err, errlen) == -1)
+		return -1;
+	/* An empty addr file, not "\n": nothing routable. */
+	if (d->addr[0] == '\0') {
+		if (state_pathf(err, errlen, "%s/addr", dir) == -1 ||
+		    state_replace(err, "", 0, 0644, 0) == -1)
+			return -1;
+	} else if (put(dir, "addr", d->addr, err, errlen) == -1)
+		return -1;
+	return put(dir, "started", started, err, errlen);
+}
+
+/* The first line of DIR/FILE without trailing blanks into buf. */
+static int
+get(const char *dir, const char *file, char *buf, size_t size)
+{
+	char path[PATH_MAX], *text;
+	size_t len;
+
+	buf[0] = '\0';
+	if (state_pathf(path, sizeof(path), "%s/%s", dir, file) == -1 ||
+	    state_read(path, VALUE_MAX, &text, NULL) == -1)
+		return -1;
+	len = strcspn(text, "\n");
+	while (len > 0 && strchr(" \t\r", text[len - 1]) != NULL)
+		len--;
+	snprintf(buf, size, "%.*s", (int)len, text);
+	free(text);
+	return 0;
+}
+
+int
+dynostate_read(const char *appdir, const char *name, struct dynostate *d)
+{
+	char dir[PATH_MAX], buf[32];
+
+	memset(d, 0, sizeof(*d));
+	if (names_check_dyno(name, NULL, NULL) != NULL ||
+	    snprintf(d->name, sizeof(d->name), "%s", name) >=
+	    (int)sizeof(d->name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (state_pathf(dir, sizeof(dir), "%s/dynos/%s", appdir, name) == -1)
+		return -1;
+	/* pid and started before state: the manager writes state first. */
+	if (get(dir, "pid", buf, sizeof(buf)) == 0)
+		d->pid = atol(buf);
+	if (get(dir, "started", buf, sizeof(buf)) == 0)
+		d->started = atoll(buf);
+	(void)get(dir, "release", d->release, sizeof(d->release));
+	(void)get(dir, "addr", d->addr, sizeof(d->addr));
+	return get(dir, "state", d->state, sizeof(d->state));
+}
+
+int
+dynostate_cmp(const char *a, const char *b)
+{
+	size_t al, bl;
+	unsigned an, bn;
+	int c;
+
+	/* Not dyno names (never listed): plain byte order. */
+	if (names_check_dyno(a, &al, &an) != NULL ||
+	    names_check_dyno(b, &bl, &bn) != NULL)
+		return strcmp(a, b);
+	if ((c = strncmp(a, b, al < bl ? al : bl)) != 0)
+		return c;
+	if (al != bl)
+		return al < bl ? -1 : 1;
+	return an < bn ? -1 : an > bn;
+}
+
+static int
+cmp_state(const void *x, const void *y)
+{
+	return dynostate_cmp(((const struct dynostate *)x)->name,
+	    ((const struct dynostate *)y)->name);
+}
+
+size_t
+dynostate_list(const char *appdir, const char *type, struct dynostate *out,
+    size_t max)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	size_t n = 0, tl;
+	DIR *d;
+
+	if (state_pathf(path, sizeof(path), "%s/dynos", appdir) == -1 ||
+	    (d = opendir(path)) == NULL)
+		return 0;
+	while (n < max && (de = readdir(d)) != NULL) {
+		if (names_check_dyno(de->d_name, &tl, NULL) != NULL ||
+		    (type != NULL && (strlen(type) != tl ||
+		    strncmp(de->d_name, type, tl) != 0)))
+			continue;
+		if (dynostate_read(appdir, de->d_name, &out[n]) == 0)
+			n++;
+	}
+	closedir(d);
+	qsort(out, n, sizeof(out[0]), cmp_state);
+	return n;
+}
+
+int
+dynostate_routes_write(const char *appdir, const struct dynoroute *r,
+    size_t n)
+{
+	char path[PATH_MAX], *buf;
+	size_t i, len = 0, size = n * (sizeof(r->dyno) + sizeof(r->addr) + 2) +
+	    1;
+	int rc;
+
+	if (state_pathf(path, sizeof(path), "%s/routes", appdir) == -1 ||
+	    (buf = malloc(size)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s %s\n",
+		    r[i].dyno, r[i].addr);
+	rc = state_replace(path, buf, len, 0644, 0);
+	free(buf);
+	return rc;
+}
+
+/* The next blank-separated word of *p into buf; 0, or -1 if it won't fit. */
+static int
+word(const char **p, char *buf, size_t size)
+{
+	size_t len;
+
+	*p += strspn(*p, " \t");
+	if ((len = strcspn(*p, " \t\r\n")) == 0 || len >= size)
+		return -1;
+	memcpy(buf, *p, len);
+	buf[len] = '\0';
+	*p += len;
+	return 0;
+}
+
+int
+dynostate_route_parse(const char *line, struct dynoroute *r)
+{
+	if (word(&line, r->dyno, sizeof(r->dyno)) == -1 ||
+	    word(&line, r->addr, sizeof(r->addr)) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
