@@ -186,8 +186,10 @@ clean: clean-dyno-run
 clean-dyno-run:
 	rm -f bin/run/dyno-run.bpfgen bin/run/dyno-run.bpf.inc
 
+# A unit test of a tool's own file links that file's object too.
+t/unit/dyno-manager-life.t: bin/manager/dyno-manager-life.o
 t/unit/%.t: t/unit/%.o $(LIB)
-	$(CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
+	$(CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) \
 		$(shell $(PKG_CONFIG) --libs $(ALL_PKGS)) -lm $(LDLIBS)
 
 t/helper/%: t/helper/%.o $(LIB)

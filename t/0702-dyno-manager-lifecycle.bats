@@ -3,15 +3,13 @@
 # resizes, crashes right after boot, bursts of log lines.
 bats_require_minimum_version 1.5.0
 load helper/common
+load helper/manager
 load helper/logplexd
 
 APPNAME=dynotest-life
 
 setup() {
-	require_root
-	[ -x "$TOP/bin/dyno-run" ] || skip "dyno-run is not built"
-	dyno_setup
-	cat >"$DYNO_CONF" <<-'C'
+	manager_setup <<-'C'
 	[dyno]
 	grace = 20s
 	boot_timeout = 30s
@@ -19,39 +17,13 @@ setup() {
 	restart_backoff = 0, 1h
 	network = host
 	C
-	LOG="$DYNO_TEST_DIR/manager.log"
-	SLUG="$DYNO_TEST_DIR/slug"
-	cp -r "$TOP/t/data/dyno-manager/app" "$SLUG"
-	APPDIR="$DYNO_ROOT/apps/$APPNAME"
-	MGR=
 }
 
 teardown() {
-	if [ -n "${MGR:-}" ]; then
-		kill -TERM "$MGR" 2>/dev/null
-		wait_for 40 bash -c "! kill -0 $MGR 2>/dev/null" || kill -KILL "$MGR"
-	fi
-	stop_app_dynos "$APPNAME"
+	manager_teardown 40
 	lp_cleanup
 	[ -z "${SPACE:-}" ] || space-net destroy "$SPACE" --force >/dev/null 2>&1 || true
 	dyno_teardown
-}
-
-deploy() {
-	release create "$APPNAME" --slug "$SLUG" >/dev/null 2>&1
-}
-
-start_mgr() {
-	dyno-manager "$APPNAME" >>"$LOG" 2>&1 3>&- &
-	MGR=$!
-}
-
-is_up() {
-	[ "$(cat "$APPDIR/dynos/$1/state" 2>/dev/null)" = up ]
-}
-
-log_count() {
-	grep -c -- "$1" "$LOG" || true
 }
 
 # dyno_runs: "COUNT NAME" for each dyno name among the manager's dyno-runs.

@@ -4,14 +4,12 @@
 # back, a one-off dyno stays stopped.
 bats_require_minimum_version 1.5.0
 load helper/common
+load helper/manager
 
 APPNAME=dynotest-stop
 
 setup() {
-	require_root
-	[ -x "$TOP/bin/dyno-run" ] || skip "dyno-run is not built"
-	dyno_setup
-	cat >"$DYNO_CONF" <<-'C'
+	manager_setup <<-'C'
 	[dyno]
 	grace = 3s
 	boot_timeout = 20s
@@ -19,40 +17,18 @@ setup() {
 	restart_backoff = 0, 4s, 1h
 	network = host
 	C
-	LOG="$DYNO_TEST_DIR/manager.log"
-	SLUG="$DYNO_TEST_DIR/slug"
-	cp -r "$TOP/t/data/dyno-manager/app" "$SLUG"
-	APPDIR="$DYNO_ROOT/apps/$APPNAME"
 	ONEOFFS=()
 }
 
 teardown() {
 	local p
-	if [ -n "${MGR:-}" ]; then
-		kill -TERM "$MGR" 2>/dev/null
-		wait_for 30 bash -c "! kill -0 $MGR 2>/dev/null" || kill -KILL "$MGR"
-	fi
 	for p in "${ONEOFFS[@]}"; do
 		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
-	stop_app_dynos "$APPNAME"
+	manager_teardown
 	dyno_teardown
 }
-
-deploy() {
-	release create "$APPNAME" --slug "$SLUG" >/dev/null 2>&1
-}
-
-start_mgr() {
-	dyno-manager "$APPNAME" >>"$LOG" 2>&1 3>&- &
-	MGR=$!
-}
-
-state_of() { cat "$APPDIR/dynos/$1/state" 2>/dev/null; }
-pid_of() { cat "$APPDIR/dynos/$1/pid" 2>/dev/null; }
-is_up() { [ "$(state_of "$1")" = up ]; }
-log_has() { grep -E -- "$1" "$LOG"; }
 
 # up_again DYNO OLDPID: up with another instance.
 up_again() {

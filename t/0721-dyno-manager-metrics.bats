@@ -4,43 +4,27 @@
 # log-runtime-metrics): load and memory lines from each dyno's cgroup.
 bats_require_minimum_version 1.5.0
 load helper/common
+load helper/manager
 
 APPNAME=dynotest-metrics
 
 setup() {
-	require_root
-	[ -x "$TOP/bin/dyno-run" ] || skip "dyno-run is not built"
-	dyno_setup
-	cat >"$DYNO_CONF" <<-'C'
+	manager_setup <<-'C'
 	[dyno]
 	grace = 3s
 	[manager]
 	network = host
 	metrics_interval = 1s
 	C
-	LOG="$DYNO_TEST_DIR/manager.log"
-	APPDIR="$DYNO_ROOT/apps/$APPNAME"
 	release create "$APPNAME" --slug "$TOP/t/data/dyno-manager/metrics" \
 	    >/dev/null 2>&1
 	dyno-manager scale "$APPNAME" worker=1 >/dev/null
 }
 
 teardown() {
-	if [ -n "${MGR:-}" ]; then
-		kill -TERM "$MGR" 2>/dev/null
-		wait_for 30 bash -c "! kill -0 $MGR 2>/dev/null" || kill -KILL "$MGR"
-	fi
-	stop_app_dynos "$APPNAME"
+	manager_teardown
 	dyno_teardown
 }
-
-start_mgr() {
-	dyno-manager "$APPNAME" >>"$LOG" 2>&1 3>&- &
-	MGR=$!
-}
-
-is_up() { [ "$(cat "$APPDIR/dynos/$1/state" 2>/dev/null)" = up ]; }
-log_has() { grep -E -- "$1" "$LOG"; }
 
 num='[0-9]+\.[0-9]{2}'
 uuid='[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}'

@@ -193,17 +193,16 @@ scale_type(struct mgr *m, const char *type, unsigned want, int restart)
 	for (n = 1; n <= want; n++) {
 		if ((d = find_dyno(m, type, n)) == NULL) {
 			if ((d = dyno_new(m, type, n)) != NULL)
-				dyno_start(m, d);
+				dyno_event(m, d, EV_WANTED);
 		} else if (restart)
 			dyno_restart(m, d, "Restarting", m->app.preboot);
-		else if (d->state == ST_DOWN || (d->state == ST_CRASHED &&
-		    d->restart == NULL && d->norestart))
-			dyno_start(m, d);
+		else
+			dyno_event(m, d, EV_WANTED);
 	}
 	for (d = m->dynos; d != NULL; d = next) {
 		next = d->next;
 		if (strcmp(d->type, type) == 0 && d->num > want) {
-			dyno_stop(m, d, ST_DOWN);
+			dyno_event(m, d, EV_STOP);
 			remove_dyno(m, d, 1);
 		}
 	}
@@ -326,7 +325,7 @@ stop_everything(struct mgr *m)
 		return;
 	m->stopping = 1;
 	for (d = m->dynos; d != NULL; d = d->next)
-		dyno_stop(m, d, ST_DOWN);
+		dyno_event(m, d, EV_STOP);
 	mgr_write_routes(m);
 	mgr_maybe_exit(m);
 }
@@ -392,8 +391,7 @@ teardown(struct mgr *m)
 	struct dyno *d;
 
 	for (d = m->dynos; d != NULL; d = d->next)
-		if (d->state != ST_DOWN)
-			dyno_set_state(m, d, ST_DOWN);
+		dyno_event(m, d, EV_SHUTDOWN);
 	mgr_write_routes(m);
 	state_pathf(path, sizeof(path), "%s/manager.pid", m->app.rundir);
 	unlink(path);

@@ -13,9 +13,7 @@
 #include "linebuf.h"
 #include "logclient.h"
 #include "dyno-manager.h"
-
-/* Dyno states as Heroku shows them (heroku.md 1.3). */
-enum dstate { ST_DOWN, ST_STARTING, ST_UP, ST_CRASHED, ST_COMPLETE };
+#include "dyno-manager-life.h"
 
 struct mgr;
 struct dyno;
@@ -61,6 +59,7 @@ struct dyno {
 	unsigned	 crashes;	/* in a row, for the restart cool-off */
 	uint64_t	 up_since;	/* evloop ms when it went up */
 	int		 norestart;	/* exited 64/65/78: fix and restart */
+	int		 exit_code;	/* of the last instance (EV_EXITED) */
 	struct evtimer	*probe, *boot, *restart;
 	struct inst	*stopped;	/* stop: back once this one exits */
 	struct dyno	*next;
@@ -86,10 +85,15 @@ struct mgr {
 
 /* bin/manager/dyno-manager-dyno.c: the lifecycle of one dyno. */
 struct dyno *dyno_new(struct mgr *m, const char *type, unsigned num);
-void	dyno_start(struct mgr *m, struct dyno *d);
+/*
+ * Feed an event to the dyno's lifecycle: the table in
+ * dyno-manager-life.c says the next state and the action, done here.
+ */
+void	dyno_event(struct mgr *m, struct dyno *d, enum devent ev);
+/* Log `why` ("Restarting", "Cycling"), then EV_PREBOOT or EV_RESTART. */
 void	dyno_restart(struct mgr *m, struct dyno *d, const char *why,
 	    int preboot);
-void	dyno_stop(struct mgr *m, struct dyno *d, enum dstate to);
+/* Enter a state: log the change, write dynos/NAME and, if need be, routes. */
 void	dyno_set_state(struct mgr *m, struct dyno *d, enum dstate to);
 void	inst_reaped(struct mgr *m, struct inst *in, int wstatus);
 void	inst_hardkill(struct mgr *m, struct inst *in);
@@ -97,7 +101,6 @@ struct inst *inst_find(struct mgr *m, pid_t pid);
 void	mgr_write_routes(struct mgr *m);
 void	mgr_logf(struct mgr *m, const char *dyno, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
-const char *dstate_name(enum dstate s);
 /*
  * Stop and resume reading every dyno's output: the backpressure of the
  * log queue (logq_busy).

@@ -25,15 +25,6 @@
 #define LINE_MAX_DYNO	10000
 #define KILL_SLACK_MS	10000	/* beyond the grace, before we SIGKILL */
 
-static const char *names[] = { "down", "starting", "up", "crashed",
-    "complete" };
-
-const char *
-dstate_name(enum dstate s)
-{
-	return names[s];
-}
-
 void
 mgr_logf(struct mgr *m, const char *dyno, const char *fmt, ...)
 {
@@ -56,7 +47,7 @@ write_dyno(struct mgr *m, const struct dyno *d)
 	char err[PATH_MAX];
 
 	snprintf(ds.name, sizeof(ds.name), "%s", d->name);
-	snprintf(ds.state, sizeof(ds.state), "%s", names[d->state]);
+	snprintf(ds.state, sizeof(ds.state), "%s", dlife_state_name(d->state));
 	snprintf(ds.release, sizeof(ds.release), "%s", in ? in->release :
 	    m->app.version);
 	if (in && in->info_seen && in->port)
@@ -94,8 +85,8 @@ dyno_set_state(struct mgr *m, struct dyno *d, enum dstate to)
 	enum dstate from = d->state;
 
 	if (from != to)
-		mgr_logf(m, d->name, "State changed from %s to %s", names[from],
-		    names[to]);
+		mgr_logf(m, d->name, "State changed from %s to %s",
+		    dlife_state_name(from), dlife_state_name(to));
 	d->state = to;
 	write_dyno(m, d);
 	if (from == ST_UP || to == ST_UP)
@@ -388,49 +379,50 @@ port_open(const struct inst *in)
 
 static void retire_old(struct mgr *, struct dyno *);
 
+/* Probe a starting instance until READY is taken, every PROBE_MS. */
 static void
 on_probe(struct evloop *ev, void *arg)
 {
 	struct dyno *d = arg;
 	struct inst *in = d->cur;
-	struct mgr *m;
 
 	d->probe = NULL;
-	if (in == NULL || d->state != ST_STARTING)
+	if (in == NULL || dlife_next(d->state, EV_READY)->act == ACT_IGNORE)
 		return;
-	m = in->m;
 	if (!in->info_seen)
 		read_info(in);
 	/* Web dynos are up once PORT accepts; others once they started. */
-	if (in->info_seen && (in->port == 0 || port_open(in))) {
-		cancel(m, &d->boot);
-		d->up_since = evloop_now_ms();
-		dyno_set_state(m, d, ST_UP);
-		retire_old(m, d);
-		return;
-	}
-	d->probe = evloop_timer(ev, PROBE_MS, on_probe, d);
+	if (in->info_seen && (in->port == 0 || port_open(in)))
+		dyno_event(in->m, d, EV_READY);
+	else
+		d->probe = evloop_timer(ev, PROBE_MS, on_probe, d);
 }
 
 static void
 on_boot_timeout(struct evloop *ev, void *arg)
 {
 	struct dyno *d = arg;
-	struct mgr *m = d->m;
 
 	(void)ev;
 	d->boot = NULL;
-	if (d->cur == NULL || d->state != ST_STARTING)
-		return;
-	mgr_logf(m, d->name, "Error R10 (Boot timeout) -> Web process failed "
-	    "to bind to $PORT within %llu seconds of launch",
-	    (unsigned long long)m->conf->boot_timeout_ms / 1000);
-	mgr_logf(m, d->name, "Stopping process with SIGKILL");
-	inst_hardkill(m, d->cur);
+	if (d->cur != NULL)
+		dyno_event(d->m, d, EV_BOOT_TIMEOUT);
 }
 
-void
-dyno_start(struct mgr *m, struct dyno *d)
+static void
+on_restart_timer(struct evloop *ev, void *arg)
+{
+	struct dyno *d = arg;
+
+	(void)ev;
+	d->restart = NULL;
+	if (!d->m->stopping)
+		dyno_event(d->m, d, EV_COOLOFF_OVER);
+}
+
+/* ACT_START: a new instance; the outcome is the next event. */
+static void
+start(struct mgr *m, struct dyno *d)
 {
 	struct inst *in;
 
@@ -438,16 +430,42 @@ dyno_start(struct mgr *m, struct dyno *d)
 	d->norestart = 0;
 	d->stopped = NULL;
 	if ((in = inst_spawn(m, d)) == NULL) {
-		dyno_set_state(m, d, ST_CRASHED);
+		dyno_event(m, d, EV_SPAWN_FAILED);
 		return;
 	}
 	d->cur = in;
 	d->started = time(NULL);
-	dyno_set_state(m, d, ST_STARTING);
+	dyno_event(m, d, EV_SPAWNED);
+}
+
+/* ACT_STARTED: probe it; a web dyno has boot_timeout to bind PORT. */
+static void
+started(struct mgr *m, struct dyno *d, enum dstate to)
+{
+	dyno_set_state(m, d, to);
 	d->probe = evloop_timer(m->ev, PROBE_MS, on_probe, d);
-	if (in->port)
+	if (d->cur->port)
 		d->boot = evloop_timer(m->ev, m->conf->boot_timeout_ms,
 		    on_boot_timeout, d);
+}
+
+static void
+went_up(struct mgr *m, struct dyno *d, enum dstate to)
+{
+	cancel(m, &d->boot);
+	d->up_since = evloop_now_ms();
+	dyno_set_state(m, d, to);
+	retire_old(m, d);
+}
+
+static void
+boot_timeout(struct mgr *m, struct dyno *d)
+{
+	mgr_logf(m, d->name, "Error R10 (Boot timeout) -> Web process failed "
+	    "to bind to $PORT within %llu seconds of launch",
+	    (unsigned long long)m->conf->boot_timeout_ms / 1000);
+	mgr_logf(m, d->name, "Stopping process with SIGKILL");
+	inst_hardkill(m, d->cur);
 }
 
 static void
@@ -485,35 +503,37 @@ retire_old(struct mgr *m, struct dyno *d)
 	mgr_write_routes(m);
 }
 
-void
-dyno_restart(struct mgr *m, struct dyno *d, const char *why, int preboot)
+/*
+ * ACT_RESTART and ACT_PREBOOT.  Preboot keeps an up web dyno serving until
+ * its replacement is up; otherwise the replacement starts as soon as its
+ * predecessor has been signalled (heroku.md 1.4, 1.7).
+ */
+static void
+restart(struct mgr *m, struct dyno *d, const struct dtrans *t)
 {
 	struct inst *old = d->cur;
 
-	mgr_logf(m, d->name, "%s", why);
 	cancel(m, &d->probe);
 	cancel(m, &d->boot);
 	d->crashes = 0;
 	d->cur = NULL;
 	retire_old(m, d);
-	/* Heroku's order: Restarting, the state change, then the SIGTERM. */
-	if (old == NULL || !preboot || d->state != ST_UP)
-		dyno_set_state(m, d, ST_STARTING);
 	/*
-	 * Preboot keeps an up web dyno serving until its replacement is up;
-	 * otherwise the replacement starts as soon as its predecessor has been
-	 * signalled (heroku.md 1.4, 1.7).
+	 * Heroku's order: Restarting, the state change, then the SIGTERM.  A
+	 * preboot stays up (and routed) until its replacement is spawned.
 	 */
-	if (old != NULL && preboot && d->state == ST_UP && old->port) {
+	if (t->act == ACT_RESTART)
+		dyno_set_state(m, d, t->to);
+	if (old != NULL && t->act == ACT_PREBOOT && old->port) {
 		d->old = old;
 		old->dyno = NULL;
 	} else if (old != NULL)
 		inst_retire(m, old);
-	dyno_start(m, d);
+	start(m, d);
 }
 
-void
-dyno_stop(struct mgr *m, struct dyno *d, enum dstate to)
+static void
+stop(struct mgr *m, struct dyno *d, enum dstate to)
 {
 	retire_old(m, d);
 	cancel(m, &d->probe);
@@ -524,6 +544,88 @@ dyno_stop(struct mgr *m, struct dyno *d, enum dstate to)
 		inst_retire(m, d->cur);
 		d->cur = NULL;
 	}
+}
+
+/*
+ * ACT_CRASH.  Any exit the manager did not ask for is a crash, status 0
+ * included (heroku.md 1.5).  Statuses 64, 65 and 78 say the input or
+ * configuration is wrong: restarting cannot help, so the dyno stays
+ * crashed until the next release, restart or scale.
+ */
+static void
+crashed(struct mgr *m, struct dyno *d, enum dstate to)
+{
+	int code = d->exit_code;
+	uint64_t delay;
+
+	cancel(m, &d->probe);
+	cancel(m, &d->boot);
+	d->crashes = dlife_crashes(d->crashes, d->up_since != 0,
+	    evloop_now_ms() - d->up_since, m->conf->crash_reset_ms);
+	d->up_since = 0;
+	d->cur = NULL;
+	retire_old(m, d);
+	dyno_set_state(m, d, to);
+	if (m->stopping)
+		return;
+	if (code == EXIT_USAGE || code == EXIT_DATAERR || code == EXIT_CONFIG) {
+		diag_warn("%s: exited with status %d (bad input or configuration): "
+		    "not restarting it", d->name, code);
+		d->norestart = 1;
+		return;
+	}
+	if ((delay = dlife_cooloff_ms(m->conf->backoff_ms, m->conf->nbackoff,
+	    d->crashes, random())) == 0)
+		start(m, d);
+	else
+		d->restart = evloop_timer(m->ev, delay, on_restart_timer, d);
+}
+
+void
+dyno_event(struct mgr *m, struct dyno *d, enum devent ev)
+{
+	const struct dtrans *t = dlife_next(d->state, ev);
+
+	switch (t->act) {
+	case ACT_IGNORE:
+		break;
+	case ACT_SET:
+		dyno_set_state(m, d, t->to);
+		break;
+	case ACT_START_HELD:
+		if (d->restart != NULL || !d->norestart)
+			break;
+		/* FALLTHROUGH */
+	case ACT_START:
+		start(m, d);
+		break;
+	case ACT_STARTED:
+		started(m, d, t->to);
+		break;
+	case ACT_UP:
+		went_up(m, d, t->to);
+		break;
+	case ACT_HARDKILL:
+		boot_timeout(m, d);
+		break;
+	case ACT_CRASH:
+		crashed(m, d, t->to);
+		break;
+	case ACT_RESTART:
+	case ACT_PREBOOT:
+		restart(m, d, t);
+		break;
+	case ACT_STOP:
+		stop(m, d, t->to);
+		break;
+	}
+}
+
+void
+dyno_restart(struct mgr *m, struct dyno *d, const char *why, int preboot)
+{
+	mgr_logf(m, d->name, "%s", why);
+	dyno_event(m, d, preboot ? EV_PREBOOT : EV_RESTART);
 }
 
 struct inst *
@@ -593,70 +695,6 @@ inst_free(struct mgr *m, struct inst *in)
 	free(in);
 }
 
-static void
-on_restart_timer(struct evloop *ev, void *arg)
-{
-	struct dyno *d = arg;
-
-	(void)ev;
-	d->restart = NULL;
-	if (!d->m->stopping && d->state == ST_CRASHED)
-		dyno_start(d->m, d);
-}
-
-/* The cool-off before restart N (heroku.md 1.5): random between half and
- * all of the schedule's value; the first restart comes at once. */
-static uint64_t
-cooloff_ms(const struct mgr *m, unsigned crashes)
-{
-	unsigned i = crashes == 0 ? 0 : crashes - 1;
-	uint64_t max;
-
-	if (i >= m->conf->nbackoff)
-		i = m->conf->nbackoff - 1;
-	max = m->conf->backoff_ms[i];
-	/*
-	 * "Up to N minutes": random, so that crashed dynos do not all come
-	 * back at once, but at least half of N, so that a cool-off is one.
-	 */
-	return max == 0 ? 0 : max / 2 + (uint64_t)random() % (max / 2 + 1);
-}
-
-/*
- * Any exit the manager did not ask for is a crash, status 0 included
- * (heroku.md 1.5).  Statuses 64, 65 and 78 say the input or configuration
- * is wrong: restarting cannot help, so the dyno stays crashed until the
- * next release, restart or scale.
- */
-static void
-dyno_crashed(struct mgr *m, struct dyno *d, int code)
-{
-	uint64_t delay;
-
-	cancel(m, &d->probe);
-	cancel(m, &d->boot);
-	if (d->up_since != 0 && evloop_now_ms() - d->up_since >=
-	    m->conf->crash_reset_ms)
-		d->crashes = 0;
-	d->up_since = 0;
-	d->crashes++;
-	d->cur = NULL;
-	retire_old(m, d);
-	dyno_set_state(m, d, ST_CRASHED);
-	if (m->stopping)
-		return;
-	if (code == EXIT_USAGE || code == EXIT_DATAERR || code == EXIT_CONFIG) {
-		diag_warn("%s: exited with status %d (bad input or configuration): "
-		    "not restarting it", d->name, code);
-		d->norestart = 1;
-		return;
-	}
-	if ((delay = cooloff_ms(m, d->crashes)) == 0)
-		dyno_start(m, d);
-	else
-		d->restart = evloop_timer(m->ev, delay, on_restart_timer, d);
-}
-
 void
 inst_reaped(struct mgr *m, struct inst *in, int wstatus)
 {
@@ -679,6 +717,8 @@ inst_reaped(struct mgr *m, struct inst *in, int wstatus)
 	}
 	mgr_stopped_reaped(m, in);
 	inst_free(m, in);
-	if (d != NULL && d->cur == in)
-		dyno_crashed(m, d, code);
+	if (d != NULL && d->cur == in) {
+		d->exit_code = code;
+		dyno_event(m, d, EV_EXITED);
+	}
 }

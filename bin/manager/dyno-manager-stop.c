@@ -37,11 +37,11 @@ stop_dyno(struct mgr *m, struct dyno *d)
 	/* Asked again while the last stop is under way: that one stands. */
 	if (in == NULL && d->stopped != NULL)
 		return;
-	dyno_stop(m, d, ST_DOWN);
+	dyno_event(m, d, EV_STOP);
 	d->crashes = 0;
 	d->norestart = 0;
 	if (in == NULL)
-		dyno_start(m, d);	/* nothing ran: back at once */
+		dyno_event(m, d, EV_COMEBACK);	/* nothing ran: back at once */
 	else
 		d->stopped = in;
 }
@@ -77,8 +77,8 @@ on_comeback(struct evloop *ev, void *arg)
 
 	(void)ev;
 	d->restart = NULL;
-	if (!d->m->stopping && d->state == ST_DOWN && d->cur == NULL)
-		dyno_start(d->m, d);
+	if (!d->m->stopping)
+		dyno_event(d->m, d, EV_COMEBACK);
 }
 
 /*
@@ -98,9 +98,8 @@ mgr_stopped_reaped(struct mgr *m, const struct inst *in)
 		d->stopped = NULL;
 		if (m->stopping || d->restart != NULL)
 			continue;
-		if ((d->restart = evloop_timer(m->ev, 0, on_comeback, d)) == NULL &&
-		    d->state == ST_DOWN && d->cur == NULL)
-			dyno_start(m, d);	/* no memory for a timer */
+		if ((d->restart = evloop_timer(m->ev, 0, on_comeback, d)) == NULL)
+			dyno_event(m, d, EV_COMEBACK);	/* no memory for a timer */
 	}
 }
 
