@@ -7,14 +7,7 @@ load helper/manager
 APPNAME=dynotest-mgr
 
 setup() {
-	manager_setup <<-'C'
-	[dyno]
-	grace = 3s
-	boot_timeout = 20s
-	[manager]
-	restart_backoff = 0, 4s, 1h
-	network = host
-	C
+	manager_setup
 }
 
 teardown() {

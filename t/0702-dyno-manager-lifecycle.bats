@@ -9,7 +9,8 @@ load helper/logplexd
 APPNAME=dynotest-life
 
 setup() {
-	manager_setup <<-'C'
+	manager_setup
+	cat >"$DYNO_CONF" <<-'C'
 	[dyno]
 	grace = 20s
 	boot_timeout = 30s

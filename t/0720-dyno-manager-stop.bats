@@ -9,14 +9,7 @@ load helper/manager
 APPNAME=dynotest-stop
 
 setup() {
-	manager_setup <<-'C'
-	[dyno]
-	grace = 3s
-	boot_timeout = 20s
-	[manager]
-	restart_backoff = 0, 4s, 1h
-	network = host
-	C
+	manager_setup
 	ONEOFFS=()
 }
 

@@ -9,7 +9,8 @@ load helper/manager
 APPNAME=dynotest-metrics
 
 setup() {
-	manager_setup <<-'C'
+	manager_setup
+	cat >"$DYNO_CONF" <<-'C'
 	[dyno]
 	grace = 3s
 	[manager]

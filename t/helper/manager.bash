@@ -3,14 +3,22 @@
 # $APPNAME, its manager in the background, and the state files it writes.
 # shellcheck shell=bash
 
-# manager_setup: a fresh state tree for $APPNAME, the dyno.conf on stdin;
-# LOG (the manager's output), SLUG (a copy of t/data/dyno-manager/app)
-# and APPDIR.  Skips without root or dyno-run.
+# manager_setup: a fresh state tree for $APPNAME with a dyno.conf of short
+# times (a test may write its own over it); LOG (the manager's output),
+# SLUG (a copy of t/data/dyno-manager/app) and APPDIR.  Skips without root
+# or dyno-run.
 manager_setup() {
 	require_root
 	[ -x "$TOP/bin/dyno-run" ] || skip "dyno-run is not built"
 	dyno_setup
-	cat >"$DYNO_CONF"
+	cat >"$DYNO_CONF" <<-'C'
+	[dyno]
+	grace = 3s
+	boot_timeout = 20s
+	[manager]
+	restart_backoff = 0, 4s, 1h
+	network = host
+	C
 	LOG="$DYNO_TEST_DIR/manager.log"
 	SLUG="$DYNO_TEST_DIR/slug"
 	cp -r "$TOP/t/data/dyno-manager/app" "$SLUG"
