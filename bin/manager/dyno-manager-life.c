@@ -70,7 +70,8 @@ static const struct dtrans table[DSTATE_N][DEVENT_N] = {
 		[EV_SHUTDOWN] = { ST_DOWN, ACT_SET },
 	},
 	[ST_COMPLETE] = {
-		[EV_WANTED] = { ST_COMPLETE, ACT_START },
+		/* a one-off's end: nothing brings it back */
+		[EV_WANTED] = X,
 		[EV_SPAWNED] = { ST_STARTING, ACT_STARTED },
 		[EV_SPAWN_FAILED] = { ST_CRASHED, ACT_SET },
 		[EV_READY] = X,
