@@ -192,16 +192,21 @@ undone() {
 	deploy
 	dyno-manager scale "$APPNAME" web=1 worker=2 >/dev/null
 	start_mgr
+	local d old=()
 	wait_for 60 is_up worker.2
 	wait_for 60 is_up web.1
+	for d in web.1 worker.1 worker.2; do old+=("$(pid_of "$d")"); done
 	kill -KILL "$MGR"
 	wait "$MGR" || true
 	start_mgr
-	wait_for 60 count_is 2 '^sleep 4242\.105'
-	wait_for 60 is_up worker.1
-	wait_for 60 is_up worker.2
-	wait_for 60 is_up web.1
+	# the new manager's own instances, not the state files the old one
+	# left: those say "up" until the new manager has stopped its dynos
+	wait_for 60 up_again web.1 "${old[0]}"
+	wait_for 60 up_again worker.1 "${old[1]}"
+	wait_for 60 up_again worker.2 "${old[2]}"
 	wait_for 60 routes_count 1
+	wait_for 60 count_is 2 '^sleep 4242\.105'
+	# and no duplicate comes later
 	sleep 1
 	assert_equal "$(app_pids "$APPNAME" '^sleep 4242\.105' | wc -l)" 2
 	assert_equal "$(app_pids "$APPNAME" '^python3 web.py' | wc -l)" 1

@@ -23,11 +23,6 @@ teardown() {
 	dyno_teardown
 }
 
-# up_again DYNO OLDPID: up with another instance.
-up_again() {
-	is_up "$1" && [ "$(pid_of "$1")" != "$2" ] && [ "$(pid_of "$1")" != 0 ]
-}
-
 # oneoff OUT CMD: a one-off dyno in the background; its name in ONEOFF.
 oneoff() {
 	local out=$1 f

@@ -59,6 +59,10 @@ stop_mgr() {
 state_of() { cat "$APPDIR/dynos/$1/state" 2>/dev/null; }
 pid_of() { cat "$APPDIR/dynos/$1/pid" 2>/dev/null; }
 is_up() { [ "$(state_of "$1")" = up ]; }
+# up_again DYNO OLDPID: up with another instance.
+up_again() {
+	is_up "$1" && [ "$(pid_of "$1")" != "$2" ] && [ "$(pid_of "$1")" != 0 ]
+}
 # state_is DYNO STATE
 state_is() { [ "$(state_of "$1")" = "$2" ]; }
 
