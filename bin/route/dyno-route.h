@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "dyno-route-http.h"
+#include "evloop.h"
 
 struct logclient;
 
@@ -83,7 +84,16 @@ void	tls_free(struct tls *t);
 /* A new server-side SSL object for fd (an SSL *, as void *), or NULL. */
 void	*tls_accept(struct tls *t, int fd);
 
-/* ---- dyno-route-proxy.c: a worker ---- */
+/*
+ * ---- a worker: the types its files share ----
+ *
+ * Calls go one way: dyno-route-worker.c (events, accept, timeouts,
+ * signals) -> dyno-route-proxy.c (one connection's request and response)
+ * -> dyno-route-pool.c (dyno connections), dyno-route-splice.c (pipes),
+ * dyno-route-msg.c (heads, pages, log lines).  A lower file answers with
+ * a result its caller acts on; the dyno sockets' event handler, the
+ * worker's, reaches the pool as a pointer (worker.backend_ev).
+ */
 
 struct listener {
 	int		 fd;
@@ -98,9 +108,6 @@ struct worker_cfg {
 	struct tls	*tls;
 };
 
-/* Run one worker's loop until SIGTERM drains it; returns an exit code. */
-int	proxy_run(struct worker_cfg *wc);
-
 /* A byte buffer: data is p[off..len). */
 struct buf {
 	char		*p;
@@ -110,6 +117,7 @@ struct buf {
 /* A connection to a dyno; idle in its upstream's pool when owner is NULL. */
 struct bsock {
 	int		 fd;
+	struct worker	*w;		/* for its event handler */
 	struct conn	*owner;
 	struct upstream	*up;
 	struct bsock	*next;		/* pool link */
@@ -148,6 +156,7 @@ struct spipe {
 
 struct conn {
 	int		 fd;
+	struct worker	*w;		/* for its event handler */
 	void		*ssl;
 	struct listener	*l;
 	char		 ip[48];
@@ -180,6 +189,117 @@ struct conn {
 	struct ipslot	*ips;		/* the client address's count */
 	struct conn	*next, *prev;
 };
+
+#define IP_BUCKETS	4096
+
+/* Everything a worker owns; one per process, made by worker_run. */
+struct worker {
+	struct evloop	*ev;
+	struct conf	*conf;
+	struct apps	*apps;
+	struct logclient *lc;
+	struct worker_cfg *wc;
+	struct conn	*conns;
+	unsigned	 nconns;
+	int		 draining;
+	struct evtimer	*sweeper;
+	int		 flush_armed;	/* a 0 ms timer will flush the log */
+	uint64_t	 now;		/* monotonic ms, read once per event */
+	uint64_t	 spliced;	/* bytes splice(2) moved, for dump() */
+	uint64_t	 drain_deadline;
+	uint64_t	 rng;
+	evloop_fd_fn	*backend_ev;	/* the handler of dyno sockets */
+	struct http_hdr	 hdr[HTTP_MAX_HEADERS];
+	struct ipslot	*ipt[IP_BUCKETS];
+	int		 reserve_fd;	/* given up to shed a connection */
+	int		 accept_paused;
+	unsigned	 npooled;	/* idle dyno connections, all pools */
+	uint64_t	 refused, shed, head_timeouts;
+};
+
+/* ---- dyno-route-worker.c: events, accept, timeouts, signals, setup ---- */
+
+/* Run one worker's loop until SIGTERM drains it; returns an exit code. */
+int	worker_run(struct worker_cfg *wc);
+
+/* ---- dyno-route-proxy.c: the request/response core ---- */
+
+/*
+ * Move c's bytes as far as they go now.  Returns 1 when c is closed (the
+ * caller frees it), 0 when it waits for events (its interest is set).
+ */
+int	proxy_pump(struct worker *w, struct conn *c);
+/* Close c at once (its dyno connection too); freed after its pump. */
+void	proxy_close(struct worker *w, struct conn *c);
+/* Send the request's log line, once, with code (an H-code) if not NULL. */
+void	proxy_log_done(struct worker *w, struct conn *c, const char *code,
+	    const char *cause, const char *sock);
+/* Log an H-code, answer with the router's page if nothing went out yet. */
+void	proxy_fail(struct worker *w, struct conn *c, const char *code,
+	    int status, const char *cause, const char *sock);
+/* The client left before the answer: H27, 499, closed. */
+void	proxy_client_gone(struct worker *w, struct conn *c);
+/* Get the request a dyno connection, or fail it (H21/H99), or wait. */
+void	proxy_connect(struct worker *w, struct conn *c);
+/* c's dyno connection became writable: it is up, or the next try. */
+void	proxy_connected(struct worker *w, struct conn *c);
+
+/* ---- dyno-route-pool.c: picking, connecting, quarantine, the pool ---- */
+
+enum pool_res {
+	POOL_REUSED,		/* c->b is a kept-alive connection */
+	POOL_CONNECTING,	/* c->b is a connection under way */
+	POOL_WAIT,		/* every dyno is quarantined */
+	POOL_FAILED		/* no dyno: *code says why */
+};
+/*
+ * Pick one of the app's dynos not quarantined and take a pooled
+ * connection to it or begin one; up to max_tries dynos, each refusal
+ * quarantines one.
+ */
+enum pool_res pool_connect(struct worker *w, struct conn *c,
+	    const char **code);
+/*
+ * c's connection under way: 1 connected (connect_ms set), 0 not yet, -1
+ * refused (the dyno quarantined, the connection closed).
+ */
+int	pool_connected(struct worker *w, struct conn *c);
+/* Whether one of the app's dynos is out of quarantine. */
+int	pool_any_ready(const struct worker *w, const struct app *app);
+/* How long a request may wait for a dyno (connect_wait), in ms. */
+uint64_t pool_connect_budget(const struct worker *w);
+/* Keep u out of picks for quarantine_ms; c->last_err = code. */
+void	pool_quarantine(struct worker *w, struct upstream *u,
+	    const char *code, struct conn *c);
+/* Give c's dyno connection back: pooled if reuse and there is room. */
+void	pool_release(struct worker *w, struct conn *c, int reuse);
+/* Take b out of its pool; pool_close then closes and frees it. */
+void	pool_remove(struct worker *w, struct bsock *b);
+void	pool_close(struct worker *w, struct bsock *b);
+/* Set b's epoll interest, if it changed. */
+void	pool_set_events(struct worker *w, struct bsock *b, uint32_t want);
+/* Close pooled connections idle past keepalive_timeout (all if draining). */
+void	pool_sweep(struct worker *w, uint64_t now);
+
+/* ---- dyno-route-splice.c: tunnels and long bodies skip the buffers ---- */
+
+enum splice_res {
+	SPLICE_IDLE,		/* nothing moved */
+	SPLICE_MOVED,		/* bytes moved */
+	SPLICE_CLIENT_GONE,	/* writing to the client failed */
+	SPLICE_EOF,		/* the dyno closed */
+	SPLICE_RESET,		/* the dyno reset */
+	SPLICE_BODY_END		/* the last byte of a sized body went in */
+};
+/* Whether dyno (client) bytes go by the pipe now. */
+int	splice_down_by_pipe(const struct conn *c);
+int	splice_up_by_pipe(const struct conn *c);
+/* Dyno to pipe to client: what happened. */
+enum splice_res splice_down(struct worker *w, struct conn *c);
+/* Client to pipe to dyno: whether anything moved. */
+int	splice_up(struct worker *w, struct conn *c);
+/* Close a pipe (a no-op when none was made). */
+void	splice_close(struct spipe *sp);
 
 /* ---- dyno-route-msg.c: heads we write, pages, log lines ---- */
 
