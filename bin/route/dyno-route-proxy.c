@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diag.h"
 #include "dyno-route.h"
 #include "evloop.h"
 #include "logclient.h"
@@ -15,6 +16,32 @@
 #define IO_BUF		(16 * 1024)
 /* A head's first buffer; it doubles up to HEAD_MAX. */
 #define HEAD_INIT	2048
+
+#define NONE	(-1)
+/* Where each state goes on each event (the table in dyno-route.h). */
+static const signed char ctrans[C_DRAIN + 1][CE_CLOSE + 1] = {
+	/* on:	       CONNECTING CONNECTED UPGRADED  NEXT    CLOSE */
+	[C_HEAD] =    { C_CONNECT, C_PROXY, NONE,     NONE,   C_DRAIN },
+	[C_CONNECT] = { C_CONNECT, C_PROXY, NONE,     NONE,   C_DRAIN },
+	[C_PROXY] =   { C_CONNECT, C_PROXY, C_TUNNEL, C_HEAD, C_DRAIN },
+	[C_TUNNEL] =  { NONE,      NONE,    NONE,     NONE,   C_DRAIN },
+	[C_DRAIN] =   { NONE,      NONE,    NONE,     NONE,   C_DRAIN },
+};
+
+void
+proxy_transition(struct conn *c, enum cevent ev)
+{
+	int next = ctrans[c->state][ev];
+
+	/* A bug, not input: say so, and end the connection cleanly. */
+	if (next == NONE) {
+		diag_warn_ratelimited(4, 10000, "%s: no transition from "
+		    "state %d on event %d; closing", c->ip, (int)c->state,
+		    (int)ev);
+		next = C_DRAIN;
+	}
+	c->state = (enum cstate)next;
+}
 
 static int64_t
 wall_ms(void)
@@ -128,13 +155,13 @@ finish_request(struct worker *w, struct conn *c, int reuse)
 static void
 next_request(struct worker *w, struct conn *c)
 {
-	c->state = C_HEAD;
+	proxy_transition(c, CE_NEXT);
 	/* A pipelined head already begun is on the clock from now. */
 	c->head_start = c->cin.off < c->cin.len ? w->now : 0;
 	c->app = NULL;
 	c->up.off = c->up.len = c->up_sent = 0;
 	c->bin.off = c->bin.len = 0;
-	c->first_byte = c->resp_head_done = c->resp_done = 0;
+	c->resp = R_WAIT;
 	c->sent = c->reused = c->logged = c->tries = 0;
 	c->last_err = NULL;
 }
@@ -146,7 +173,7 @@ end_response(struct worker *w, struct conn *c)
 	if (c->keep && c->req_done && !w->draining && !c->cin_eof)
 		next_request(w, c);
 	else
-		c->state = C_DRAIN;
+		proxy_transition(c, CE_CLOSE);
 }
 
 /* Log an H-code, answer with the router's page if nothing went out yet. */
@@ -154,7 +181,7 @@ void
 proxy_fail(struct worker *w, struct conn *c, const char *code, int status,
     const char *cause, const char *sock)
 {
-	if (!c->resp_head_done) {
+	if (c->resp < R_BODY) {
 		c->down.off = c->down.len = 0;
 		msg_error_page(c, status, code);
 	}
@@ -162,7 +189,7 @@ proxy_fail(struct worker *w, struct conn *c, const char *code, int status,
 	c->keep = 0;
 	proxy_log_done(w, c, code, cause, sock);
 	pool_release(w, c, 0);
-	c->state = C_DRAIN;
+	proxy_transition(c, CE_CLOSE);
 }
 
 /*
@@ -174,7 +201,7 @@ static void
 wait_for_dyno(struct worker *w, struct conn *c, const char *code)
 {
 	c->wait_code = code;
-	c->state = C_CONNECT;
+	proxy_transition(c, CE_CONNECTING);
 	c->connect_start = w->now;
 }
 
@@ -185,10 +212,10 @@ proxy_connect(struct worker *w, struct conn *c)
 
 	switch (pool_connect(w, c, &code)) {
 	case POOL_REUSED:
-		c->state = C_PROXY;
+		proxy_transition(c, CE_CONNECTED);
 		break;
 	case POOL_CONNECTING:
-		c->state = C_CONNECT;
+		proxy_transition(c, CE_CONNECTING);
 		break;
 	case POOL_WAIT:
 		wait_for_dyno(w, c, "H99");
@@ -205,7 +232,7 @@ proxy_connected(struct worker *w, struct conn *c)
 	int rc;
 
 	if ((rc = pool_connected(w, c)) == 1)
-		c->state = C_PROXY;
+		proxy_transition(c, CE_CONNECTED);
 	else if (rc == -1)
 		proxy_connect(w, c);
 }
@@ -279,7 +306,7 @@ dispatch(struct worker *w, struct conn *c, const struct http_msg *m, size_t hl)
 	if (app == NULL) {
 		c->ri.status = 404;
 		msg_error_page(c, 404, NULL);
-		c->state = C_DRAIN;
+		proxy_transition(c, CE_CLOSE);
 		return;
 	}
 	c->app = app;
@@ -405,14 +432,14 @@ parse_response(struct worker *w, struct conn *c)
 		proxy_fail(w, c, "H25", 502, NULL, NULL);
 		return 0;
 	}
-	c->resp_head_done = 1;
+	c->resp = c->resp_body == B_NONE && m.status != 101 ? R_DONE : R_BODY;
 	c->ri.status = m.status;
 	if (m.status == 101) {
 		proxy_log_done(w, c, NULL, NULL, NULL);
 		c->replayable = 0;
 		c->up.off = c->up_sent;
-		c->state = C_TUNNEL;
-	} else if (c->resp_done)
+		proxy_transition(c, CE_UPGRADED);
+	} else if (c->resp == R_DONE)
 		end_response(w, c);
 	return 1;
 }
@@ -464,7 +491,7 @@ move_response(struct worker *w, struct conn *c)
 	}
 	c->bin.off += n;
 	if (done) {
-		c->resp_done = 1;
+		c->resp = R_DONE;
 		end_response(w, c);
 	}
 	return 1;
@@ -506,9 +533,10 @@ wants_client(const struct conn *c)
 static int
 wants_backend(const struct conn *c)
 {
-	size_t max = c->resp_head_done ? IO_BUF : HEAD_MAX;
+	size_t max = c->resp >= R_BODY ? IO_BUF : HEAD_MAX;
 
-	if (!((c->state == C_PROXY && !c->resp_done) || c->state == C_TUNNEL))
+	if (!((c->state == C_PROXY && c->resp != R_DONE) ||
+	    c->state == C_TUNNEL))
 		return 0;
 	if (splice_down_by_pipe(c))
 		return !c->sdown.full && c->bin.off == c->bin.len &&
@@ -630,13 +658,13 @@ static void
 backend_eof(struct worker *w, struct conn *c, int reset)
 {
 	pool_release(w, c, 0);
-	c->beof = 1;
+	c->dyno_eof = DEOF_END;
 	if (c->state == C_TUNNEL)
 		return;
-	if (!c->first_byte)
+	if (c->resp == R_WAIT)
 		proxy_fail(w, c, "H13", 503, NULL, NULL);
-	else if (reset || !c->resp_head_done || c->resp_body != B_CLOSE)
-		c->beof = 2;
+	else if (reset || c->resp < R_BODY || c->resp_body != B_CLOSE)
+		c->dyno_eof = DEOF_CUT;
 }
 
 static int
@@ -647,10 +675,11 @@ backend_in(struct worker *w, struct conn *c)
 	ssize_t n;
 
 	if (b == NULL || b->connecting || !b->rready ||
-	    !((c->state == C_PROXY && !c->resp_done) || c->state == C_TUNNEL) ||
-	    (c->resp_head_done && splice_down_by_pipe(c)))
+	    !((c->state == C_PROXY && c->resp != R_DONE) ||
+	    c->state == C_TUNNEL) ||
+	    (c->resp >= R_BODY && splice_down_by_pipe(c)))
 		return 0;
-	room = c->resp_head_done ? IO_BUF : HEAD_MAX;
+	room = c->resp >= R_BODY ? IO_BUF : HEAD_MAX;
 	if (c->bin.off == c->bin.len)
 		c->bin.off = c->bin.len = 0;
 	if (buf_reserve(&c->bin, c->bin.cap ? 1 : IO_BUF, room) == -1 ||
@@ -662,14 +691,15 @@ backend_in(struct worker *w, struct conn *c)
 		return 0;
 	}
 	if (n <= 0) {
-		if (!c->first_byte && c->reused && c->replayable)
+		if (c->resp == R_WAIT && c->reused && c->replayable)
 			replay(w, c);
 		else
 			backend_eof(w, c, n == -1);
 		return 1;
 	}
 	c->bin.len += (size_t)n;
-	c->first_byte = 1;
+	if (c->resp == R_WAIT)
+		c->resp = R_HEAD;
 	if (c->replayable) {
 		c->replayable = 0;
 		c->up.off = c->up_sent;
@@ -699,7 +729,7 @@ pump_splice_down(struct worker *w, struct conn *c)
 		backend_eof(w, c, 1);
 		break;
 	case SPLICE_BODY_END:
-		c->resp_done = 1;
+		c->resp = R_DONE;
 		end_response(w, c);
 		break;
 	}
@@ -708,20 +738,20 @@ pump_splice_down(struct worker *w, struct conn *c)
 
 /* After the dyno's EOF, once every byte it sent has moved on. */
 static int
-after_beof(struct worker *w, struct conn *c)
+after_dyno_eof(struct worker *w, struct conn *c)
 {
-	if (c->beof == 0 || c->bin.off != c->bin.len || c->sdown.n > 0 ||
-	    c->state == C_DRAIN)
+	if (c->dyno_eof == DEOF_NONE || c->bin.off != c->bin.len ||
+	    c->sdown.n > 0 || c->state == C_DRAIN)
 		return 0;
 	if (c->state == C_TUNNEL) {
-		c->state = C_DRAIN;
+		proxy_transition(c, CE_CLOSE);
 		return 1;
 	}
-	if (c->beof == 2) {
+	if (c->dyno_eof == DEOF_CUT) {
 		proxy_fail(w, c, "H18", 503, NULL, "backend");
 		return 1;
 	}
-	c->resp_done = 1;
+	c->resp = R_DONE;
 	c->bkeep = 0;
 	end_response(w, c);
 	return 1;
@@ -736,16 +766,16 @@ step_backend(struct worker *w, struct conn *c)
 {
 	int progress = 0;
 
-	if (c->state == C_PROXY && !c->resp_head_done &&
+	if (c->state == C_PROXY && c->resp < R_BODY &&
 	    c->bin.off < c->bin.len && parse_response(w, c)) {
 		if (c->closed)
 			return 1;
 		progress = 1;
 	}
-	if (((c->state == C_PROXY && c->resp_head_done && !c->resp_done) ||
+	if (((c->state == C_PROXY && c->resp == R_BODY) ||
 	    c->state == C_TUNNEL) && move_response(w, c))
 		return 1;
-	return progress || after_beof(w, c);
+	return progress || after_dyno_eof(w, c);
 }
 
 /* Done writing: half-close, then read what the client still sends. */

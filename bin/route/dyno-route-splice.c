@@ -90,7 +90,7 @@ splice_down_by_pipe(const struct conn *c)
 		return 0;
 	if (c->state == C_TUNNEL)
 		return 1;
-	return c->state == C_PROXY && c->resp_head_done && !c->resp_done &&
+	return c->state == C_PROXY && c->resp == R_BODY &&
 	    c->resp_body == B_LENGTH && c->resp_left >= SPLICE_MIN;
 }
 

@@ -398,7 +398,7 @@ timeout_proxy(struct worker *w, struct conn *c, uint64_t now)
 			proxy_log_done(w, c, "H28", NULL, NULL);
 			proxy_close(w, c);
 		}
-	} else if (!c->first_byte) {
+	} else if (c->resp == R_WAIT) {
 		base = c->sent ? c->ri.sent_ms : c->last_active;
 		if (now - base >= cf->response_timeout_ms)
 			proxy_fail(w, c, "H12", 503, NULL, NULL);
@@ -445,7 +445,7 @@ timeout_head(struct worker *w, struct conn *c, uint64_t now)
 	c->cin.off = c->cin.len = 0;
 	c->is_head = 0;
 	msg_error_page(c, 408, "H28");
-	c->state = C_DRAIN;
+	proxy_transition(c, CE_CLOSE);
 	c->last_active = now;
 }
 

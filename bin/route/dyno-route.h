@@ -129,7 +129,51 @@ struct bsock {
 };
 
 enum body { B_NONE, B_LENGTH, B_CHUNKED, B_CLOSE };
-enum cstate { C_HEAD, C_CONNECT, C_PROXY, C_TUNNEL, C_DRAIN };
+
+/*
+ * A client connection's life; proxy_transition moves it, by the table in
+ * dyno-route-proxy.c, on these events:
+ *
+ *            CONNECTING  CONNECTED  UPGRADED  NEXT    CLOSE
+ *   HEAD     CONNECT     PROXY      -         -       DRAIN
+ *   CONNECT  CONNECT     PROXY      -         -       DRAIN
+ *   PROXY    CONNECT     PROXY      TUNNEL    HEAD    DRAIN
+ *   TUNNEL   -           -          -         -       DRAIN
+ *   DRAIN    -           -          -         -       DRAIN
+ *
+ * PROXY goes back to CONNECT (or takes another pooled connection) when a
+ * kept-alive dyno connection died before answering and the request is
+ * replayed; closing itself is not a state (conn.closed), any state may.
+ */
+enum cstate {
+	C_HEAD,		/* reading a request head */
+	C_CONNECT,	/* connecting to a dyno, or waiting for one */
+	C_PROXY,	/* request and response under way */
+	C_TUNNEL,	/* after a 101: bytes both ways */
+	C_DRAIN		/* answered: write out, half-close, read leftovers */
+};
+enum cevent {
+	CE_CONNECTING,	/* a dyno connection is under way, or awaited */
+	CE_CONNECTED,	/* the request has a dyno connection */
+	CE_UPGRADED,	/* the dyno switched protocols */
+	CE_NEXT,	/* the exchange is over; the client may send another */
+	CE_CLOSE	/* answered or failed: nothing more to proxy */
+};
+
+/* How far the response of the request under way is. */
+enum rstate {
+	R_WAIT,		/* nothing from the dyno yet */
+	R_HEAD,		/* the dyno's head is coming in */
+	R_BODY,		/* the head went out; the body (or tunnel) follows */
+	R_DONE		/* the whole response went out or into down */
+};
+
+/*
+ * Whether the dyno closed its connection, and how.  Its bytes still in
+ * the buffers or the pipe go out first; then END ends a close-delimited
+ * body or a tunnel, and CUT (closed or reset inside a response) is H18.
+ */
+enum dyno_eof { DEOF_NONE, DEOF_END, DEOF_CUT };
 
 /* What the log line and the error page of one request need. */
 struct reqinfo {
@@ -174,7 +218,9 @@ struct conn {
 	struct http_chunker req_ck;
 	int		 req_done;
 	/* the response */
-	int		 first_byte, resp_head_done, resp_done, dechunk, bkeep;
+	enum rstate	 resp;
+	enum dyno_eof	 dyno_eof;
+	int		 dechunk, bkeep;
 	enum body	 resp_body;
 	uint64_t	 resp_left;
 	struct http_chunker resp_ck;
@@ -183,7 +229,7 @@ struct conn {
 	const char	*wait_code;	/* "H20"/"H99" while waiting for a dyno */
 	size_t		 up_sent;	/* bytes of up.p already sent */
 	struct spipe	 sdown, sup;	/* dyno to client, client to dyno */
-	int		 sent, reused, logged, closed, beof, shut;
+	int		 sent, reused, logged, closed, shut;
 	uint64_t	 connect_start;
 	uint64_t	 head_start;	/* a head under way since; 0: idle */
 	struct ipslot	*ips;		/* the client address's count */
@@ -237,6 +283,8 @@ void	proxy_log_done(struct worker *w, struct conn *c, const char *code,
 /* Log an H-code, answer with the router's page if nothing went out yet. */
 void	proxy_fail(struct worker *w, struct conn *c, const char *code,
 	    int status, const char *cause, const char *sock);
+/* Move c's state on ev (table above); an impossible move drains c. */
+void	proxy_transition(struct conn *c, enum cevent ev);
 /* The client left before the answer: H27, 499, closed. */
 void	proxy_client_gone(struct worker *w, struct conn *c);
 /* Get the request a dyno connection, or fail it (H21/H99), or wait. */
