@@ -192,6 +192,9 @@ t/unit/%.t: t/unit/%.o $(LIB)
 	$(CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) \
 		$(shell $(PKG_CONFIG) --libs $(ALL_PKGS)) -lm $(LDLIBS)
 
+# A unit test of a tool's module links that module's object.
+t/unit/dyno-route-http.t: bin/route/dyno-route-http.o
+
 t/helper/%: t/helper/%.o $(LIB)
 	$(CC) $(DYNO_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 

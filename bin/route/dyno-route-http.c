@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dyno-route.h"
+#include "dyno-route-http.h"
 
 /*
  * Why our own parser: Debian 12 packages no C build of llhttp or

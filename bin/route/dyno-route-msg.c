@@ -247,7 +247,6 @@ response_framing(struct conn *c, const struct http_msg *m)
 	else
 		c->resp_body = B_CLOSE;
 	c->resp_left = m->clen;
-	c->resp_done = c->resp_body == B_NONE && m->status != 101;
 	c->bkeep = (m->minor == 1 ? !(m->flags & HF_CLOSE) :
 	    (m->flags & HF_KEEPALIVE) != 0) && c->resp_body != B_CLOSE &&
 	    m->status != 101;

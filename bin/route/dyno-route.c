@@ -227,7 +227,7 @@ spawn(unsigned i)
 			close(S.all[j].fd);
 	wc.ls = S.all + i * (unsigned)S.nper;
 	wc.nls = S.nper;
-	_exit(proxy_run(&wc));
+	_exit(worker_run(&wc));
 }
 
 static void
@@ -402,7 +402,7 @@ main(int argc, char **argv)
 	    conf.rundir) == -1 || state_write_pid(pidf) == -1)
 		diag_die_errno(EXIT_CANTCREAT, "%s/dyno-route.pid", conf.rundir);
 	ready(o.ready_fd);
-	rc = o.workers == 1 ? proxy_run(&wc) :
+	rc = o.workers == 1 ? worker_run(&wc) :
 	    supervise(&wc, wc.ls, nper, o.workers);
 	unlink(pidf);
 	free(wc.ls);

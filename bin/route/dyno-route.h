@@ -10,16 +10,11 @@
 #include <sys/types.h>
 
 #include "conf.h"
+#include "dyno-route-http.h"
+#include "evloop.h"
 
 struct logclient;
 
-/* Limits of heroku.md 3.7; a whole head must also fit in HEAD_MAX. */
-#define HTTP_METHOD_MAX		127
-#define HTTP_LINE_MAX		8192
-#define HTTP_NAME_MAX		1000
-#define HTTP_MAX_HEADERS	1000
-#define HTTP_COOKIE_MAX		8192
-#define HEAD_MAX		(96 * 1024)
 /*
  * File descriptors one client connection may hold: its own, the dyno's,
  * two splice pipes (four) and one kept-alive dyno connection in the pool
@@ -27,110 +22,8 @@ struct logclient;
  * dyno-route.service is sized by it.
  */
 #define FDS_PER_CONN		7
-#define REQID_MIN		20
-#define REQID_MAX		200
-/* Connection options naming other headers; more is a bad header. */
-#define HTTP_CONNOPT_MAX	32
 
-/* ---- dyno-route-http.c: the strict HTTP/1.x head parser ---- */
-
-struct http_hdr {
-	const char	*name;
-	const char	*value;
-	uint32_t	 nlen, vlen;
-};
-
-#define HF_CLEN		0x001	/* Content-Length given */
-#define HF_CHUNKED	0x002	/* Transfer-Encoding ends in chunked */
-#define HF_CLOSE	0x004	/* Connection: close */
-#define HF_KEEPALIVE	0x008	/* Connection: keep-alive */
-#define HF_UPGRADE	0x010	/* Connection: upgrade and an Upgrade header */
-#define HF_CONTINUE	0x020	/* Expect: 100-continue */
-#define HF_TE		0x040	/* any Transfer-Encoding */
-#define HF_COOKIE_BIG	0x080	/* a Set-Cookie over HTTP_COOKIE_MAX */
-#define HF_TE_OTHER	0x100	/* a transfer coding other than chunked */
-
-/* A token inside a header value. */
-struct http_tok {
-	const char	*p;
-	uint32_t	 n;
-};
-
-/*
- * A parsed head; every pointer points into the caller's buffer, but for
- * target, which is a static "/" when an absolute-form target has no path.
- */
-struct http_msg {
-	const char	*method, *target, *reason;
-	size_t		 mlen, tlen, rlen;
-	/*
-	 * A request's host: the authority of an absolute-form target
-	 * (RFC 9112 3.2.2: it wins over Host), else the Host value.  An
-	 * absolute-form target is reduced to origin-form in target/tlen,
-	 * and authority is then not NULL.
-	 */
-	const char	*hostv, *authority;
-	size_t		 hostlen;
-	int		 minor;		/* HTTP/1.minor */
-	int		 status;	/* responses */
-	struct http_hdr	*hdr;		/* caller's array of HTTP_MAX_HEADERS */
-	size_t		 nhdr;
-	uint64_t	 clen;
-	unsigned	 flags;
-	int		 host;		/* index of Host, -1 if none */
-	int		 reqid;		/* index of X-Request-Id, -1 */
-	int		 xff;		/* index of X-Forwarded-For, -1 */
-	/* Connection options other than close, keep-alive and upgrade */
-	struct http_tok	 copt[HTTP_CONNOPT_MAX];
-	unsigned	 ncopt;
-	int		 err_status;	/* on error: 400, 417, 502 */
-	const char	*err_code;	/* on error: "H17", "H25", "H26" */
-	const char	*err_cause;	/* on error: H26 cause / H25 desc */
-};
-
-/*
- * Parse a request head at buf[0..len).  Returns the head's length with m
- * filled, 0 when more bytes are needed, or -1 with m->err_status and
- * m->err_cause set: smuggling-prone input (bare LF, obs-fold, CL with TE,
- * conflicting lengths) is always an error, never guessed at.  The only
- * transfer coding a request may carry is a lone chunked (others: 501); the
- * target is origin-form, "*" for OPTIONS, or an http(s) absolute-form.
- */
-ssize_t	http_parse_request(const char *buf, size_t len, struct http_msg *m);
-/* The same for a response head; errors are 502 (H17 or H25). */
-ssize_t	http_parse_response(const char *buf, size_t len, struct http_msg *m);
-
-/* Case-insensitive header-name test. */
-int	http_name_is(const struct http_hdr *h, const char *name);
-/* Whether a header is hop-by-hop and never forwarded as is. */
-int	http_hop_by_hop(const struct http_hdr *h);
-/*
- * The same for a header of m: the fixed set, or a name m's Connection
- * headers list (RFC 9110 7.6.1).  Host, Content-Length and
- * Transfer-Encoding are never dropped that way: the router frames the
- * message by them, so dropping them would desynchronise the dyno.
- */
-int	http_msg_hop(const struct http_msg *m, const struct http_hdr *h);
-/* A client X-Request-Id we keep: 20-200 of [A-Za-z0-9+/=-]. */
-int	http_reqid_valid(const char *v, size_t n);
-
-/* Walks a chunked body without trusting it. */
-struct http_chunker {
-	int		 state;
-	uint64_t	 left;		/* data bytes left in this chunk */
-	unsigned	 linelen;	/* bytes of size/ext/trailer line */
-	unsigned	 ndigits;
-};
-
-/*
- * Scan len bytes of chunked body.  Returns the bytes that belong to the
- * body (less than len only when the body ended), sets *done at its end,
- * -1 on a malformed chunk.  When dec is not NULL the chunk data alone is
- * copied there (dec may equal p: decoding never overtakes reading) and
- * *declen gets its length.
- */
-ssize_t	http_chunk_scan(struct http_chunker *ck, const char *p, size_t len,
-	    int *done, char *dec, size_t *declen);
+/* ---- dyno-route-http.c: see dyno-route-http.h ---- */
 
 /* ---- dyno-route-apps.c: host names, routes, dyno states ---- */
 
@@ -191,7 +84,16 @@ void	tls_free(struct tls *t);
 /* A new server-side SSL object for fd (an SSL *, as void *), or NULL. */
 void	*tls_accept(struct tls *t, int fd);
 
-/* ---- dyno-route-proxy.c: a worker ---- */
+/*
+ * ---- a worker: the types its files share ----
+ *
+ * Calls go one way: dyno-route-worker.c (events, accept, timeouts,
+ * signals) -> dyno-route-proxy.c (one connection's request and response)
+ * -> dyno-route-pool.c (dyno connections), dyno-route-splice.c (pipes),
+ * dyno-route-msg.c (heads, pages, log lines).  A lower file answers with
+ * a result its caller acts on; the dyno sockets' event handler, the
+ * worker's, reaches the pool as a pointer (worker.backend_ev).
+ */
 
 struct listener {
 	int		 fd;
@@ -206,9 +108,6 @@ struct worker_cfg {
 	struct tls	*tls;
 };
 
-/* Run one worker's loop until SIGTERM drains it; returns an exit code. */
-int	proxy_run(struct worker_cfg *wc);
-
 /* A byte buffer: data is p[off..len). */
 struct buf {
 	char		*p;
@@ -218,6 +117,7 @@ struct buf {
 /* A connection to a dyno; idle in its upstream's pool when owner is NULL. */
 struct bsock {
 	int		 fd;
+	struct worker	*w;		/* for its event handler */
 	struct conn	*owner;
 	struct upstream	*up;
 	struct bsock	*next;		/* pool link */
@@ -229,7 +129,51 @@ struct bsock {
 };
 
 enum body { B_NONE, B_LENGTH, B_CHUNKED, B_CLOSE };
-enum cstate { C_HEAD, C_CONNECT, C_PROXY, C_TUNNEL, C_DRAIN };
+
+/*
+ * A client connection's life; proxy_transition moves it, by the table in
+ * dyno-route-proxy.c, on these events:
+ *
+ *            CONNECTING  CONNECTED  UPGRADED  NEXT    CLOSE
+ *   HEAD     CONNECT     PROXY      -         -       DRAIN
+ *   CONNECT  CONNECT     PROXY      -         -       DRAIN
+ *   PROXY    CONNECT     PROXY      TUNNEL    HEAD    DRAIN
+ *   TUNNEL   -           -          -         -       DRAIN
+ *   DRAIN    -           -          -         -       DRAIN
+ *
+ * PROXY goes back to CONNECT (or takes another pooled connection) when a
+ * kept-alive dyno connection died before answering and the request is
+ * replayed; closing itself is not a state (conn.closed), any state may.
+ */
+enum cstate {
+	C_HEAD,		/* reading a request head */
+	C_CONNECT,	/* connecting to a dyno, or waiting for one */
+	C_PROXY,	/* request and response under way */
+	C_TUNNEL,	/* after a 101: bytes both ways */
+	C_DRAIN		/* answered: write out, half-close, read leftovers */
+};
+enum cevent {
+	CE_CONNECTING,	/* a dyno connection is under way, or awaited */
+	CE_CONNECTED,	/* the request has a dyno connection */
+	CE_UPGRADED,	/* the dyno switched protocols */
+	CE_NEXT,	/* the exchange is over; the client may send another */
+	CE_CLOSE	/* answered or failed: nothing more to proxy */
+};
+
+/* How far the response of the request under way is. */
+enum rstate {
+	R_WAIT,		/* nothing from the dyno yet */
+	R_HEAD,		/* the dyno's head is coming in */
+	R_BODY,		/* the head went out; the body (or tunnel) follows */
+	R_DONE		/* the whole response went out or into down */
+};
+
+/*
+ * Whether the dyno closed its connection, and how.  Its bytes still in
+ * the buffers or the pipe go out first; then END ends a close-delimited
+ * body or a tunnel, and CUT (closed or reset inside a response) is H18.
+ */
+enum dyno_eof { DEOF_NONE, DEOF_END, DEOF_CUT };
 
 /* What the log line and the error page of one request need. */
 struct reqinfo {
@@ -256,6 +200,7 @@ struct spipe {
 
 struct conn {
 	int		 fd;
+	struct worker	*w;		/* for its event handler */
 	void		*ssl;
 	struct listener	*l;
 	char		 ip[48];
@@ -273,7 +218,9 @@ struct conn {
 	struct http_chunker req_ck;
 	int		 req_done;
 	/* the response */
-	int		 first_byte, resp_head_done, resp_done, dechunk, bkeep;
+	enum rstate	 resp;
+	enum dyno_eof	 dyno_eof;
+	int		 dechunk, bkeep;
 	enum body	 resp_body;
 	uint64_t	 resp_left;
 	struct http_chunker resp_ck;
@@ -282,12 +229,125 @@ struct conn {
 	const char	*wait_code;	/* "H20"/"H99" while waiting for a dyno */
 	size_t		 up_sent;	/* bytes of up.p already sent */
 	struct spipe	 sdown, sup;	/* dyno to client, client to dyno */
-	int		 sent, reused, logged, closed, beof, shut;
+	int		 sent, reused, logged, closed, shut;
 	uint64_t	 connect_start;
 	uint64_t	 head_start;	/* a head under way since; 0: idle */
 	struct ipslot	*ips;		/* the client address's count */
 	struct conn	*next, *prev;
 };
+
+#define IP_BUCKETS	4096
+
+/* Everything a worker owns; one per process, made by worker_run. */
+struct worker {
+	struct evloop	*ev;
+	struct conf	*conf;
+	struct apps	*apps;
+	struct logclient *lc;
+	struct worker_cfg *wc;
+	struct conn	*conns;
+	unsigned	 nconns;
+	int		 draining;
+	struct evtimer	*sweeper;
+	int		 flush_armed;	/* a 0 ms timer will flush the log */
+	uint64_t	 now;		/* monotonic ms, read once per event */
+	uint64_t	 spliced;	/* bytes splice(2) moved, for dump() */
+	uint64_t	 drain_deadline;
+	uint64_t	 rng;
+	evloop_fd_fn	*backend_ev;	/* the handler of dyno sockets */
+	struct http_hdr	 hdr[HTTP_MAX_HEADERS];
+	struct ipslot	*ipt[IP_BUCKETS];
+	int		 reserve_fd;	/* given up to shed a connection */
+	int		 accept_paused;
+	unsigned	 npooled;	/* idle dyno connections, all pools */
+	uint64_t	 refused, shed, head_timeouts;
+};
+
+/* ---- dyno-route-worker.c: events, accept, timeouts, signals, setup ---- */
+
+/* Run one worker's loop until SIGTERM drains it; returns an exit code. */
+int	worker_run(struct worker_cfg *wc);
+
+/* ---- dyno-route-proxy.c: the request/response core ---- */
+
+/*
+ * Move c's bytes as far as they go now.  Returns 1 when c is closed (the
+ * caller frees it), 0 when it waits for events (its interest is set).
+ */
+int	proxy_pump(struct worker *w, struct conn *c);
+/* Close c at once (its dyno connection too); freed after its pump. */
+void	proxy_close(struct worker *w, struct conn *c);
+/* Send the request's log line, once, with code (an H-code) if not NULL. */
+void	proxy_log_done(struct worker *w, struct conn *c, const char *code,
+	    const char *cause, const char *sock);
+/* Log an H-code, answer with the router's page if nothing went out yet. */
+void	proxy_fail(struct worker *w, struct conn *c, const char *code,
+	    int status, const char *cause, const char *sock);
+/* Move c's state on ev (table above); an impossible move drains c. */
+void	proxy_transition(struct conn *c, enum cevent ev);
+/* The client left before the answer: H27, 499, closed. */
+void	proxy_client_gone(struct worker *w, struct conn *c);
+/* Get the request a dyno connection, or fail it (H21/H99), or wait. */
+void	proxy_connect(struct worker *w, struct conn *c);
+/* c's dyno connection became writable: it is up, or the next try. */
+void	proxy_connected(struct worker *w, struct conn *c);
+
+/* ---- dyno-route-pool.c: picking, connecting, quarantine, the pool ---- */
+
+enum pool_res {
+	POOL_REUSED,		/* c->b is a kept-alive connection */
+	POOL_CONNECTING,	/* c->b is a connection under way */
+	POOL_WAIT,		/* every dyno is quarantined */
+	POOL_FAILED		/* no dyno: *code says why */
+};
+/*
+ * Pick one of the app's dynos not quarantined and take a pooled
+ * connection to it or begin one; up to max_tries dynos, each refusal
+ * quarantines one.
+ */
+enum pool_res pool_connect(struct worker *w, struct conn *c,
+	    const char **code);
+/*
+ * c's connection under way: 1 connected (connect_ms set), 0 not yet, -1
+ * refused (the dyno quarantined, the connection closed).
+ */
+int	pool_connected(struct worker *w, struct conn *c);
+/* Whether one of the app's dynos is out of quarantine. */
+int	pool_any_ready(const struct worker *w, const struct app *app);
+/* How long a request may wait for a dyno (connect_wait), in ms. */
+uint64_t pool_connect_budget(const struct worker *w);
+/* Keep u out of picks for quarantine_ms; c->last_err = code. */
+void	pool_quarantine(struct worker *w, struct upstream *u,
+	    const char *code, struct conn *c);
+/* Give c's dyno connection back: pooled if reuse and there is room. */
+void	pool_release(struct worker *w, struct conn *c, int reuse);
+/* Take b out of its pool; pool_close then closes and frees it. */
+void	pool_remove(struct worker *w, struct bsock *b);
+void	pool_close(struct worker *w, struct bsock *b);
+/* Set b's epoll interest, if it changed. */
+void	pool_set_events(struct worker *w, struct bsock *b, uint32_t want);
+/* Close pooled connections idle past keepalive_timeout (all if draining). */
+void	pool_sweep(struct worker *w, uint64_t now);
+
+/* ---- dyno-route-splice.c: tunnels and long bodies skip the buffers ---- */
+
+enum splice_res {
+	SPLICE_IDLE,		/* nothing moved */
+	SPLICE_MOVED,		/* bytes moved */
+	SPLICE_CLIENT_GONE,	/* writing to the client failed */
+	SPLICE_EOF,		/* the dyno closed */
+	SPLICE_RESET,		/* the dyno reset */
+	SPLICE_BODY_END		/* the last byte of a sized body went in */
+};
+/* Whether dyno (client) bytes go by the pipe now. */
+int	splice_down_by_pipe(const struct conn *c);
+int	splice_up_by_pipe(const struct conn *c);
+/* Dyno to pipe to client: what happened. */
+enum splice_res splice_down(struct worker *w, struct conn *c);
+/* Client to pipe to dyno: whether anything moved. */
+int	splice_up(struct worker *w, struct conn *c);
+/* Close a pipe (a no-op when none was made). */
+void	splice_close(struct spipe *sp);
 
 /* ---- dyno-route-msg.c: heads we write, pages, log lines ---- */
 

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "dyno-route.h"
+#include "dyno-route-http.h"
 
 static struct http_hdr hdrs[HTTP_MAX_HEADERS];
 

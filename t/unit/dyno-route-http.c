@@ -2,8 +2,9 @@
 /* Unit tests for dyno-route's HTTP head parser and chunk walker. */
 #include <dirent.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "../../bin/route/dyno-route-http.c"
+#include "../../bin/route/dyno-route-http.h"
 #include "state.h"
 #include "tap.h"
 
