@@ -162,6 +162,7 @@ next_request(struct worker *w, struct conn *c)
 	c->up.off = c->up.len = c->up_sent = 0;
 	c->bin.off = c->bin.len = 0;
 	c->resp = R_WAIT;
+	c->dyno_eof = DEOF_NONE;	/* that was the last request's dyno */
 	c->sent = c->reused = c->logged = c->tries = 0;
 	c->last_err = NULL;
 }
