@@ -31,7 +31,9 @@ tls_received() {
 
 @test "a trusted certificate: octet-counted RFC 5424 frames over TLS" {
 	lp_conf "drain_ca_file = $DYNO_TEST_DIR/server.pem"
-	printf '%s syslog+tls://localhost:%s\n' "$TOKEN" "$TLS_PORT" \
+	# by address: the certificate names 127.0.0.1 too, and a bare machine
+	# may have no /etc/hosts to say what localhost is
+	printf '%s syslog+tls://127.0.0.1:%s\n' "$TOKEN" "$TLS_PORT" \
 		>"$DYNO_ROOT/apps/myapp/drains"
 	lp_start
 	printf 'over tls\n' | logplex-send myapp app web.1

@@ -49,12 +49,17 @@ teardown() {
 	space-net attach "$SP" web.1 --pid "$w1" --app myapp --port 5000
 	sn_sleeper
 	space-net attach "$SP" web.2 --pid "$SN_PID" --app myapp --port 5000
-	# What dyno-run does: the folder at /etc/dyno-dns, /etc/hosts from it.
-	run nsenter -t "$w1" -n unshare -m sh -c '
-		mount --bind "$1" /etc/hosts || exit 1
+	# What dyno-run does: the space's hosts file is the dyno's /etc/hosts.
+	# An /etc of our own holds it (the host may have no /etc/hosts to
+	# bind over, and its own is never touched).
+	mkdir "$DYNO_TEST_DIR/etc"
+	cp "$DYNO_ROOT/spaces/$SP/dns/hosts" "$DYNO_TEST_DIR/etc/hosts"
+	[ ! -e /etc/nsswitch.conf ] || cp /etc/nsswitch.conf "$DYNO_TEST_DIR/etc/"
+	run nsenter -t "$w1" -n unshare -m --propagation private sh -c '
+		mount --bind "$1" /etc || exit 1
 		getent ahostsv4 web.myapp.app.localspace | cut -d" " -f1 | sort -u
 		getent hosts 2.web.myapp.app.localspace
-		getent hosts localhost' _ "$DYNO_ROOT/spaces/$SP/dns/hosts"
+		getent hosts localhost' _ "$DYNO_TEST_DIR/etc"
 	assert_success
 	assert_line --index 0 "$NET.2"
 	assert_line --index 1 "$NET.3"

@@ -87,9 +87,11 @@ INIT
 chmod 755 "$out/init"
 
 start=$(date +%s)
-timeout -k 10 "${UML_TIMEOUT:-1500}" "$uml" mem=2G root=/dev/root rootfstype=hostfs \
+# In a subshell of its own: the kernel may end by abort(3) after its
+# poweroff, and the shell's "Aborted" notice is then the subshell's.
+(timeout -k 10 "${UML_TIMEOUT:-1500}" "$uml" mem=2G root=/dev/root rootfstype=hostfs \
 	rootflags=/ ro init="$out/init" con0=fd:0,fd:1 con=null quiet \
-	</dev/null >"$out/kernel.log" 2>&1
+	</dev/null >"$out/kernel.log" 2>&1; exit $?) 2>>"$out/kernel.log"
 if [ ! -s "$out/rc" ]; then
 	echo "Bail out! uml-suite $layout: the guest did not finish"
 	tail -n 20 "$out/console.log" "$out/kernel.log" 2>/dev/null | tr -d '\r' | sed 's/^/# /'
