@@ -77,26 +77,6 @@ take_app(struct mgr *m)
 	return 0;
 }
 
-/* Is pid a dyno-run of this app (and not a stranger that reused the pid)? */
-int
-dynorun_of_app(pid_t pid, const char *app)
-{
-	char path[64], *cmd, *p;
-	size_t len;
-	int ours = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
-	if (state_read(path, 65536, &cmd, &len) == -1)
-		return 0;
-	if (strstr(cmd, "dyno-run") != NULL)
-		for (p = cmd; p < cmd + len; p += strlen(p) + 1)
-			if (strcmp(p, "--app") == 0 && p + strlen(p) + 1 < cmd + len &&
-			    strcmp(p + strlen(p) + 1, app) == 0)
-				ours = 1;
-	free(cmd);
-	return ours;
-}
-
 /* Wait up to ms for pid (not our child) to go; pidfd where we have it. */
 static int
 wait_gone(pid_t pid, uint64_t ms)
@@ -342,8 +322,11 @@ on_signal(struct evloop *ev, int signo, void *arg)
 	switch (signo) {
 	case SIGCHLD:
 		while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0)
-			if ((in = inst_find(m, pid)) != NULL)
+			if ((in = inst_find(m, pid)) != NULL) {
+				/* a stopped dyno comes back once its instance is gone */
+				mgr_stopped_reaped(m, in);
 				inst_reaped(m, in, wstatus);
+			}
 		/* Stopping: the last instance gone ends the loop. */
 		mgr_maybe_exit(m);
 		break;
@@ -377,7 +360,7 @@ setup(struct mgr *m)
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	m->lc = logclient_open(m->conf->rundir);
-	if (logq_open(m) == -1)
+	if (logq_open(m, mgr_resume_output) == -1)
 		return -1;
 	find_dynorun(m);
 	srandom((unsigned)(time(NULL) ^ getpid()));

@@ -1,87 +1,12 @@
 /* SPDX-License-Identifier: ISC */
-/* dyno-manager APP: the daemon's data model, shared by its parts. */
+/* dyno-manager APP: the functions its parts give each other, by file. */
 #ifndef DYNO_MANAGER_APP_H
 #define DYNO_MANAGER_APP_H
 
-#include <limits.h>
-#include <stdint.h>
+#include <stddef.h>
 #include <sys/types.h>
-#include <time.h>
 
-#include "conf.h"
-#include "evloop.h"
-#include "linebuf.h"
-#include "logclient.h"
-#include "dyno-manager.h"
-#include "dyno-manager-life.h"
-
-struct mgr;
-struct dyno;
-
-/* One output pipe of one dyno-run process. */
-struct pipe_in {
-	struct inst	*inst;
-	int		 fd;
-	int		 paused;	/* not read while the log queue is full */
-	struct linebuf	 lb;
-};
-
-/* One dyno-run process.  A dyno slot (web.1) has at most one current
- * instance, plus old ones that are still stopping after a restart. */
-struct inst {
-	struct mgr	*m;
-	struct dyno	*dyno;		/* the slot, while it is current */
-	char		 name[80];	/* web.1: kept after it retires */
-	pid_t		 pid;
-	char		 release[16];
-	unsigned	 port;
-	char		 addr[64];	/* IP from dyno-run's info file */
-	char		 info[PATH_MAX];
-	char		 cgroup[PATH_MAX];	/* from info, once needed */
-	int		 info_seen;
-	int		 retiring;	/* SIGTERM sent on purpose */
-	int		 hardkilled;	/* SIGKILL sent (R10, grace over) */
-	struct evtimer	*kill_timer;
-	struct pipe_in	 out, err;
-	struct inst	*next;
-};
-
-/* One dyno of the formation: TYPE.N. */
-struct dyno {
-	struct mgr	*m;
-	char		 name[80];
-	char		 type[64];
-	unsigned	 num;
-	enum dstate	 state;
-	struct inst	*cur;
-	struct inst	*old;		/* preboot: serves until cur is up */
-	time_t		 started;
-	unsigned	 crashes;	/* in a row, for the restart cool-off */
-	uint64_t	 up_since;	/* evloop ms when it went up */
-	int		 norestart;	/* exited 64/65/78: fix and restart */
-	int		 exit_code;	/* of the last instance (EV_EXITED) */
-	struct evtimer	*probe, *boot, *restart;
-	struct inst	*stopped;	/* stop: back once this one exits */
-	struct dyno	*next;
-};
-
-struct mgr {
-	const struct conf *conf;
-	struct app	 app;
-	struct formation f;
-	struct evloop	*ev;
-	struct logclient *lc;
-	struct logq	*lq;		/* lines on their way to logplexd */
-	int		 output_paused;
-	struct dyno	*dynos;
-	struct inst	*insts;
-	char		 dynorun[PATH_MAX];
-	unsigned	 seq;
-	int		 stopping;
-	int		 lockfd;
-	char		 cgbase[PATH_MAX];	/* v2: where dyno/APP is; "" v1 */
-	struct metrics	*metrics;	/* log-runtime-metrics, when on */
-};
+#include "dyno-manager-model.h"
 
 /* bin/manager/dyno-manager-dyno.c: the lifecycle of one dyno. */
 struct dyno *dyno_new(struct mgr *m, const char *type, unsigned num);
@@ -114,17 +39,16 @@ void	mgr_resume_output(struct mgr *m);
  * logq_busy: 1 when the dynos' output should wait (mgr_pause_output).
  */
 struct logq;
-int	logq_open(struct mgr *m);
+/* room: called once fewer lines wait than the low mark (resume reading). */
+int	logq_open(struct mgr *m, void (*room)(struct mgr *));
 void	logq_close(struct mgr *m);
 int	logq_busy(const struct mgr *m);
 void	logq_send(struct mgr *m, const char *source, const char *dyno,
 	    const char *msg, size_t len);
 
-/* bin/manager/dyno-manager-app.c */
+/* bin/manager/dyno-manager-cgroup.c: the dynos' cgroups, from outside. */
 /* Whether pid is a dyno-run --app APP (not a stranger that reused it). */
 int	dynorun_of_app(pid_t pid, const char *app);
-
-/* bin/manager/dyno-manager-cgroup.c: the dynos' cgroups, from outside. */
 /*
  * On cgroup v2: find the base of the dynos' cgroups (cgtree_base) and move
  * the manager out of it into a leaf, so that the base can give its

@@ -135,3 +135,23 @@ mgr_cgroup_remove_app(struct mgr *m)
 	for (i = 0; cgtree_dir(0, i, rel, dir, sizeof(dir)) == 0; i++)
 		(void)rmdir(dir);
 }
+
+/* Is pid a dyno-run of this app (and not a stranger that reused the pid)? */
+int
+dynorun_of_app(pid_t pid, const char *app)
+{
+	char path[64], *cmd, *p;
+	size_t len;
+	int ours = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+	if (state_read(path, 65536, &cmd, &len) == -1)
+		return 0;
+	if (strstr(cmd, "dyno-run") != NULL)
+		for (p = cmd; p < cmd + len; p += strlen(p) + 1)
+			if (strcmp(p, "--app") == 0 && p + strlen(p) + 1 < cmd + len &&
+			    strcmp(p + strlen(p) + 1, app) == 0)
+				ours = 1;
+	free(cmd);
+	return ours;
+}

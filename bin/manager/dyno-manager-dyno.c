@@ -715,7 +715,6 @@ inst_reaped(struct mgr *m, struct inst *in, int wstatus)
 		mgr_logf(m, in->name, "Process exited with status %d", code);
 		mgr_cgroup_reclaim(m);
 	}
-	mgr_stopped_reaped(m, in);
 	inst_free(m, in);
 	if (d != NULL && d->cur == in) {
 		d->exit_code = code;

@@ -37,6 +37,7 @@ struct logq {
 	char		*buf;		/* [uint16 len][datagram] ... */
 	size_t		 start, end;
 	unsigned long long dropped;
+	void		(*room)(struct mgr *);	/* below the low mark again */
 	char		 since[LOGMSG_TS_LEN + 1];
 };
 
@@ -193,12 +194,12 @@ on_writable(struct evloop *ev, int fd, uint32_t events, void *arg)
 		q->connected = 0;
 	}
 	watch(q, !drain(q));
-	if (held(q) < LOGQ_LOW)
-		mgr_resume_output(q->m);
+	if (held(q) < LOGQ_LOW && q->room != NULL)
+		q->room(q->m);
 }
 
 int
-logq_open(struct mgr *m)
+logq_open(struct mgr *m, void (*room)(struct mgr *))
 {
 	struct logq *q;
 	int n;
@@ -207,6 +208,7 @@ logq_open(struct mgr *m)
 	    (q->buf = malloc(LOGQ_MAX)) == NULL)
 		goto fail;
 	q->m = m;
+	q->room = room;
 	q->addr.sun_family = AF_UNIX;
 	n = snprintf(q->addr.sun_path, sizeof(q->addr.sun_path),
 	    "%s/logplexd.sock", m->conf->rundir);
