@@ -68,7 +68,7 @@ want_version() {
 		refute_output 0
 	done
 	run -0 dyno-run --help
-	for o in app name release app-dir env-file size port net stack grace user userns no-userns detach reclaim info-file help; do
+	for o in app name release app-dir app-rw env-file size port net stack grace user userns no-userns detach reclaim info-file help; do
 		assert_line --regexp "^  --$o[= ]"
 	done
 }

@@ -180,3 +180,32 @@ teardown() {
 		"$TOP/bin/dyno-run" --app-dir /tmp -- true
 	assert_equal "$status" 77
 }
+
+@test "--app-rw binds --app-dir writable at /app: writes stay, its owner rules" {
+	dr_setup
+	local d="$DYNO_TEST_DIR/rw" base
+	mkdir -p "$d/mine" "$d/host"
+	run --separate-stderr dyno-run --app "$DR_APP" --app-rw -- true
+	assert_equal "$status" 64
+	assert_equal "$stderr" "dyno-run: --app-rw needs --app-dir"
+	# Under the user namespace (the default) the dyno's nobody is the
+	# app's shifted host id: host nobody's folder is not its own.
+	run --separate-stderr dr_run --user nobody --userns -- true
+	assert_success
+	base=$(sed -n 's/^base=//p' "$DYNO_ROOT/userns/$DR_APP")
+	chown "$((base + 65534))" "$d/mine"
+	chown nobody "$d/host"
+	run --separate-stderr dr_run --user nobody --userns --app-dir "$d" \
+		--app-rw -- 'echo kept >mine/f && ! touch host/x not-mine 2>/dev/null && stat -c %u mine/f'
+	assert_success
+	assert_output 65534
+	assert_equal "$(cat "$d/mine/f")" kept
+	assert_equal "$(stat -c %u "$d/mine/f")" "$((base + 65534))"
+	assert [ ! -e "$d/not-mine" ]
+	assert [ ! -e "$d/host/x" ]
+	run --separate-stderr dr_run --user nobody --no-userns --app-dir "$d" \
+		--app-rw -- 'echo kept >host/f && ! touch mine/y 2>/dev/null && echo ok'
+	assert_success
+	assert_output ok
+	assert_equal "$(stat -c %U "$d/host/f")" nobody
+}

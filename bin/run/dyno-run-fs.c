@@ -337,7 +337,7 @@ fs_slug_userns(const struct dyno *d)
 {
 	struct stat st;
 
-	if (stat(d->slug, &st) == -1 || st.st_uid == host_uid(d))
+	if (d->app_rw || stat(d->slug, &st) == -1 || st.st_uid == host_uid(d))
 		return -1;
 	return owner_userns(st.st_uid, st.st_gid, d);
 }
@@ -383,6 +383,18 @@ static int
 app_overlay(const struct dyno *d, int userns)
 {
 	char opts[128], src[PATH_MAX + 16];
+
+	/* --app-rw (builds): the folder itself, so what the dyno writes
+	 * stays; its owner decides what the dyno user may change. */
+	if (d->app_rw) {
+		snprintf(src, sizeof(src), OLD "%s", d->slug);
+		if (mkdir("/app", 0755) == -1)
+			return fail("mkdir /app");
+		if (mnt(src, "/app", NULL, MS_BIND | MS_REC, NULL) == -1)
+			return -1;
+		return mnt(NULL, "/app", NULL, MS_BIND | MS_REMOUNT | MS_NOSUID |
+		    MS_NODEV, NULL);
+	}
 
 	snprintf(opts, sizeof(opts), "mode=0700,size=%llu",
 	    (unsigned long long)d->tmp_size);

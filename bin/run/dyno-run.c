@@ -29,7 +29,7 @@
 struct opts {
 	const char	*app, *name, *app_dir, *env_file, *release, *size;
 	const char	*port, *net, *stack, *grace, *user, *info_file;
-	int		 userns, detach, reclaim;
+	int		 userns, detach, reclaim, app_rw;
 };
 
 static noreturn void
@@ -37,7 +37,7 @@ usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: dyno-run [--app APP] [--name TYPE.N] "
-	    "[--release DIR | --app-dir DIR]\n"
+	    "[--release DIR | --app-dir DIR [--app-rw]]\n"
 	    "\t[--env-file FILE] [--size SIZE] [--port PORT]\n"
 	    "\t[--net none | host | space:NAME] [--stack DIR] "
 	    "[--grace SECONDS]\n"
@@ -52,6 +52,7 @@ usage(int code)
 		    "  --name=TYPE.N         the dyno's name (default: run.N)\n"
 		    "  --release=DIR         run this release folder (slug/, env)\n"
 		    "  --app-dir=DIR         run a plain folder as /app\n"
+		    "  --app-rw              bind --app-dir writable (a build's)\n"
 		    "  --env-file=FILE       config vars from FILE (release env format)\n"
 		    "  --size=SIZE           the dyno size: memory, pids, CPU\n"
 		    "  --port=PORT           set PORT for a web dyno\n"
@@ -365,6 +366,7 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	random_ids(d);
 	resolve_user(o->user ? o->user : c->user, d);
 	resolve_userns(c, o->userns, d);
+	d->app_rw = o->app_rw;
 	resolve_net(c, o->net, &ac, d);
 	resolve_size(c, o->size, &ac, d);
 	resolve_stack(o->stack ? o->stack : c->stack, d);
@@ -403,6 +405,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "detach", no_argument, NULL, 'D' },
 		{ "no-userns", no_argument, NULL, 'P' },
 		{ "reclaim", no_argument, NULL, 'R' },
+		{ "app-rw", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -428,12 +431,15 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'D': o->detach = 1; break;
 		case 'P': o->userns = 0; break;
 		case 'R': o->reclaim = 1; break;
+		case 'W': o->app_rw = 1; break;
 		case 'h': usage(0);
 		default: usage(EXIT_USAGE);
 		}
 	}
 	if (o->release != NULL && o->app_dir != NULL)
 		diag_die(EXIT_USAGE, "--release and --app-dir exclude each other");
+	if (o->app_rw && o->app_dir == NULL)
+		diag_die(EXIT_USAGE, "--app-rw needs --app-dir");
 }
 
 int

@@ -40,6 +40,7 @@ struct dyno {
 	uint64_t	 tmp_size;
 	int		 userns;		/* in a user namespace */
 	uint32_t	 idbase, idsize;	/* its ids 0.. on the host */
+	int		 app_rw;		/* --app-rw: slug bound writable */
 	int		 tty;			/* stdin is a terminal */
 	int		 ttyslave;		/* the dyno's pty slave, or -1 */
 	int		 ttysock[2];		/* passes the master out, or -1 */
