@@ -57,7 +57,7 @@ VERSION       := $(or $(if $(wildcard .git),$(patsubst v%,%,$(shell \
 # bin/<folder>/<tool>-<part>.c build bin/<tool>.  A missing main file is an
 # error, never a tool silently left out.
 TOOLS          = dyno-run dyno-manager dyno-cycle logplexd dyno-logs dyno-route \
-                 release space-net
+                 release space-net dyno-build
 SRCDIR_dyno-run     = bin/run
 SRCDIR_dyno-manager = bin/manager
 SRCDIR_dyno-cycle   = bin/manager
@@ -66,6 +66,7 @@ SRCDIR_dyno-logs    = bin/logs
 SRCDIR_dyno-route   = bin/route
 SRCDIR_release      = bin/releases
 SRCDIR_space-net    = bin/net
+SRCDIR_dyno-build   = bin/build
 SRC_DIRS       = $(sort $(foreach t,$(TOOLS),$(SRCDIR_$(t))))
 $(foreach t,$(TOOLS),$(if $(wildcard $(SRCDIR_$(t))/$(t).c),,\
   $(error $(SRCDIR_$(t))/$(t).c: missing: the main file of $(t))))
@@ -88,6 +89,7 @@ PKGS_dyno-logs    = inih
 PKGS_dyno-route   = inih openssl
 PKGS_dyno-cycle   = inih
 PKGS_space-net    = inih libnl-3.0 libnl-route-3.0 libnftables
+PKGS_dyno-build   = inih libcurl libarchive yaml-0.1
 ALL_PKGS       = inih libcap-ng libseccomp libcurl gnutls openssl libnl-3.0 libnl-route-3.0
 
 # Deferred: on a fresh machine `deps` installs pkg-config and the -dev
@@ -100,10 +102,11 @@ ALL_LDFLAGS    = $(SAN_LDFLAGS) $(HARDEN_LDFLAGS) $(LDFLAGS)
 # Debian packages: to build, to test, to benchmark.
 DEPS_BUILD     = gcc make pkg-config libcap-ng-dev libseccomp-dev libnl-3-dev \
                  libnl-route-3-dev libcurl4-openssl-dev libinih-dev libgnutls28-dev \
-                 libssl-dev libarchive-dev libnftables-dev
+                 libssl-dev libarchive-dev libnftables-dev libyaml-dev
 DEPS_TEST      = bats bats-assert bats-support mandoc shellcheck curl python3 procps \
                  psmisc iproute2 util-linux zsh bash-completion rsyslog nftables \
-                 netcat-openbsd openssl bsdextrautils user-mode-linux kmod attr
+                 netcat-openbsd openssl bsdextrautils user-mode-linux kmod attr \
+                 git openssh-server openssh-client
 DEPS_BENCH     = ruby-foreman time bc hyperfine wrk haproxy nginx-light rsyslog bubblewrap \
                  crun runc
 
@@ -118,7 +121,7 @@ MANPAGES      := $(wildcard man/*.[1-8])
 BASHCOMP      := $(wildcard completions/bash/*)
 ZSHCOMP       := $(wildcard completions/zsh/_*)
 SHELL_SCRIPTS := $(wildcard .ci/run t/helper/*.sh t/bench/*.sh examples/*/*.sh \
-                 share/*.sh t/*.uml)
+                 share/*.sh t/*.uml share/buildpacks/*/bin/*)
 # The cgroup suites again on a pure cgroup v2 kernel (user-mode-linux);
 # first in prove's list, as they take longest.
 UML_TESTS     := $(wildcard t/*.uml)
@@ -263,6 +266,9 @@ install: all
 	$(INSTALL) -m 644 $(ZSHCOMP) $(DESTDIR)$(ZSHCOMPDIR)
 	$(INSTALL) -d $(DESTDIR)$(DATADIR) $(DESTDIR)$(SYSCONFDIR)/dyno
 	$(INSTALL) -m 644 share/dyno.conf $(DESTDIR)$(DATADIR)/dyno.conf.example
+	for b in share/buildpacks/*/; do b=$${b%/}; \
+		$(INSTALL) -d $(DESTDIR)$(DATADIR)/buildpacks/$${b##*/}/bin; \
+		$(INSTALL) -m 755 $$b/bin/* $(DESTDIR)$(DATADIR)/buildpacks/$${b##*/}/bin/; done
 	[ -e $(DESTDIR)$(SYSCONFDIR)/dyno/dyno.conf ] || \
 		$(INSTALL) -m 644 share/dyno.conf $(DESTDIR)$(SYSCONFDIR)/dyno/dyno.conf
 	$(INSTALL) -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(TMPFILESDIR) \
@@ -286,6 +292,7 @@ uninstall:
 		$(DESTDIR)$(TMPFILESDIR)/dyno.conf $(DESTDIR)$(SYSUSERSDIR)/dyno.conf \
 		$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle \
 		$(DESTDIR)$(DATADIR)/dyno.conf.example $(DESTDIR)$(DOCDIR)/LICENSE
+	rm -rf $(DESTDIR)$(DATADIR)/buildpacks
 	for m in $(MANPAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 	! cmp -s share/dyno.conf $(DESTDIR)$(SYSCONFDIR)/dyno/dyno.conf || \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/dyno/dyno.conf

@@ -86,6 +86,10 @@ static const struct key keys[] = {
 	UINT("release", "keep_slugs", keep_slugs, 1, 100000),
 	SIZE("release", "config_max", config_max),
 	DUR("release", "release_timeout", release_timeout_ms),
+	DUR("build", "timeout", build_timeout_ms),
+	STR("build", "size", build_size),
+	STR("build", "network", build_network),
+	STR("build", "buildpacks", build_buildpacks),
 };
 
 /* heroku.md section 8.2; hard limit 2x for standard sizes, 1.2x above. */
@@ -157,6 +161,8 @@ conf_defaults(struct conf *c)
 	c->drain_degraded_ms = 5 * 60000;
 	c->slug_max = 500 * MB;
 	c->keep_slugs = 10;
+	c->build_timeout_ms = 15 * 60000;
+	strcpy(c->build_size, "performance-m");
 	c->config_max = 64 * 1024;
 	c->release_timeout_ms = 3600000;
 	memcpy(c->sizes, default_sizes, sizeof(default_sizes));

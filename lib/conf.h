@@ -84,6 +84,12 @@ struct conf {
 	uint64_t	config_max;		/* config_max = 64K */
 	uint64_t	release_timeout_ms;	/* release_timeout = 1h */
 
+	/* [build] (dyno-build) */
+	uint64_t	build_timeout_ms;	/* timeout = 15m */
+	char		build_size[CONF_NAME_MAX];	/* size = performance-m */
+	char		build_network[64];	/* network = (dyno-run's default) */
+	char		build_buildpacks[PATH_MAX];	/* buildpacks = (beside the tool) */
+
 	struct dyno_size sizes[CONF_MAX_SIZES];
 	unsigned	nsizes;
 };

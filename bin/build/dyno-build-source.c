@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-build: the app's source (folder, archive, URL, git) into WORK/build. */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "dyno-build.h"
+#include "state.h"
+
+/* What every member of an archive or folder must pass. */
+static const char *
+member_why(struct archive_entry *e)
+{
+	const char *p = archive_entry_pathname(e), *t;
+	mode_t type = archive_entry_filetype(e);
+
+	if (p == NULL || *p == '\0')
+		return "a member without a name";
+	if (*p == '/')
+		return "an absolute path";
+	if (strcmp(p, "..") == 0 || strncmp(p, "../", 3) == 0 ||
+	    strstr(p, "/../") != NULL ||
+	    (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0))
+		return "a \"..\" in a path";
+	if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
+		return "a device, FIFO or socket";
+	if ((t = archive_entry_hardlink(e)) != NULL &&
+	    (*t == '/' || strstr(t, "..") != NULL))
+		return "a hard link out of the tree";
+	if (type == AE_IFLNK && ((t = archive_entry_symlink(e)) == NULL ||
+	    *t == '\0'))
+		return "an empty symbolic link";
+	return NULL;
+}
+
+/* The build user's ids: files of the source belong to it. */
+void
+source_ids(uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = getpwnam(getenv("DYNO_BUILD_USER") ?
+	    getenv("DYNO_BUILD_USER") : "nobody");
+
+	*uid = pw ? pw->pw_uid : 65534;
+	*gid = pw ? pw->pw_gid : 65534;
+}
+
+static struct archive *
+disk_writer(void)
+{
+	struct archive *w = archive_write_disk_new();
+
+	if (w == NULL)
+		return NULL;
+	/* No member may write through a link or outside dest. */
+	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+	    ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+	    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_OWNER |
+	    ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+	    ARCHIVE_EXTRACT_UNLINK);
+	return w;
+}
+
+/* Copy one member's data, counting toward the bound. */
+static int
+copy_data(struct archive *r, struct archive *w, uint64_t *total,
+    uint64_t max, char *err, size_t errlen)
+{
+	const void *buf;
+	size_t n;
+	la_int64_t off;
+	int rc;
+
+	for (;;) {
+		rc = archive_read_data_block(r, &buf, &n, &off);
+		if (rc == ARCHIVE_EOF)
+			return 0;
+		if (rc < ARCHIVE_WARN) {
+			snprintf(err, errlen, "%s", archive_error_string(r));
+			return -1;
+		}
+		if ((*total += n) > max) {
+			snprintf(err, errlen, "over %llu MB unpacked",
+			    (unsigned long long)(max >> 20));
+			return -1;
+		}
+		if (archive_write_data_block(w, buf, n, off) < ARCHIVE_WARN) {
+			snprintf(err, errlen, "%s", archive_error_string(w));
+			return -1;
+		}
+	}
+}
+
+/*
+ * Put one member at dest/relpath, owned by the build user, regular
+ * modes only (no setuid bit survives).
+ */
+static int
+put_member(struct archive *r, struct archive *w, struct archive_entry *e,
+    const char *dest, const char *rel, uint64_t *total, uint64_t max,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *hl = archive_entry_hardlink(e);
+	uid_t uid;
+	gid_t gid;
+
+	source_ids(&uid, &gid);
+	if (state_pathf(path, sizeof(path), "%s/%s", dest, rel) == -1) {
+		snprintf(err, errlen, "%s: path too long", rel);
+		return -1;
+	}
+	archive_entry_copy_pathname(e, path);
+	if (hl != NULL) {
+		if (state_pathf(link, sizeof(link), "%s/%s", dest, hl) == -1) {
+			snprintf(err, errlen, "%s: path too long", hl);
+			return -1;
+		}
+		archive_entry_copy_hardlink(e, link);
+	}
+	archive_entry_set_uid(e, uid);
+	archive_entry_set_gid(e, gid);
+	archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
+	if (archive_write_header(w, e) < ARCHIVE_WARN) {
+		snprintf(err, errlen, "%s: %s", rel, archive_error_string(w));
+		return -1;
+	}
+	if (archive_entry_size(e) > 0 && hl == NULL &&
+	    copy_data(r, w, total, max, err, errlen) == -1)
+		return -1;
+	if (archive_write_finish_entry(w) < ARCHIVE_WARN) {
+		snprintf(err, errlen, "%s: %s", rel, archive_error_string(w));
+		return -1;
+	}
+	return 0;
+}
+
+/* Strip "./" and leading slashes' cousins from a member name. */
+static const char *
+relname(const char *p)
+{
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	return p;
+}
+
+/* Unpack the archive on fd (any format and compression) into dest. */
+int
+source_unpack_to(int fd, const char *dest, const char *what, uint64_t max,
+    char *err, size_t errlen)
+{
+	struct archive *r = archive_read_new(), *w = disk_writer();
+	struct archive_entry *e;
+	uint64_t total = 0;
+	unsigned files = 0;
+	const char *why, *rel;
+	int rc = -1, st;
+
+	if (r == NULL || w == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	archive_read_support_filter_all(r);
+	archive_read_support_format_tar(r);
+	archive_read_support_format_gnutar(r);
+	archive_read_support_format_zip(r);
+	if (archive_read_open_fd(r, fd, 65536) != ARCHIVE_OK) {
+		snprintf(err, errlen, "%s: %s", what, archive_error_string(r));
+		goto out;
+	}
+	while ((st = archive_read_next_header(r, &e)) == ARCHIVE_OK) {
+		if ((why = member_why(e)) != NULL) {
+			snprintf(err, errlen, "%s: %s: %s", what,
+			    archive_entry_pathname(e) ?
+			    archive_entry_pathname(e) : "", why);
+			goto out;
+		}
+		rel = relname(archive_entry_pathname(e));
+		if (*rel == '\0' || strcmp(rel, ".") == 0)
+			continue;
+		if (++files > BUILD_SRC_FILES) {
+			snprintf(err, errlen, "%s: over %u files", what,
+			    BUILD_SRC_FILES);
+			goto out;
+		}
+		if (put_member(r, w, e, dest, rel, &total, max, err,
+		    errlen) == -1)
+			goto out;
+	}
+	if (st != ARCHIVE_EOF) {
+		snprintf(err, errlen, "%s: %s", what, archive_error_string(r));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (r != NULL)
+		archive_read_free(r);
+	if (w != NULL)
+		archive_write_free(w);
+	return rc;
+}
+
+static int
+build_dir(struct build *b, char *dest, size_t size)
+{
+	return state_pathf(dest, size, "%s/build", b->work);
+}
+
+int
+source_archive_fd(struct build *b, int fd, const char *what)
+{
+	char dest[PATH_MAX], err[1024];
+
+	(void)build_dir(b, dest, sizeof(dest));
+	if (source_unpack_to(fd, dest, what, BUILD_SRC_MAX, err,
+	    sizeof(err)) == -1) {
+		out_fail(b, "Push rejected: %s", err);
+		diag_error("%s", err);
+		return EXIT_DATAERR;
+	}
+	return 0;
+}
+
+int
+source_archive_file(struct build *b, const char *path)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		diag_error_errno("%s", path);
+		return EXIT_NOINPUT;
+	}
+	rc = source_archive_fd(b, fd, path);
+	close(fd);
+	return rc;
+}
+
+/* A folder into dest: its tree walked without following a link. */
+int
+source_copy_dir(const char *dir, const char *dest, int skip_git, char *err,
+    size_t errlen)
+{
+	struct archive *r = archive_read_disk_new(), *w = disk_writer();
+	struct archive_entry *e;
+	uint64_t total = 0;
+	unsigned files = 0;
+	size_t dl = strlen(dir);
+	const char *p, *why;
+	int st;
+
+	err[0] = '\0';
+	if (r == NULL || w == NULL)
+		diag_die(EXIT_OSERR, "out of memory");
+	archive_read_disk_set_symlink_physical(r);
+	if (archive_read_disk_open(r, dir) != ARCHIVE_OK) {
+		snprintf(err, errlen, "%s: %s", dir, archive_error_string(r));
+		goto out;
+	}
+	for (;;) {
+		e = archive_entry_new();
+		st = archive_read_next_header2(r, e);
+		if (st != ARCHIVE_OK && st != ARCHIVE_WARN) {
+			archive_entry_free(e);
+			break;
+		}
+		p = archive_entry_pathname(e);
+		p = strncmp(p, dir, dl) == 0 ? p + dl : p;
+		while (*p == '/')
+			p++;
+		if (*p == '\0' || (skip_git && (strcmp(p, ".git") == 0 ||
+		    strncmp(p, ".git/", 5) == 0))) {
+			if (*p == '\0')
+				archive_read_disk_descend(r);
+			archive_entry_free(e);
+			continue;
+		}
+		archive_entry_copy_pathname(e, p);
+		archive_read_disk_descend(r);
+		if ((why = member_why(e)) != NULL)
+			snprintf(err, errlen, "%s/%s: %s", dir, p, why);
+		else if (++files > BUILD_SRC_FILES)
+			snprintf(err, errlen, "%s: over %u files", dir,
+			    BUILD_SRC_FILES);
+		else
+			(void)put_member(r, w, e, dest, p, &total,
+			    BUILD_SRC_MAX, err, errlen);
+		archive_entry_free(e);
+		if (err[0] != '\0')
+			break;
+	}
+	if (err[0] == '\0' && st != ARCHIVE_EOF)
+		snprintf(err, errlen, "%s: %s", dir, archive_error_string(r));
+out:
+	archive_read_free(r);
+	archive_write_free(w);
+	return err[0] != '\0' ? -1 : 0;
+}
+
+int
+source_dir(struct build *b, const char *dir, int skip_git)
+{
+	char dest[PATH_MAX], err[1024];
+
+	(void)build_dir(b, dest, sizeof(dest));
+	if (source_copy_dir(dir, dest, skip_git, err, sizeof(err)) == -1) {
+		out_fail(b, "Push rejected: %s", err);
+		diag_error("%s", err);
+		return EXIT_DATAERR;
+	}
+	return 0;
+}
+
+/* A tarball URL: by the end of its path (as herokuish tells them). */
+int
+source_is_tarball(const char *url)
+{
+	static const char *const ext[] = { ".tgz", ".tar.gz", ".tbz",
+	    ".tar.bz2", ".tar.xz", ".tar", ".zip" };
+	size_t n = strcspn(url, "#?"), i, l;
+
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		l = strlen(ext[i]);
+		if (n >= l && strncmp(url + n - l, ext[i], l) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+source_is_url(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 ||
+	    strncmp(s, "https://", 8) == 0 || strncmp(s, "file://", 7) == 0;
+}
+
+struct sink {
+	int		 fd;
+	uint64_t	 n, max;
+};
+
+static size_t
+sink_write(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct sink *s = arg;
+	size_t n = size * nmemb, off = 0;
+	ssize_t w;
+
+	if ((s->n += n) > s->max)
+		return 0;
+	while (off < n) {
+		if ((w = write(s->fd, p + off, n - off)) <= 0)
+			return 0;
+		off += (size_t)w;
+	}
+	return n;
+}
+
+/* GET url into fd (http, https and file only), at most max bytes. */
+int
+source_fetch_url(const char *url, int fd, uint64_t max, char *err,
+    size_t errlen)
+{
+	struct sink s = { fd, 0, max };
+	char ebuf[CURL_ERROR_SIZE] = "";
+	CURL *h;
+	CURLcode rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if ((h = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "%s: curl_easy_init failed", url);
+		return -1;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 600L);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "dyno-build");
+	rc = curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	if (rc == CURLE_OK)
+		return lseek(fd, 0, SEEK_SET) == -1 ? -1 : 0;
+	if (s.n > max)
+		snprintf(err, errlen, "%s: over %llu MB", url,
+		    (unsigned long long)(max >> 20));
+	else
+		snprintf(err, errlen, "%s: %s", url,
+		    ebuf[0] ? ebuf : curl_easy_strerror(rc));
+	return -1;
+}
+
+int
+source_url(struct build *b, const char *url)
+{
+	char err[1024];
+	int fd, rc;
+
+	if ((fd = open(b->appdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600))
+	    == -1) {
+		diag_error_errno("%s: temporary file", b->appdir);
+		return EXIT_CANTCREAT;
+	}
+	if (source_fetch_url(url, fd, BUILD_SRC_MAX, err, sizeof(err)) == -1) {
+		out_fail(b, "Push rejected: %s", err);
+		diag_error("%s", err);
+		close(fd);
+		return EXIT_UNAVAILABLE;
+	}
+	rc = source_archive_fd(b, fd, url);
+	close(fd);
+	return rc;
+}
+
+/* Run git with argv; 0 when it exits 0.  Its output goes to stderr. */
+static int
+git_run(char *const argv[])
+{
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		setenv("GIT_TERMINAL_PROMPT", "0", 1);
+		execvp("git", argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/*
+ * URL#REF into dest: a shallow clone of the branch or tag, else a full
+ * clone and a checkout (a commit).  No hooks or templates, no ext::.
+ */
+int
+source_git_clone(const char *url, const char *dest, char *err,
+    size_t errlen)
+{
+	char u[1024], *ref;
+	int rc;
+
+	snprintf(u, sizeof(u), "%s", url);
+	if ((ref = strchr(u, '#')) != NULL)
+		*ref++ = '\0';
+	if (*u == '-' || (ref != NULL && *ref == '-')) {
+		snprintf(err, errlen, "%s: not a git URL", url);
+		return -1;
+	}
+	{
+		char *a1[] = { "git", "-c", "protocol.ext.allow=never", "clone",
+		    "-q", "--template=", "--depth", "1", "--branch",
+		    ref ? ref : "", "--", u, (char *)dest, NULL };
+		char *a0[] = { "git", "-c", "protocol.ext.allow=never", "clone",
+		    "-q", "--template=", "--depth", "1", "--", u, (char *)dest,
+		    NULL };
+		rc = git_run(ref ? a1 : a0);
+	}
+	if (rc == -1 && ref != NULL) {
+		char *a2[] = { "git", "-c", "protocol.ext.allow=never", "clone",
+		    "-q", "--template=", "--", u, (char *)dest, NULL };
+		char *a3[] = { "git", "-C", (char *)dest, "-c",
+		    "advice.detachedHead=false", "checkout", "-q", ref, "--",
+		    NULL };
+
+		(void)state_remove_tree(dest);
+		rc = git_run(a2) == 0 ? git_run(a3) : -1;
+	}
+	if (rc == -1)
+		snprintf(err, errlen, "%s: git clone failed", url);
+	return rc;
+}
+
+/* The head commit of a clone, into b->commit. */
+static void
+clone_commit(struct build *b, const char *dir)
+{
+	int p[2];
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1)
+		return;
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		execlp("git", "git", "-C", dir, "rev-parse", "HEAD", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	n = read(p[0], b->commit, sizeof(b->commit) - 1);
+	b->commit[n > 0 ? n : 0] = '\0';
+	b->commit[strspn(b->commit, "0123456789abcdef")] = '\0';
+	close(p[0]);
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+}
+
+int
+source_git(struct build *b, const char *url)
+{
+	char tmp[PATH_MAX], err[1024];
+	int rc;
+
+	if (state_pathf(tmp, sizeof(tmp), "%s/source.git", b->work) == -1)
+		return EXIT_USAGE;
+	if (source_git_clone(url, tmp, err, sizeof(err)) == -1) {
+		out_fail(b, "Push rejected: %s", err);
+		diag_error("%s", err);
+		return EXIT_UNAVAILABLE;
+	}
+	if (b->commit[0] == '\0')
+		clone_commit(b, tmp);
+	rc = source_dir(b, tmp, 1);
+	(void)state_remove_tree(tmp);
+	return rc;
+}
