@@ -46,7 +46,7 @@ static size_t
 hook_env(char *buf, size_t size)
 {
 	static const char *const names[] = { "DYNO_ROOT", "DYNO_RUNDIR",
-	    "DYNO_CONF", "DYNO_BUILD_USER" };
+	    "DYNO_CONF" };
 	size_t i, n = 0;
 	char *q;
 

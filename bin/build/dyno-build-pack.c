@@ -253,7 +253,7 @@ pack_install(struct build *b)
 		/* Its own folder is the buildpack's: `export` goes there. */
 		source_ids(&uid, &gid);
 		if (state_pathf(path, sizeof(path), "%s/%s", b->work,
-		    b->packs[i].dir) == -1 || lchown(path, uid, gid) == -1) {
+		    b->packs[i].dir) == -1 || source_chown_tree(path) == -1) {
 			diag_error_errno("%s", path);
 			return EXIT_OSERR;
 		}

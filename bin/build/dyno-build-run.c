@@ -51,17 +51,19 @@ find_tool(const char *tool, char *buf, size_t size)
 }
 
 /*
- * Without logplexd, dyno-run prints its own heroku[build.N] lines on
- * stderr in display form: they are log lines, not build output.
+ * Without logplexd, dyno-run and release print their log lines
+ * (heroku[build.1], app[api]) on stderr in display form: they go to our
+ * stderr, not into the build output.
  */
 static int
-is_heroku_line(const char *line, size_t len)
+is_log_line(const char *line, size_t len)
 {
 	const char *sp = memchr(line, ' ', len);
 
 	return len > 32 && line[0] >= '0' && line[0] <= '9' &&
 	    line[10] == 'T' && sp != NULL && (size_t)(line + len - sp) > 8 &&
-	    strncmp(sp + 1, "heroku[", 7) == 0;
+	    (strncmp(sp + 1, "heroku[", 7) == 0 ||
+	    strncmp(sp + 1, "app[api]", 8) == 0);
 }
 
 struct sink {
@@ -77,9 +79,8 @@ take(struct sink *s, const char *line, size_t len)
 {
 	char *n;
 
-	if (is_heroku_line(line, len)) {
-		if (s->b == NULL || s->b->lc == NULL)
-			dprintf(STDERR_FILENO, "%.*s\n", (int)len, line);
+	if (is_log_line(line, len)) {
+		dprintf(STDERR_FILENO, "%.*s\n", (int)len, line);
 		return;
 	}
 	if (s->stream) {

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,14 +46,46 @@ member_why(struct archive_entry *e)
 }
 
 /* The build user's ids: files of the source belong to it. */
+static char build_user[64] = "nobody";
+
+/* The dyno user of dyno.conf: build dynos run as it. */
+void
+source_set_user(const char *user)
+{
+	snprintf(build_user, sizeof(build_user), "%s", user);
+}
+
 void
 source_ids(uid_t *uid, gid_t *gid)
 {
-	struct passwd *pw = getpwnam(getenv("DYNO_BUILD_USER") ?
-	    getenv("DYNO_BUILD_USER") : "nobody");
+	struct passwd *pw = getpwnam(build_user);
 
 	*uid = pw ? pw->pw_uid : 65534;
 	*gid = pw ? pw->pw_gid : 65534;
+}
+
+static uid_t chown_uid;
+static gid_t chown_gid;
+
+static int
+chown_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)type;
+	(void)f;
+	return lchown(path, chown_uid, chown_gid) == -1 ? -1 : 0;
+}
+
+/*
+ * Every file of a tree the host just wrote (the source, a buildpack) to
+ * the build user, folders libarchive made on the way too.  No build has
+ * run in it yet, so nothing moves under the walk; links are not followed.
+ */
+int
+source_chown_tree(const char *dir)
+{
+	source_ids(&chown_uid, &chown_gid);
+	return nftw(dir, chown_one, 32, FTW_PHYS | FTW_MOUNT);
 }
 
 static struct archive *
@@ -228,6 +261,10 @@ source_archive_fd(struct build *b, int fd, const char *what)
 		diag_error("%s", err);
 		return EXIT_DATAERR;
 	}
+	if (source_chown_tree(dest) == -1) {
+		diag_error_errno("%s", dest);
+		return EXIT_OSERR;
+	}
 	return 0;
 }
 
@@ -316,6 +353,10 @@ source_dir(struct build *b, const char *dir, int skip_git)
 		out_fail(b, "Push rejected: %s", err);
 		diag_error("%s", err);
 		return EXIT_DATAERR;
+	}
+	if (source_chown_tree(dest) == -1) {
+		diag_error_errno("%s", dest);
+		return EXIT_OSERR;
 	}
 	return 0;
 }

@@ -266,8 +266,15 @@ process_types(struct build *b, const char *defaults, char **procfile)
 			strncat(extra, line, strcspn(line, "\n") + 1);
 	}
 	if (extra && *extra) {
-		out_text(b, "Default types for buildpack -> %.*s",
-		    (int)strcspn(extra, ":"), extra);
+		char names[1024];
+		size_t k = 0;
+
+		for (line = extra; *line && k < sizeof(names); line +=
+		    strcspn(line, "\n") + 1)
+			k += (size_t)snprintf(names + k, sizeof(names) - k,
+			    "%s%.*s", k ? ", " : "", (int)strcspn(line, ":"),
+			    line);
+		out_text(b, "Default types for buildpack -> %s", names);
 		if ((*procfile = malloc(len + strlen(extra) + 2)) != NULL)
 			snprintf(*procfile, len + strlen(extra) + 2, "%s%s%s",
 			    have ? text : "", have && len && text[len - 1] !=
@@ -402,6 +409,7 @@ build_run(const struct conf *c, const char *app, const char *user,
 
 	memset(&b, 0, sizeof(b));
 	b.conf = c;
+	source_set_user(c->user);
 	snprintf(b.app, sizeof(b.app), "%s", app);
 	snprintf(b.user, sizeof(b.user), "%s", user);
 	snprintf(b.commit, sizeof(b.commit), "%s", commit ? commit : "");

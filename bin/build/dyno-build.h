@@ -83,6 +83,8 @@ int	source_fetch_url(const char *url, int fd, uint64_t max, char *err,
 int	source_is_url(const char *s);
 int	source_is_tarball(const char *url);
 void	source_ids(uid_t *uid, gid_t *gid);
+void	source_set_user(const char *user);
+int	source_chown_tree(const char *dir);
 int	source_git_clone(const char *url, const char *dest, char *err,
 	    size_t errlen);
 
