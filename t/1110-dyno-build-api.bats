@@ -113,6 +113,7 @@ SH
 	run --separate-stderr db_build "$DB_APP" "$DB_SRC"
 	assert_success
 	assert_line --partial "Multiple default buildpacks reported the ability"
+	assert_line -- "       Detected buildpacks: One,Two"
 	assert_line -- "-----> One app detected"
 	refute_line -- "-----> Two app detected"
 	rm "$DB_SRC/marker.txt"
@@ -174,7 +175,7 @@ CONF
 	assert_equal "$status" 75
 	assert_line -- " !     Timed out compiling Slow app (3s)"
 	db_pack "$DYNO_TEST_DIR/fat" Fat marker.txt
-	echo 'head -c 200000000 /dev/zero | tail -c 1 >/dev/null' >>"$DYNO_TEST_DIR/fat/bin/compile"
+	echo 'python3 -c "b = bytearray(200 << 20)"' >>"$DYNO_TEST_DIR/fat/bin/compile"
 	run --separate-stderr db_build --buildpack "$DYNO_TEST_DIR/fat" "$DB_APP" "$DB_SRC"
 	assert_equal "$status" 65
 	assert_line -- " !     Push rejected, failed to compile Fat app."

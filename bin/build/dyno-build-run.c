@@ -285,8 +285,11 @@ run_detect(struct build *b)
 	int rc;
 
 	for (i = 0; i < b->npacks; i++) {
-		if ((rc = detect_one(b, &b->packs[i])) == RUN_TIMEOUT)
-			return rc;
+		if ((rc = detect_one(b, &b->packs[i])) == RUN_TIMEOUT) {
+			out_fail(b, "Timed out detecting with %s",
+			    b->packs[i].url);
+			return EXIT_TEMPFAIL;
+		}
 		if (b->explicit && rc != 0) {
 			out_head(b, "App not compatible with buildpack: %s",
 			    b->packs[i].url);
@@ -303,13 +306,17 @@ run_detect(struct build *b)
 		return EXIT_DATAERR;
 	}
 	if (hit > 1) {
+		char names[1024];
+		size_t n = 0;
+
+		for (i = 0; i < b->npacks && n < sizeof(names); i++)
+			if (b->packs[i].name[0] != '\0')
+				n += (size_t)snprintf(names + n, sizeof(names) -
+				    n, "%s%s", n ? "," : "", b->packs[i].name);
 		out_text(b, "Multiple default buildpacks reported the ability "
 		    "to handle this app. The first buildpack in the list "
 		    "below will be used.");
-		for (i = 0; i < b->npacks; i++)
-			if (b->packs[i].name[0] != '\0')
-				out_text(b, "Detected buildpacks: %s",
-				    b->packs[i].name);
+		out_text(b, "Detected buildpacks: %s", names);
 	}
 	b->packs[0] = b->packs[first];
 	b->npacks = 1;
