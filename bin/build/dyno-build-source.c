@@ -135,13 +135,14 @@ copy_data(struct archive *r, struct archive *w, uint64_t *total,
 }
 
 /*
- * Put one member at dest/relpath, owned by the build user, regular
- * modes only (no setuid bit survives).
+ * Put one member at `rel`, relative to the current folder (the
+ * destination: see enter()), owned by the build user, regular modes only
+ * (no setuid bit survives).  Names are copied first: they live in `e`.
  */
 static int
 put_member(struct archive *r, struct archive *w, struct archive_entry *e,
-    const char *dest, const char *rel, uint64_t *total, uint64_t max,
-    char *err, size_t errlen)
+    const char *rel, uint64_t *total, uint64_t max, char *err,
+    size_t errlen)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	const char *hl = archive_entry_hardlink(e);
@@ -149,33 +150,58 @@ put_member(struct archive *r, struct archive *w, struct archive_entry *e,
 	gid_t gid;
 
 	source_ids(&uid, &gid);
-	if (state_pathf(path, sizeof(path), "%s/%s", dest, rel) == -1) {
-		snprintf(err, errlen, "%s: path too long", rel);
+	if (snprintf(path, sizeof(path), "%s", rel) >= (int)sizeof(path) ||
+	    (hl != NULL && snprintf(link, sizeof(link), "%s", hl) >=
+	    (int)sizeof(link))) {
+		snprintf(err, errlen, "a path too long");
 		return -1;
 	}
 	archive_entry_copy_pathname(e, path);
-	if (hl != NULL) {
-		if (state_pathf(link, sizeof(link), "%s/%s", dest, hl) == -1) {
-			snprintf(err, errlen, "%s: path too long", hl);
-			return -1;
-		}
+	if (hl != NULL)
 		archive_entry_copy_hardlink(e, link);
-	}
 	archive_entry_set_uid(e, uid);
 	archive_entry_set_gid(e, gid);
 	archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
 	if (archive_write_header(w, e) < ARCHIVE_WARN) {
-		snprintf(err, errlen, "%s: %s", rel, archive_error_string(w));
+		snprintf(err, errlen, "%s: %s", path, archive_error_string(w));
 		return -1;
 	}
 	if (archive_entry_size(e) > 0 && hl == NULL &&
 	    copy_data(r, w, total, max, err, errlen) == -1)
 		return -1;
 	if (archive_write_finish_entry(w) < ARCHIVE_WARN) {
-		snprintf(err, errlen, "%s: %s", rel, archive_error_string(w));
+		snprintf(err, errlen, "%s: %s", path, archive_error_string(w));
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Members are written relative to dest, so libarchive's checks (no "..",
+ * no absolute path, no write through a link) apply inside the tree only.
+ * Returns the fd of the old working folder, or -1.
+ */
+static int
+enter(const char *dest, char *err, size_t errlen)
+{
+	int old = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (old == -1 || chdir(dest) == -1) {
+		snprintf(err, errlen, "%.512s: %s", dest, strerror(errno));
+		if (old != -1)
+			close(old);
+		return -1;
+	}
+	return old;
+}
+
+static void
+leave(int old)
+{
+	if (old != -1) {
+		(void)!fchdir(old);
+		close(old);
+	}
 }
 
 /* Strip "./" and leading slashes' cousins from a member name. */
@@ -197,7 +223,7 @@ source_unpack_to(int fd, const char *dest, const char *what, uint64_t max,
 	uint64_t total = 0;
 	unsigned files = 0;
 	const char *why, *rel;
-	int rc = -1, st;
+	int rc = -1, st, old = -1;
 
 	if (r == NULL || w == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -211,6 +237,8 @@ source_unpack_to(int fd, const char *dest, const char *what, uint64_t max,
 		snprintf(err, errlen, "%s: %s", what, archive_error_string(r));
 		goto out;
 	}
+	if ((old = enter(dest, err, errlen)) == -1)
+		goto out;
 	while ((st = archive_read_next_header(r, &e)) == ARCHIVE_OK) {
 		if ((why = member_why(e)) != NULL) {
 			snprintf(err, errlen, "%s: %s: %s", what,
@@ -226,8 +254,7 @@ source_unpack_to(int fd, const char *dest, const char *what, uint64_t max,
 			    BUILD_SRC_FILES);
 			goto out;
 		}
-		if (put_member(r, w, e, dest, rel, &total, max, err,
-		    errlen) == -1)
+		if (put_member(r, w, e, rel, &total, max, err, errlen) == -1)
 			goto out;
 	}
 	if (st != ARCHIVE_EOF) {
@@ -236,6 +263,7 @@ source_unpack_to(int fd, const char *dest, const char *what, uint64_t max,
 	}
 	rc = 0;
 out:
+	leave(old);
 	if (r != NULL)
 		archive_read_free(r);
 	if (w != NULL)
@@ -284,25 +312,35 @@ source_archive_file(struct build *b, const char *path)
 
 /* A folder into dest: its tree walked without following a link. */
 int
-source_copy_dir(const char *dir, const char *dest, int skip_git, char *err,
+source_copy_dir(const char *given, const char *dest, int skip_git, char *err,
     size_t errlen)
 {
+	char dir[PATH_MAX];
 	struct archive *r = archive_read_disk_new(), *w = disk_writer();
 	struct archive_entry *e;
 	uint64_t total = 0;
 	unsigned files = 0;
-	size_t dl = strlen(dir);
+	size_t dl;
 	const char *p, *why;
-	int st;
+	char rel[PATH_MAX];
+	int st, old = -1;
 
 	err[0] = '\0';
 	if (r == NULL || w == NULL)
 		diag_die(EXIT_OSERR, "out of memory");
+	/* Absolute: the walk goes on after the chdir into dest. */
+	if (realpath(given, dir) == NULL) {
+		snprintf(err, errlen, "%.512s: %s", given, strerror(errno));
+		goto out;
+	}
+	dl = strlen(dir);
 	archive_read_disk_set_symlink_physical(r);
 	if (archive_read_disk_open(r, dir) != ARCHIVE_OK) {
 		snprintf(err, errlen, "%s: %s", dir, archive_error_string(r));
 		goto out;
 	}
+	if ((old = enter(dest, err, errlen)) == -1)
+		goto out;
 	for (;;) {
 		e = archive_entry_new();
 		st = archive_read_next_header2(r, e);
@@ -321,16 +359,17 @@ source_copy_dir(const char *dir, const char *dest, int skip_git, char *err,
 			archive_entry_free(e);
 			continue;
 		}
-		archive_entry_copy_pathname(e, p);
+		snprintf(rel, sizeof(rel), "%s", p);
+		archive_entry_copy_pathname(e, rel);
 		archive_read_disk_descend(r);
 		if ((why = member_why(e)) != NULL)
-			snprintf(err, errlen, "%s/%s: %s", dir, p, why);
+			snprintf(err, errlen, "%s/%s: %s", dir, rel, why);
 		else if (++files > BUILD_SRC_FILES)
 			snprintf(err, errlen, "%s: over %u files", dir,
 			    BUILD_SRC_FILES);
 		else
-			(void)put_member(r, w, e, dest, p, &total,
-			    BUILD_SRC_MAX, err, errlen);
+			(void)put_member(r, w, e, rel, &total, BUILD_SRC_MAX,
+			    err, errlen);
 		archive_entry_free(e);
 		if (err[0] != '\0')
 			break;
@@ -338,6 +377,7 @@ source_copy_dir(const char *dir, const char *dest, int skip_git, char *err,
 	if (err[0] == '\0' && st != ARCHIVE_EOF)
 		snprintf(err, errlen, "%s: %s", dir, archive_error_string(r));
 out:
+	leave(old);
 	archive_read_free(r);
 	archive_write_free(w);
 	return err[0] != '\0' ? -1 : 0;
