@@ -220,12 +220,12 @@ resolve_userns(const struct conf *c, int opt, struct dyno *d)
 
 	d->userns = opt != -1 ? opt : c->userns;
 	if (d->userns == -1)
-		d->userns = ids_userns_usable();
+		d->userns = userns_usable();
 	if (!d->userns)
 		return;
 	if ((why = names_check_app(d->app)) != NULL)
 		diag_die(EXIT_USAGE, "app %s: %s", d->app, why);
-	if (ids_app_range(c, d->app, &d->idbase, &d->idsize, err,
+	if (userns_app_range(c, d->app, &d->idbase, &d->idsize, err,
 	    sizeof(err)) == -1)
 		diag_die(errno == ENOSPC || errno == ERANGE ? EXIT_CONFIG :
 		    EXIT_CANTCREAT, "userns: app %s: %s", d->app, err);

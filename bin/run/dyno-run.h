@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "conf.h"
+#include "userns.h"
 #include "env.h"
 
 enum net_mode { NET_NONE, NET_HOST, NET_SPACE };
@@ -106,19 +107,6 @@ uint64_t cg_mem_peak(const struct cg *cg);
  * since the last call; else 0.
  */
 int	cg_oom_happened(struct cg *cg, uint64_t limit);
-
-/*
- * dyno-run-ids.c: the app's range of host ids under a user namespace:
- * the ids 0..size-1 of each of its dynos are the host's base and up.
- * Made on first use from dyno.conf's userns_base, userns_size and
- * userns_ranges, under a lock, and kept in DYNO_ROOT/userns/APP; no two
- * apps share one, none overlaps /etc/subuid or /etc/subgid.  0, or -1
- * with errno (ENOSPC: every range is taken) and err filled.
- */
-int	ids_app_range(const struct conf *c, const char *app, uint32_t *base,
-	    uint32_t *size, char *err, size_t errlen);
-/* 1 when the kernel makes user namespaces, else 0. */
-int	ids_userns_usable(void);
 
 /* The host's ids of the dyno user: the app's range under a userns. */
 uid_t	host_uid(const struct dyno *d);

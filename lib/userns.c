@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: ISC */
-/* dyno-run: each app's own range of host ids, recorded under DYNO_ROOT. */
+/* Each app's own range of host ids for its user namespaces, kept under DYNO_ROOT. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "dyno-run.h"
 #include "state.h"
+#include "userns.h"
 
 #define RECORD_MAX	128	/* bytes in one record */
 
@@ -150,7 +151,7 @@ allocate(const struct conf *c, const char *dir, const char *path,
 }
 
 int
-ids_app_range(const struct conf *c, const char *app, uint32_t *base,
+userns_app_range(const struct conf *c, const char *app, uint32_t *base,
     uint32_t *size, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], path[PATH_MAX], lockpath[PATH_MAX];
@@ -190,7 +191,7 @@ ids_app_range(const struct conf *c, const char *app, uint32_t *base,
 }
 
 int
-ids_userns_usable(void)
+userns_usable(void)
 {
 	char buf[32];
 	ssize_t n;
