@@ -231,8 +231,6 @@ pack_install(struct build *b)
 {
 	char path[PATH_MAX], err[1024];
 	unsigned i;
-	uid_t uid;
-	gid_t gid;
 
 	if (state_pathf(path, sizeof(path), "%s/buildpacks", b->work) == -1 ||
 	    mkdir(path, 0755) == -1) {
@@ -251,7 +249,6 @@ pack_install(struct build *b)
 			return EXIT_UNAVAILABLE;
 		}
 		/* Its own folder is the buildpack's: `export` goes there. */
-		source_ids(&uid, &gid);
 		if (state_pathf(path, sizeof(path), "%s/%s", b->work,
 		    b->packs[i].dir) == -1 || source_chown_tree(path) == -1) {
 			diag_error_errno("%s", path);

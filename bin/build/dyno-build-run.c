@@ -233,6 +233,8 @@ step(struct build *b, const char *cmd, char **out, size_t outmax)
 	argv[n++] = b->size;
 	argv[n++] = "--grace";
 	argv[n++] = "5";
+	/* The ids the build folder was given to (see resolve_ids). */
+	argv[n++] = b->userns ? "--userns" : "--no-userns";
 	if (b->net[0] != '\0') {
 		argv[n++] = "--net";
 		argv[n++] = b->net;

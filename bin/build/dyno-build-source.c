@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,23 +44,26 @@ member_why(struct archive_entry *e)
 	return NULL;
 }
 
-/* The build user's ids: files of the source belong to it. */
-static char build_user[64] = "nobody";
+/*
+ * The build user's host ids: files of the source belong to it.  Under a
+ * user namespace they are the app's shifted ids (base + uid), never the
+ * host user of the same name, so the build touches nothing else's.
+ */
+static uid_t build_uid = 65534;
+static gid_t build_gid = 65534;
 
-/* The dyno user of dyno.conf: build dynos run as it. */
 void
-source_set_user(const char *user)
+source_set_ids(uid_t uid, gid_t gid)
 {
-	snprintf(build_user, sizeof(build_user), "%s", user);
+	build_uid = uid;
+	build_gid = gid;
 }
 
 void
 source_ids(uid_t *uid, gid_t *gid)
 {
-	struct passwd *pw = getpwnam(build_user);
-
-	*uid = pw ? pw->pw_uid : 65534;
-	*gid = pw ? pw->pw_gid : 65534;
+	*uid = build_uid;
+	*gid = build_gid;
 }
 
 static uid_t chown_uid;
@@ -95,10 +97,14 @@ disk_writer(void)
 
 	if (w == NULL)
 		return NULL;
-	/* No member may write through a link or outside dest. */
+	/*
+	 * No member may write through a link or climb with "..".  Names are
+	 * absolute, but only because put_member() puts dest, resolved by
+	 * realpath(3) (so no link in it), before a name member_why() found
+	 * relative.
+	 */
 	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-	    ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-	    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_OWNER |
+	    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_OWNER |
 	    ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
 	    ARCHIVE_EXTRACT_UNLINK);
 	return w;
@@ -134,76 +140,6 @@ copy_data(struct archive *r, struct archive *w, uint64_t *total,
 	}
 }
 
-/*
- * Put one member at `rel`, relative to the current folder (the
- * destination: see enter()), owned by the build user, regular modes only
- * (no setuid bit survives).  Names are copied first: they live in `e`.
- */
-static int
-put_member(struct archive *r, struct archive *w, struct archive_entry *e,
-    const char *rel, uint64_t *total, uint64_t max, char *err,
-    size_t errlen)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *hl = archive_entry_hardlink(e);
-	uid_t uid;
-	gid_t gid;
-
-	source_ids(&uid, &gid);
-	if (snprintf(path, sizeof(path), "%s", rel) >= (int)sizeof(path) ||
-	    (hl != NULL && snprintf(link, sizeof(link), "%s", hl) >=
-	    (int)sizeof(link))) {
-		snprintf(err, errlen, "a path too long");
-		return -1;
-	}
-	archive_entry_copy_pathname(e, path);
-	if (hl != NULL)
-		archive_entry_copy_hardlink(e, link);
-	archive_entry_set_uid(e, uid);
-	archive_entry_set_gid(e, gid);
-	archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
-	if (archive_write_header(w, e) < ARCHIVE_WARN) {
-		snprintf(err, errlen, "%s: %s", path, archive_error_string(w));
-		return -1;
-	}
-	if (archive_entry_size(e) > 0 && hl == NULL &&
-	    copy_data(r, w, total, max, err, errlen) == -1)
-		return -1;
-	if (archive_write_finish_entry(w) < ARCHIVE_WARN) {
-		snprintf(err, errlen, "%s: %s", path, archive_error_string(w));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Members are written relative to dest, so libarchive's checks (no "..",
- * no absolute path, no write through a link) apply inside the tree only.
- * Returns the fd of the old working folder, or -1.
- */
-static int
-enter(const char *dest, char *err, size_t errlen)
-{
-	int old = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-	if (old == -1 || chdir(dest) == -1) {
-		snprintf(err, errlen, "%.512s: %s", dest, strerror(errno));
-		if (old != -1)
-			close(old);
-		return -1;
-	}
-	return old;
-}
-
-static void
-leave(int old)
-{
-	if (old != -1) {
-		(void)!fchdir(old);
-		close(old);
-	}
-}
-
 /* Strip "./" and leading slashes' cousins from a member name. */
 static const char *
 relname(const char *p)
@@ -211,6 +147,57 @@ relname(const char *p)
 	while (p[0] == '.' && p[1] == '/')
 		p += 2;
 	return p;
+}
+
+/*
+ * Put one member at dest/rel (dest: a folder resolved by realpath(3)),
+ * owned by the build user, regular modes only (no setuid bit survives).
+ * Never relative to the working folder: archive_read_disk changes it
+ * while it walks, and a hook's is the bare repository.  Names are
+ * copied first: they live in `e`.
+ */
+static int
+put_member(struct archive *r, struct archive *w, struct archive_entry *e,
+    const char *dest, const char *rel, uint64_t *total, uint64_t max,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *hl = archive_entry_hardlink(e);
+
+	if (state_pathf(path, sizeof(path), "%s/%s", dest, rel) == -1 ||
+	    (hl != NULL && state_pathf(link, sizeof(link), "%s/%s", dest,
+	    relname(hl)) == -1)) {
+		snprintf(err, errlen, "a path too long");
+		return -1;
+	}
+	archive_entry_copy_pathname(e, path);
+	if (hl != NULL)
+		archive_entry_copy_hardlink(e, link);
+	archive_entry_set_uid(e, build_uid);
+	archive_entry_set_gid(e, build_gid);
+	archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
+	if (archive_write_header(w, e) < ARCHIVE_WARN) {
+		snprintf(err, errlen, "%s: %s", rel, archive_error_string(w));
+		return -1;
+	}
+	if (archive_entry_size(e) > 0 && hl == NULL &&
+	    copy_data(r, w, total, max, err, errlen) == -1)
+		return -1;
+	if (archive_write_finish_entry(w) < ARCHIVE_WARN) {
+		snprintf(err, errlen, "%s: %s", rel, archive_error_string(w));
+		return -1;
+	}
+	return 0;
+}
+
+/* dest without a link in it, for put_member(). */
+static int
+real_dest(const char *dest, char *real, char *err, size_t errlen)
+{
+	if (realpath(dest, real) != NULL)
+		return 0;
+	snprintf(err, errlen, "%.512s: %s", dest, strerror(errno));
+	return -1;
 }
 
 /* Unpack the archive on fd (any format and compression) into dest. */
@@ -223,7 +210,8 @@ source_unpack_to(int fd, const char *dest, const char *what, uint64_t max,
 	uint64_t total = 0;
 	unsigned files = 0;
 	const char *why, *rel;
-	int rc = -1, st, old = -1;
+	char real[PATH_MAX];
+	int rc = -1, st;
 
 	if (r == NULL || w == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -237,7 +225,7 @@ source_unpack_to(int fd, const char *dest, const char *what, uint64_t max,
 		snprintf(err, errlen, "%s: %s", what, archive_error_string(r));
 		goto out;
 	}
-	if ((old = enter(dest, err, errlen)) == -1)
+	if (real_dest(dest, real, err, errlen) == -1)
 		goto out;
 	while ((st = archive_read_next_header(r, &e)) == ARCHIVE_OK) {
 		if ((why = member_why(e)) != NULL) {
@@ -254,7 +242,8 @@ source_unpack_to(int fd, const char *dest, const char *what, uint64_t max,
 			    BUILD_SRC_FILES);
 			goto out;
 		}
-		if (put_member(r, w, e, rel, &total, max, err, errlen) == -1)
+		if (put_member(r, w, e, real, rel, &total, max, err,
+		    errlen) == -1)
 			goto out;
 	}
 	if (st != ARCHIVE_EOF) {
@@ -263,7 +252,6 @@ source_unpack_to(int fd, const char *dest, const char *what, uint64_t max,
 	}
 	rc = 0;
 out:
-	leave(old);
 	if (r != NULL)
 		archive_read_free(r);
 	if (w != NULL)
@@ -322,8 +310,8 @@ source_copy_dir(const char *given, const char *dest, int skip_git, char *err,
 	unsigned files = 0;
 	size_t dl;
 	const char *p, *why;
-	char rel[PATH_MAX];
-	int st, old = -1;
+	char rel[PATH_MAX], real[PATH_MAX];
+	int st;
 
 	err[0] = '\0';
 	if (r == NULL || w == NULL)
@@ -335,12 +323,15 @@ source_copy_dir(const char *given, const char *dest, int skip_git, char *err,
 	}
 	dl = strlen(dir);
 	archive_read_disk_set_symlink_physical(r);
+	/* Only what a slug keeps: no xattr, ACL or flag is read. */
+	archive_read_disk_set_behavior(r, ARCHIVE_READDISK_NO_XATTR |
+	    ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS);
+	if (real_dest(dest, real, err, errlen) == -1)
+		goto out;
 	if (archive_read_disk_open(r, dir) != ARCHIVE_OK) {
 		snprintf(err, errlen, "%s: %s", dir, archive_error_string(r));
 		goto out;
 	}
-	if ((old = enter(dest, err, errlen)) == -1)
-		goto out;
 	for (;;) {
 		e = archive_entry_new();
 		st = archive_read_next_header2(r, e);
@@ -368,8 +359,8 @@ source_copy_dir(const char *given, const char *dest, int skip_git, char *err,
 			snprintf(err, errlen, "%s: over %u files", dir,
 			    BUILD_SRC_FILES);
 		else
-			(void)put_member(r, w, e, rel, &total, BUILD_SRC_MAX,
-			    err, errlen);
+			(void)put_member(r, w, e, real, rel, &total,
+			    BUILD_SRC_MAX, err, errlen);
 		archive_entry_free(e);
 		if (err[0] != '\0')
 			break;
@@ -377,7 +368,6 @@ source_copy_dir(const char *given, const char *dest, int skip_git, char *err,
 	if (err[0] == '\0' && st != ARCHIVE_EOF)
 		snprintf(err, errlen, "%s: %s", dir, archive_error_string(r));
 out:
-	leave(old);
 	archive_read_free(r);
 	archive_write_free(w);
 	return err[0] != '\0' ? -1 : 0;

@@ -20,6 +20,7 @@
 #include "names.h"
 #include "procfile.h"
 #include "state.h"
+#include "userns.h"
 
 static noreturn void
 usage(int code)
@@ -59,6 +60,42 @@ default_packs(const struct conf *c, char *buf, size_t size)
 		if (state_pathf(buf, size, "%s/%s", self, rel[i]) == 0 &&
 		    access(buf, F_OK) == 0)
 			return;
+}
+
+/*
+ * Who the build dynos run as, on the host: dyno.conf's user, shifted
+ * into the app's range when its dynos have a user namespace (as
+ * dyno-run decides: dyno.conf's userns, auto by the kernel).  The build
+ * folder is given to those ids, so the build writes nothing else's and
+ * nothing of it is anyone else's; dyno-run is told the same choice.
+ */
+static int
+resolve_ids(struct build *b)
+{
+	const struct conf *c = b->conf;
+	struct passwd *pw = getpwnam(c->user);
+	uint32_t base = 0, size = 0;
+	char err[512];
+
+	if (pw == NULL || pw->pw_uid == 0) {
+		diag_error("user %s: %s", c->user, pw ? "builds never run as "
+		    "root" : "no such user");
+		return EXIT_CONFIG;
+	}
+	b->userns = c->userns == -1 ? userns_usable() : c->userns;
+	if (b->userns && userns_app_range(c, b->app, &base, &size, err,
+	    sizeof(err)) == -1) {
+		diag_error("userns: app %s: %s", b->app, err);
+		return errno == ENOSPC || errno == ERANGE ? EXIT_CONFIG :
+		    EXIT_CANTCREAT;
+	}
+	if (b->userns && (pw->pw_uid >= size || pw->pw_gid >= size)) {
+		diag_error("userns: user %s: ids above %u are not mapped",
+		    c->user, (unsigned)size - 1);
+		return EXIT_CONFIG;
+	}
+	source_set_ids((uid_t)(base + pw->pw_uid), (gid_t)(base + pw->pw_gid));
+	return 0;
 }
 
 /* The current release's config vars, if there is one. */
@@ -409,8 +446,9 @@ build_run(const struct conf *c, const char *app, const char *user,
 
 	memset(&b, 0, sizeof(b));
 	b.conf = c;
-	source_set_user(c->user);
 	snprintf(b.app, sizeof(b.app), "%s", app);
+	if ((rc = resolve_ids(&b)) != 0)
+		return rc;
 	snprintf(b.user, sizeof(b.user), "%s", user);
 	snprintf(b.commit, sizeof(b.commit), "%s", commit ? commit : "");
 	snprintf(b.size, sizeof(b.size), "%s", c->build_size);
@@ -418,9 +456,11 @@ build_run(const struct conf *c, const char *app, const char *user,
 	default_packs(c, b.buildpacks_dir, sizeof(b.buildpacks_dir));
 	b.timeout_ms = c->build_timeout_ms;
 	b.deadline_ms = build_now_ms() + c->build_timeout_ms;
-	if (state_pathf(b.appdir, sizeof(b.appdir), "%s/apps/%s", c->root, app)
-	    == -1 || state_mkdirs(b.appdir, 0755) == -1)
-		diag_die_errno(EXIT_CANTCREAT, "%s", b.appdir);
+	/* Absolute: dyno-run binds it, libarchive walks it. */
+	if (state_pathf(lock, sizeof(lock), "%s/apps/%s", c->root, app)
+	    == -1 || state_mkdirs(lock, 0755) == -1 ||
+	    realpath(lock, b.appdir) == NULL)
+		diag_die_errno(EXIT_CANTCREAT, "%s", lock);
 	(void)state_pathf(lock, sizeof(lock), "%s/build.lock", b.appdir);
 	if ((lockfd = state_lock(lock, 0)) == -1)
 		diag_die(errno == EWOULDBLOCK ? EXIT_TEMPFAIL : EXIT_OSERR,

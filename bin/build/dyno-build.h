@@ -42,6 +42,7 @@ struct build {
 	struct pack packs[BUILD_MAX_PACKS];
 	unsigned npacks;
 	int	 explicit;		/* packs named, not detected */
+	int	 userns;		/* build dynos in a user namespace */
 	struct env config;		/* the current release's config vars */
 	char	*log;			/* everything shown, kept with vN */
 	size_t	 loglen;
@@ -83,7 +84,7 @@ int	source_fetch_url(const char *url, int fd, uint64_t max, char *err,
 int	source_is_url(const char *s);
 int	source_is_tarball(const char *url);
 void	source_ids(uid_t *uid, gid_t *gid);
-void	source_set_user(const char *user);
+void	source_set_ids(uid_t uid, gid_t gid);
 int	source_chown_tree(const char *dir);
 int	source_git_clone(const char *url, const char *dest, char *err,
 	    size_t errlen);
