@@ -200,11 +200,59 @@ PY
 	assert_equal "$status" 65
 	assert_line --partial 'a ".." in a path'
 	assert [ ! -e "$DYNO_ROOT/dynotest-escaped" ]
+	# An absolute name, a write through a link, a hard link out: refused,
+	# nothing written outside the build folder.
+	python3 - "$DYNO_TEST_DIR" <<'PY'
+import io, sys, tarfile
+d = sys.argv[1]
+def tar(name, members):
+    with tarfile.open(d + "/" + name, "w") as t:
+        for m, data in members:
+            t.addfile(m, io.BytesIO(data) if data is not None else None)
+def f(n, data=b"x"):
+    i = tarfile.TarInfo(n); i.size = len(data); return (i, data)
+def link(n, target, kind):
+    i = tarfile.TarInfo(n); i.type = kind; i.linkname = target; return (i, None)
+tar("abs.tar", [f(d + "/dynotest-abs")])
+tar("through.tar", [link("l", d, tarfile.SYMTYPE), f("l/dynotest-through")])
+tar("hard.tar", [link("h", "/etc/passwd", tarfile.LNKTYPE)])
+PY
+	local t
+	for t in abs through hard; do
+		run --separate-stderr db_build --buildpack "$DYNO_TEST_DIR/a" "$DB_APP" "$DYNO_TEST_DIR/$t.tar"
+		assert_equal "$status" 65
+		assert_line --partial " !     Push rejected: "
+	done
+	assert [ ! -e "$DYNO_TEST_DIR/dynotest-abs" ]
+	assert [ ! -e "$DYNO_TEST_DIR/dynotest-through" ]
 	echo hi >"$DB_SRC/marker.txt"
+	# A Procfile the build turns into a link to a host file is not read.
+	cp -r "$DYNO_TEST_DIR/a" "$DYNO_TEST_DIR/p"
+	echo 'ln -s /etc/passwd "$1/Procfile"' >>"$DYNO_TEST_DIR/p/bin/compile"
+	run --separate-stderr db_build --buildpack "$DYNO_TEST_DIR/p" "$DB_APP" "$DB_SRC"
+	assert_failure
+	assert_line --partial " !     Procfile: "
+	refute_output --partial "root:"
+	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/current" ]
+	# bin/release's aliases are shared, never expanded (billion laughs).
+	cp -r "$DYNO_TEST_DIR/a" "$DYNO_TEST_DIR/y"
+	cat >"$DYNO_TEST_DIR/y/bin/release" <<'SH'
+#!/bin/sh
+echo 'a: &a ["x","x","x","x","x","x","x","x","x"]'
+prev=a
+for i in b c d e f g h i j k l m n o p q r s t u v w x y z; do
+	echo "$i: &$i [*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev]"
+	prev=$i
+done
+echo 'default_process_types: {web: bin/web}'
+SH
+	run --separate-stderr timeout 60 dyno-build --buildpack "$DYNO_TEST_DIR/y" "$DB_APP" "$DB_SRC"
+	assert_success
+	assert_line -- "       Default types for buildpack -> web"
 	echo 'ln -s /etc/shadow "$1/shadow"' >>"$DYNO_TEST_DIR/a/bin/compile"
 	run --separate-stderr db_build --buildpack "$DYNO_TEST_DIR/a" "$DB_APP" "$DB_SRC"
 	assert_failure
-	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/current" ]
+	assert_equal "$(readlink "$DYNO_ROOT/apps/$DB_APP/current")" releases/v1
 }
 
 @test "app[api] lines: Build started, Build succeeded / failed" {

@@ -3,6 +3,7 @@
 bats_require_minimum_version 1.5.0
 load helper/common
 load helper/dyno-build
+load helper/platform
 
 setup() {
 	dyno_setup
@@ -13,6 +14,7 @@ teardown() {
 		kill "$SSHD_PID" 2>/dev/null
 		wait_for 10 pids_gone "$SSHD_PID" || kill -KILL "$SSHD_PID" 2>/dev/null
 	fi
+	pf_cleanup
 	db_teardown
 	dyno_teardown
 }
@@ -125,4 +127,43 @@ CONF
 		[[ $stderr == *"only git push to an app is allowed"* ]]
 	done
 	assert_equal "$(command ls "$DYNO_ROOT/git")" "$DB_APP.git"
+}
+
+@test "end to end: git push of a python app, built, released, run by the manager, answering through the router" {
+	db_setup
+	printf '[build]\nbuildpacks = %s/share/buildpacks\n[dyno]\ngrace = 5s\n[manager]\nbase_port = %s\n' \
+		"$TOP" "$(free_port)" >>"$DYNO_CONF"
+	CO="$DYNO_TEST_DIR/checkout"
+	mkdir -p "$CO"
+	cp -r "$TOP/examples/python-web/." "$CO/"
+	git init -q -b main "$CO"
+	git -C "$CO" add -A
+	git -C "$CO" -c user.name=t -c user.email=t@example.com commit -qm web
+	local remote sha base
+	remote=$(dyno-build --git-init "$DB_APP")
+	sha=$(git -C "$CO" rev-parse HEAD)
+	# The hook runs in the bare repository: nothing of the tree lands there
+	# (nor in the caller's folder: run from $TOP, as make check does).
+	run --separate-stderr timeout 300 git -C "$CO" push "$remote" main
+	assert_success
+	[[ $stderr == *"remote: -----> Python app detected"* ]]
+	[[ $stderr == *"remote:        Procfile declares types -> web, worker"* ]]
+	[[ $stderr == *"remote:        Released v1"* ]]
+	assert [ ! -e "$remote/app.py" ]
+	assert [ ! -e "$remote/Procfile" ]
+	assert [ ! -e "$TOP/app.py" ]
+	assert [ ! -e "$TOP/Procfile" ]
+	run -0 release show "$DB_APP"
+	assert_output --partial "$sha"
+	# The cache is the build dyno's: the app's shifted nobody, not host nobody.
+	if [ -f "$DYNO_ROOT/userns/$DB_APP" ]; then
+		base=$(sed -n 's/^base=//p' "$DYNO_ROOT/userns/$DB_APP")
+		assert_equal "$(stat -c %u "$DYNO_ROOT/apps/$DB_APP/cache")" "$((base + 65534))"
+	fi
+	ROUTER_PORT=$(free_port)
+	pf_start dyno-route dyno-route --listen "127.0.0.1:$ROUTER_PORT"
+	pf_start dyno-manager dyno-manager "$DB_APP"
+	wait_for 60 pf_routes "$DB_APP" 1
+	run pf_get "$DB_APP.localhost" /pushed
+	assert_output --regexp '^Hello: /pushed on web\.1$'
 }

@@ -17,7 +17,7 @@
 #include "state.h"
 
 static int
-add(struct build *b, const char *url, size_t len)
+add(struct build *b, const char *url, size_t len, int tenant)
 {
 	struct pack *p;
 
@@ -38,19 +38,20 @@ add(struct build *b, const char *url, size_t len)
 	p = &b->packs[b->npacks];
 	snprintf(p->url, sizeof(p->url), "%.*s", (int)len, url);
 	snprintf(p->dir, sizeof(p->dir), "buildpacks/%u", b->npacks);
+	p->tenant = tenant;
 	b->npacks++;
 	return 0;
 }
 
 /* A list: one per line (.buildpacks) or separated by commas/spaces. */
 static int
-add_list(struct build *b, const char *s, const char *seps)
+add_list(struct build *b, const char *s, const char *seps, int tenant)
 {
 	size_t n;
 
 	while (*s != '\0') {
 		n = strcspn(s, seps);
-		if (add(b, s, n) == -1)
+		if (add(b, s, n, tenant) == -1)
 			return -1;
 		s += n;
 		if (*s != '\0')
@@ -87,12 +88,27 @@ add_defaults(struct build *b)
 		    sizeof(path), "%s/%s/bin/detect", b->buildpacks_dir,
 		    names[i]->d_name) == 0 && access(path, F_OK) == 0 &&
 		    state_pathf(path, sizeof(path), "%s/%s", b->buildpacks_dir,
-		    names[i]->d_name) == 0 && add(b, path, strlen(path)) == -1)
+		    names[i]->d_name) == 0 && add(b, path, strlen(path), 0) == -1)
 			n = -1;
 		free(names[i]);
 	}
 	free(names);
 	return n == -1 ? -1 : 0;
+}
+
+/*
+ * A buildpack the app's tenant names (the BUILDPACK_URL config var, the
+ * pushed .buildpacks) is fetched over the network only: a host folder or
+ * a file:// URL would copy the host's files (another app's release, /etc)
+ * into the build, and an ssh:// URL would use the host's keys.  Local
+ * folders come from the host's side alone: the command line, app.conf
+ * (DYNO_ROOT, the operator's) and dyno.conf's default list.
+ */
+static int
+tenant_url_ok(const char *url)
+{
+	return strncmp(url, "https://", 8) == 0 ||
+	    strncmp(url, "http://", 7) == 0 || strncmp(url, "git://", 6) == 0;
 }
 
 /*
@@ -110,7 +126,7 @@ pack_choose(struct build *b, char *const *given, unsigned ngiven)
 
 	b->explicit = 1;
 	for (i = 0; i < ngiven; i++)
-		if (add(b, given[i], strlen(given[i])) == -1)
+		if (add(b, given[i], strlen(given[i]), 0) == -1)
 			return EXIT_USAGE;
 	if (b->npacks > 0)
 		return 0;
@@ -121,13 +137,13 @@ pack_choose(struct build *b, char *const *given, unsigned ngiven)
 		return EXIT_CONFIG;
 	}
 	if (conflist[0] != '\0')
-		return add_list(b, conflist, ", \t") == -1 ? EXIT_CONFIG : 0;
+		return add_list(b, conflist, ", \t", 0) == -1 ? EXIT_CONFIG : 0;
 	if ((url = env_get(&b->config, "BUILDPACK_URL")) != NULL)
-		return add(b, url, strlen(url)) == -1 ? EXIT_DATAERR : 0;
+		return add(b, url, strlen(url), 1) == -1 ? EXIT_DATAERR : 0;
 	(void)state_pathf(path, sizeof(path), "%s/build", b->work);
 	if ((fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		if (beneath_read(fd, ".buildpacks", 65536, &text, NULL) == 0) {
-			i = (unsigned)add_list(b, text, "\n");
+			i = (unsigned)add_list(b, text, "\n", 1);
 			free(text);
 			close(fd);
 			if ((int)i == -1)
@@ -218,7 +234,7 @@ install_one(struct build *b, struct pack *p, char *err, size_t errlen)
 			return -1;
 		return settle(tmp, dest);
 	}
-	if (source_git_clone(p->url, clone, err, errlen) == -1)
+	if (source_git_clone(p->url, clone, p->tenant, err, errlen) == -1)
 		return -1;
 	rc = mkdir(dest, 0755) == -1 ? -1 :
 	    source_copy_dir(clone, dest, 1, err, errlen);
@@ -238,6 +254,12 @@ pack_install(struct build *b)
 		return EXIT_CANTCREAT;
 	}
 	for (i = 0; i < b->npacks; i++) {
+		if (b->packs[i].tenant && !tenant_url_ok(b->packs[i].url)) {
+			out_fail(b, "Buildpack %s refused: the app may name "
+			    "http(s):// and git:// buildpacks only",
+			    b->packs[i].url);
+			return EXIT_DATAERR;
+		}
 		err[0] = '\0';
 		if (install_one(b, &b->packs[i], err, sizeof(err)) == -1) {
 			if (err[0] == '\0')

@@ -499,9 +499,13 @@ source_url(struct build *b, const char *url)
 	return rc;
 }
 
-/* Run git with argv; 0 when it exits 0.  Its output goes to stderr. */
+/*
+ * Run git with argv; 0 when it exits 0.  Its output goes to stderr.  For
+ * a URL the app named, git may speak http(s) and git:// only, redirects
+ * and submodules included (never file, ssh or ext).
+ */
 static int
-git_run(char *const argv[])
+git_run(char *const argv[], int tenant)
 {
 	pid_t pid;
 	int st;
@@ -511,6 +515,8 @@ git_run(char *const argv[])
 	if (pid == 0) {
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		setenv("GIT_TERMINAL_PROMPT", "0", 1);
+		if (tenant)
+			setenv("GIT_ALLOW_PROTOCOL", "http:https:git", 1);
 		execvp("git", argv);
 		_exit(127);
 	}
@@ -525,7 +531,7 @@ git_run(char *const argv[])
  * clone and a checkout (a commit).  No hooks or templates, no ext::.
  */
 int
-source_git_clone(const char *url, const char *dest, char *err,
+source_git_clone(const char *url, const char *dest, int tenant, char *err,
     size_t errlen)
 {
 	char u[1024], *ref;
@@ -545,7 +551,7 @@ source_git_clone(const char *url, const char *dest, char *err,
 		char *a0[] = { "git", "-c", "protocol.ext.allow=never", "clone",
 		    "-q", "--template=", "--depth", "1", "--", u, (char *)dest,
 		    NULL };
-		rc = git_run(ref ? a1 : a0);
+		rc = git_run(ref ? a1 : a0, tenant);
 	}
 	if (rc == -1 && ref != NULL) {
 		char *a2[] = { "git", "-c", "protocol.ext.allow=never", "clone",
@@ -555,7 +561,7 @@ source_git_clone(const char *url, const char *dest, char *err,
 		    NULL };
 
 		(void)state_remove_tree(dest);
-		rc = git_run(a2) == 0 ? git_run(a3) : -1;
+		rc = git_run(a2, tenant) == 0 ? git_run(a3, tenant) : -1;
 	}
 	if (rc == -1)
 		snprintf(err, errlen, "%s: git clone failed", url);
@@ -594,7 +600,7 @@ source_git(struct build *b, const char *url)
 
 	if (state_pathf(tmp, sizeof(tmp), "%s/source.git", b->work) == -1)
 		return EXIT_USAGE;
-	if (source_git_clone(url, tmp, err, sizeof(err)) == -1) {
+	if (source_git_clone(url, tmp, 0, err, sizeof(err)) == -1) {
 		out_fail(b, "Push rejected: %s", err);
 		diag_error("%s", err);
 		return EXIT_UNAVAILABLE;

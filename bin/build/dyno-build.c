@@ -279,7 +279,14 @@ process_types(struct build *b, const char *defaults, char **procfile)
 	(void)state_pathf(dir, sizeof(dir), "%s/build", b->work);
 	if ((fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return EXIT_OSERR;
+	/* The build's tree is the tenant's: read beneath it, never through a
+	 * link out; a Procfile that is not a plain file fails the build. */
 	have = beneath_read(fd, "Procfile", PROCFILE_MAX, &text, &len) == 0;
+	if (!have && errno != ENOENT) {
+		out_fail(b, "Procfile: %s", beneath_strerror(errno));
+		close(fd);
+		return EXIT_DATAERR;
+	}
 	close(fd);
 	if (have && procfile_parse("Procfile", text, len, &pf, NULL, NULL, err,
 	    sizeof(err)) == -1) {

@@ -24,6 +24,7 @@ struct pack {
 	char	 url[1024];		/* as given: folder, git URL#ref, URL */
 	char	 dir[32];		/* "buildpacks/N" beneath WORK */
 	char	 name[BUILD_NAME_MAX];	/* what bin/detect printed */
+	int	 tenant;		/* named by the app: network URLs only */
 };
 
 /* A build in progress; one per run of the tool. */
@@ -86,8 +87,8 @@ int	source_is_tarball(const char *url);
 void	source_ids(uid_t *uid, gid_t *gid);
 void	source_set_ids(uid_t uid, gid_t gid);
 int	source_chown_tree(const char *dir);
-int	source_git_clone(const char *url, const char *dest, char *err,
-	    size_t errlen);
+int	source_git_clone(const char *url, const char *dest, int tenant,
+	    char *err, size_t errlen);
 
 /* dyno-build-pack.c: which buildpacks, and their files into WORK. */
 int	pack_choose(struct build *b, char *const *given, unsigned ngiven);
