@@ -51,6 +51,10 @@ out_line(struct build *b, const char *line, size_t len)
 
 static void
 vout(struct build *b, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void
+vout(struct build *b, const char *prefix, const char *fmt, va_list ap)
 {
 	char line[2048];
 	int n;
