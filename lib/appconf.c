@@ -18,6 +18,8 @@ enum type {
 	T_SIZE,		/* a dyno size name: letters, digits, . _ - */
 	T_HOSTS,	/* DNS names separated by blanks or commas */
 	T_BOOL,		/* num_parse_bool */
+	T_PACKS,	/* buildpack folders and URLs: printable, no quote */
+	T_BRANCH,	/* a git branch name */
 };
 
 #define FIELD(f)	offsetof(struct appconf, f), \
@@ -38,6 +40,8 @@ static const struct key {
 	{ "maintenance", T_BOOL, FIELD(maintenance), 0 },
 	{ "runtime-dyno-metadata", T_BOOL, FIELD(metadata), 0 },
 	{ "log-runtime-metrics", T_BOOL, FIELD(metrics), 0 },
+	{ "buildpacks", T_PACKS, FIELD(buildpacks), 0 },
+	{ "deploy_branch", T_BRANCH, FIELD(deploy_branch), 0 },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -172,6 +176,14 @@ check_text(enum type t, const char *v)
 	case T_SIZE:
 		return all_namechars(v, strlen(v)) ? NULL :
 		    "a size name is letters, digits, '-', '_' and '.'";
+	case T_PACKS:
+		return strpbrk(v, "\"'\\") != NULL ?
+		    "buildpacks are URLs or folders, without quotes" : NULL;
+	case T_BRANCH:
+		return v[0] == '-' || v[0] == '/' || strstr(v, "..") != NULL ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-_./") != strlen(v) ?
+		    "a branch is letters, digits, '-', '_', '.' and '/'" : NULL;
 	default:
 		return check_hosts(v);
 	}

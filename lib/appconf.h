@@ -14,6 +14,8 @@
 #define APPCONF_SPACE_MAX	64
 #define APPCONF_HOSTS_MAX	2048	/* bytes of hostnames=, NUL included */
 #define APPCONF_HOST_MAX	253	/* one DNS name */
+#define APPCONF_PACKS_MAX	APPCONF_LINE_MAX	/* buildpacks= */
+#define APPCONF_BRANCH_MAX	256	/* deploy_branch= */
 
 /*
  * The [app] section.  Strings are "" when the key is absent or empty;
@@ -28,6 +30,8 @@ struct appconf {
 	int	maintenance;			/* maintenance= */
 	int	metadata;			/* runtime-dyno-metadata= */
 	int	metrics;			/* log-runtime-metrics= */
+	char	buildpacks[APPCONF_PACKS_MAX];	/* buildpacks=: dyno-build's */
+	char	deploy_branch[APPCONF_BRANCH_MAX];	/* deploy_branch= */
 };
 
 /* Called for every line that is ignored, with "NAME:LINE: why". */

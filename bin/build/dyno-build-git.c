@@ -5,13 +5,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "appconf.h"
 #include "diag.h"
 #include "dyno-build.h"
 #include "envfile.h"
@@ -133,29 +133,25 @@ git_init(const struct conf *c, const char *app, int quiet)
 	return 0;
 }
 
-static int
-appconf_branch(void *arg, const char *section, const char *key,
-    const char *value)
-{
-	if (strcmp(section, "app") == 0 && strcmp(key, "deploy_branch") == 0)
-		snprintf(arg, 256, "%s", value);
-	return 1;
-}
-
 /* The app's deploy branch: app.conf deploy_branch=, else main or master. */
 static int
 is_deploy_ref(const struct conf *c, const char *app, const char *ref)
 {
-	char path[PATH_MAX], branch[256] = "";
+	char path[PATH_MAX], err[1024];
+	struct appconf ac;
 
 	if (strncmp(ref, "refs/heads/", 11) != 0)
 		return 0;
 	ref += 11;
-	if (state_pathf(path, sizeof(path), "%s/apps/%s/app.conf", c->root,
-	    app) == 0 && access(path, F_OK) == 0)
-		(void)ini_parse(path, appconf_branch, branch);
-	if (branch[0] != '\0')
-		return strcmp(ref, branch) == 0;
+	/* A broken app.conf deploys nothing: said, and the push refused. */
+	if (state_pathf(path, sizeof(path), "%s/apps/%s/" APPCONF_FILE,
+	    c->root, app) == -1 || appconf_load(path, &ac, NULL, NULL, err,
+	    sizeof(err)) == -1) {
+		diag_error("%s", err);
+		return 0;
+	}
+	if (ac.deploy_branch[0] != '\0')
+		return strcmp(ref, ac.deploy_branch) == 0;
 	return strcmp(ref, "main") == 0 || strcmp(ref, "master") == 0;
 }
 

@@ -5,12 +5,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "appconf.h"
 #include "beneath.h"
 #include "diag.h"
 #include "dyno-build.h"
@@ -60,15 +60,12 @@ add_list(struct build *b, const char *s, const char *seps, int tenant)
 	return 0;
 }
 
-static int
-appconf_line(void *arg, const char *section, const char *key,
-    const char *value)
+/* A line app.conf's reader skips: said, as every tool says it. */
+static void
+appconf_warn(void *arg, const char *msg)
 {
-	char *out = arg;
-
-	if (strcmp(section, "app") == 0 && strcmp(key, "buildpacks") == 0)
-		snprintf(out, 4096, "%s", value);
-	return 1;
+	(void)arg;
+	diag_warn("%s", msg);
 }
 
 /* Every folder of the default list, sorted by name: detection order. */
@@ -119,7 +116,8 @@ tenant_url_ok(const char *url)
 int
 pack_choose(struct build *b, char *const *given, unsigned ngiven)
 {
-	char path[PATH_MAX], conflist[4096] = "", *text;
+	char path[PATH_MAX], err[1024], *text;
+	struct appconf ac;
 	const char *url;
 	unsigned i;
 	int fd;
@@ -130,14 +128,15 @@ pack_choose(struct build *b, char *const *given, unsigned ngiven)
 			return EXIT_USAGE;
 	if (b->npacks > 0)
 		return 0;
-	if (state_pathf(path, sizeof(path), "%s/app.conf", b->appdir) == 0 &&
-	    access(path, F_OK) == 0 && ini_parse(path, appconf_line, conflist)
-	    != 0) {
-		diag_error("%s: bad setting", path);
+	if (state_pathf(path, sizeof(path), "%s/" APPCONF_FILE, b->appdir) ==
+	    -1 || appconf_load(path, &ac, appconf_warn, NULL, err,
+	    sizeof(err)) == -1) {
+		diag_error("%s", err);
 		return EXIT_CONFIG;
 	}
-	if (conflist[0] != '\0')
-		return add_list(b, conflist, ", \t", 0) == -1 ? EXIT_CONFIG : 0;
+	if (ac.buildpacks[0] != '\0')
+		return add_list(b, ac.buildpacks, ", \t", 0) == -1 ?
+		    EXIT_CONFIG : 0;
 	if ((url = env_get(&b->config, "BUILDPACK_URL")) != NULL)
 		return add(b, url, strlen(url), 1) == -1 ? EXIT_DATAERR : 0;
 	(void)state_pathf(path, sizeof(path), "%s/build", b->work);
