@@ -197,7 +197,9 @@ prepare_work(struct build *b)
 		return -1;
 	(void)state_pathf(cache, sizeof(cache), "%s/cache", b->appdir);
 	(void)state_pathf(path, sizeof(path), "%s/cache", b->work);
-	if (lstat(cache, &st) == 0 && S_ISDIR(st.st_mode) &&
+	/* A cache someone else's (made before the app's ids were shifted, or
+	 * with another user) would only fail the compile: it starts over. */
+	if (lstat(cache, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid &&
 	    rename(cache, path) == 0)
 		return 0;
 	(void)state_remove_tree(cache);
