@@ -115,6 +115,9 @@ db_tar_pack() {
 	done
 	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/current" ]
 	rm "$DB_SRC/.buildpacks"
+	# The operator may name the folder; the config var may not.
+	run --separate-stderr db_build --buildpack "$secret" "$DB_APP" "$DB_SRC"
+	assert_success
 	release config set "$DB_APP" BUILDPACK_URL="$secret" >/dev/null
 	local before
 	before=$(readlink "$DYNO_ROOT/apps/$DB_APP/current")

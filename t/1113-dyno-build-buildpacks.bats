@@ -54,8 +54,9 @@ PY
 	assert_line -- "-----> Installing requirements with pip"
 	assert_line --partial "Successfully installed dynotest-greeting-1.0"
 	assert_line -- "       Procfile declares types -> web, worker"
+	# One operand: dyno-run joins several with spaces into one command.
 	run --separate-stderr timeout 60 dyno-run --app "$DB_APP" --net none -- \
-		python3 -c 'import dynotest_greeting as g; print(g.MSG)'
+		"python3 -c 'import dynotest_greeting as g; print(g.MSG)'"
 	assert_success
 	assert_output "hello from a vendored wheel"
 	# Warm: the same requirements come from the cache.

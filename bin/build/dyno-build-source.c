@@ -33,11 +33,12 @@ member_why(struct archive_entry *e)
 	    strstr(p, "/../") != NULL ||
 	    (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0))
 		return "a \"..\" in a path";
+	/* A hard link names its target (an earlier member), whatever its type. */
+	if ((t = archive_entry_hardlink(e)) != NULL)
+		return *t == '/' || strstr(t, "..") != NULL ?
+		    "a hard link out of the tree" : NULL;
 	if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
 		return "a device, FIFO or socket";
-	if ((t = archive_entry_hardlink(e)) != NULL &&
-	    (*t == '/' || strstr(t, "..") != NULL))
-		return "a hard link out of the tree";
 	if (type == AE_IFLNK && ((t = archive_entry_symlink(e)) == NULL ||
 	    *t == '\0'))
 		return "an empty symbolic link";
