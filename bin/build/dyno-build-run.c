@@ -271,6 +271,11 @@ detect_one(struct build *b, struct pack *p)
 	rc = step(b, cmd, &out, 4096);
 	if (rc == 0)
 		detect_name(p, out ? out : "");
+	/* Not "no": the script is missing or cannot run (this hid a build
+	 * whose buildpacks were copied elsewhere). */
+	if (rc == EXIT_CANTRUN || rc == EXIT_NOTFOUND)
+		diag_warn("buildpack %s: bin/detect cannot run in the build "
+		    "dyno (status %d)", p->url, rc);
 	free(out);
 	return rc;
 }
