@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,9 +332,9 @@ apply_layer(struct applier *ap, int fd, size_t idx)
 /*
  * The child: chroot into the new root so that every name, symlink and
  * hard link a layer holds resolves inside it, whatever it says ("..",
- * "/", a link to "/" and a write through it).  A new mount namespace,
- * no_new_privs and a file size limit on top; it runs no code from the
- * image.
+ * "/", a link to "/" and a write through it).  no_new_privs and a file
+ * size limit on top.  It holds no folder fd from outside (a chroot's
+ * known way out) and runs no code from the image.
  */
 static noreturn void
 apply_child(struct applier *ap, const char *rootfs, const int *fds, size_t n)
@@ -343,7 +342,7 @@ apply_child(struct applier *ap, const char *rootfs, const int *fds, size_t n)
 	struct rlimit fsz = { ap->lim->max_bytes, ap->lim->max_bytes };
 	size_t i;
 
-	if (unshare(CLONE_NEWNS) == -1 || chdir(rootfs) == -1 ||
+	if (chdir(rootfs) == -1 ||
 	    chroot(".") == -1 || chdir("/") == -1)
 		child_fail(ap, EXIT_OSERR, "%s: confine: %s", rootfs,
 		    strerror(errno));

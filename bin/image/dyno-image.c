@@ -181,6 +181,16 @@ record_push(const struct conf *c, const char *app, const char *type,
 		diag_die_errno(EXIT_CANTCREAT, "%s", path);
 }
 
+/* The staging folder goes on every way out, diag_die() too. */
+static char stage_path[PATH_MAX];
+
+static void
+stage_cleanup(void)
+{
+	if (stage_path[0] != '\0')
+		state_remove_tree(stage_path);
+}
+
 static int
 cmd_import(const struct conf *c, char **av, const struct opts *o)
 {
@@ -201,11 +211,11 @@ cmd_import(const struct conf *c, char **av, const struct opts *o)
 	    images) == -1 || mkdtemp(st.path) == NULL || (st.dfd = open(st.path, O_RDONLY |
 	    O_DIRECTORY | O_CLOEXEC)) == -1)
 		diag_die_errno(EXIT_CANTCREAT, "%s", st.path);
+	memcpy(stage_path, st.path, sizeof(stage_path));
+	atexit(stage_cleanup);
 	if (image_source_stage(av[2], &st, &o->lim, err, sizeof(err),
-	    &code) == -1) {
-		state_remove_tree(st.path);
+	    &code) == -1)
 		diag_die(code, "%s", err);
-	}
 	load_config(&st, &ic);
 	flatten(images, &st, &ic, &o->lim);
 	record_push(c, av[0], av[1], st.config);
@@ -214,7 +224,6 @@ cmd_import(const struct conf *c, char **av, const struct opts *o)
 	for (i = 0; i < st.nlayers; i++)
 		free(st.layers[i]);
 	close(st.dfd);
-	state_remove_tree(st.path);
 	close(lock);
 	return 0;
 }

@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: ISC
+# Images for the dyno-image tests, made offline with Debian's umoci.
+# shellcheck shell=bash
+
+# image_new DIR: an empty OCI layout DIR holding the tag "app".
+image_new() {
+	umoci init --layout "$1" >/dev/null
+	umoci new --image "$1:app" >/dev/null
+}
+
+# image_add_tar DIR TAR: add the uncompressed TAR as the next layer.
+image_add_tar() {
+	umoci raw add-layer --image "$1:app" "$2" >/dev/null
+}
+
+# image_add_dir DIR SRC: add the files of folder SRC as the next layer.
+image_add_dir() {
+	local t="$DYNO_TEST_DIR/layer.$$.$RANDOM.tar"
+	tar -C "$2" --numeric-owner -cf "$t" .
+	image_add_tar "$1" "$t"
+	rm -f "$t"
+}
+
+# image_tree DIR: one line per file below DIR (type, mode, owner, size,
+# link target, content hash), sorted; what two unpackers must agree on.
+image_tree() {
+	(cd "$1" && find . -mindepth 1 -printf '%p %y %m %U:%G %s %l ' \
+		-exec sh -c '[ -f "$1" ] && [ ! -L "$1" ] &&
+			sha256sum <"$1" | cut -c1-16 || echo -' sh {} \; | sort)
+}
+
+# image_root HEX: the flattened root of image sha256:HEX.
+image_root() {
+	echo "$DYNO_ROOT/images/sha256-$1/rootfs"
+}
