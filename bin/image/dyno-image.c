@@ -3,6 +3,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,16 +24,20 @@
 
 struct opts {
 	struct image_limits lim;
+	int		 dry_run;
 };
 
 static const char usage_text[] =
     "usage: dyno-image import APP TYPE FILE|DIR [--max-size SIZE]"
-    " [--max-entries N]\n";
+    " [--max-entries N]\n"
+    "       dyno-image list\n"
+    "       dyno-image gc [--dry-run]\n";
 
 static const char options_text[] =
     "\noptions:\n"
     "      --max-size=SIZE     uncompressed bytes of one image (4G)\n"
     "      --max-entries=N     files of one image (1000000)\n"
+    "  -n, --dry-run           print what gc would remove (gc)\n"
     "  -v, --verbose           say more\n"
     "  -h, --help              this text\n";
 
@@ -51,13 +56,14 @@ parse_opts(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{ "max-size", required_argument, NULL, 'S' },
 		{ "max-entries", required_argument, NULL, 'E' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "nvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'S':
 			if (num_parse_size(optarg, &o->lim.max_bytes) == -1 ||
@@ -72,6 +78,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 				diag_die(EXIT_USAGE, "--max-entries %s: not a "
 				    "count", optarg);
 			break;
+		case 'n': o->dry_run = 1; break;
 		case 'v': diag_verbosity++; break;
 		case 'h': usage(0);
 		default: usage(EXIT_USAGE);
@@ -228,10 +235,51 @@ cmd_import(const struct conf *c, char **av, const struct opts *o)
 	return 0;
 }
 
+/* Each flattened image: its digest and its command. */
+static int
+cmd_list(const struct conf *c)
+{
+	char images[PATH_MAX], path[PATH_MAX + 80], *argv;
+	struct dirent *de;
+	size_t len, i;
+	DIR *d;
+	int lock = images_open(c, images, sizeof(images), 0);
+
+	if ((d = opendir(images)) == NULL)
+		diag_die_errno(EXIT_OSERR, "%s", images);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "sha256-", 7) != 0 ||
+		    !image_is_hex(de->d_name + 7))
+			continue;
+		if (state_pathf(path, sizeof(path), "%s/%s/argv", images,
+		    de->d_name) == -1 || state_read(path, 1 << 20, &argv, &len) == -1)
+			continue;
+		for (i = 0; i + 1 < len; i++)
+			if (argv[i] == '\0')
+				argv[i] = ' ';
+		printf("sha256:%s\t%s\n", de->d_name + 7, argv);
+		free(argv);
+	}
+	closedir(d);
+	close(lock);
+	return 0;
+}
+
+static int
+cmd_gc(const struct conf *c, const struct opts *o)
+{
+	char images[PATH_MAX];
+	int lock = images_open(c, images, sizeof(images), 1), rc;
+
+	rc = image_gc(c->root, images, o->dry_run);
+	close(lock);
+	return rc == 0 ? 0 : EXIT_OSERR;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct opts o = { { 4ull << 30, 1000000, 4ull << 30 } };
+	struct opts o = { { 4ull << 30, 1000000, 4ull << 30 }, 0 };
 	struct conf c;
 	char err[512], **av;
 	const char *cmd;
@@ -250,5 +298,9 @@ main(int argc, char **argv)
 	av = argv + 1 + optind;
 	if (strcmp(cmd, "import") == 0 && ac == 3)
 		return cmd_import(&c, av, &o);
+	if (strcmp(cmd, "list") == 0 && ac == 0)
+		return cmd_list(&c);
+	if (strcmp(cmd, "gc") == 0 && ac == 0)
+		return cmd_gc(&c, &o);
 	usage(EXIT_USAGE);
 }

@@ -104,4 +104,12 @@ int	image_layers_apply(struct image_stage *st, const struct image_config *ic,
 	    const char *rootfs, const struct image_limits *lim,
 	    char *err, size_t errlen, int *code);
 
+/*
+ * Remove each image under `images` that nothing under `root` refers to
+ * (pushed images, releases, stacks) and no dyno holds, printing each
+ * one's digest; with dry_run only print.  The caller holds the images
+ * lock alone.  0, or -1 when a removal failed (warned).
+ */
+int	image_gc(const char *root, const char *images, int dry_run);
+
 #endif
