@@ -30,6 +30,7 @@ struct opts {
 static const char usage_text[] =
     "usage: dyno-image import APP TYPE FILE|DIR [--max-size SIZE]"
     " [--max-entries N]\n"
+    "       dyno-image release APP TYPE ...\n"
     "       dyno-image list\n"
     "       dyno-image gc [--dry-run]\n";
 
@@ -235,6 +236,26 @@ cmd_import(const struct conf *c, char **av, const struct opts *o)
 	return 0;
 }
 
+static int
+cmd_release(const struct conf *c, char **av, int ac)
+{
+	char images[PATH_MAX];
+	const char *why;
+	int lock, rc;
+
+	if ((why = names_check_app(av[0])) != NULL)
+		diag_die(EXIT_USAGE, "%s: %s", av[0], why);
+	/* Shared: gc waits until the release names the images. */
+	lock = images_open(c, images, sizeof(images), 0);
+	if (state_pathf(stage_path, sizeof(stage_path), "%s/.stage-XXXXXX",
+	    images) == -1 || mkdtemp(stage_path) == NULL)
+		diag_die_errno(EXIT_CANTCREAT, "%s", images);
+	atexit(stage_cleanup);
+	rc = image_release(c->root, images, av[0], av + 1, ac - 1, stage_path);
+	close(lock);
+	return rc;
+}
+
 /* Each flattened image: its digest and its command. */
 static int
 cmd_list(const struct conf *c)
@@ -298,6 +319,8 @@ main(int argc, char **argv)
 	av = argv + 1 + optind;
 	if (strcmp(cmd, "import") == 0 && ac == 3)
 		return cmd_import(&c, av, &o);
+	if (strcmp(cmd, "release") == 0 && ac >= 2)
+		return cmd_release(&c, av, ac);
 	if (strcmp(cmd, "list") == 0 && ac == 0)
 		return cmd_list(&c);
 	if (strcmp(cmd, "gc") == 0 && ac == 0)

@@ -110,6 +110,14 @@ int	image_layers_apply(struct image_stage *st, const struct image_config *ic,
  * one's digest; with dry_run only print.  The caller holds the images
  * lock alone.  0, or -1 when a removal failed (warned).
  */
+/*
+ * dyno-image-release.c: write, in folder `stage`, a slug whose Procfile
+ * runs each type's image command and an images folder naming each type's
+ * pushed image, then run "release create APP --slug --images".  Dies on
+ * a type without a pushed image; returns release's exit status.
+ */
+int	image_release(const char *root, const char *images, const char *app,
+	    char **types, int ntypes, const char *stage);
 int	image_gc(const char *root, const char *images, int dry_run);
 
 #endif

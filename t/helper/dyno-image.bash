@@ -33,3 +33,18 @@ image_tree() {
 image_root() {
 	echo "$DYNO_ROOT/images/sha256-$1/rootfs"
 }
+
+# image_with_shell DIR: an image of the host's dash and libc alone, with
+# a page in /srv: enough for a shell command, nothing of the host's /usr.
+image_with_shell() {
+	local s="$DYNO_TEST_DIR/shroot" lib
+	mkdir -p "$s/bin" "$s/srv"
+	cp /bin/dash "$s/bin/sh"
+	for lib in $(ldd /bin/dash | grep -o '/[^ ]*'); do
+		mkdir -p "$s${lib%/*}"
+		cp -L "$lib" "$s$lib"
+	done
+	echo page >"$s/srv/index"
+	image_new "$1"
+	image_add_dir "$1" "$s"
+}
