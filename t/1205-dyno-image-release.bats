@@ -88,3 +88,15 @@ teardown() {
 	run --separate-stderr release create dynotest-imgrel --slug "$DYNO_TEST_DIR/slug" --images "$DYNO_TEST_DIR/imgs"
 	[ "$status" -eq 65 ]
 }
+
+@test "stack NAME records the stack's image, which gc keeps" {
+	run --separate-stderr dyno-image stack dynotest-stk "$I"
+	assert_success
+	[ "$(cat "$DYNO_ROOT/stacks/dynotest-stk")" = "$output" ]
+	rm -r "$A/images"
+	run --separate-stderr dyno-image gc
+	assert_success
+	[ "$(dyno-image list | wc -l)" -eq 1 ]
+	run --separate-stderr dyno-image stack Bad/Name "$I"
+	[ "$status" -eq 64 ]
+}

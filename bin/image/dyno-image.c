@@ -31,6 +31,8 @@ static const char usage_text[] =
     "usage: dyno-image import APP TYPE FILE|DIR [--max-size SIZE]"
     " [--max-entries N]\n"
     "       dyno-image release APP TYPE ...\n"
+    "       dyno-image stack NAME FILE|DIR [--max-size SIZE]"
+    " [--max-entries N]\n"
     "       dyno-image list\n"
     "       dyno-image gc [--dry-run]\n";
 
@@ -172,15 +174,19 @@ flatten(const char *images, struct image_stage *st,
 	state_fsync_dir(images);
 }
 
-/* apps/APP/images/TYPE names the image the next release of TYPE runs. */
+/*
+ * apps/APP/images/TYPE names the image the next release of TYPE runs;
+ * with app NULL, stacks/TYPE names the stack's image.
+ */
 static void
 record_push(const struct conf *c, const char *app, const char *type,
     const char *hex)
 {
 	char dir[PATH_MAX], path[PATH_MAX], line[80];
 
-	if (state_pathf(dir, sizeof(dir), "%s/apps/%s/images", c->root,
-	    app) == -1 || state_pathf(path, sizeof(path), "%s/%s", dir,
+	if ((app != NULL ? state_pathf(dir, sizeof(dir), "%s/apps/%s/images",
+	    c->root, app) : state_pathf(dir, sizeof(dir), "%s/stacks",
+	    c->root)) == -1 || state_pathf(path, sizeof(path), "%s/%s", dir,
 	    type) == -1)
 		diag_die(EXIT_CONFIG, "%s: path too long", c->root);
 	snprintf(line, sizeof(line), "sha256:%s\n", hex);
@@ -200,7 +206,7 @@ stage_cleanup(void)
 }
 
 static int
-cmd_import(const struct conf *c, char **av, const struct opts *o)
+cmd_import(const struct conf *c, char **av, const struct opts *o, int stack)
 {
 	char images[PATH_MAX], err[1024];
 	struct image_stage st;
@@ -209,9 +215,10 @@ cmd_import(const struct conf *c, char **av, const struct opts *o)
 	int lock, code;
 	size_t i;
 
+	/* A stack: av = NAME FILE, its name ruled like an app's. */
 	if ((why = names_check_app(av[0])) != NULL)
 		diag_die(EXIT_USAGE, "%s: %s", av[0], why);
-	if ((why = names_check_proctype(av[1])) != NULL)
+	if (!stack && (why = names_check_proctype(av[1])) != NULL)
 		diag_die(EXIT_USAGE, "%s: %s", av[1], why);
 	lock = images_open(c, images, sizeof(images), 0);
 	memset(&st, 0, sizeof(st));
@@ -221,12 +228,15 @@ cmd_import(const struct conf *c, char **av, const struct opts *o)
 		diag_die_errno(EXIT_CANTCREAT, "%s", st.path);
 	memcpy(stage_path, st.path, sizeof(stage_path));
 	atexit(stage_cleanup);
-	if (image_source_stage(av[2], &st, &o->lim, err, sizeof(err),
+	if (image_source_stage(av[stack ? 1 : 2], &st, &o->lim, err, sizeof(err),
 	    &code) == -1)
 		diag_die(code, "%s", err);
 	load_config(&st, &ic);
 	flatten(images, &st, &ic, &o->lim);
-	record_push(c, av[0], av[1], st.config);
+	if (stack)
+		record_push(c, NULL, av[0], st.config);
+	else
+		record_push(c, av[0], av[1], st.config);
 	printf("sha256:%s\n", st.config);
 	image_config_free(&ic);
 	for (i = 0; i < st.nlayers; i++)
@@ -318,7 +328,9 @@ main(int argc, char **argv)
 	ac = argc - 1 - optind;
 	av = argv + 1 + optind;
 	if (strcmp(cmd, "import") == 0 && ac == 3)
-		return cmd_import(&c, av, &o);
+		return cmd_import(&c, av, &o, 0);
+	if (strcmp(cmd, "stack") == 0 && ac == 2)
+		return cmd_import(&c, av, &o, 1);
 	if (strcmp(cmd, "release") == 0 && ac >= 2)
 		return cmd_release(&c, av, ac);
 	if (strcmp(cmd, "list") == 0 && ac == 0)
