@@ -17,6 +17,7 @@ enum type {
 	T_SPACE,	/* a space name (names_check_space) */
 	T_SIZE,		/* a dyno size name: letters, digits, . _ - */
 	T_HOSTS,	/* DNS names separated by blanks or commas */
+	T_STACK,	/* a stack name, ruled as an app's (dyno-image stack) */
 	T_BOOL,		/* num_parse_bool */
 };
 
@@ -38,6 +39,7 @@ static const struct key {
 	{ "maintenance", T_BOOL, FIELD(maintenance), 0 },
 	{ "runtime-dyno-metadata", T_BOOL, FIELD(metadata), 0 },
 	{ "log-runtime-metrics", T_BOOL, FIELD(metrics), 0 },
+	{ "stack", T_STACK, FIELD(stack), 0 },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -172,6 +174,8 @@ check_text(enum type t, const char *v)
 	case T_SIZE:
 		return all_namechars(v, strlen(v)) ? NULL :
 		    "a size name is letters, digits, '-', '_' and '.'";
+	case T_STACK:
+		return names_check_app(v);
 	default:
 		return check_hosts(v);
 	}

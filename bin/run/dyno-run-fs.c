@@ -219,10 +219,91 @@ stack_etc_open(void)
 	return 0;
 }
 
+/* A writable bind of the overlay's src on dst; symlinks are copied. */
+static int
+image_bind(const char *src, const char *dst, unsigned char type)
+{
+	char target[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if (type == DT_LNK) {
+		if ((n = readlink(src, target, sizeof(target) - 1)) == -1)
+			return fail("readlink %s", src);
+		target[n] = '\0';
+		return symlink(target, dst) == -1 ? fail("symlink %s", dst) : 0;
+	}
+	if (type == DT_DIR) {
+		if (mkdir(dst, 0755) == -1)
+			return fail("mkdir %s", dst);
+	} else if (type == DT_REG) {
+		if ((fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1)
+			return fail("create %s", dst);
+		close(fd);
+	} else
+		return 0;	/* no devices, FIFOs or sockets at the top */
+	return mnt(src, dst, NULL, MS_BIND | MS_REC, NULL);
+}
+
+/*
+ * --image: the image's root, read-only, under an overlay whose upper
+ * layer is a tmpfs (writes die with the dyno), its folders bound into
+ * the new root; the staging tmpfs is detached once they are.  nosuid:
+ * the image's setuid files give nothing.
+ */
+#define IMG	"/.dyno-image"
+static int
+image_root(const struct dyno *d)
+{
+	char opts[128], src[PATH_MAX + 16], dst[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(opts, sizeof(opts), "mode=0755,size=%llu",
+	    (unsigned long long)d->tmp_size);
+	if (mkdir(IMG, 0700) == -1 || mnt("dyno", IMG, "tmpfs", MS_NOSUID |
+	    MS_NODEV, opts) == -1)
+		return fail("mkdir " IMG);
+	if (mkdir(IMG "/upper", 0755) == -1 || mkdir(IMG "/work", 0700) ==
+	    -1 || mkdir(IMG "/lower", 0755) == -1 || mkdir(IMG "/root", 0755)
+	    == -1)
+		return fail("mkdir " IMG);
+	snprintf(src, sizeof(src), OLD "%s/rootfs", d->image);
+	if (mnt(src, IMG "/lower", NULL, MS_BIND | MS_REC, NULL) == -1 ||
+	    make_ro(IMG "/lower") == -1 || mnt("overlay", IMG "/root",
+	    "overlay", MS_NOSUID | MS_NODEV, "lowerdir=" IMG "/lower,upperdir="
+	    IMG "/upper,workdir=" IMG "/work") == -1)
+		return -1;
+	if ((dir = opendir(IMG "/root")) == NULL)
+		return fail("open " IMG);
+	while ((de = readdir(dir)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, "tmp") || !strcmp(de->d_name, "proc") ||
+		    !strcmp(de->d_name, "dev") || !strcmp(de->d_name, "sys") ||
+		    !strcmp(de->d_name, "oldroot") || de->d_name[0] == '\0')
+			continue;
+		snprintf(src, sizeof(src), IMG "/root/%s", de->d_name);
+		snprintf(dst, sizeof(dst), "/%s", de->d_name);
+		if (image_bind(src, dst, de->d_type) == -1) {
+			closedir(dir);
+			return -1;
+		}
+	}
+	closedir(dir);
+	if (umount2(IMG, MNT_DETACH) == -1 || rmdir(IMG) == -1)
+		return fail("detach " IMG);
+	/* /etc/hosts and /etc/hostname go somewhere, even in a bare image. */
+	if (access("/etc", F_OK) == -1 && mkdir("/etc", 0755) == -1)
+		return fail("mkdir /etc");
+	return 0;
+}
+
 /* The read-only stack: the host's /usr and friends, or a whole tree. */
 static int
 stack(const struct dyno *d)
 {
+	if (d->image[0] != '\0')
+		return image_root(d);
 	static const char *const host[] = { "usr", "bin", "sbin", "lib",
 	    "lib32", "lib64", "libx32" };
 	char src[2 * PATH_MAX], dst[PATH_MAX];
@@ -546,14 +627,16 @@ fs_finish(const struct dyno *d, int userns, char *err, size_t errlen)
 {
 	ferr = err;
 	ferrlen = errlen;
-	if (app_overlay(d, userns) == -1)
+	if (d->image[0] == '\0' && app_overlay(d, userns) == -1)
 		return -1;
 	if (umount2(OLD, MNT_DETACH) == -1 || rmdir(OLD) == -1)
 		return fail("detach the host root");
 	if (mnt(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL)
 	    == -1)
 		return -1;
-	if (chdir("/app") == -1)
+	if (d->image[0] != '\0' && chdir(d->workdir) == 0)
+		return 0;	/* a WorkingDir the image lacks: "/" */
+	if (chdir(d->image[0] != '\0' ? "/" : "/app") == -1)
 		return fail("chdir /app");
 	return 0;
 }

@@ -29,6 +29,7 @@
 struct opts {
 	const char	*app, *name, *app_dir, *env_file, *release, *size;
 	const char	*port, *net, *stack, *grace, *user, *info_file;
+	const char	*image;
 	int		 userns, detach, reclaim;
 };
 
@@ -42,7 +43,7 @@ usage(int code)
 	    "\t[--net none | host | space:NAME] [--stack DIR] "
 	    "[--grace SECONDS]\n"
 	    "\t[--user USER] [--userns | --no-userns] [--info-file PATH] [--detach]\n"
-	    "\t-- COMMAND [ARG ...]\n"
+	    "\t[--image DIR] -- COMMAND [ARG ...]\n"
 	    "       dyno-run --reclaim\n"
 	    "       dyno-run --help\n");
 	if (code == 0)
@@ -65,6 +66,7 @@ usage(int code)
 		    "  --detach              run in the background, output to the log\n"
 		    "  --reclaim             undo what killed dyno-runs left behind\n"
 		    "  --info-file=PATH      write the dyno's pid, init, cgroup, addr\n"
+		    "  --image=DIR           run on an image dyno-image imported\n"
 		    "  --help                this text\n", stdout);
 	exit(code);
 }
@@ -99,6 +101,9 @@ resolve_release(const struct conf *c, const struct opts *o, struct dyno *d,
 
 	envpath[0] = '\0';
 	real[0] = '\0';
+	if (o->image != NULL && o->app == NULL && o->release == NULL &&
+	    o->app_dir == NULL)
+		return;		/* an image alone: no slug, no config vars */
 	if (o->app_dir != NULL) {
 		if (realpath(o->app_dir, d->slug) == NULL)
 			diag_die_errno(EXIT_NOINPUT, "%s", o->app_dir);
@@ -283,6 +288,8 @@ build_env(const char *envpath, const struct opts *o, struct dyno *d)
 	env_init(&d->env);
 	if (env_set(&d->env, "PATH", DEFAULT_PATH) == -1)
 		diag_die(EXIT_OSERR, "out of memory");
+	if (d->image[0] != '\0')
+		image_env(d);
 	if (envpath[0] != '\0' &&
 	    envfile_load_release(envpath, &d->env, err, sizeof(err)) == -1)
 		diag_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_DATAERR, "%s",
@@ -367,7 +374,13 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	resolve_userns(c, o->userns, d);
 	resolve_net(c, o->net, &ac, d);
 	resolve_size(c, o->size, &ac, d);
-	resolve_stack(o->stack ? o->stack : c->stack, d);
+	/* app.conf stack=NAME: the image the stack names now (dyno-image). */
+	if (o->stack == NULL && ac.stack[0] != '\0')
+		resolve_stack(image_stack(c->root, ac.stack), d);
+	else
+		resolve_stack(o->stack ? o->stack : c->stack, d);
+	if (o->image != NULL)
+		image_resolve(o->image, d->cmd_line[0] == '\0', d);
 	d->tty = !o->detach && isatty(STDIN_FILENO);
 	d->ttyslave = -1;
 	d->ttysock[0] = d->ttysock[1] = -1;
@@ -403,6 +416,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "detach", no_argument, NULL, 'D' },
 		{ "no-userns", no_argument, NULL, 'P' },
 		{ "reclaim", no_argument, NULL, 'R' },
+		{ "image", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -428,6 +442,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'D': o->detach = 1; break;
 		case 'P': o->userns = 0; break;
 		case 'R': o->reclaim = 1; break;
+		case 'I': o->image = optarg; break;
 		case 'h': usage(0);
 		default: usage(EXIT_USAGE);
 		}
@@ -446,10 +461,11 @@ main(int argc, char **argv)
 
 	diag_start(argc, argv);
 	parse_opts(argc, argv, &o);
-	if (!o.reclaim)
+	if (o.reclaim) {
+		if (optind != argc)
+			usage(EXIT_USAGE);
+	} else if (o.image == NULL || argc > optind)
 		join_command(argc - optind, argv + optind, &d);
-	else if (optind != argc)
-		usage(EXIT_USAGE);
 	if (geteuid() != 0)
 		diag_die(EXIT_NOPERM, "namespaces, cgroups and mounts: need root");
 	if (conf_load(&c, err, sizeof(err)) == -1)

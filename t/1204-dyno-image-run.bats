@@ -1,0 +1,105 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# dyno-run --image: the image's root under an ephemeral writable layer,
+# its command, Env, WorkingDir; never root; config vars over Env.
+bats_require_minimum_version 1.5.0
+load helper/common
+load helper/dyno-run
+load helper/dyno-image
+
+setup() {
+	dyno_setup
+	dr_setup
+	require_cmd umoci
+	I="$DYNO_TEST_DIR/img"
+	image_with_shell "$I"
+	umoci config --image "$I:app" --config.env FOO=image --config.env BAR=image \
+		--config.workingdir /srv --config.user 0 \
+		--config.cmd 'echo "foo=$FOO bar=$BAR port=$PORT dir=$(pwd)"; read -r p </srv/index; echo "page=$p"' >/dev/null
+	run --separate-stderr dyno-image import "$DR_APP" web "$I"
+	assert_success
+	IMG="$DYNO_ROOT/images/sha256-${output#sha256:}"
+	printf 'BAR=config\n' >"$DR_REL/env"
+}
+
+teardown() {
+	dr_teardown
+	dyno_teardown
+}
+
+@test "the image's command runs with Env, then config vars, then PORT" {
+	run --separate-stderr dr_run --image "$IMG" --port 5000
+	assert_success
+	assert_line "foo=image bar=config port=5000 dir=/srv"
+	assert_line "page=page"
+}
+
+@test "the root is the image's, writable, and the writes die with the dyno" {
+	run --separate-stderr dr_run --image "$IMG" -- 'echo new >/srv/index && read -r p </srv/index && echo "$p"; test -e /usr/bin/env || echo no-host-usr'
+	assert_success
+	assert_line new
+	assert_line no-host-usr
+	[ "$(cat "$IMG/rootfs/srv/index")" = page ]
+}
+
+@test "User 0 in the image still runs unprivileged" {
+	run --separate-stderr dr_run --image "$IMG" -- 'while read -r k v _; do [ "$k" = Uid: ] && echo "uid=$v"; done </proc/self/status'
+	assert_success
+	assert_output --regexp '^uid=[0-9]+$'
+	refute_output uid=0
+}
+
+@test "an Entrypoint's words reach the program unchanged" {
+	umoci config --image "$I:app" --config.entrypoint /bin/sh \
+		--config.entrypoint -c --config.cmd "echo \"it's \$0\"" --config.cmd 'a b' >/dev/null
+	run --separate-stderr dyno-image import "$DR_APP" web "$I"
+	assert_success
+	run --separate-stderr dr_run --image "$DYNO_ROOT/images/sha256-${output#sha256:}"
+	assert_success
+	assert_output "it's a b"
+}
+
+@test "gc keeps an image while a dyno runs on it" {
+	rm "$DYNO_ROOT/apps/$DR_APP/images/web"
+	# The dyno waits on its stdin, a pipe nothing writes to.
+	(sleep 60 | timeout 60 dyno-run --app "$DR_APP" --net none --image "$IMG" -- 'read -r x') 3>&- &
+	wait_for 20 test -n "$(test_dynoruns "$DR_APP")"
+	pid=$(test_dynoruns "$DR_APP" | head -1)
+	run --separate-stderr dyno-image gc
+	assert_output ""
+	[ -d "$IMG/rootfs" ]
+	kill "$pid"
+	wait_for 20 test -z "$(test_dynoruns "$DR_APP")"
+	run --separate-stderr dyno-image gc
+	assert_output "sha256:${IMG##*sha256-}"
+}
+
+@test "a folder that is not an image is refused" {
+	run --separate-stderr dr_run --image "$DYNO_TEST_DIR" -- true
+	[ "$status" -eq 66 ]
+}
+
+@test "app.conf stack=NAME runs slug dynos on the stack's image; an update is seen at the next start" {
+	run --separate-stderr dyno-image stack dynotest-stk "$I"
+	assert_success
+	printf '[app]\nstack = dynotest-stk\n' >"$DYNO_ROOT/apps/$DR_APP/app.conf"
+	echo 'slug file' >"$DR_SLUG/hello"
+	run --separate-stderr dr_run -- 'read -r p </srv/index; read -r h </app/hello; echo "$p/$h"; test -e /usr/bin/env || echo no-host-usr'
+	assert_success
+	assert_line "page/slug file"
+	assert_line no-host-usr
+	# The stack is updated: a new image under the same name.
+	mkdir -p "$DYNO_TEST_DIR/l2/srv"
+	echo page2 >"$DYNO_TEST_DIR/l2/srv/index"
+	image_add_dir "$I" "$DYNO_TEST_DIR/l2"
+	run --separate-stderr dyno-image stack dynotest-stk "$I"
+	assert_success
+	run --separate-stderr dr_run -- 'read -r p </srv/index; echo "$p"'
+	assert_output page2
+}
+
+@test "a stack that is not installed is a configuration error" {
+	printf '[app]\nstack = dynotest-nostack\n' >"$DYNO_ROOT/apps/$DR_APP/app.conf"
+	run --separate-stderr dr_run -- true
+	[ "$status" -eq 78 ]
+}
