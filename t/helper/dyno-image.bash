@@ -45,6 +45,9 @@ image_with_shell() {
 		cp -L "$lib" "$s$lib"
 	done
 	echo page >"$s/srv/index"
+	chmod 1777 "$s/srv"
+	mkdir -p "$s/etc"
+	printf '127.0.0.1\tlocalhost\n' >"$s/etc/hosts"
 	image_new "$1"
 	image_add_dir "$1" "$s"
 }
