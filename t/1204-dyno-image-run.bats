@@ -111,3 +111,107 @@ teardown() {
 	run --separate-stderr dr_run -- true
 	[ "$status" -eq 78 ]
 }
+
+# image_user_layer: a layer with the image's passwd and group, and a home
+# its user 1000 owns (0700: nobody else may write or even list it).
+image_user_layer() {
+	local l="$DYNO_TEST_DIR/ul"
+	mkdir -p "$l/etc" "$l/home/app"
+	printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n' >"$l/etc/passwd"
+	printf 'root:x:0:\napp:x:1000:\nstaff:x:1002:\n' >"$l/etc/group"
+	echo mine >"$l/home/app/own"
+	chown -R 1000:1000 "$l/home/app"
+	chmod 0700 "$l/home/app"
+	image_add_dir "$I" "$l"
+}
+
+@test "in the app's user namespace the image's User owns its files, as in the image" {
+	image_user_layer
+	umoci config --image "$I:app" --config.user app >/dev/null
+	run --separate-stderr dyno-image import "$DR_APP" web "$I"
+	assert_success
+	img="$DYNO_ROOT/images/sha256-${output#sha256:}"
+	run --separate-stderr dr_run --userns --image "$img" -- 'while read -r k v _; do [ "$k" = Uid: ] && echo "uid=$v"; [ "$k" = Gid: ] && echo "gid=$v"; done </proc/self/status; echo "home=$HOME"; read -r o <"$HOME/own" && echo "own=$o"; echo w >"$HOME/new" && echo wrote'
+	assert_success
+	assert_line uid=1000
+	assert_line gid=1000
+	assert_line home=/home/app
+	assert_line own=mine
+	assert_line wrote
+	# The image's files stay as the importer left them.
+	[ "$(stat -c %u "$img/rootfs/home/app")" = 1000 ]
+	[ ! -e "$img/rootfs/home/app/new" ]
+}
+
+@test "an image's User:group by name, and a numeric one" {
+	image_user_layer
+	umoci config --image "$I:app" --config.user app:staff >/dev/null
+	run --separate-stderr dyno-image import "$DR_APP" web "$I"
+	img="$DYNO_ROOT/images/sha256-${output#sha256:}"
+	run --separate-stderr dr_run --userns --image "$img" -- 'while read -r k v _; do [ "$k" = Gid: ] && echo "gid=$v"; done </proc/self/status; true'
+	assert_success
+	assert_output gid=1002
+	umoci config --image "$I:app" --config.user 1001 >/dev/null
+	run --separate-stderr dyno-image import "$DR_APP" web "$I"
+	img="$DYNO_ROOT/images/sha256-${output#sha256:}"
+	run --separate-stderr dr_run --userns --image "$img" -- 'while read -r k v _; do [ "$k" = Uid: ] && echo "uid=$v"; done </proc/self/status; echo "home=$HOME"'
+	assert_success
+	assert_line uid=1001
+	assert_line home=/
+}
+
+@test "an image's User the image lacks, or above the mapped ids, is refused" {
+	umoci config --image "$I:app" --config.user dynotest-nobody >/dev/null
+	run --separate-stderr dyno-image import "$DR_APP" web "$I"
+	img="$DYNO_ROOT/images/sha256-${output#sha256:}"
+	run --separate-stderr dr_run --userns --image "$img" -- true
+	[ "$status" -eq 65 ]
+	err_has "User dynotest-nobody: not in the image's passwd or group"
+	umoci config --image "$I:app" --config.user 70000 >/dev/null
+	run --separate-stderr dyno-image import "$DR_APP" web "$I"
+	img="$DYNO_ROOT/images/sha256-${output#sha256:}"
+	run --separate-stderr dr_run --userns --image "$img" -- true
+	[ "$status" -eq 65 ]
+	err_has "are not mapped"
+}
+
+@test "an image's passwd that leads out of the image is not read" {
+	mkdir -p "$DYNO_TEST_DIR/pl/etc"
+	ln -s /etc/passwd "$DYNO_TEST_DIR/pl/etc/passwd"
+	image_add_dir "$I" "$DYNO_TEST_DIR/pl"
+	umoci config --image "$I:app" --config.user root >/dev/null
+	run --separate-stderr dyno-image import "$DR_APP" web "$I"
+	img="$DYNO_ROOT/images/sha256-${output#sha256:}"
+	run --separate-stderr dr_run --userns --image "$img" -- true
+	[ "$status" -eq 65 ]
+}
+
+@test "an image whose /etc is a link to the host's never has the host written" {
+	# Until the root is built, the host's tree is at /oldroot: an /etc
+	# pointing there would have dyno-run replace the host's /etc/hosts.
+	host="$DYNO_TEST_DIR/hostetc"
+	mkdir -p "$host" "$DYNO_TEST_DIR/el"
+	echo dynotest-marker >"$host/hosts"
+	ln -s "/oldroot$host" "$DYNO_TEST_DIR/el/etc"
+	rm -rf "$DYNO_TEST_DIR/shroot/etc"
+	cp -a "$DYNO_TEST_DIR/el/etc" "$DYNO_TEST_DIR/shroot/etc"
+	J="$DYNO_TEST_DIR/img2"
+	image_new "$J"
+	image_add_dir "$J" "$DYNO_TEST_DIR/shroot"
+	run --separate-stderr dyno-image import "$DR_APP" web "$J"
+	assert_success
+	img="$DYNO_ROOT/images/sha256-${output#sha256:}"
+	[ -L "$img/rootfs/etc" ]
+	run --separate-stderr dr_run --image "$img" -- 'read -r a b </etc/hosts; echo "$a $b"'
+	assert_success
+	assert_output "127.0.0.1 localhost"
+	[ "$(cat "$host/hosts")" = dynotest-marker ]
+	# The same image as a stack.
+	run --separate-stderr dyno-image stack dynotest-stk2 "$J"
+	assert_success
+	printf '[app]\nstack = dynotest-stk2\n' >"$DYNO_ROOT/apps/$DR_APP/app.conf"
+	run --separate-stderr dr_run -- 'read -r a b </etc/hosts; echo "$a $b"'
+	assert_success
+	assert_output "127.0.0.1 localhost"
+	[ "$(cat "$host/hosts")" = dynotest-marker ]
+}

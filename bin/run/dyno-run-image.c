@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "diag.h"
 #include "env.h"
+#include "num.h"
 #include "state.h"
 
 #include "dyno-run.h"
@@ -140,8 +142,105 @@ image_workdir(struct dyno *d)
 	free(w);
 }
 
+/*
+ * Find `name` (or the id by_id, when not -1) in the image's passwd or
+ * group file, read beneath its root: the file is the image's, and may be
+ * a link out of it, a FIFO or huge.  Fills id (field 3), gid (field 4,
+ * passwd only) and home (field 6, passwd only).  0 found, -1 not.
+ */
+static int
+db_lookup(int rootfd, const char *file, const char *name, long by_id,
+    unsigned *id, unsigned *gid, char *home, size_t homelen)
+{
+	char *text, *line, *next, *f[7];
+	unsigned n, v;
+	int rc = -1;
+
+	if (beneath_read(rootfd, file, IMAGE_FILE_MAX, &text, NULL) == -1)
+		return -1;
+	for (line = text; rc == -1 && line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		for (n = 0, f[0] = line; n < 6 && (f[n + 1] = strchr(f[n],
+		    ':')) != NULL; n++)
+			*f[n + 1]++ = '\0';
+		if (n < 2 || num_parse_uint(f[2], 0, UINT32_MAX - 1, &v) == -1 ||
+		    (by_id >= 0 ? (long)v != by_id : strcmp(f[0], name) != 0))
+			continue;
+		*id = v;
+		rc = 0;
+		if (gid != NULL && (n < 3 ||
+		    num_parse_uint(f[3], 0, UINT32_MAX - 1, gid) == -1))
+			rc = -1;
+		if (home != NULL && n >= 5 && f[5][0] == '/')
+			snprintf(home, homelen, "%s", f[5]);
+	}
+	free(text);
+	return rc;
+}
+
+/* A numeric id, or a name looked up in the image's file. */
+static int
+image_id(int rootfd, const char *file, const char *s, unsigned *id,
+    unsigned *gid, char *home, size_t homelen)
+{
+	if (s[0] != '\0' && s[strspn(s, "0123456789")] == '\0') {
+		if (num_parse_uint(s, 0, UINT32_MAX - 1, id) == -1)
+			return -1;
+		/* A uid alone: its passwd line, if any, gives gid and home. */
+		if (gid != NULL && db_lookup(rootfd, file, s, (long)*id, id, gid,
+		    home, homelen) == -1)
+			*gid = *id;
+		return 0;
+	}
+	return db_lookup(rootfd, file, s, -1, id, gid, home, homelen);
+}
+
+/*
+ * The image's User ("user", "uid", "user:group", "uid:gid"), resolved in
+ * the image's own passwd and group.  Only inside the app's user namespace
+ * do the image's ids mean nothing on the host, so only there is it used;
+ * root (uid or gid 0) is mapped to the dyno user, never run.
+ */
+static void
+image_user(struct dyno *d)
+{
+	char *spec = image_file(d, "user", NULL), *grp, root[PATH_MAX + 8];
+	unsigned uid, gid;
+	int rootfd;
+
+	spec[strcspn(spec, "\n")] = '\0';
+	snprintf(d->home, sizeof(d->home), "/");
+	if (spec[0] == '\0' || !d->userns) {
+		free(spec);
+		return;
+	}
+	if ((grp = strchr(spec, ':')) != NULL)
+		*grp++ = '\0';
+	snprintf(root, sizeof(root), "%s/rootfs", d->image);
+	if ((rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		diag_die_errno(EXIT_NOINPUT, "%s", root);
+	if (image_id(rootfd, "etc/passwd", spec, &uid, &gid, d->home,
+	    sizeof(d->home)) == -1 || (grp != NULL && image_id(rootfd,
+	    "etc/group", grp, &gid, NULL, NULL, 0) == -1))
+		diag_die(EXIT_DATAERR, "image %s: User %s%s%s: not in the "
+		    "image's passwd or group", d->image, spec, grp ? ":" : "",
+		    grp ? grp : "");
+	close(rootfd);
+	if (uid >= d->idsize || gid >= d->idsize)
+		diag_die(EXIT_DATAERR, "image %s: User %u:%u: ids above %u are "
+		    "not mapped", d->image, uid, gid, (unsigned)d->idsize - 1);
+	if (uid != 0 && gid != 0) {
+		d->uid = uid;
+		d->gid = gid;
+		snprintf(d->user, sizeof(d->user), "%s", spec);
+	}
+	free(spec);
+}
+
 void
-image_resolve(const char *dir, int need_command, struct dyno *d)
+image_resolve(const char *dir, int need_command, int keep_user,
+    struct dyno *d)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -157,6 +256,10 @@ image_resolve(const char *dir, int need_command, struct dyno *d)
 	if (need_command)
 		image_command(d);
 	image_workdir(d);
+	if (!keep_user)
+		image_user(d);
+	else
+		snprintf(d->home, sizeof(d->home), "/");
 }
 
 void

@@ -295,7 +295,11 @@ build_env(const char *envpath, const struct opts *o, struct dyno *d)
 		diag_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_DATAERR, "%s",
 		    err);
 	snprintf(port, sizeof(port), "%u", d->port);
-	if (env_set(&d->env, "HOME", "/app") == -1 ||
+	/* An image's HOME is its own (Env, config vars, or its passwd's). */
+	if (d->image[0] != '\0' && env_get(&d->env, "HOME") == NULL &&
+	    env_set(&d->env, "HOME", d->home) == -1)
+		diag_die(EXIT_OSERR, "out of memory");
+	if ((d->image[0] == '\0' && env_set(&d->env, "HOME", "/app") == -1) ||
 	    env_set(&d->env, "DYNO", d->name) == -1 ||
 	    env_set(&d->env, "PS", d->name) == -1 ||
 	    (d->port && env_set(&d->env, "PORT", port) == -1))
@@ -374,13 +378,15 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	resolve_userns(c, o->userns, d);
 	resolve_net(c, o->net, &ac, d);
 	resolve_size(c, o->size, &ac, d);
-	/* app.conf stack=NAME: the image the stack names now (dyno-image). */
-	if (o->stack == NULL && ac.stack[0] != '\0')
+	/* An image is a whole root: no stack under it.  app.conf stack=NAME:
+	 * the image the stack names now (dyno-image). */
+	if (o->image != NULL)
+		image_resolve(o->image, d->cmd_line[0] == '\0', o->user != NULL,
+		    d);
+	else if (o->stack == NULL && ac.stack[0] != '\0')
 		resolve_stack(image_stack(c->root, ac.stack), d);
 	else
 		resolve_stack(o->stack ? o->stack : c->stack, d);
-	if (o->image != NULL)
-		image_resolve(o->image, d->cmd_line[0] == '\0', d);
 	d->tty = !o->detach && isatty(STDIN_FILENO);
 	d->ttyslave = -1;
 	d->ttysock[0] = d->ttysock[1] = -1;

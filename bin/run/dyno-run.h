@@ -24,6 +24,7 @@ struct dyno {
 	char		 stack[PATH_MAX];	/* "" = the host's /usr etc. */
 	char		 image[PATH_MAX];	/* --image: DYNO_ROOT/images/sha256-HEX */
 	char		 workdir[PATH_MAX];	/* --image: its WorkingDir */
+	char		 home[256];		/* --image: HOME, from its passwd */
 	char		 cmd_line[8192];	/* what /bin/sh -c runs */
 	char		 hostname[40];		/* the dyno id */
 	char		 space[160];
@@ -81,10 +82,12 @@ int	oneoff_detach(struct dyno *d, const struct conf *c);
 
 /*
  * dyno-run-image.c: image_resolve() takes the image folder `dir` (dies
- * when it is not one), its WorkingDir, and its command when need_command;
+ * when it is not one), its WorkingDir, its command when need_command, and
+ * its User unless keep_user (--user given): d->userns must be known;
  * image_env() sets the image's Env (before config vars and ours).
  */
-void	image_resolve(const char *dir, int need_command, struct dyno *d);
+void	image_resolve(const char *dir, int need_command, int keep_user,
+	    struct dyno *d);
 void	image_env(struct dyno *d);
 /*
  * The root of stack NAME (DYNO_ROOT/stacks/NAME names an image), locked
