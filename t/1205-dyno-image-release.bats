@@ -100,3 +100,25 @@ teardown() {
 	run --separate-stderr dyno-image stack Bad/Name "$I"
 	[ "$status" -eq 64 ]
 }
+
+@test "a release image runs the release phase on that image, and its failure stops the release" {
+	R="$DYNO_TEST_DIR/rimg"
+	image_with_shell "$R"
+	umoci config --image "$R:app" --config.cmd 'read -r p </srv/index && test ! -e /usr/bin/env && echo "release phase on $p"' >/dev/null
+	run --separate-stderr dyno-image import dynotest-imgrel release "$R"
+	assert_success
+	run --separate-stderr dyno-image release dynotest-imgrel web release
+	assert_success
+	assert_output v1
+	grep -q 'release phase on page' <<<"$stderr"
+	grep -q '^status=succeeded' "$A/releases/v1/release"
+	[ "$(readlink "$A/current")" = releases/v1 ]
+	# A release image that fails: the release is failed, current stays.
+	umoci config --image "$R:app" --config.cmd 'echo failing; exit 3' >/dev/null
+	run --separate-stderr dyno-image import dynotest-imgrel release "$R"
+	assert_success
+	run --separate-stderr dyno-image release dynotest-imgrel web release
+	assert_failure
+	grep -q '^status=failed' "$A/releases/v2/release"
+	[ "$(readlink "$A/current")" = releases/v1 ]
+}

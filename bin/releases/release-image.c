@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "diag.h"
+#include "imageref.h"
 #include "names.h"
 #include "state.h"
 
@@ -16,8 +17,9 @@
 static int
 valid_ref(const char *s)
 {
-	return strncmp(s, "sha256:", 7) == 0 && strlen(s) == 72 &&
-	    strspn(s + 7, "0123456789abcdef") == 64 && s[71] == '\n';
+	size_t n = strlen(s);
+
+	return n > 0 && s[n - 1] == '\n' && imageref_valid(s);
 }
 
 int
