@@ -316,12 +316,18 @@ main(int argc, char **argv)
 	const char *cmd;
 	int ac;
 
-	diag_setprog(argv[0]);
+	diag_start(argc, argv);
 	if (argc < 2)
 		usage(EXIT_USAGE);
 	cmd = argv[1];
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
 		usage(0);
+	if (strcmp(cmd, "import") != 0 && strcmp(cmd, "stack") != 0 &&
+	    strcmp(cmd, "release") != 0 && strcmp(cmd, "list") != 0 &&
+	    strcmp(cmd, "gc") != 0) {
+		diag_error("unknown command \"%s\"", cmd);
+		usage(EXIT_USAGE);
+	}
 	parse_opts(argc - 1, argv + 1, &o);
 	if (conf_load(&c, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
