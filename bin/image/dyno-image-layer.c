@@ -47,6 +47,9 @@ struct applier {
 	int		 errfd;		/* the pipe for the parent's message */
 };
 
+static noreturn void child_fail(struct applier *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+
 static noreturn void
 child_fail(struct applier *ap, int code, const char *fmt, ...)
 {

@@ -40,6 +40,9 @@ struct src {
 	int		 code;
 };
 
+static int	fail(struct src *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
 static int
 fail(struct src *s, int code, const char *fmt, ...)
 {
