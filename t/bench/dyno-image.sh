@@ -62,7 +62,8 @@ median_ms() {
 	for ((i = 0; i < RUNS; i++)); do
 		"$PREP"
 		t0=$(date +%s%N)
-		"$@" >/dev/null 2>&1 || bench_fail "failed: $*"
+		"$@" >/dev/null 2>"$DIR/err" ||
+			bench_fail "failed: $*: $(tail -3 "$DIR/err")"
 		t1=$(date +%s%N)
 		times+=($(((t1 - t0) / 1000000)))
 	done
