@@ -57,7 +57,7 @@ VERSION       := $(or $(if $(wildcard .git),$(patsubst v%,%,$(shell \
 # bin/<folder>/<tool>-<part>.c build bin/<tool>.  A missing main file is an
 # error, never a tool silently left out.
 TOOLS          = dyno-run dyno-manager dyno-cycle logplexd dyno-logs dyno-route \
-                 release space-net dyno-build
+                 release space-net dyno-build dyno-image
 SRCDIR_dyno-run     = bin/run
 SRCDIR_dyno-manager = bin/manager
 SRCDIR_dyno-cycle   = bin/manager
@@ -67,6 +67,7 @@ SRCDIR_dyno-route   = bin/route
 SRCDIR_release      = bin/releases
 SRCDIR_space-net    = bin/net
 SRCDIR_dyno-build   = bin/build
+SRCDIR_dyno-image   = bin/image
 SRC_DIRS       = $(sort $(foreach t,$(TOOLS),$(SRCDIR_$(t))))
 $(foreach t,$(TOOLS),$(if $(wildcard $(SRCDIR_$(t))/$(t).c),,\
   $(error $(SRCDIR_$(t))/$(t).c: missing: the main file of $(t))))
@@ -90,6 +91,7 @@ PKGS_dyno-route   = inih openssl
 PKGS_dyno-cycle   = inih
 PKGS_space-net    = inih libnl-3.0 libnl-route-3.0 libnftables
 PKGS_dyno-build   = inih libcurl libarchive yaml-0.1
+PKGS_dyno-image   = inih libarchive libcrypto
 ALL_PKGS       = inih libcap-ng libseccomp libcurl gnutls openssl libnl-3.0 libnl-route-3.0
 
 # Deferred: on a fresh machine `deps` installs pkg-config and the -dev
@@ -106,9 +108,9 @@ DEPS_BUILD     = gcc make pkg-config libcap-ng-dev libseccomp-dev libnl-3-dev \
 DEPS_TEST      = bats bats-assert bats-support mandoc shellcheck curl python3 procps \
                  psmisc iproute2 util-linux zsh bash-completion rsyslog nftables \
                  netcat-openbsd openssl bsdextrautils user-mode-linux kmod attr \
-                 git openssh-server openssh-client
+                 git openssh-server openssh-client umoci skopeo
 DEPS_BENCH     = ruby-foreman time bc hyperfine wrk haproxy nginx-light rsyslog bubblewrap \
-                 crun runc
+                 crun runc podman
 
 LIB_SRCS      := $(wildcard lib/*.c)
 LIB_OBJS      := $(LIB_SRCS:.c=.o)

@@ -17,6 +17,7 @@ enum type {
 	T_SPACE,	/* a space name (names_check_space) */
 	T_SIZE,		/* a dyno size name: letters, digits, . _ - */
 	T_HOSTS,	/* DNS names separated by blanks or commas */
+	T_STACK,	/* a stack name, ruled as an app's (dyno-image stack) */
 	T_BOOL,		/* num_parse_bool */
 	T_PACKS,	/* buildpack folders and URLs: printable, no quote */
 	T_BRANCH,	/* a git branch name */
@@ -42,6 +43,7 @@ static const struct key {
 	{ "log-runtime-metrics", T_BOOL, FIELD(metrics), 0 },
 	{ "buildpacks", T_PACKS, FIELD(buildpacks), 0 },
 	{ "deploy_branch", T_BRANCH, FIELD(deploy_branch), 0 },
+	{ "stack", T_STACK, FIELD(stack), 0 },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -184,6 +186,8 @@ check_text(enum type t, const char *v)
 		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		    "0123456789-_./") != strlen(v) ?
 		    "a branch is letters, digits, '-', '_', '.' and '/'" : NULL;
+	case T_STACK:
+		return names_check_app(v);
 	default:
 		return check_hosts(v);
 	}

@@ -12,6 +12,7 @@
 #define APPCONF_LINE_MAX	4096	/* bytes of one line, newline excluded */
 #define APPCONF_ID_MAX		64
 #define APPCONF_SPACE_MAX	64
+#define APPCONF_STACK_MAX	64
 #define APPCONF_HOSTS_MAX	2048	/* bytes of hostnames=, NUL included */
 #define APPCONF_HOST_MAX	253	/* one DNS name */
 #define APPCONF_PACKS_MAX	APPCONF_LINE_MAX	/* buildpacks= */
@@ -25,6 +26,7 @@ struct appconf {
 	char	id[APPCONF_ID_MAX];		/* id=: HEROKU_APP_ID */
 	char	space[APPCONF_SPACE_MAX];	/* space=: a space name */
 	char	size[CONF_NAME_MAX];		/* size=: a dyno.conf size */
+	char	stack[APPCONF_STACK_MAX];	/* stack=: DYNO_ROOT/stacks/NAME */
 	char	hostnames[APPCONF_HOSTS_MAX];	/* hostnames=: as written */
 	int	preboot;			/* preboot= */
 	int	maintenance;			/* maintenance= */

@@ -3,7 +3,7 @@
 bats_require_minimum_version 1.5.0
 load helper/common
 
-TOOLS="dyno-run dyno-manager dyno-cycle dyno-route logplexd dyno-logs release space-net dyno-build"
+TOOLS="dyno-run dyno-manager dyno-cycle dyno-route logplexd dyno-logs release space-net dyno-build dyno-image"
 
 setup() {
 	dyno_setup
@@ -41,7 +41,7 @@ want_version() {
 		run -64 --separate-stderr "$TOP/bin/$t" --dynotest-bogus
 		[ "${stderr_lines[0]}" != "" ]
 		case $t in
-		release | space-net)
+		release | space-net | dyno-image)
 			assert_equal "${stderr_lines[0]}" "$t: unknown command \"--dynotest-bogus\"" ;;
 		*)
 			assert_equal "${stderr_lines[0]}" "$t: unrecognized option '--dynotest-bogus'" ;;

@@ -18,6 +18,7 @@
 
 #include "diag.h"
 #include "dynostate.h"
+#include "imageref.h"
 #include "state.h"
 #include "dyno-manager-app.h"
 
@@ -260,6 +261,18 @@ network(const struct mgr *m, char *buf, size_t size)
 	return buf;
 }
 
+/* The image folder of TYPE in the current release (its images/TYPE). */
+static int
+image_of(struct mgr *m, const char *type, char *dir, size_t len)
+{
+	char path[PATH_MAX];
+
+	if (state_pathf(path, sizeof(path), "%s/images/%s", m->app.reldir,
+	    type) == -1)
+		return -1;
+	return imageref_dir(m->conf->root, path, dir, len);
+}
+
 /* The child: stdout and stderr are the pipes (the only fds that cross
  * exec), then dyno-run does the isolation. */
 static void
@@ -267,8 +280,9 @@ exec_dynorun(struct mgr *m, struct dyno *d, struct inst *in, int out, int err)
 {
 	const struct procfile_entry *e = procfile_find(&m->app.pf, d->type);
 	const struct ftype *t = formation_find(&m->f, d->type);
-	char port[16], grace[32], net[80];
+	char port[16], grace[32], net[80], img[PATH_MAX], *av[24];
 	const char *size = t && t->size[0] ? t->size : m->app.size;
+	size_t n = 0;
 
 	evloop_child_sigreset();
 	if (dup2(out, STDOUT_FILENO) == -1 || dup2(err, STDERR_FILENO) == -1)
@@ -282,16 +296,34 @@ exec_dynorun(struct mgr *m, struct dyno *d, struct inst *in, int out, int err)
 	snprintf(grace, sizeof(grace), "%llu",
 	    (unsigned long long)(m->conf->grace_ms + 999) / 1000);
 	network(m, net, sizeof(net));
-	if (in->port)
-		execl(m->dynorun, "dyno-run", "--app", m->app.name, "--name",
-		    d->name, "--release", m->app.reldir, "--size", size, "--port",
-		    port, "--net", net, "--grace", grace, "--info-file", in->info,
-		    "--", e ? e->command : "false", (char *)NULL);
-	else
-		execl(m->dynorun, "dyno-run", "--app", m->app.name, "--name",
-		    d->name, "--release", m->app.reldir, "--size", size, "--net",
-		    net, "--grace", grace, "--info-file", in->info, "--",
-		    e ? e->command : "false", (char *)NULL);
+	av[n++] = "dyno-run";
+	av[n++] = "--app";
+	av[n++] = m->app.name;
+	av[n++] = "--name";
+	av[n++] = d->name;
+	av[n++] = "--release";
+	av[n++] = m->app.reldir;
+	av[n++] = "--size";
+	av[n++] = (char *)size;
+	av[n++] = "--net";
+	av[n++] = net;
+	av[n++] = "--grace";
+	av[n++] = grace;
+	av[n++] = "--info-file";
+	av[n++] = in->info;
+	if (in->port) {
+		av[n++] = "--port";
+		av[n++] = port;
+	}
+	/* A type released from an image runs on it (dyno-image(1)). */
+	if (image_of(m, d->type, img, sizeof(img)) == 0) {
+		av[n++] = "--image";
+		av[n++] = img;
+	}
+	av[n++] = "--";
+	av[n++] = e ? (char *)e->command : "false";
+	av[n] = NULL;
+	execv(m->dynorun, av);
 	dprintf(STDERR_FILENO, "dyno-manager: %s: %s\n", m->dynorun,
 	    strerror(errno));
 	_exit(EXIT_CANTRUN);

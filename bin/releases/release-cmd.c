@@ -40,7 +40,8 @@ cmd_create(struct app *a, const struct opts *o)
 		rc = EXIT_SOFTWARE;
 	if (rc != 0 || (rc = slug_import(a->conf, o->slug, slug, sha)) != 0 ||
 	    (rc = slug_check_procfile(slug, &web, &rel)) != 0 ||
-	    (rc = slug_seal(slug)) != 0)
+	    (rc = slug_seal(slug)) != 0 || (o->images != NULL &&
+	    (rc = release_images_copy(o->images, nr.staging)) != 0))
 		goto out;
 	snprintf(deploy, sizeof(deploy), "Deploy %.8s", o->commit ?
 	    o->commit : sha);
@@ -229,6 +230,18 @@ rollback_target(struct app *a, const char *arg, unsigned *target)
 	return 0;
 }
 
+/* releases/vN/images of the release whose slug path is in buf (reused). */
+static const char *
+images_of(struct app *a, unsigned v, char *buf)
+{
+	char path[PATH_MAX];
+
+	if (state_pathf(path, sizeof(path), "%s/releases/v%u/images", a->dir,
+	    v) == -1)
+		return "";
+	return strcpy(buf, path);
+}
+
 int
 cmd_rollback(struct app *a, const char *arg)
 {
@@ -260,6 +273,7 @@ cmd_rollback(struct app *a, const char *arg)
 		rc = EXIT_SOFTWARE;
 	if (rc == 0 && (rc = slug_link(from, to)) == 0 &&
 	    (rc = slug_seal(to)) == 0 &&
+	    (rc = release_images_copy(images_of(a, t, from), nr.staging)) == 0 &&
 	    (rc = app_read_env(a, t, &nr.env)) == 0 &&
 	    (rc = app_commit(a, &nr, &v)) == 0)
 		printf("v%u\n", v);

@@ -103,7 +103,10 @@ config_commit(struct app *a, unsigned base, struct env *e, const char *desc)
 	    nr.staging) == -1)
 		rc = EXIT_SOFTWARE;
 	if (rc == 0 && (rc = slug_link(from, to)) == 0 &&
-	    (rc = slug_seal(to)) == 0 && (rc = app_commit(a, &nr, &v)) == 0)
+	    (rc = slug_seal(to)) == 0 && state_pathf(from, sizeof(from),
+	    "%s/releases/v%u/images", a->dir, base) == 0 &&
+	    (rc = release_images_copy(from, nr.staging)) == 0 &&
+	    (rc = app_commit(a, &nr, &v)) == 0)
 		printf("v%u\n", v);
 	newrel_abort(&nr);
 	return rc;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "imageref.h"
 #include "linebuf.h"
 #include "logclient.h"
 #include "logmsg.h"
@@ -58,17 +59,37 @@ find_dyno_run(char *buf, size_t size)
 	snprintf(buf, size, "dyno-run");
 }
 
+/*
+ * The image of the release's "release" type, or "" for a slug release:
+ * 0, or -1 when the release names one badly.
+ */
+static int
+release_image(struct phase *ph, const char *reldir, char *image, size_t len)
+{
+	char path[PATH_MAX];
+
+	image[0] = '\0';
+	if (state_pathf(path, sizeof(path), "%s/images/release", reldir) ==
+	    -1)
+		return -1;
+	if (imageref_dir(ph->app->conf->root, path, image, len) == 0)
+		return 0;
+	image[0] = '\0';
+	return errno == ENOENT ? 0 : -1;
+}
+
 static int
 spawn(struct phase *ph, unsigned version, const char *command)
 {
-	char prog[PATH_MAX], reldir[PATH_MAX], grace[32];
+	char prog[PATH_MAX], reldir[PATH_MAX], grace[32], image[PATH_MAX];
 	int p[2], null;
 
 	find_dyno_run(prog, sizeof(prog));
 	snprintf(grace, sizeof(grace), "%llu",
 	    (unsigned long long)(ph->app->conf->grace_ms / 1000));
 	if (state_pathf(reldir, sizeof(reldir), "%s/releases/v%u",
-	    ph->app->dir, version) == -1 || pipe2(p, O_CLOEXEC) == -1 ||
+	    ph->app->dir, version) == -1 || release_image(ph, reldir, image,
+	    sizeof(image)) == -1 || pipe2(p, O_CLOEXEC) == -1 ||
 	    (null = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
 		diag_error_errno("release phase");
 		return EXIT_OSERR;
@@ -82,9 +103,17 @@ spawn(struct phase *ph, unsigned version, const char *command)
 		if (dup2(null, 0) == -1 || dup2(p[1], 1) == -1 ||
 		    dup2(p[1], 2) == -1)
 			_exit(EXIT_OSERR);
-		execlp(prog, "dyno-run", "--app", ph->app->name, "--name",
-		    ph->dyno, "--release", reldir, "--net", "none", "--grace",
-		    grace, "--", command, (char *)NULL);
+		/* A release image is the release phase's root (dyno-image). */
+		if (image[0] != '\0')
+			execlp(prog, "dyno-run", "--app", ph->app->name,
+			    "--name", ph->dyno, "--release", reldir, "--net",
+			    "none", "--grace", grace, "--image", image, "--",
+			    command, (char *)NULL);
+		else
+			execlp(prog, "dyno-run", "--app", ph->app->name,
+			    "--name", ph->dyno, "--release", reldir, "--net",
+			    "none", "--grace", grace, "--", command,
+			    (char *)NULL);
 		dprintf(2, "%s: cannot run %s: %s\n", diag_prog(), prog,
 		    strerror(errno));
 		_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANTRUN);

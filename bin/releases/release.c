@@ -14,12 +14,12 @@
 
 enum {
 	O_SLUG = 1 << 0, O_DESC = 1 << 1, O_COMMIT = 1 << 2, O_NUM = 1 << 3,
-	O_SHELL = 1 << 4,
+	O_SHELL = 1 << 4, O_IMAGES = 1 << 5,
 };
 
 static const char usage_text[] =
     "usage: release create APP --slug FILE|DIR|URL [--description TEXT]"
-    " [--commit SHA]\n"
+    " [--commit SHA] [--images DIR]\n"
     "       release list APP [--num N]\n"
     "       release show APP [vN]\n"
     "       release rollback APP [vN]\n"
@@ -36,6 +36,7 @@ static const char options_text[] =
     "  -s, --slug=FILE|DIR|URL   the slug: a tar archive, a folder or a URL\n"
     "  -d, --description=TEXT    describe the release (create)\n"
     "  -c, --commit=SHA          the source commit (create)\n"
+    "      --images=DIR          process types' images, one file each (create)\n"
     "  -n, --num=N               how many releases to list (15)\n"
     "      --shell               print export KEY='value' lines (config)\n"
     "  -v, --verbose             say more\n"
@@ -61,6 +62,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "commit", required_argument, NULL, 'c' },
 		{ "num", required_argument, NULL, 'n' },
 		{ "shell", no_argument, NULL, 'S' },
+		{ "images", required_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -74,6 +76,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'd': o->description = optarg; seen |= O_DESC; break;
 		case 'c': o->commit = optarg; seen |= O_COMMIT; break;
 		case 'S': o->shell = 1; seen |= O_SHELL; break;
+		case 'I': o->images = optarg; seen |= O_IMAGES; break;
 		case 'v': diag_verbosity++; break;
 		case 'h': usage(0);
 		case 'n':
@@ -164,7 +167,7 @@ dispatch(const struct conf *c, const char *cmd, int ac, char **av,
 		lo = 2;
 		hi = sub == 'g' ? 2 : ac;
 	} else if (strcmp(cmd, "create") == 0)
-		allowed = O_SLUG | O_DESC | O_COMMIT;
+		allowed = O_SLUG | O_DESC | O_COMMIT | O_IMAGES;
 	else if (strcmp(cmd, "list") == 0)
 		allowed = O_NUM;
 	else if (strcmp(cmd, "show") == 0 || strcmp(cmd, "rollback") == 0)

@@ -68,6 +68,15 @@ make_ro(const char *dst)
 	    MS_NOSUID | MS_NODEV, NULL);
 }
 
+/* True when path is a folder itself, not a link to one. */
+static int
+is_dir(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* Bind host `src` (under the old root) read-only on `dst`, made here. */
 static int
 bind_ro(const char *src, const char *dst)
@@ -179,6 +188,10 @@ etc_hosts(const struct dyno *d)
 	if (unlink("/etc/hosts") == -1 && errno != ENOENT)
 		return fail("replace /etc/hosts");
 	if (d->spacedns[0] != '\0') {
+		/* A stack's or image's own entry there is not followed. */
+		if (!is_dir("/etc/dyno-dns") && unlink("/etc/dyno-dns") == -1 &&
+		    errno != ENOENT)
+			return fail("replace /etc/dyno-dns");
 		snprintf(src, sizeof(src), OLD "%s", d->spacedns);
 		if (bind_ro(src, "/etc/dyno-dns") == -1)
 			return -1;
@@ -195,6 +208,7 @@ etc_hosts(const struct dyno *d)
  * A stack's /etc is bound read-only: an overlay with its upper layer on a
  * small tmpfs lets /etc/hosts be ours; read-only again once written (the
  * root's remount in fs_finish() does not reach a mount of its own).
+ * 1 when it made the overlay, 0 when the stack has no /etc folder.
  */
 static int
 stack_etc_open(void)
@@ -216,7 +230,7 @@ stack_etc_open(void)
 		return -1;
 	if (umount2("/.etc", MNT_DETACH) == -1 || rmdir("/.etc") == -1)
 		return fail("detach /.etc");
-	return 0;
+	return 1;
 }
 
 /* The read-only stack: the host's /usr and friends, or a whole tree. */
@@ -249,6 +263,8 @@ stack(const struct dyno *d)
 		    !strcmp(de->d_name, "oldroot"))
 			continue;
 		snprintf(src, sizeof(src), OLD "%s/%s", d->stack, de->d_name);
+		if (!strcmp(de->d_name, "etc") && !is_dir(src))
+			continue;	/* see image_root() */
 		snprintf(dst, sizeof(dst), "/%s", de->d_name);
 		if (mirror(src, dst) == -1) {
 			closedir(dir);
@@ -298,13 +314,16 @@ hold_userns(void *arg)
 }
 
 /*
- * A user namespace whose maps turn `owner` into the dyno user: the fd an
- * idmapped mount needs.  -1 when it cannot be made.  The helper is born in
- * it (clone, not fork then unshare), so the maps can be written at once,
- * and shares our memory (CLONE_VM), so making it copies no page table.
+ * A user namespace whose maps turn host ids [from, from + count) into
+ * [to, to + count): the fd an idmapped mount needs.  -1 when it cannot be
+ * made.  The helper is born in it (clone, not fork then unshare), so the
+ * maps can be written at once, and shares our memory (CLONE_VM), so
+ * making it copies no page table.  /proc must show the caller's PID
+ * namespace (the helper's pid is read there).
  */
 static int
-owner_userns(uid_t owner, gid_t gowner, const struct dyno *d)
+range_userns(unsigned uid, unsigned uto, unsigned gid, unsigned gto,
+    unsigned count)
 {
 	static char stack[16384] __attribute__((aligned(16)));
 	char path[64];
@@ -315,8 +334,8 @@ owner_userns(uid_t owner, gid_t gowner, const struct dyno *d)
 	    CLONE_NEWUSER | SIGCHLD, NULL);
 	if (pid == -1)
 		return -1;
-	if (fs_write_idmap(pid, "uid_map", owner, host_uid(d), 1) == 0 &&
-	    fs_write_idmap(pid, "gid_map", gowner, host_gid(d), 1) == 0) {
+	if (fs_write_idmap(pid, "uid_map", uid, uto, count) == 0 &&
+	    fs_write_idmap(pid, "gid_map", gid, gto, count) == 0) {
 		snprintf(path, sizeof(path), "/proc/%ld/ns/user", (long)pid);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
@@ -324,6 +343,13 @@ owner_userns(uid_t owner, gid_t gowner, const struct dyno *d)
 	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
 		;
 	return fd;
+}
+
+/* The slug's owner as the dyno user. */
+static int
+owner_userns(uid_t owner, gid_t gowner, const struct dyno *d)
+{
+	return range_userns(owner, host_uid(d), gowner, host_gid(d), 1);
 }
 
 /*
@@ -343,32 +369,41 @@ fs_slug_userns(const struct dyno *d)
 }
 
 /*
- * The slug read-only on dst: an idmapped mount through `userns` (Linux
- * 5.12+), so the app can change its own files through the overlay, as on
- * Heroku where the slug belongs to the dyno user.  Without one, or on an
- * older kernel, a plain bind.
+ * src read-only on dst through an idmapped mount of `userns` (Linux
+ * 5.12+): 0, or -1 with errno.
+ */
+static int
+idmap_bind(const char *src, const char *dst, int userns)
+{
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP |
+	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+	int tree, rc = -1, e;
+
+	a.userns_fd = (uint64_t)userns;
+	tree = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE |
+	    OPEN_TREE_CLOEXEC);
+	if (tree != -1 && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH,
+	    &a, sizeof(a)) == 0 && syscall(SYS_move_mount, tree, "",
+	    AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) == 0)
+		rc = 0;
+	e = errno;
+	if (tree != -1)
+		close(tree);
+	errno = e;
+	return rc;
+}
+
+/*
+ * The slug read-only on dst: an idmapped mount through `userns`, so the
+ * app can change its own files through the overlay, as on Heroku where
+ * the slug belongs to the dyno user.  Without one, or on an older kernel,
+ * a plain bind.
  */
 static int
 slug_mount(const char *src, const char *dst, int userns)
 {
-	struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP |
-	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
-	int tree;
-
-	if (userns != -1) {
-		a.userns_fd = (uint64_t)userns;
-		tree = (int)syscall(SYS_open_tree, AT_FDCWD, src,
-		    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-		if (tree != -1 && syscall(SYS_mount_setattr, tree, "",
-		    AT_EMPTY_PATH, &a, sizeof(a)) == 0 &&
-		    syscall(SYS_move_mount, tree, "", AT_FDCWD, dst,
-		    MOVE_MOUNT_F_EMPTY_PATH) == 0) {
-			close(tree);
-			return 0;
-		}
-		if (tree != -1)
-			close(tree);
-	}
+	if (userns != -1 && idmap_bind(src, dst, userns) == 0)
+		return 0;
 	if (mnt(src, dst, NULL, MS_BIND | MS_REC, NULL) == -1)
 		return -1;
 	return make_ro(dst);
@@ -417,6 +452,115 @@ app_overlay(const struct dyno *d, int userns)
 		return -1;
 	if (umount2(STAGE, MNT_DETACH) == -1 || rmdir(STAGE) == -1)
 		return fail("detach " STAGE);
+	return 0;
+}
+
+/* A writable bind of the overlay's src on dst; symlinks are copied. */
+static int
+image_bind(const char *src, const char *dst, unsigned char type)
+{
+	char target[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if (type == DT_LNK) {
+		if ((n = readlink(src, target, sizeof(target) - 1)) == -1)
+			return fail("readlink %s", src);
+		target[n] = '\0';
+		return symlink(target, dst) == -1 ? fail("symlink %s", dst) : 0;
+	}
+	if (type == DT_DIR) {
+		if (mkdir(dst, 0755) == -1)
+			return fail("mkdir %s", dst);
+	} else if (type == DT_REG) {
+		if ((fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1)
+			return fail("create %s", dst);
+		close(fd);
+	} else
+		return 0;	/* no devices, FIFOs or sockets at the top */
+	return mnt(src, dst, NULL, MS_BIND | MS_REC, NULL);
+}
+
+/*
+ * The image's root read-only on dst.  In the app's user namespace its ids
+ * are the app's: an idmapped mount shows the image's uid N as the host's
+ * idbase + N, which is the dyno's N, so a User of the image owns its
+ * files in the dyno as in the image, and the image's root files belong
+ * to the app's unprivileged base id.  No fallback to a plain bind there:
+ * the files would keep host ids no tenant should own.
+ */
+static int
+image_lower(const struct dyno *d, const char *src, const char *dst)
+{
+	int userns, rc;
+
+	if (!d->userns) {
+		if (mnt(src, dst, NULL, MS_BIND | MS_REC, NULL) == -1)
+			return -1;
+		return make_ro(dst);
+	}
+	if ((userns = range_userns(0, d->idbase, 0, d->idbase, d->idsize)) ==
+	    -1)
+		return fail("image %s: a user namespace for its ids", d->image);
+	rc = idmap_bind(src, dst, userns);
+	close(userns);
+	return rc == -1 ? fail("image %s: idmapped mount", d->image) : 0;
+}
+
+/*
+ * --image: the image's root, read-only, under an overlay whose upper
+ * layer is a tmpfs (writes die with the dyno), its top entries bound into
+ * the new root; the staging tmpfs is detached once they are.  nosuid:
+ * the image's setuid files give nothing.  Until fs_finish() the host's
+ * tree is at OLD and we are the host's root: a path we write through must
+ * not be one the image chose, so an /etc that is a link (to OLD "/etc",
+ * say, where /etc/hosts would be written) is left out for a folder of
+ * our own; below /etc, etc_hosts() replaces rather than follows.
+ */
+#define IMG	"/.dyno-image"
+static int
+image_root(const struct dyno *d)
+{
+	char opts[128], src[PATH_MAX + 16], dst[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(opts, sizeof(opts), "mode=0755,size=%llu",
+	    (unsigned long long)d->tmp_size);
+	if (mkdir(IMG, 0700) == -1 || mnt("dyno", IMG, "tmpfs", MS_NOSUID |
+	    MS_NODEV, opts) == -1)
+		return fail("mkdir " IMG);
+	if (mkdir(IMG "/upper", 0755) == -1 || mkdir(IMG "/work", 0700) ==
+	    -1 || mkdir(IMG "/lower", 0755) == -1 || mkdir(IMG "/root", 0755)
+	    == -1)
+		return fail("mkdir " IMG);
+	snprintf(src, sizeof(src), OLD "%s/rootfs", d->image);
+	if (image_lower(d, src, IMG "/lower") == -1 || mnt("overlay",
+	    IMG "/root", "overlay", MS_NOSUID | MS_NODEV, "lowerdir=" IMG
+	    "/lower,upperdir=" IMG "/upper,workdir=" IMG "/work") == -1)
+		return -1;
+	if ((dir = opendir(IMG "/root")) == NULL)
+		return fail("open " IMG);
+	while ((de = readdir(dir)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, "tmp") || !strcmp(de->d_name, "proc") ||
+		    !strcmp(de->d_name, "dev") || !strcmp(de->d_name, "sys") ||
+		    !strcmp(de->d_name, "oldroot") || de->d_name[0] == '\0' ||
+		    (!strcmp(de->d_name, "etc") && de->d_type != DT_DIR))
+			continue;
+		snprintf(src, sizeof(src), IMG "/root/%s", de->d_name);
+		snprintf(dst, sizeof(dst), "/%s", de->d_name);
+		if (image_bind(src, dst, de->d_type) == -1) {
+			closedir(dir);
+			return -1;
+		}
+	}
+	closedir(dir);
+	if (umount2(IMG, MNT_DETACH) == -1 || rmdir(IMG) == -1)
+		return fail("detach " IMG);
+	/* /etc/hosts and /etc/hostname go somewhere, even in a bare image. */
+	if (!is_dir("/etc") && mkdir("/etc", 0755) == -1)
+		return fail("mkdir /etc");
 	return 0;
 }
 
@@ -538,16 +682,20 @@ new_root(void)
 int
 fs_prepare(const struct dyno *d, char *err, size_t errlen)
 {
+	int etc = 0;
+
 	ferr = err;
 	ferrlen = errlen;
-	if (new_root() == -1 || stack(d) == -1 || proc() == -1 ||
-	    tmp(d) == -1 || dev(d) == -1)
+	/* /proc first: image_root() reads a helper's maps there. */
+	if (new_root() == -1 || proc() == -1 || (d->image[0] != '\0' ?
+	    image_root(d) : stack(d)) == -1 || tmp(d) == -1 || dev(d) == -1)
 		return -1;
-	if (d->stack[0] != '\0' && stack_etc_open() == -1)
+	if (d->stack[0] != '\0' && (etc = stack_etc_open()) == -1)
 		return -1;
 	if (etc_hosts(d) == -1)
 		return -1;
-	if (d->stack[0] != '\0' && make_ro("/etc") == -1)
+	/* A stack without an /etc folder has ours, a folder of the root. */
+	if (etc == 1 && make_ro("/etc") == -1)
 		return -1;
 	return 0;
 }
@@ -558,14 +706,16 @@ fs_finish(const struct dyno *d, int userns, char *err, size_t errlen)
 {
 	ferr = err;
 	ferrlen = errlen;
-	if (app_overlay(d, userns) == -1)
+	if (d->image[0] == '\0' && app_overlay(d, userns) == -1)
 		return -1;
 	if (umount2(OLD, MNT_DETACH) == -1 || rmdir(OLD) == -1)
 		return fail("detach the host root");
 	if (mnt(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL)
 	    == -1)
 		return -1;
-	if (chdir("/app") == -1)
+	if (d->image[0] != '\0' && chdir(d->workdir) == 0)
+		return 0;	/* a WorkingDir the image lacks: "/" */
+	if (chdir(d->image[0] != '\0' ? "/" : "/app") == -1)
 		return fail("chdir /app");
 	return 0;
 }

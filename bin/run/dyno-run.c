@@ -29,6 +29,7 @@
 struct opts {
 	const char	*app, *name, *app_dir, *env_file, *release, *size;
 	const char	*port, *net, *stack, *grace, *user, *info_file;
+	const char	*image;
 	int		 userns, detach, reclaim, app_rw;
 };
 
@@ -42,7 +43,7 @@ usage(int code)
 	    "\t[--net none | host | space:NAME] [--stack DIR] "
 	    "[--grace SECONDS]\n"
 	    "\t[--user USER] [--userns | --no-userns] [--info-file PATH] [--detach]\n"
-	    "\t-- COMMAND [ARG ...]\n"
+	    "\t[--image DIR] -- COMMAND [ARG ...]\n"
 	    "       dyno-run --reclaim\n"
 	    "       dyno-run --help\n");
 	if (code == 0)
@@ -66,6 +67,7 @@ usage(int code)
 		    "  --detach              run in the background, output to the log\n"
 		    "  --reclaim             undo what killed dyno-runs left behind\n"
 		    "  --info-file=PATH      write the dyno's pid, init, cgroup, addr\n"
+		    "  --image=DIR           run on an image dyno-image imported\n"
 		    "  --help                this text\n", stdout);
 	exit(code);
 }
@@ -100,6 +102,9 @@ resolve_release(const struct conf *c, const struct opts *o, struct dyno *d,
 
 	envpath[0] = '\0';
 	real[0] = '\0';
+	if (o->image != NULL && o->app == NULL && o->release == NULL &&
+	    o->app_dir == NULL)
+		return;		/* an image alone: no slug, no config vars */
 	if (o->app_dir != NULL) {
 		if (realpath(o->app_dir, d->slug) == NULL)
 			diag_die_errno(EXIT_NOINPUT, "%s", o->app_dir);
@@ -284,12 +289,18 @@ build_env(const char *envpath, const struct opts *o, struct dyno *d)
 	env_init(&d->env);
 	if (env_set(&d->env, "PATH", DEFAULT_PATH) == -1)
 		diag_die(EXIT_OSERR, "out of memory");
+	if (d->image[0] != '\0')
+		image_env(d);
 	if (envpath[0] != '\0' &&
 	    envfile_load_release(envpath, &d->env, err, sizeof(err)) == -1)
 		diag_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_DATAERR, "%s",
 		    err);
 	snprintf(port, sizeof(port), "%u", d->port);
-	if (env_set(&d->env, "HOME", "/app") == -1 ||
+	/* An image's HOME is its own (Env, config vars, or its passwd's). */
+	if (d->image[0] != '\0' && env_get(&d->env, "HOME") == NULL &&
+	    env_set(&d->env, "HOME", d->home) == -1)
+		diag_die(EXIT_OSERR, "out of memory");
+	if ((d->image[0] == '\0' && env_set(&d->env, "HOME", "/app") == -1) ||
 	    env_set(&d->env, "DYNO", d->name) == -1 ||
 	    env_set(&d->env, "PS", d->name) == -1 ||
 	    (d->port && env_set(&d->env, "PORT", port) == -1))
@@ -369,7 +380,15 @@ resolve(const struct conf *c, const struct opts *o, struct dyno *d)
 	d->app_rw = o->app_rw;
 	resolve_net(c, o->net, &ac, d);
 	resolve_size(c, o->size, &ac, d);
-	resolve_stack(o->stack ? o->stack : c->stack, d);
+	/* An image is a whole root: no stack under it.  app.conf stack=NAME:
+	 * the image the stack names now (dyno-image). */
+	if (o->image != NULL)
+		image_resolve(o->image, d->cmd_line[0] == '\0', o->user != NULL,
+		    d);
+	else if (o->stack == NULL && ac.stack[0] != '\0')
+		resolve_stack(image_stack(c->root, ac.stack), d);
+	else
+		resolve_stack(o->stack ? o->stack : c->stack, d);
 	d->tty = !o->detach && isatty(STDIN_FILENO);
 	d->ttyslave = -1;
 	d->ttysock[0] = d->ttysock[1] = -1;
@@ -406,6 +425,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "no-userns", no_argument, NULL, 'P' },
 		{ "reclaim", no_argument, NULL, 'R' },
 		{ "app-rw", no_argument, NULL, 'W' },
+		{ "image", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -432,6 +452,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'P': o->userns = 0; break;
 		case 'R': o->reclaim = 1; break;
 		case 'W': o->app_rw = 1; break;
+		case 'I': o->image = optarg; break;
 		case 'h': usage(0);
 		default: usage(EXIT_USAGE);
 		}
@@ -452,10 +473,11 @@ main(int argc, char **argv)
 
 	diag_start(argc, argv);
 	parse_opts(argc, argv, &o);
-	if (!o.reclaim)
+	if (o.reclaim) {
+		if (optind != argc)
+			usage(EXIT_USAGE);
+	} else if (o.image == NULL || argc > optind)
 		join_command(argc - optind, argv + optind, &d);
-	else if (optind != argc)
-		usage(EXIT_USAGE);
 	if (geteuid() != 0)
 		diag_die(EXIT_NOPERM, "namespaces, cgroups and mounts: need root");
 	if (conf_load(&c, err, sizeof(err)) == -1)

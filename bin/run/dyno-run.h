@@ -23,6 +23,9 @@ struct dyno {
 	char		 name[72];		/* TYPE.N */
 	char		 slug[PATH_MAX];	/* host path of the app tree */
 	char		 stack[PATH_MAX];	/* "" = the host's /usr etc. */
+	char		 image[PATH_MAX];	/* --image: DYNO_ROOT/images/sha256-HEX */
+	char		 workdir[PATH_MAX];	/* --image: its WorkingDir */
+	char		 home[256];		/* --image: HOME, from its passwd */
 	char		 cmd_line[8192];	/* what /bin/sh -c runs */
 	char		 hostname[40];		/* the dyno id */
 	char		 space[160];
@@ -78,6 +81,22 @@ void	oneoff_release(struct dyno *d);
 int	oneoff_type_command(struct dyno *d, int argc, char **argv);
 /* Detached: the dyno's output to the log stream; prints the name, 0. */
 int	oneoff_detach(struct dyno *d, const struct conf *c);
+
+/*
+ * dyno-run-image.c: image_resolve() takes the image folder `dir` (dies
+ * when it is not one), its WorkingDir, its command when need_command, and
+ * its User unless keep_user (--user given): d->userns must be known;
+ * image_env() sets the image's Env (before config vars and ours).
+ */
+void	image_resolve(const char *dir, int need_command, int keep_user,
+	    struct dyno *d);
+void	image_env(struct dyno *d);
+/*
+ * The root of stack NAME (DYNO_ROOT/stacks/NAME names an image), locked
+ * shared against dyno-image gc for the dyno's life; dies when it is not
+ * there.  A static buffer.
+ */
+const char *image_stack(const char *root, const char *name);
 
 /* dyno-run-monitor.c: start the dyno, watch it; returns the exit status. */
 int	monitor_run(struct dyno *d, const struct conf *c, const char *info_file);

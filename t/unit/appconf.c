@@ -71,6 +71,11 @@ test_policy(void)
 	    "use lowercase letters, digits and single inner dashes");
 	refused("[app]\nsize=0123456789012345678901234567890123\n",
 	    "app.conf:2: size=: too long");
+	refused("[app]\nstack=../x\n", "app.conf:2: stack=: app names start "
+	    "with a lowercase letter");
+	ok(appconf_parse("app.conf", "[app]\nstack=bookworm\n", 21, &ac, NULL,
+	    NULL, err, sizeof(err)) == 0 && strcmp(ac.stack, "bookworm") == 0,
+	    "stack=NAME");
 	refused("[app]\nid=not an id\n", "app.conf:2: id=: an id is hex digits "
 	    "and dashes");
 	refused("[app]\nhostnames=a.example b/c\n", "app.conf:2: hostnames=: "
