@@ -54,7 +54,10 @@ teardown() {
 	# bind over, and its own is never touched).
 	mkdir "$DYNO_TEST_DIR/etc"
 	cp "$DYNO_ROOT/spaces/$SP/dns/hosts" "$DYNO_TEST_DIR/etc/hosts"
-	[ ! -e /etc/nsswitch.conf ] || cp /etc/nsswitch.conf "$DYNO_TEST_DIR/etc/"
+	# as a stack's /etc says them, whatever the host's are (a bare root
+	# has no host.conf, and without `multi on` a name gives one address)
+	printf 'hosts: files dns\n' >"$DYNO_TEST_DIR/etc/nsswitch.conf"
+	printf 'multi on\n' >"$DYNO_TEST_DIR/etc/host.conf"
 	run nsenter -t "$w1" -n unshare -m --propagation private sh -c '
 		mount --bind "$1" /etc || exit 1
 		getent ahostsv4 web.myapp.app.localspace | cut -d" " -f1 | sort -u
