@@ -12,9 +12,8 @@
 #include <unistd.h>
 
 #include "diag.h"
-#include "sdnotify.h"
+#include "ready.h"
 #include "logplexd.h"
-#include "num.h"
 #include "state.h"
 
 #define STOP_POLL_MS	50
@@ -189,18 +188,6 @@ teardown(struct lpd *l)
 	evloop_free(l->ev);
 }
 
-static void
-ready(int fd)
-{
-	if (sdnotify_send("READY=1") == -1)	/* systemd's Type=notify */
-		diag_warn_errno("NOTIFY_SOCKET");
-	if (fd < 0)
-		return;
-	if (write(fd, "\n", 1) != 1)
-		diag_warn_errno("ready-fd %d", fd);
-	close(fd);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -215,7 +202,6 @@ main(int argc, char *argv[])
 	static struct lpd l;
 	const char *listen_addr = NULL;
 	char err[512];
-	unsigned rfd;
 	int ch, check = 0, ready_fd = -1;
 
 	diag_start(argc, argv);
@@ -228,9 +214,9 @@ main(int argc, char *argv[])
 			check = 1;
 			break;
 		case 'R':
-			if (num_parse_uint(optarg, 0, INT_MAX, &rfd) == -1)
-				usage();
-			ready_fd = (int)rfd;
+			if (ready_parse(optarg, &ready_fd, err,
+			    sizeof(err)) == -1)
+				diag_die(EXIT_USAGE, "%s", err);
 			break;
 		case 'v':
 			diag_verbosity++;
@@ -250,7 +236,8 @@ main(int argc, char *argv[])
 		return 0;
 	l.dgram_fd = l.tail_fd = l.listen_fd = -1;
 	setup(&l, listen_addr);
-	ready(ready_fd);
+	if (ready_signal(ready_fd, err, sizeof(err)) == -1)
+		diag_warn("%s", err);
 	diag_verbose("listening in %s", l.conf.rundir);
 	if (evloop_run(l.ev) == -1)
 		diag_die_errno(EXIT_OSERR, "epoll");

@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "num.h"
+#include "ready.h"
 #include "dyno-manager.h"
 
 static void
@@ -82,6 +83,7 @@ bad_usage(const char *fmt, ...)
 static void
 parse_opt(int ch, struct opts *o)
 {
+	char err[256];
 	uint64_t ms;
 
 	switch (ch) {
@@ -103,9 +105,8 @@ parse_opt(int ch, struct opts *o)
 		o->dev.grace_ms = (long long)ms;
 		break;
 	case OPT_READY_FD:
-		if (num_parse_uint(optarg, 0, 1 << 20, (unsigned *)&o->ready_fd))
-			bad_usage("--ready-fd: \"%s\": expected a file descriptor",
-			    optarg);
+		if (ready_parse(optarg, &o->ready_fd, err, sizeof(err)) == -1)
+			bad_usage("%s", err);
 		break;
 	default:
 		usage(stderr);
