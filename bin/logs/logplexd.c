@@ -145,6 +145,7 @@ setup(struct lpd *l, const char *listen_addr)
 		diag_die(EXIT_TEMPFAIL, "already running in %s", l->conf.rundir);
 	if ((l->ev = evloop_new()) == NULL)
 		diag_die_errno(EXIT_OSERR, "evloop");
+	deliver_start(l);
 	signal(SIGPIPE, SIG_IGN);
 	if (evloop_add_signal(l->ev, SIGTERM, on_term, l) == -1 ||
 	    evloop_add_signal(l->ev, SIGINT, on_term, l) == -1 ||
@@ -181,7 +182,7 @@ teardown(struct lpd *l)
 		unlink(path);
 	ingest_close(l);
 	tail_close_all(l);
-	lpd_free_apps(l);
+	deliver_free(l);
 	tokens_free(l);
 	http_free(l);
 	tls_free(l);
