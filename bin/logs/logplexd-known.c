@@ -76,7 +76,8 @@ app_known(struct lpd *l, const char *name, size_t len)
 		return NULL;
 	}
 	a = app_get(l, nm, len, 0);
-	if (a != NULL && now - a->seen_ms < KNOWN_RECHECK_MS)
+	/* One forgotten this round is looked at again, not taken as is. */
+	if (a != NULL && !a->gone && now - a->seen_ms < KNOWN_RECHECK_MS)
 		return a;
 	if (a == NULL && neg_has(l, nm, len, now)) {
 		errno = ENOENT;
@@ -89,7 +90,7 @@ app_known(struct lpd *l, const char *name, size_t len)
 		errno = ENOENT;
 		return NULL;
 	}
-	if (a == NULL && (a = app_get(l, nm, len, 1)) == NULL) {
+	if ((a = app_get(l, nm, len, 1)) == NULL) {	/* new, or back */
 		errno = ENOMEM;
 		return NULL;
 	}
