@@ -10,9 +10,9 @@ teardown() { dyno_teardown; }
 
 map() { python3 "$TOP/t/helper/source-map.py" "$@"; }
 
-@test "logplexd, dyno-run, space-net, dyno-route: each function under its file" {
+@test "logplexd, dyno-run, space-net, dyno-route, release: each function under its file" {
 	local h
-	for h in logs/logplexd run/dyno-run net/space-net route/dyno-route; do
+	for h in logs/logplexd run/dyno-run net/space-net route/dyno-route releases/release; do
 		run --separate-stderr map map "$TOP/bin/$h.h"
 		assert_success
 		assert_output ''
