@@ -27,7 +27,8 @@ def undefined(obj):
     return {l.split()[-1] for l in out.splitlines() if l.strip()}
 
 
-SECTION = re.compile(r"^(?:/\*| \*)\s+(?:\S*/)?([\w.+-]+)\.c\b")
+# "/* FILE.c */", "/* FILE.c: ...", " * FILE.c: ...", "/* ---- FILE.c: ... ---- */"
+SECTION = re.compile(r"^(?:/\*| \*)[\s-]+(?:\S*/)?(\w[\w.+-]*)\.c(?::|\s+\*/|\s+-)")
 EXTERN = re.compile(r"^extern\s.*?(\w+)\s*;")
 PROTO = re.compile(r"^(?!static|typedef|struct \w+ \{|#|/\*|\s)"
                    r"(?:.*?[\s*])?(\w+)\(")
