@@ -10,9 +10,9 @@ teardown() { dyno_teardown; }
 
 map() { python3 "$TOP/t/helper/source-map.py" "$@"; }
 
-@test "every tool's private headers list each function under its file" {
+@test "the private headers of #17's tools list each function under its file" {
 	local h
-	for h in "$TOP"/bin/*/*.h; do
+	for h in "$TOP"/bin/{logs,run,net,route,releases,manager}/*.h; do
 		run --separate-stderr map map "$h"
 		assert_success
 		assert_output ''
