@@ -41,6 +41,8 @@ struct evloop {
 	size_t		 nheap, capheap;
 	uint64_t	 seq;
 	int		 stop;
+	evloop_timer_fn	*before_wait;
+	void		*before_wait_arg;
 };
 
 uint64_t
@@ -319,6 +321,21 @@ run_timers(struct evloop *ev)
 	return -1;
 }
 
+/* The ms until the first timer is due (0: now), or -1 for none. */
+static int
+next_timeout(const struct evloop *ev)
+{
+	uint64_t now, due;
+
+	if (ev->nheap == 0)
+		return -1;
+	now = evloop_now_ms();
+	due = ev->heap[0]->due;
+	if (due <= now)
+		return 0;
+	return due - now > 60000 ? 60000 : (int)(due - now);
+}
+
 static void
 dispatch(struct evloop *ev, const struct epoll_event *ee)
 {
@@ -346,6 +363,12 @@ evloop_run(struct evloop *ev)
 		timeout = run_timers(ev);
 		if (ev->stop)
 			break;
+		if (ev->before_wait != NULL) {
+			ev->before_wait(ev, ev->before_wait_arg);
+			if (ev->stop)
+				break;
+			timeout = next_timeout(ev);
+		}
 		n = epoll_wait(ev->epfd, events, EVLOOP_BATCH, timeout);
 		if (n == -1) {
 			if (errno == EINTR)
@@ -356,6 +379,13 @@ evloop_run(struct evloop *ev)
 			dispatch(ev, &events[i]);
 	}
 	return 0;
+}
+
+void
+evloop_before_wait(struct evloop *ev, evloop_timer_fn *fn, void *arg)
+{
+	ev->before_wait = fn;
+	ev->before_wait_arg = arg;
 }
 
 void

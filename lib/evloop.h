@@ -44,6 +44,15 @@ struct evtimer *evloop_timer(struct evloop *ev, uint64_t ms,
 	    evloop_timer_fn *fn, void *arg);
 void	evloop_timer_cancel(struct evloop *ev, struct evtimer *t);
 
+/*
+ * fn runs once per round of the loop, after the due timers and before it
+ * waits for events: for work that is cheaper batched than done per event
+ * (logplexd writes its tail sessions' output there).  One hook per loop; a
+ * new call replaces it, NULL removes it.  A timer fn starts that is due at
+ * once fires without waiting.
+ */
+void	evloop_before_wait(struct evloop *ev, evloop_timer_fn *fn, void *arg);
+
 /* Run until evloop_stop(); returns 0, or -1 with errno if epoll fails. */
 int	evloop_run(struct evloop *ev);
 void	evloop_stop(struct evloop *ev);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Fire-and-forget log datagrams to logplexd, falling back to stderr. */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -300,18 +301,42 @@ logclient_send(struct logclient *lc, const char *app, const char *source,
 }
 
 int
+logclient_vformat(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (size == 0 || size > INT_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((n = vsnprintf(buf, size, fmt, ap)) < 0) {
+		buf[0] = '\0';
+		return -1;
+	}
+	return (size_t)n < size ? n : (int)size - 1;
+}
+
+int
+logclient_vsendf(struct logclient *lc, const char *app, const char *source,
+    const char *dyno, const char *fmt, va_list ap)
+{
+	char msg[LOGMSG_LINE_MAX + 1];
+	int n;
+
+	if ((n = logclient_vformat(msg, sizeof(msg), fmt, ap)) == -1)
+		return 0;
+	return logclient_send(lc, app, source, dyno, msg, (size_t)n);
+}
+
+int
 logclient_sendf(struct logclient *lc, const char *app, const char *source,
     const char *dyno, const char *fmt, ...)
 {
-	char msg[LOGMSG_LINE_MAX + 1];
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	r = logclient_vsendf(lc, app, source, dyno, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return 0;
-	return logclient_send(lc, app, source, dyno, msg,
-	    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+	return r;
 }

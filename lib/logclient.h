@@ -3,6 +3,7 @@
 #ifndef DYNO_LOGCLIENT_H
 #define DYNO_LOGCLIENT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct logclient;
@@ -27,6 +28,21 @@ int	logclient_send(struct logclient *lc, const char *app, const char *source,
 int	logclient_sendf(struct logclient *lc, const char *app,
 	    const char *source, const char *dyno, const char *fmt, ...)
 	    __attribute__((format(printf, 5, 6)));
+/* logclient_sendf for a tool's own printf-like wrapper (heroku[NAME] lines);
+ * 0 without sending when fmt cannot be formatted. */
+int	logclient_vsendf(struct logclient *lc, const char *app,
+	    const char *source, const char *dyno, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 5, 0)));
+
+/*
+ * The message of a formatted line, as logclient_vsendf makes it, for a
+ * tool with its own queue (dyno-manager): into buf of size bytes, cut at
+ * size - 1 (LOGMSG_LINE_MAX + 1 bytes hold any line unsplit).  Returns
+ * the message's length, or -1 with errno (EINVAL: size 0 or above INT_MAX;
+ * vsnprintf's own) and nothing to send.
+ */
+int	logclient_vformat(char *buf, size_t size, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 3, 0)));
 
 /* With quiet set, the stderr fallback is off (lines are just dropped). */
 void	logclient_set_quiet(struct logclient *lc, int quiet);

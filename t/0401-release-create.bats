@@ -184,6 +184,31 @@ EOF
 	[ ! -e "$A" ]
 }
 
+# refused_cmd WORD...: exit 64, and an unknown name says so on one line.
+refused_cmd() {
+	run -64 --separate-stderr release "$@" dynotest-a
+	if [[ " create list show rollback config labs maintenance " != *" $1 "* ]]; then
+		assert_equal "${stderr_lines[0]}" "release: unknown command \"$1\""
+	fi
+}
+
+@test "subcommands are whole words from one table (no first-letter dispatch)" {
+	refused_cmd cr --slug "$APP"
+	refused_cmd crash --slug "$APP"
+	refused_cmd creates --slug "$APP"
+	refused_cmd l
+	refused_cmd lists
+	refused_cmd s
+	refused_cmd r
+	refused_cmd configs
+	refused_cmd m
+	refused_cmd labs on
+	refused_cmd maintenance enable
+	refused_cmd config gets KEY
+	run -64 --separate-stderr release labs dynotest-a --num 3
+	assert_equal "${stderr_lines[0]}" "release: --num does not apply to labs"
+}
+
 @test "--help prints the man page SYNOPSIS" {
 	run release --help
 	assert_success

@@ -54,6 +54,25 @@ TOKEN_RE='d\.[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}
 	assert_failure 64
 }
 
+@test "drains and tokens subcommands: wrong operand counts are usage errors" {
+	run -64 dyno-logs drains
+	run -64 dyno-logs drains myapp extra
+	run -64 dyno-logs drains add myapp
+	run -64 dyno-logs drains add myapp syslog://h:514 extra
+	run -64 dyno-logs drains remove myapp
+	run -64 dyno-logs drains list myapp
+	run -64 dyno-logs tokens
+	run -64 dyno-logs tokens myapp extra
+	run -64 dyno-logs tokens add myapp
+	run -64 dyno-logs tokens add myapp app extra
+	run -64 dyno-logs tokens remove myapp
+	run -64 dyno-logs tokens add myapp other
+	run -0 dyno-logs drains --help
+	run -0 dyno-logs tokens add --help
+	run -0 dyno-logs tokens myapp
+	assert_output ''
+}
+
 @test "at most 5 drains per app" {
 	for i in 1 2 3 4 5; do
 		dyno-logs drains add myapp "syslog://h:51$i" 2>/dev/null

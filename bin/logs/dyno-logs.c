@@ -449,46 +449,68 @@ drains_change(const char *app, const char *path, int add, const char *key)
 	return 0;
 }
 
-static int
-drains_main(int argc, char *argv[])
+/*
+ * The app's folder and the paths of FILE and its lock in it, for the
+ * drains and tokens subcommands; dies when the app does not exist.
+ */
+static void
+app_paths(const char *app, const char *file, char *path, char *lock)
 {
-	char dir[PATH_MAX], path[PATH_MAX], lock[PATH_MAX];
-	struct drain_entry e[101];
-	struct drainurl u;
-	const char *op = "list", *app, *why;
-	int n, add, lockfd;
+	char dir[PATH_MAX];
+	const char *why;
 
-	if (argc >= 2 && (strcmp(argv[1], "add") == 0 ||
-	    strcmp(argv[1], "remove") == 0))
-		op = argv[1];
-	n = strcmp(op, "list") == 0 ? 2 : 4;
-	if (argc >= 2 && strcmp(argv[argc - 1], "--help") == 0)
-		help();
-	if (argc != n)
-		usage();
-	app = argv[strcmp(op, "list") == 0 ? 1 : 2];
 	if ((why = names_check_app(app)) != NULL)
 		diag_die(EXIT_USAGE, "%s: %s", app, why);
 	if (state_pathf(dir, sizeof(dir), "%s/apps/%s", conf.root, app) == -1 ||
-	    state_pathf(path, sizeof(path), "%s/drains", dir) == -1 ||
-	    state_pathf(lock, sizeof(lock), "%s/.drains.lock", dir) == -1)
+	    state_pathf(path, PATH_MAX, "%s/%s", dir, file) == -1 ||
+	    state_pathf(lock, PATH_MAX, "%s/.%s.lock", dir, file) == -1)
 		diag_die_errno(EXIT_USAGE, "%s", app);
 	if (access(dir, F_OK) == -1)
 		diag_die(EXIT_NOINPUT, "%s: no such app (no %s)", app, dir);
-	if (strcmp(op, "list") == 0) {
-		n = drains_load(path, e, sizeof(e) / sizeof(e[0]));
-		print_drains(e, n);
-		return 0;
-	}
-	add = strcmp(op, "add") == 0;
-	if (add && drains_parse_url(argv[3], &u, &why) == -1)
-		diag_die(EXIT_DATAERR, "%s: %s", argv[3], why);
+}
+
+/* dyno-logs drains APP */
+static int
+drains_list(char **av)
+{
+	char path[PATH_MAX], lock[PATH_MAX];
+	struct drain_entry e[101];
+
+	app_paths(av[0], "drains", path, lock);
+	print_drains(e, drains_load(path, e, sizeof(e) / sizeof(e[0])));
+	return 0;
+}
+
+/* dyno-logs drains add|remove APP URL|TOKEN, under the app's lock. */
+static int
+drains_edit(char **av, int add)
+{
+	char path[PATH_MAX], lock[PATH_MAX];
+	struct drainurl u;
+	const char *why;
+	int lockfd;
+
+	app_paths(av[0], "drains", path, lock);
+	if (add && drains_parse_url(av[1], &u, &why) == -1)
+		diag_die(EXIT_DATAERR, "%s: %s", av[1], why);
 	if ((lockfd = state_lock(lock, 1)) == -1)
 		diag_die_errno(EXIT_TEMPFAIL, "%s", lock);
-	drains_change(app, path, add, argv[3]);
+	drains_change(av[0], path, add, av[1]);
 	close(lockfd);
 	notify();
 	return 0;
+}
+
+static int
+drains_add(char **av)
+{
+	return drains_edit(av, 1);
+}
+
+static int
+drains_remove(char **av)
+{
+	return drains_edit(av, 0);
 }
 
 /* Read the app's input tokens; a missing file is none. */
@@ -542,56 +564,111 @@ tokens_change(const char *path, int add, const char *key)
 	printf("%s %s\n", shown.token, shown.source);
 }
 
-/* dyno-logs tokens [add|remove] APP [SOURCE|TOKEN]: logplexd --listen's. */
+/* dyno-logs tokens APP: logplexd --listen's input tokens. */
 static int
-tokens_main(int argc, char *argv[])
+tokens_list(char **av)
 {
 	struct logtoken t[LOGTOKENS_MAX];
-	char dir[PATH_MAX], path[PATH_MAX], lock[PATH_MAX];
-	const char *app, *why;
-	int add, lockfd, n, i;
+	char path[PATH_MAX], lock[PATH_MAX];
+	int n, i;
 
-	if (argc >= 2 && strcmp(argv[argc - 1], "--help") == 0)
-		help();
-	add = argc == 4 && strcmp(argv[1], "add") == 0;
-	if (argc != 2 && !add && (argc != 4 || strcmp(argv[1], "remove") != 0))
-		usage();
-	app = argv[argc == 2 ? 1 : 2];
-	if ((why = names_check_app(app)) != NULL)
-		diag_die(EXIT_USAGE, "%s: %s", app, why);
-	if (add && strcmp(argv[3], "app") != 0 && strcmp(argv[3], "heroku") != 0)
-		diag_die(EXIT_USAGE, "%s: source is app or heroku", argv[3]);
-	if (state_pathf(dir, sizeof(dir), "%s/apps/%s", conf.root, app) == -1 ||
-	    state_pathf(path, sizeof(path), "%s/" LOGTOKENS_FILE, dir) == -1 ||
-	    state_pathf(lock, sizeof(lock), "%s/.log-tokens.lock", dir) == -1)
-		diag_die_errno(EXIT_USAGE, "%s", app);
-	if (access(dir, F_OK) == -1)
-		diag_die(EXIT_NOINPUT, "%s: no such app (no %s)", app, dir);
-	if (argc == 2) {
-		n = tokens_load(path, t);
-		for (i = 0; i < n; i++)
-			printf("%s %s\n", t[i].token, t[i].source);
-		return 0;
-	}
+	app_paths(av[0], LOGTOKENS_FILE, path, lock);
+	n = tokens_load(path, t);
+	for (i = 0; i < n; i++)
+		printf("%s %s\n", t[i].token, t[i].source);
+	return 0;
+}
+
+/* dyno-logs tokens add APP app|heroku, tokens remove APP TOKEN. */
+static int
+tokens_edit(char **av, int add)
+{
+	char path[PATH_MAX], lock[PATH_MAX];
+	const char *why;
+	int lockfd;
+
+	/* A bad name first, then a bad source, then a missing app. */
+	if ((why = names_check_app(av[0])) != NULL)
+		diag_die(EXIT_USAGE, "%s: %s", av[0], why);
+	if (add && strcmp(av[1], "app") != 0 && strcmp(av[1], "heroku") != 0)
+		diag_die(EXIT_USAGE, "%s: source is app or heroku", av[1]);
+	app_paths(av[0], LOGTOKENS_FILE, path, lock);
 	if ((lockfd = state_lock(lock, 1)) == -1)
 		diag_die_errno(EXIT_TEMPFAIL, "%s", lock);
-	tokens_change(path, add, argv[3]);
+	tokens_change(path, add, av[1]);
 	close(lockfd);
 	notify();
 	return 0;
 }
 
+static int
+tokens_add(char **av)
+{
+	return tokens_edit(av, 1);
+}
+
+static int
+tokens_remove(char **av)
+{
+	return tokens_edit(av, 0);
+}
+
+/*
+ * The subcommands, as space-net and release keep theirs: a verb is the
+ * word after the name, an entry with one before the same name without;
+ * operands count from APP.  No option applies to them.  A first word that
+ * is no subcommand is the app of `dyno-logs APP [options]`.
+ */
+struct cmd {
+	const char	*name, *verb;
+	int		(*run)(char **av);
+	int		 minargs, maxargs;
+};
+
+static const struct cmd cmds[] = {
+	{ "drains", "add", drains_add, 2, 2 },
+	{ "drains", "remove", drains_remove, 2, 2 },
+	{ "drains", NULL, drains_list, 1, 1 },
+	{ "tokens", "add", tokens_add, 2, 2 },
+	{ "tokens", "remove", tokens_remove, 2, 2 },
+	{ "tokens", NULL, tokens_list, 1, 1 },
+};
+
+/* The subcommand argv names, or NULL; sets *first to its first operand. */
+static const struct cmd *
+lookup(int argc, char **argv, int *first)
+{
+	size_t i;
+
+	for (i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name) != 0)
+			continue;
+		*first = 2;
+		if (cmds[i].verb == NULL)
+			return &cmds[i];
+		if (argc >= 3 && strcmp(argv[2], cmds[i].verb) == 0) {
+			*first = 3;
+			return &cmds[i];
+		}
+	}
+	return NULL;
+}
+
 int
 main(int argc, char *argv[])
 {
+	const struct cmd *c;
 	char err[512];
+	int first;
 
 	diag_start(argc, argv);
 	if (conf_load(&conf, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
-	if (argc >= 2 && strcmp(argv[1], "drains") == 0)
-		return drains_main(argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "tokens") == 0)
-		return tokens_main(argc - 1, argv + 1);
-	return logs_main(argc, argv);
+	if ((c = lookup(argc, argv, &first)) == NULL)
+		return logs_main(argc, argv);
+	if (strcmp(argv[argc - 1], "--help") == 0)
+		help();
+	if (argc - first < c->minargs || argc - first > c->maxargs)
+		usage();
+	return c->run(argv + first);
 }

@@ -24,17 +24,13 @@
 #define WARN_TOKEN	7
 #define WARN_TS		8
 
-struct conn {
-	struct conn	*next, *prev;	/* every open producer connection */
+struct ingest_conn {
+	struct ingest_conn *next, *prev; /* every open producer connection */
 	struct lpd	*lpd;
 	int		 fd;
 	size_t		 len;
 	char		 buf[2 * FRAME_MAX];
 };
-
-static char	*dgram_bufs;
-static unsigned	 nconns;
-static struct conn *conns;
 
 /* Count and drop; say so at most every 10 s. */
 static void
@@ -92,7 +88,7 @@ parse(struct lpd *l, const char *buf, size_t len, struct logmsg *m)
  * a TIMESTAMP field their parsers refuse.
  */
 static void
-deliver(struct lpd *l, struct app *a, const struct logmsg *m,
+take(struct lpd *l, struct app *a, const struct logmsg *m,
     const struct logfield *source)
 {
 	char now[LOGMSG_TS_LEN + 1];
@@ -121,7 +117,7 @@ deliver(struct lpd *l, struct app *a, const struct logmsg *m,
 		lm = lmsg_new(m->pri, &ts, source, &m->dyno, m->msg.p + off, n);
 		if (lm == NULL)
 			return malformed(l, "out of memory");
-		lpd_deliver(l, a, lm);
+		deliver_msg(l, a, lm);
 		off += n;
 	} while (off < m->msg.len);
 }
@@ -136,7 +132,7 @@ ingest_message(struct lpd *l, const char *buf, size_t len)
 	if (parse(l, buf, len, &m) == -1 ||
 	    (a = app_of(l, &m, m.app.p, m.app.len)) == NULL)
 		return;
-	deliver(l, a, &m, &m.source);
+	take(l, a, &m, &m.source);
 }
 
 /*
@@ -167,7 +163,7 @@ ingest_token_message(struct lpd *l, const char *buf, size_t len)
 		return 0;
 	src.p = t->source;
 	src.len = strlen(t->source);
-	deliver(l, a, &m, &src);
+	take(l, a, &m, &src);
 	return 0;
 }
 
@@ -184,7 +180,7 @@ on_dgram(struct evloop *ev, int fd, uint32_t events, void *arg)
 	for (round = 0; round < ROUNDS; round++) {
 		memset(mm, 0, sizeof(mm));
 		for (i = 0; i < BATCH; i++) {
-			iov[i].iov_base = dgram_bufs + (size_t)i * DGRAM_MAX;
+			iov[i].iov_base = l->dgram_bufs + (size_t)i * DGRAM_MAX;
 			iov[i].iov_len = DGRAM_MAX;
 			mm[i].msg_hdr.msg_iov = &iov[i];
 			mm[i].msg_hdr.msg_iovlen = 1;
@@ -200,7 +196,6 @@ on_dgram(struct evloop *ev, int fd, uint32_t events, void *arg)
 		if (n < BATCH)
 			break;
 	}
-	tail_flush_dirty(l);
 }
 
 int
@@ -209,8 +204,8 @@ ingest_open(struct lpd *l)
 	struct sockaddr_un sa;
 	int fd, size = 8 << 20;
 
-	if (dgram_bufs == NULL &&
-	    (dgram_bufs = malloc((size_t)BATCH * DGRAM_MAX)) == NULL)
+	if (l->dgram_bufs == NULL &&
+	    (l->dgram_bufs = malloc((size_t)BATCH * DGRAM_MAX)) == NULL)
 		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
@@ -234,23 +229,23 @@ ingest_open(struct lpd *l)
 }
 
 static void
-conn_close(struct lpd *l, struct conn *c)
+conn_close(struct lpd *l, struct ingest_conn *c)
 {
 	evloop_del_fd(l->ev, c->fd);
 	close(c->fd);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
-		conns = c->next;
+		l->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	free(c);
-	nconns--;
+	l->nconns--;
 }
 
 /* Take every complete frame off c's buffer; -1 when the stream is bad. */
 static int
-conn_frames(struct lpd *l, struct conn *c)
+conn_frames(struct lpd *l, struct ingest_conn *c)
 {
 	const char *msg;
 	size_t msglen, off = 0;
@@ -275,7 +270,7 @@ conn_frames(struct lpd *l, struct conn *c)
 static void
 on_conn(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
-	struct conn *c = arg;
+	struct ingest_conn *c = arg;
 	struct lpd *l = c->lpd;
 	ssize_t n;
 	int round;
@@ -291,19 +286,18 @@ on_conn(struct evloop *ev, int fd, uint32_t events, void *arg)
 			break;
 		}
 	}
-	tail_flush_dirty(l);
 }
 
 static void
 on_accept(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
 	struct lpd *l = arg;
-	struct conn *c;
+	struct ingest_conn *c;
 	int cfd;
 
 	(void)events;
 	while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (nconns >= CONN_MAX || (c = malloc(sizeof(*c))) == NULL) {
+		if (l->nconns >= CONN_MAX || (c = malloc(sizeof(*c))) == NULL) {
 			diag_warn_ratelimited(2, 10000, "too many producers");
 			close(cfd);
 			continue;
@@ -317,10 +311,10 @@ on_accept(struct evloop *ev, int fd, uint32_t events, void *arg)
 			continue;
 		}
 		c->prev = NULL;
-		if ((c->next = conns) != NULL)
-			conns->prev = c;
-		conns = c;
-		nconns++;
+		if ((c->next = l->conns) != NULL)
+			l->conns->prev = c;
+		l->conns = c;
+		l->nconns++;
 	}
 }
 
@@ -388,7 +382,7 @@ ingest_close(struct lpd *l)
 
 	if (l->dgram_fd != -1) {
 		/* Lines sent before the stop still reach history and drains. */
-		if (dgram_bufs != NULL)
+		if (l->dgram_bufs != NULL)
 			on_dgram(l->ev, l->dgram_fd, EPOLLIN, l);
 		evloop_del_fd(l->ev, l->dgram_fd);
 		close(l->dgram_fd);
@@ -402,8 +396,8 @@ ingest_close(struct lpd *l)
 		close(l->listen_fd);
 		l->listen_fd = -1;
 	}
-	while (conns != NULL)
-		conn_close(l, conns);
-	free(dgram_bufs);
-	dgram_bufs = NULL;
+	while (l->conns != NULL)
+		conn_close(l, l->conns);
+	free(l->dgram_bufs);
+	l->dgram_bufs = NULL;
 }

@@ -20,13 +20,7 @@
  */
 #define KNOWN_RECHECK_MS	30000
 #define KNOWN_NEG_MS		1000
-#define NEG_SLOTS		1024	/* direct-mapped: a clash only re-stats */
-#define NAME_MAX_APP		31	/* names_check_app: at most 30 */
-
-static struct {
-	uint64_t	until;
-	char		name[NAME_MAX_APP + 1];
-} neg[NEG_SLOTS];
+/* lpd.neg: KNOWN_NEG_SLOTS, direct-mapped: a clash only re-stats. */
 
 static size_t
 slot(const char *name, size_t len)
@@ -35,24 +29,24 @@ slot(const char *name, size_t len)
 
 	for (i = 0; i < len; i++)
 		h = (h ^ (unsigned char)name[i]) * 16777619u;
-	return h % NEG_SLOTS;
+	return h % KNOWN_NEG_SLOTS;
 }
 
 static int
-neg_has(const char *name, size_t len, uint64_t now)
+neg_has(const struct lpd *l, const char *name, size_t len, uint64_t now)
 {
 	size_t s = slot(name, len);
 
-	return neg[s].until > now && strcmp(neg[s].name, name) == 0;
+	return l->neg[s].until > now && strcmp(l->neg[s].name, name) == 0;
 }
 
 static void
-neg_add(const char *name, size_t len, uint64_t now)
+neg_add(struct lpd *l, const char *name, size_t len, uint64_t now)
 {
 	size_t s = slot(name, len);
 
-	memcpy(neg[s].name, name, len + 1);
-	neg[s].until = now + KNOWN_NEG_MS;
+	memcpy(l->neg[s].name, name, len + 1);
+	l->neg[s].until = now + KNOWN_NEG_MS;
 }
 
 /* 1 when DYNO_ROOT/apps/NAME is a folder. */
@@ -71,31 +65,32 @@ has_folder(const struct lpd *l, const char *name)
 struct app *
 app_known(struct lpd *l, const char *name, size_t len)
 {
-	char nm[NAME_MAX_APP + 1];
+	char nm[KNOWN_NAME_MAX + 1];
 	uint64_t now = evloop_now_ms();
 	struct app *a;
 
 	/* The rule `release` creates apps by: no "..", no '/', no oddities. */
-	if (len > NAME_MAX_APP || (memcpy(nm, name, len), nm[len] = '\0',
+	if (len > KNOWN_NAME_MAX || (memcpy(nm, name, len), nm[len] = '\0',
 	    names_check_app(nm) != NULL)) {
 		errno = EINVAL;
 		return NULL;
 	}
 	a = app_get(l, nm, len, 0);
-	if (a != NULL && now - a->seen_ms < KNOWN_RECHECK_MS)
+	/* One forgotten this round is looked at again, not taken as is. */
+	if (a != NULL && !a->gone && now - a->seen_ms < KNOWN_RECHECK_MS)
 		return a;
-	if (a == NULL && neg_has(nm, len, now)) {
+	if (a == NULL && neg_has(l, nm, len, now)) {
 		errno = ENOENT;
 		return NULL;
 	}
 	if (!has_folder(l, nm)) {
 		if (a != NULL)
-			app_remove(l, a);
-		neg_add(nm, len, now);
+			app_forget(l, a);	/* removed before the next wait */
+		neg_add(l, nm, len, now);
 		errno = ENOENT;
 		return NULL;
 	}
-	if (a == NULL && (a = app_get(l, nm, len, 1)) == NULL) {
+	if ((a = app_get(l, nm, len, 1)) == NULL) {	/* new, or back */
 		errno = ENOMEM;
 		return NULL;
 	}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* logplexd's messages, bounded rings, per-app history and delivery. */
+/* logplexd's message store: messages, bounded rings, the apps and their history. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,8 +182,13 @@ app_get(struct lpd *l, const char *name, size_t len, int create)
 	if (l->nbuckets > 0)
 		for (a = l->apps[hash(name, len) % l->nbuckets]; a; a = a->next)
 			if (strncmp(a->name, name, len) == 0 &&
-			    a->name[len] == '\0')
+			    a->name[len] == '\0') {
+				if (create && a->gone) {
+					a->gone = 0;	/* back before reaped */
+					l->ngone--;
+				}
 				return a;
+			}
 	if (!create)
 		return NULL;
 	if (l->napps >= l->nbuckets)
@@ -203,10 +208,18 @@ app_get(struct lpd *l, const char *name, size_t len, int create)
 }
 
 void
-app_remove(struct lpd *l, struct app *a)
+app_forget(struct lpd *l, struct app *a)
+{
+	if (a->gone)
+		return;
+	a->gone = 1;
+	l->ngone++;
+}
+
+void
+app_destroy(struct lpd *l, struct app *a)
 {
 	struct app **pp;
-	struct drain *d;
 
 	for (pp = &l->apps[hash(a->name, strlen(a->name)) % l->nbuckets];
 	    *pp != NULL; pp = &(*pp)->next)
@@ -214,49 +227,26 @@ app_remove(struct lpd *l, struct app *a)
 			*pp = a->next;
 			break;
 		}
-	tail_end_app(a);
-	while ((d = a->drains) != NULL) {
-		a->drains = d->next;
-		drain_free(d);
-	}
+	if (a->gone)
+		l->ngone--;
 	lring_free(&a->history);
 	free(a);
 	l->napps--;
 }
 
 void
-lpd_deliver(struct lpd *l, struct app *a, struct lmsg *m)
-{
-	struct tail *t;
-	struct drain *d;
-
-	(void)l;
-	for (t = a->tails; t != NULL; t = tail_next(t))
-		tail_push(t, m);
-	for (d = a->drains; d != NULL; d = d->next)
-		drain_push(d, m);
-	/* The history takes over the caller's reference. */
-	lring_push(&a->history, m);
-}
-
-void
-lpd_free_apps(struct lpd *l)
+apps_free(struct lpd *l)
 {
 	struct app *a, *next;
-	struct drain *d;
 	size_t i;
 
 	for (i = 0; i < l->nbuckets; i++)
 		for (a = l->apps[i]; a != NULL; a = next) {
 			next = a->next;
-			while ((d = a->drains) != NULL) {
-				a->drains = d->next;
-				drain_free(d);
-			}
 			lring_free(&a->history);
 			free(a);
 		}
 	free(l->apps);
 	l->apps = NULL;
-	l->nbuckets = l->napps = 0;
+	l->nbuckets = l->napps = l->ngone = 0;
 }

@@ -168,16 +168,13 @@ static void
 sys_l14(struct sys *s)
 {
 	char text[DRAINS_URL_MAX + 100];
-	struct lmsg *m;
 	struct drain *d = s->d;
 
 	snprintf(text, sizeof(text), "Error L14 (certificate validation): "
 	    "error=\"bad certificate\" uri=\"syslog+tls://%s:%u/\"",
 	    d->url.host, d->url.port);
 	diag_warn("%s: drain %s: %s", d->app->name, d->ent.token, text);
-	if ((m = lmsg_platform(172, text)) != NULL)
-		lpd_deliver(d->lpd, d->app, m);
-	tail_flush_dirty(d->lpd);
+	drain_notice(d, text);
 }
 
 static void

@@ -33,8 +33,6 @@ struct tail {
 	char		 out[OUT_MAX];
 };
 
-static unsigned ntails;
-
 struct tail *
 tail_next(const struct tail *t)
 {
@@ -71,7 +69,7 @@ tail_free(struct tail *t)
 	free(t->backlog);
 	lring_free(&t->live);
 	free(t);
-	ntails--;
+	l->ntails--;
 }
 
 /* Append one display line; 0 when out has no room for it yet. */
@@ -310,7 +308,7 @@ on_accept(struct evloop *ev, int fd, uint32_t events, void *arg)
 
 	(void)events;
 	while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (ntails >= TAIL_MAX || (t = calloc(1, sizeof(*t))) == NULL) {
+		if (l->ntails >= TAIL_MAX || (t = calloc(1, sizeof(*t))) == NULL) {
 			diag_warn_ratelimited(3, 10000, "too many tail sessions");
 			close(cfd);
 			continue;
@@ -324,7 +322,7 @@ on_accept(struct evloop *ev, int fd, uint32_t events, void *arg)
 		}
 		t->next = l->pending;
 		l->pending = t;
-		ntails++;
+		l->ntails++;
 		l->tails_open++;
 	}
 }

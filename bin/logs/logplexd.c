@@ -12,9 +12,8 @@
 #include <unistd.h>
 
 #include "diag.h"
-#include "sdnotify.h"
+#include "ready.h"
 #include "logplexd.h"
-#include "num.h"
 #include "state.h"
 
 #define STOP_POLL_MS	50
@@ -146,6 +145,7 @@ setup(struct lpd *l, const char *listen_addr)
 		diag_die(EXIT_TEMPFAIL, "already running in %s", l->conf.rundir);
 	if ((l->ev = evloop_new()) == NULL)
 		diag_die_errno(EXIT_OSERR, "evloop");
+	deliver_start(l);
 	signal(SIGPIPE, SIG_IGN);
 	if (evloop_add_signal(l->ev, SIGTERM, on_term, l) == -1 ||
 	    evloop_add_signal(l->ev, SIGINT, on_term, l) == -1 ||
@@ -182,23 +182,11 @@ teardown(struct lpd *l)
 		unlink(path);
 	ingest_close(l);
 	tail_close_all(l);
-	lpd_free_apps(l);
+	deliver_free(l);
 	tokens_free(l);
 	http_free(l);
 	tls_free(l);
 	evloop_free(l->ev);
-}
-
-static void
-ready(int fd)
-{
-	if (sdnotify_send("READY=1") == -1)	/* systemd's Type=notify */
-		diag_warn_errno("NOTIFY_SOCKET");
-	if (fd < 0)
-		return;
-	if (write(fd, "\n", 1) != 1)
-		diag_warn_errno("ready-fd %d", fd);
-	close(fd);
 }
 
 int
@@ -215,7 +203,6 @@ main(int argc, char *argv[])
 	static struct lpd l;
 	const char *listen_addr = NULL;
 	char err[512];
-	unsigned rfd;
 	int ch, check = 0, ready_fd = -1;
 
 	diag_start(argc, argv);
@@ -228,9 +215,9 @@ main(int argc, char *argv[])
 			check = 1;
 			break;
 		case 'R':
-			if (num_parse_uint(optarg, 0, INT_MAX, &rfd) == -1)
-				usage();
-			ready_fd = (int)rfd;
+			if (ready_parse(optarg, &ready_fd, err,
+			    sizeof(err)) == -1)
+				diag_die(EXIT_USAGE, "%s", err);
 			break;
 		case 'v':
 			diag_verbosity++;
@@ -250,7 +237,8 @@ main(int argc, char *argv[])
 		return 0;
 	l.dgram_fd = l.tail_fd = l.listen_fd = -1;
 	setup(&l, listen_addr);
-	ready(ready_fd);
+	if (ready_signal(ready_fd, err, sizeof(err)) == -1)
+		diag_warn("%s", err);
 	diag_verbose("listening in %s", l.conf.rundir);
 	if (evloop_run(l.ev) == -1)
 		diag_die_errno(EXIT_OSERR, "epoll");

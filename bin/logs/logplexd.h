@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* logplexd's private interfaces: messages, apps, tails, drains. */
+/* logplexd's private interfaces, file by file: each function under its file. */
 #ifndef LOGPLEXD_H
 #define LOGPLEXD_H
 
@@ -43,6 +43,7 @@ struct app {
 	struct tail	*tails;		/* following sessions */
 	struct drain	*drains;
 	int		 mark;		/* reload: still listed */
+	int		 gone;		/* forgotten: removed before the next wait */
 	uint64_t	 seen_ms;	/* its folder was last seen then */
 	char		 name[];
 };
@@ -74,15 +75,42 @@ struct drain {
 
 #define DRAIN_DEGRADED	10	/* messages a degraded drain keeps */
 
+/*
+ * A line a transport has to say in its app's log (L14), waiting for
+ * delivery before the loop next waits; the app outlives it (apps are
+ * removed only there, after the notices).
+ */
+struct lnotice {
+	struct app	*app;
+	struct lmsg	*m;
+};
+
+#define LPD_NOTICES	64	/* notices in one round; beyond, dropped */
+#define KNOWN_NEG_SLOTS	1024	/* logplexd-known.c's negative cache */
+#define KNOWN_NAME_MAX	31	/* names_check_app: at most 30 */
+
+struct ingest_conn;
+
 struct lpd {
 	struct conf	 conf;
 	struct evloop	*ev;
 	struct app	**apps;		/* hash buckets */
 	size_t		 nbuckets, napps;
+	size_t		 ngone;		/* apps marked gone, not yet removed */
+	struct lnotice	 notices[LPD_NOTICES];
+	unsigned	 nnotices;
 	int		 dgram_fd, tail_fd, listen_fd;
 	char		 listen_addr[300];
 	struct tail	*pending;	/* sessions not yet attached to an app */
 	struct tail	*dirty;		/* sessions with output to push */
+	unsigned	 ntails;	/* sessions open */
+	char		*dgram_bufs;	/* ingest: recvmmsg(2)'s buffers */
+	struct ingest_conn *conns;	/* ingest: TCP producers */
+	unsigned	 nconns;
+	struct {
+		uint64_t	until;
+		char		name[KNOWN_NAME_MAX + 1];
+	}		 neg[KNOWN_NEG_SLOTS];	/* names without a folder */
 	unsigned long long received, malformed, tails_open;
 	unsigned long long unknown_app;	/* lines for apps without a folder */
 	unsigned long long unauthenticated; /* TCP frames without a good token */
@@ -94,7 +122,16 @@ struct lpd {
 	struct lpd_tls	*tls;
 };
 
-/* logplexd-store.c: messages, rings, apps, delivery. */
+/*
+ * Who calls whom (no circle; t/0503 checks it from the objects):
+ * logplexd.c -> most; ingest -> known, token, deliver, store; deliver ->
+ * tail, drain, store; tail -> known, store; drains -> drain, http and
+ * syslog (their ops), store; http -> drain, store; syslog -> drain,
+ * resolve, store; known -> store; drain -> store; store, token, resolve
+ * -> none.
+ */
+
+/* logplexd-store.c: messages, rings, the apps table (a leaf). */
 struct lmsg *lmsg_new(int pri, const struct logfield *ts,
 	    const struct logfield *source, const struct logfield *dyno,
 	    const char *msg, size_t msglen);
@@ -114,12 +151,28 @@ int	lring_push(struct lring *r, struct lmsg *m);	/* 1: dropped one */
 struct lmsg *lring_pop(struct lring *r);
 struct lmsg *lring_at(const struct lring *r, size_t i);	/* 0 = oldest */
 int	lring_resize(struct lring *r, size_t cap);
+/*
+ * The app called name (len bytes), or NULL; with create, made when
+ * missing (NULL on ENOMEM) and brought back when marked gone.
+ */
 struct app *app_get(struct lpd *l, const char *name, size_t len, int create);
-/* Forget an app: its tails end, its drains and history are freed. */
-void	app_remove(struct lpd *l, struct app *a);
-/* Store m in app's history and hand it to its tails and drains. */
-void	lpd_deliver(struct lpd *l, struct app *a, struct lmsg *m);
-void	lpd_free_apps(struct lpd *l);
+/* Mark a gone: deliver.c removes it, tails, drains and all, before the
+ * loop next waits.  Idempotent. */
+void	app_forget(struct lpd *l, struct app *a);
+/* Free a and its history; its tails and drains must be gone already. */
+void	app_destroy(struct lpd *l, struct app *a);
+/* Free every app's history and the table (shutdown, after deliver_free). */
+void	apps_free(struct lpd *l);
+
+/* logplexd-deliver.c: the only file that knows both tails and drains. */
+/* Hand m to a's tails and drains, then store it in its history (which
+ * takes over the caller's reference). */
+void	deliver_msg(struct lpd *l, struct app *a, struct lmsg *m);
+/* Once per loop round, before the wait: deliver the transports' notices,
+ * remove the apps marked gone, write the tails' output. */
+void	deliver_start(struct lpd *l);
+/* Shutdown: every app removed, tails, drains, history and all. */
+void	deliver_free(struct lpd *l);
 
 /* logplexd-known.c: which app names have a folder under DYNO_ROOT/apps. */
 /*
@@ -127,7 +180,7 @@ void	lpd_free_apps(struct lpd *l);
  * when DYNO_ROOT/apps/NAME is a folder; NULL otherwise, with errno EINVAL
  * (not an app name), ENOENT (no such folder) or ENOMEM.  Answers are
  * cached: a known app's folder is looked at again after KNOWN_RECHECK_MS
- * (the app is removed when it is gone), a missing one after KNOWN_NEG_MS.
+ * (the app is forgotten when it is gone), a missing one after KNOWN_NEG_MS.
  */
 struct app *app_known(struct lpd *l, const char *name, size_t len);
 
@@ -145,25 +198,25 @@ const struct token *tokens_find(const struct lpd *l, const char *p,
 	    size_t len);
 void	tokens_free(struct lpd *l);
 
-/* logplexd-ingest.c */
+/* logplexd-ingest.c: the datagram socket and the TCP syslog listener. */
 int	ingest_open(struct lpd *l);
 int	ingest_listen(struct lpd *l, const char *addr);
 void	ingest_close(struct lpd *l);
 /* Parse one RFC 5424 message and deliver it (split if long). */
 void	ingest_message(struct lpd *l, const char *buf, size_t len);
 
-/* logplexd-tail.c */
+/* logplexd-tail.c: tail sessions on logplexd.tail. */
 int	tail_open(struct lpd *l);
 void	tail_close_all(struct lpd *l);
 void	tail_push(struct tail *t, struct lmsg *m);	/* filters, queues */
 struct tail *tail_next(const struct tail *t);
+/* Write every session's queued output (deliver.c, once per round). */
 void	tail_flush_dirty(struct lpd *l);
 void	tail_dump(struct lpd *l, FILE *fp);
 /* End every session following a (its app is being removed). */
 void	tail_end_app(struct app *a);
 
-/* logplexd-drain.c: the drain core and the syslog transports. */
-int	drains_reload(struct lpd *l);	/* 0, or -1 and a warning said */
+/* logplexd-drain.c: one drain's core, what the transports call. */
 void	drain_push(struct drain *d, struct lmsg *m);
 void	drain_free(struct drain *d);
 /* The L10 notice for d's losses, or NULL when none. */
@@ -176,8 +229,16 @@ void	drain_degrade(struct drain *d);
 void	drain_restore(struct drain *d);
 /* base plus up to min(15 s, base / 8) at random, as logplex's fuzz. */
 uint64_t drain_fuzz_ms(uint64_t base);
+/* A "heroku[logplex]: TEXT" line (L14) for d's app's log, delivered
+ * before the loop next waits. */
+void	drain_notice(struct drain *d, const char *text);
+
+/* logplexd-drains.c: the drains files, each app's set of drains. */
+int	drains_reload(struct lpd *l);	/* 0, or -1 and a warning said */
 int	drains_busy(struct lpd *l);
 void	drains_dump(struct lpd *l, FILE *fp);
+
+/* logplexd-syslog.c: syslog:// and syslog+tls:// transports. */
 int	tls_init(struct lpd *l);
 void	tls_free(struct lpd *l);
 extern const struct drain_ops syslog_ops;

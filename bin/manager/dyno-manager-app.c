@@ -17,6 +17,7 @@
 
 #include "diag.h"
 #include "dynostate.h"
+#include "ready.h"
 #include "state.h"
 #include "dyno-manager-app.h"
 
@@ -388,20 +389,11 @@ teardown(struct mgr *m)
 	app_free(&m->app);
 }
 
-/* --ready-fd: one newline once every dyno has been started. */
-static void
-say_ready(int fd)
-{
-	if (fd < 0)
-		return;
-	(void)!write(fd, "\n", 1);
-	close(fd);
-}
-
 int
 app_run(const struct conf *conf, const char *name, int ready_fd)
 {
 	struct mgr m;
+	char err[256];
 	int rc;
 
 	memset(&m, 0, sizeof(m));
@@ -419,7 +411,8 @@ app_run(const struct conf *conf, const char *name, int ready_fd)
 	recover(&m);
 	m.app.version[0] = '\0';	/* the first converge starts everything */
 	converge(&m);
-	say_ready(ready_fd);
+	if (ready_signal(ready_fd, err, sizeof(err)) == -1)	/* started */
+		diag_warn("%s", err);
 	rc = evloop_run(m.ev) == -1 ? EXIT_OSERR : 0;
 	teardown(&m);
 	return rc;

@@ -19,6 +19,7 @@
 #include "diag.h"
 #include "dynostate.h"
 #include "imageref.h"
+#include "logmsg.h"
 #include "state.h"
 #include "dyno-manager-app.h"
 
@@ -29,13 +30,16 @@
 void
 mgr_logf(struct mgr *m, const char *dyno, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[LOGMSG_LINE_MAX + 1];
 	va_list ap;
+	int n;
 
+	/* Formatted as logclient_vsendf does; sent through our own queue. */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = logclient_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	logq_send(m, "heroku", dyno, msg, strlen(msg));
+	if (n >= 0)
+		logq_send(m, "heroku", dyno, msg, (size_t)n);
 }
 
 /* dynos/TYPE.N/ as dyno-state(5) describes it (lib/dynostate). */

@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "num.h"
+#include "ready.h"
 #include "dyno-manager.h"
 
 static void
@@ -82,6 +83,7 @@ bad_usage(const char *fmt, ...)
 static void
 parse_opt(int ch, struct opts *o)
 {
+	char err[256];
 	uint64_t ms;
 
 	switch (ch) {
@@ -103,9 +105,8 @@ parse_opt(int ch, struct opts *o)
 		o->dev.grace_ms = (long long)ms;
 		break;
 	case OPT_READY_FD:
-		if (num_parse_uint(optarg, 0, 1 << 20, (unsigned *)&o->ready_fd))
-			bad_usage("--ready-fd: \"%s\": expected a file descriptor",
-			    optarg);
+		if (ready_parse(optarg, &o->ready_fd, err, sizeof(err)) == -1)
+			bad_usage("%s", err);
 		break;
 	default:
 		usage(stderr);
@@ -137,22 +138,34 @@ load_conf(void)
 	return &conf;
 }
 
+/*
+ * The subcommands, in the table shape of space-net, release and dyno-logs.
+ * Each handler checks its own operands and options, as its usage line
+ * says (stop takes --wait anywhere); a first word that is none of these
+ * is "check" or the APP of the daemon.
+ */
+static const struct {
+	const char	*name;
+	int		(*run)(const struct conf *, int, char **);
+} cmds[] = {
+	{ "scale", scale_main },
+	{ "ps", ps_main },
+	{ "stop", stop_main },
+	{ "kill", stop_main },	/* heroku ps:kill is ps:stop by another name */
+};
+
 int
 main(int argc, char **argv)
 {
 	struct opts o;
 	struct app app;
+	size_t i;
 	int check = 0, rc;
 
 	diag_start(argc, argv);
-	if (argc > 1 && strcmp(argv[1], "scale") == 0)
-		return scale_main(load_conf(), argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "ps") == 0)
-		return ps_main(load_conf(), argc - 1, argv + 1);
-	/* heroku ps:kill is ps:stop under another name; so it is here. */
-	if (argc > 1 && (strcmp(argv[1], "stop") == 0 ||
-	    strcmp(argv[1], "kill") == 0))
-		return stop_main(load_conf(), argc - 1, argv + 1);
+	for (i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].run(load_conf(), argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "check") == 0) {
 		check = 1;
 		argv++;

@@ -133,7 +133,7 @@ ns_configure(int nsfd, const struct space *sp, uint32_t addr)
  * MAC address its IPv4 address fixes (addr_mac).
  */
 int
-link_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
+ns_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
     int nsfd)
 {
 	struct rtnl_link *link, *peer;
@@ -175,7 +175,7 @@ link_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
 
 /* Spaces route between their bridge and the world: IPv4 forwarding on. */
 int
-link_forwarding(void)
+ns_forwarding(void)
 {
 	const char *path = "/proc/sys/net/ipv4/ip_forward";
 	char c = '0';

@@ -158,7 +158,7 @@ space_converge(struct nl_sock *sk, struct space *sp, struct leases *ls)
 	int rc;
 
 	if ((rc = link_bridge_ensure(sk, sp)) != 0 ||
-	    (rc = link_forwarding()) != 0 ||
+	    (rc = ns_forwarding()) != 0 ||
 	    (rc = leases_scan(sp, ls)) != 0)
 		return rc;
 	return link_sweep(sk, sp, ls);
@@ -280,7 +280,7 @@ dyno_plug(struct nl_sock *sk, struct space *sp, struct leases *ls,
 	int rc;
 
 	if ((rc = lease_pick(sp, ls, &want->addr)) != 0 ||
-	    (rc = link_attach(sk, sp, want->addr, nsfd)) != 0)
+	    (rc = ns_attach(sk, sp, want->addr, nsfd)) != 0)
 		return rc;
 	if ((nv = reallocarray(ls->v, ls->n + 1, sizeof(*nv))) == NULL) {
 		diag_error_errno("leases");

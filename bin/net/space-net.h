@@ -98,9 +98,11 @@ int	link_addr_add(struct nl_sock *sk, int ifindex, uint32_t addr,
 	    unsigned len, const char *what);
 int	link_sweep(struct nl_sock *sk, const struct space *sp,
 	    struct leases *ls);
-int	link_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
+
+/* space-net-ns.c: a dyno's network namespace on its space's bridge. */
+int	ns_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
 	    int nsfd);
-int	link_forwarding(void);
+int	ns_forwarding(void);
 
 /* space-net-nft.c */
 int	nft_apply(const struct space *sp, const struct leases *ls);

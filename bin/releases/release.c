@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* release: an app's releases and config vars, as Heroku's API keeps them. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,36 +105,135 @@ check_commit(const char *c)
 }
 
 /*
- * release labs [enable|disable] APP [FEATURE], release maintenance
- * [on|off] APP: app.conf settings, no release.
+ * The subcommands, as the synopsis writes them.  A verb is the word after
+ * the name ("config get"); an entry with a verb comes before the same
+ * name without one.  Operands count from APP; options outside `allowed`
+ * are refused, those in `needed` required.  Handlers get the open app and
+ * the operands after APP.
  */
-static int
-dispatch_settings(const struct conf *c, const char *cmd, int ac, char **av,
-    int seen)
-{
-	struct app a;
-	int set = -1, rc;
+struct cmd {
+	const char	*name, *verb;
+	int		(*run)(struct app *, int ac, char **av,
+			    const struct opts *);
+	int		 minargs, maxargs;
+	int		 allowed, needed;	/* O_* bits */
+};
 
-	if (ac >= 1 && (strcmp(av[0], "enable") == 0 || strcmp(av[0], "on") ==
-	    0 || strcmp(av[0], "disable") == 0 || strcmp(av[0], "off") == 0)) {
-		set = strcmp(av[0], "enable") == 0 || strcmp(av[0], "on") == 0;
-		if ((cmd[0] == 'l') != (av[0][0] == 'e' || av[0][0] == 'd'))
-			usage(EXIT_USAGE);
-		av++, ac--;
-	}
-	if (seen != 0 || ac != (cmd[0] == 'l' && set != -1 ? 2 : 1))
-		usage(EXIT_USAGE);
-	if ((rc = app_open(&a, c, av[0], 1)) != 0)
-		return rc;
-	if (cmd[0] == 'm')
-		rc = cmd_maintenance(&a, set, set == 1);
-	else if (set == -1)
-		rc = cmd_labs_show(&a);
-	else
-		rc = cmd_labs_set(&a, av[1], set);
-	app_close(&a);
-	return rc;
+static int
+run_create(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)ac, (void)av;
+	return cmd_create(a, o);
 }
+
+static int
+run_list(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)ac, (void)av;
+	return cmd_list(a, o);
+}
+
+static int
+run_show(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)o;
+	return cmd_show(a, ac > 0 ? av[0] : NULL);
+}
+
+static int
+run_rollback(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)o;
+	return cmd_rollback(a, ac > 0 ? av[0] : NULL);
+}
+
+static int
+run_config(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)ac, (void)av;
+	return cmd_config_show(a, o);
+}
+
+static int
+run_config_get(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)ac, (void)o;
+	return cmd_config_get(a, av[0]);
+}
+
+static int
+run_config_set(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)o;
+	return cmd_config_set(a, av, ac);
+}
+
+static int
+run_config_unset(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)o;
+	return cmd_config_unset(a, av, ac);
+}
+
+static int
+run_labs(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)ac, (void)av, (void)o;
+	return cmd_labs_show(a);
+}
+
+static int
+run_labs_enable(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)ac, (void)o;
+	return cmd_labs_set(a, av[0], 1);
+}
+
+static int
+run_labs_disable(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)ac, (void)o;
+	return cmd_labs_set(a, av[0], 0);
+}
+
+static int
+run_maintenance(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)ac, (void)av, (void)o;
+	return cmd_maintenance(a, -1, 0);
+}
+
+static int
+run_maintenance_on(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)ac, (void)av, (void)o;
+	return cmd_maintenance(a, 1, 1);
+}
+
+static int
+run_maintenance_off(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)ac, (void)av, (void)o;
+	return cmd_maintenance(a, 0, 0);
+}
+
+static const struct cmd cmds[] = {
+	{ "create", NULL, run_create, 1, 1, O_SLUG | O_DESC | O_COMMIT | O_IMAGES,
+	    O_SLUG },
+	{ "list", NULL, run_list, 1, 1, O_NUM, 0 },
+	{ "show", NULL, run_show, 1, 2, 0, 0 },
+	{ "rollback", NULL, run_rollback, 1, 2, 0, 0 },
+	{ "config", "get", run_config_get, 2, 2, 0, 0 },
+	{ "config", "set", run_config_set, 2, INT_MAX, 0, 0 },
+	{ "config", "unset", run_config_unset, 2, INT_MAX, 0, 0 },
+	{ "config", NULL, run_config, 1, 1, O_SHELL, 0 },
+	{ "labs", "enable", run_labs_enable, 2, 2, 0, 0 },
+	{ "labs", "disable", run_labs_disable, 2, 2, 0, 0 },
+	{ "labs", NULL, run_labs, 1, 1, 0, 0 },
+	{ "maintenance", "on", run_maintenance_on, 1, 1, 0, 0 },
+	{ "maintenance", "off", run_maintenance_off, 1, 1, 0, 0 },
+	{ "maintenance", NULL, run_maintenance, 1, 1, 0, 0 },
+};
 
 /* The name of the lowest option bit in `bits`, for messages. */
 static const char *
@@ -149,63 +249,48 @@ opt_name(int bits)
 	return "an option";
 }
 
-/* Run subcommand `cmd` with operands av[0..ac), options o. */
+/* The entry for name and the operands av[0..ac); its verb is consumed. */
+static const struct cmd *
+lookup(const char *name, int *ac, char ***av)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(name, cmds[i].name) != 0)
+			continue;
+		if (cmds[i].verb == NULL)
+			return &cmds[i];
+		if (*ac >= 1 && strcmp((*av)[0], cmds[i].verb) == 0) {
+			(*av)++, (*ac)--;
+			return &cmds[i];
+		}
+	}
+	diag_error("unknown command \"%s\"", name);
+	usage(EXIT_USAGE);
+}
+
+/* Run subcommand `name` with operands av[0..ac), options o. */
 static int
-dispatch(const struct conf *c, const char *cmd, int ac, char **av,
+dispatch(const struct conf *c, const char *name, int ac, char **av,
     const struct opts *o, int seen)
 {
+	const struct cmd *cmd = lookup(name, &ac, &av);
 	struct app a;
-	int sub = 0, rc, allowed = 0, lo = 1, hi = 1;
+	int rc;
 
-	if (strcmp(cmd, "labs") == 0 || strcmp(cmd, "maintenance") == 0)
-		return dispatch_settings(c, cmd, ac, av, seen);
-	if (strcmp(cmd, "config") == 0 && ac >= 1 &&
-	    (strcmp(av[0], "get") == 0 || strcmp(av[0], "set") == 0 ||
-	    strcmp(av[0], "unset") == 0)) {
-		sub = av[0][0];
-		av++, ac--;
-		lo = 2;
-		hi = sub == 'g' ? 2 : ac;
-	} else if (strcmp(cmd, "create") == 0)
-		allowed = O_SLUG | O_DESC | O_COMMIT | O_IMAGES;
-	else if (strcmp(cmd, "list") == 0)
-		allowed = O_NUM;
-	else if (strcmp(cmd, "show") == 0 || strcmp(cmd, "rollback") == 0)
-		hi = 2;
-	else if (strcmp(cmd, "config") == 0)
-		allowed = O_SHELL;
-	else {
-		diag_error("unknown command \"%s\"", cmd);
-		usage(EXIT_USAGE);
-	}
-	if ((seen & ~allowed) != 0)
-		diag_error("%s does not apply to %s", opt_name(seen & ~allowed),
-		    cmd);
-	else if (strcmp(cmd, "create") == 0 && o->slug == NULL)
-		diag_error("create needs --slug");
-	if (ac < lo || ac > hi || (seen & ~allowed) != 0 ||
-	    (strcmp(cmd, "create") == 0 && o->slug == NULL))
+	if ((seen & ~cmd->allowed) != 0)
+		diag_error("%s does not apply to %s", opt_name(seen &
+		    ~cmd->allowed), name);
+	else if ((seen & cmd->needed) != cmd->needed)
+		diag_error("%s needs %s", name, opt_name(cmd->needed & ~seen));
+	if (ac < cmd->minargs || ac > cmd->maxargs ||
+	    (seen & ~cmd->allowed) != 0 || (seen & cmd->needed) != cmd->needed)
 		usage(EXIT_USAGE);
 	if (o->commit != NULL)
 		check_commit(o->commit);
-	if ((rc = app_open(&a, c, av[0], strcmp(cmd, "create") != 0)) != 0)
+	if ((rc = app_open(&a, c, av[0], cmd->run != run_create)) != 0)
 		return rc;
-	if (sub == 'g')
-		rc = cmd_config_get(&a, av[1]);
-	else if (sub == 's')
-		rc = cmd_config_set(&a, av + 1, ac - 1);
-	else if (sub == 'u')
-		rc = cmd_config_unset(&a, av + 1, ac - 1);
-	else if (cmd[0] == 'c' && cmd[1] == 'r')
-		rc = cmd_create(&a, o);
-	else if (cmd[0] == 'l')
-		rc = cmd_list(&a, o);
-	else if (cmd[0] == 's')
-		rc = cmd_show(&a, ac > 1 ? av[1] : NULL);
-	else if (cmd[0] == 'r')
-		rc = cmd_rollback(&a, ac > 1 ? av[1] : NULL);
-	else
-		rc = cmd_config_show(&a, o);
+	rc = cmd->run(&a, ac - 1, av + 1, o);
 	app_close(&a);
 	return rc;
 }

@@ -104,11 +104,13 @@ int	fetch_url(const struct conf *, const char *url, const char *path);
 /* release-phase.c: the release phase in a one-off dyno. */
 int	phase_run(struct app *, unsigned version, const char *command);
 
-/* release-cmd.c and release-config.c: the subcommands. */
+/* release-cmd.c: the subcommands on releases. */
 int	cmd_create(struct app *, const struct opts *);
 int	cmd_list(struct app *, const struct opts *);
 int	cmd_show(struct app *, const char *version);
 int	cmd_rollback(struct app *, const char *version);
+
+/* release-config.c: the config subcommands (set and unset make a release). */
 int	cmd_config_show(struct app *, const struct opts *);
 int	cmd_config_get(struct app *, const char *key);
 int	cmd_config_set(struct app *, char **pairs, int n);

@@ -15,10 +15,10 @@
 
 #include "conf.h"
 #include "diag.h"
-#include "sdnotify.h"
 #include "dyno-route.h"
 #include "evloop.h"
 #include "num.h"
+#include "ready.h"
 #include "state.h"
 
 #define MAX_ADDRS	16
@@ -97,7 +97,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned u;
+	char err[256];
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "c:hk:L:l:nvw:", lo, NULL)) != -1) {
@@ -120,10 +120,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 				    "1 to %d", optarg, MAX_WORKERS);
 			break;
 		case 'R':
-			if (num_parse_uint(optarg, 0, 65535, &u) == -1)
-				diag_die(EXIT_USAGE, "--ready-fd %s: not an fd",
-				    optarg);
-			o->ready_fd = (int)u;
+			if (ready_parse(optarg, &o->ready_fd, err,
+			    sizeof(err)) == -1)
+				diag_die(EXIT_USAGE, "%s", err);
 			break;
 		case 'n':
 			o->check = 1;
@@ -314,18 +313,6 @@ supervise(struct worker_cfg *wc, struct listener *all, int nper,
 	return 0;
 }
 
-static void
-ready(int fd)
-{
-	if (sdnotify_send("READY=1") == -1)	/* systemd's Type=notify */
-		diag_warn_errno("NOTIFY_SOCKET");
-	if (fd <= 0)
-		return;
-	if (write(fd, "\n", 1) != 1)
-		diag_warn("--ready-fd %d: %s", fd, strerror(errno));
-	close(fd);
-}
-
 /*
  * Each worker may need FDS_PER_CONN fds per connection.  Raise the soft
  * limit towards that (systemd leaves it at 1024 for select(2)'s sake; the
@@ -374,7 +361,7 @@ int
 main(int argc, char **argv)
 {
 	static struct conf conf;
-	struct opts o = { .workers = 0 };
+	struct opts o = { .workers = 0, .ready_fd = -1 };
 	struct worker_cfg wc = { .conf = &conf };
 	char err[512], pidf[PATH_MAX];
 	int nper, rc;
@@ -401,7 +388,8 @@ main(int argc, char **argv)
 	    state_pathf(pidf, sizeof(pidf), "%s/dyno-route.pid",
 	    conf.rundir) == -1 || state_write_pid(pidf) == -1)
 		diag_die_errno(EXIT_CANTCREAT, "%s/dyno-route.pid", conf.rundir);
-	ready(o.ready_fd);
+	if (ready_signal(o.ready_fd, err, sizeof(err)) == -1)
+		diag_warn("%s", err);
 	rc = o.workers == 1 ? worker_run(&wc) :
 	    supervise(&wc, wc.ls, nper, o.workers);
 	unlink(pidf);

@@ -72,17 +72,11 @@ hlog(struct mon *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void
 hlog(struct mon *m, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	logclient_vsendf(m->lc, m->d->app, "heroku", m->d->name, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	logclient_send(m->lc, m->d->app, "heroku", m->d->name, msg,
-	    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 }
 
 static void

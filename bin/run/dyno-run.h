@@ -127,10 +127,6 @@ uint64_t cg_mem_peak(const struct cg *cg);
  */
 int	cg_oom_happened(struct cg *cg, uint64_t limit);
 
-/* The host's ids of the dyno user: the app's range under a userns. */
-uid_t	host_uid(const struct dyno *d);
-gid_t	host_gid(const struct dyno *d);
-
 /*
  * dyno-run-fs.c: build the root filesystem in the new mount namespace:
  * fs_prepare() all but /app, fs_finish() /app (idmapped through the
@@ -141,6 +137,9 @@ int	fs_prepare(const struct dyno *d, char *err, size_t errlen);
  * their length, 0 when they do not fit. */
 size_t	fs_hosts_text(const struct dyno *d, char *buf, size_t size);
 int	fs_finish(const struct dyno *d, int userns, char *err, size_t errlen);
+/* The host's ids of the dyno user: the app's range under a userns. */
+uid_t	host_uid(const struct dyno *d);
+gid_t	host_gid(const struct dyno *d);
 /* The monitor's: a user namespace mapping the slug's owner to the dyno
  * user, for fs_finish(); -1 when none is needed or can be made. */
 int	fs_slug_userns(const struct dyno *d);

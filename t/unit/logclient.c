@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/logclient: held lines, a full logplexd, no logplexd. */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -128,6 +129,66 @@ test_absent(void)
 	is_int(spilled(), 1, "closing spills what is held");
 }
 
+/* A tool's printf-like wrapper, as dyno-run's hlog() is. */
+static int __attribute__((format(printf, 2, 3)))
+hlog(struct logclient *lc, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = logclient_vsendf(lc, "app", "heroku", "web.1", fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+vformat(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = logclient_vformat(buf, size, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static void
+test_vsendf(void)
+{
+	char buf[LOGMSG_MAX + 1], big[LOGMSG_LINE_MAX + 2];
+	struct logclient *lc;
+	struct logmsg m;
+	ssize_t n;
+	int fd = sink_open();
+
+	if (!ok(fd != -1 && (lc = logclient_open(dir)) != NULL, "sink, client"))
+		return;
+	is_int(hlog(lc, "State changed from %s to %s", "starting", "up"), 1,
+	    "vsendf: sent");
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	ok(n > 0 && logmsg_parse(buf, (size_t)n, &m) == 0, "one datagram");
+	snprintf(big, sizeof(big), "%.*s %.*s", (int)m.source.len, m.source.p,
+	    (int)m.msg.len, m.msg.p);
+	is_str(big, "heroku State changed from starting to up",
+	    "the message, formatted, from heroku");
+	is_int(hlog(lc, "%s", ""), 1, "an empty message is still a line");
+	sink_drain(fd, &(int){ -1 }, &(int){ 1 });
+	logclient_close(lc);
+	close(fd);
+	unlink(sockpath);
+
+	is_int(vformat(buf, 8, "%s", "0123456789"), 7, "vformat: cut at size-1");
+	is_str(buf, "0123456", "vformat: the cut line");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	is_int(vformat(buf, LOGMSG_LINE_MAX + 1, "%s", big), LOGMSG_LINE_MAX,
+	    "vformat: LOGMSG_LINE_MAX + 1 bytes hold a whole line");
+	is_int(vformat(buf, 0, "x"), -1, "vformat: no room is an error");
+}
+
 int
 main(void)
 {
@@ -140,6 +201,7 @@ main(void)
 	test_held();
 	test_full();
 	test_absent();
+	test_vsendf();
 	rmdir(dir);
 	return done_testing();
 }
