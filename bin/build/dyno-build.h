@@ -100,6 +100,7 @@ int	run_compile(struct build *b);
 int	run_release(struct build *b, char **yaml, size_t *len);
 int	run_tool(const char *tool, char *const argv[], char **out,
 	    size_t outmax, int stream, struct build *b);
+uint64_t build_now_ms(void);
 
 /*
  * dyno-build-yaml.c: bin/release's YAML.  Fills `types` with
@@ -118,11 +119,9 @@ int	git_shell(const struct conf *c, const char *user);
 int	git_hook(const struct conf *c, const char *app);
 int	git_init(const struct conf *c, const char *app, int quiet);
 
-/* dyno-build.c: one build from a source to a release. */
+/* dyno-build-steps.c: one build from a source to a release. */
 int	build_run(const struct conf *c, const char *app, const char *user,
 	    const char *source, int source_fd, const char *commit,
 	    char *const *packs, unsigned npacks);
-
-uint64_t build_now_ms(void);
 
 #endif

@@ -118,6 +118,8 @@ int	image_layers_apply(struct image_stage *st, const struct image_config *ic,
  */
 int	image_release(const char *root, const char *images, const char *app,
 	    char **types, int ntypes, const char *stage);
+
+/* dyno-image-gc.c: remove the images nothing names (or list, dry_run). */
 int	image_gc(const char *root, const char *images, int dry_run);
 
 #endif

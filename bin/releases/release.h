@@ -88,15 +88,15 @@ int	release_base(struct app *, unsigned *version);
 int	slug_import(const struct conf *, const char *src, const char *dest,
 	    char sha[65]);
 int	slug_link(const char *src, const char *dest);
+int	slug_seal(const char *dir);
+int	slug_remove(const char *dir);
+int	slug_check_procfile(const char *dir, int *has_web, int *has_release);
 
 /*
  * release-image.c: copy the image files of folder src (TYPE files, each
  * "sha256:HEX") into staging/images; nothing when src does not exist.
  */
 int	release_images_copy(const char *src, const char *staging);
-int	slug_seal(const char *dir);
-int	slug_remove(const char *dir);
-int	slug_check_procfile(const char *dir, int *has_web, int *has_release);
 
 /* release-fetch.c: download a URL to a file (libcurl). */
 int	fetch_url(const struct conf *, const char *url, const char *path);
