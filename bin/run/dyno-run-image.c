@@ -206,6 +206,7 @@ static void
 image_user(struct dyno *d)
 {
 	char *spec = image_file(d, "user", NULL), *grp, root[PATH_MAX + 8];
+	char who[512];
 	unsigned uid, gid;
 	int rootfd;
 
@@ -222,14 +223,19 @@ image_user(struct dyno *d)
 		diag_die_errno(EXIT_NOINPUT, "%s", root);
 	if (image_id(rootfd, "etc/passwd", spec, &uid, &gid, d->home,
 	    sizeof(d->home)) == -1 || (grp != NULL && image_id(rootfd,
-	    "etc/group", grp, &gid, NULL, NULL, 0) == -1))
-		diag_die(EXIT_DATAERR, "image %s: User %s%s%s: not in the "
-		    "image's passwd or group", d->image, spec, grp ? ":" : "",
+	    "etc/group", grp, &gid, NULL, NULL, 0) == -1)) {
+		snprintf(who, sizeof(who), "%s%s%s", spec, grp ? ":" : "",
 		    grp ? grp : "");
+		free(spec);
+		diag_die(EXIT_DATAERR, "image %s: User %s: not in the image's "
+		    "passwd or group", d->image, who);
+	}
 	close(rootfd);
-	if (uid >= d->idsize || gid >= d->idsize)
+	if (uid >= d->idsize || gid >= d->idsize) {
+		free(spec);
 		diag_die(EXIT_DATAERR, "image %s: User %u:%u: ids above %u are "
 		    "not mapped", d->image, uid, gid, (unsigned)d->idsize - 1);
+	}
 	if (uid != 0 && gid != 0) {
 		d->uid = uid;
 		d->gid = gid;
