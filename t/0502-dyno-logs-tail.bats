@@ -87,7 +87,7 @@ app[web.1]: last one"
 	lp_track "$tail_pid"
 	wait_for 10 eval "[ \"\$(kill -USR1 $LP_PID; grep -c '^tail app=myapp' \"\$DYNO_TEST_DIR/logplexd.err\")\" -ge 1 ]"
 	lp_stop
-	run wait "$tail_pid"
+	wait_status "$tail_pid"
 	assert_equal "$status" 69
 	run cat "$DYNO_TEST_DIR/err"
 	assert_output 'dyno-logs: logplexd ended the tail session'

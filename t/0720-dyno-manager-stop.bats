@@ -118,7 +118,7 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 	run --separate-stderr dyno-manager stop "$APPNAME" "$ONEOFF"
 	assert_success
 	wait_for 20 gone "$ONEOFF_PID"
-	run wait "$ONEOFF_PID"
+	wait_status "$ONEOFF_PID"
 	assert_equal "$status" 143
 	grep -q "heroku\[$ONEOFF\]: Stopping all processes with SIGTERM" "$DYNO_TEST_DIR/run.out"
 	grep -q "heroku\[$ONEOFF\]: Process exited with status 143" "$DYNO_TEST_DIR/run.out"

@@ -55,6 +55,15 @@ wait_for() {
 	done
 }
 
+# wait_status PID: wait for a background child of this shell and put its
+# exit status in $status. Not `run wait PID`: run's command substitution is
+# a subshell, which cannot wait for its parent's child and answers 255
+# whenever the child has not been reaped yet.
+wait_status() {
+	status=0
+	wait "$1" || status=$?
+}
+
 # free_port: an unused TCP port on 127.0.0.1.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
