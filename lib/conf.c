@@ -90,6 +90,11 @@ static const struct key keys[] = {
 	STR("build", "size", build_size),
 	STR("build", "network", build_network),
 	STR("build", "buildpacks", build_buildpacks),
+	STR("cluster", "etcd", cluster_etcd),
+	STR("cluster", "host", cluster_host),
+	STR("cluster", "address", cluster_address),
+	DUR("cluster", "lease_ttl", cluster_ttl_ms),
+	UINT("cluster", "capacity", cluster_capacity, 1, 100000),
 };
 
 /* heroku.md section 8.2; hard limit 2x for standard sizes, 1.2x above. */
@@ -135,6 +140,8 @@ conf_defaults(struct conf *c)
 	c->crash_reset_ms = 10 * 60000;
 	c->metrics_interval_ms = 20000;
 	c->max_dynos = 100;
+	c->cluster_ttl_ms = 10000;
+	c->cluster_capacity = 100;
 	c->cycle_max_age_ms = 24 * 3600000ULL;
 	c->cycle_jitter_ms = 216 * 60000ULL;
 	c->connect_timeout_ms = 5000;

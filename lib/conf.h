@@ -90,6 +90,13 @@ struct conf {
 	char		build_network[64];	/* network = (dyno-run's default) */
 	char		build_buildpacks[PATH_MAX];	/* buildpacks = (beside the tool) */
 
+	/* [cluster] (dyno-agent): none of it set = one host, as ever */
+	char		cluster_etcd[1024];	/* etcd = URL,URL,... ("" = none) */
+	char		cluster_host[64];	/* host = NAME (default: hostname) */
+	char		cluster_address[64];	/* address = IP (the underlay) */
+	uint64_t	cluster_ttl_ms;		/* lease_ttl = 10s */
+	unsigned	cluster_capacity;	/* capacity = 100 dynos */
+
 	struct dyno_size sizes[CONF_MAX_SIZES];
 	unsigned	nsizes;
 };

@@ -283,8 +283,8 @@ call(struct etcd *e, const char *path, json_t *req, json_t **out, char *err,
 	char *body, url[1024];
 	json_error_t jerr;
 	CURLcode rc = CURLE_OK;
-	long status = 0;
-	size_t k, i;
+	long status = 0, oserr;
+	size_t k, i, refused = 0;
 	json_t *j;
 
 	*out = NULL;
@@ -297,8 +297,12 @@ call(struct etcd *e, const char *path, json_t *req, json_t **out, char *err,
 		i = (e->cur + k) % e->nep;
 		b.len = 0;
 		setup_post(e, i, path, body, hdr, &b, url, sizeof(url));
-		if ((rc = curl_easy_perform(e->curl)) != CURLE_OK)
+		if ((rc = curl_easy_perform(e->curl)) != CURLE_OK) {
+			if (curl_easy_getinfo(e->curl, CURLINFO_OS_ERRNO,
+			    &oserr) == CURLE_OK && oserr == ECONNREFUSED)
+				refused++;
 			continue;
+		}
 		curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (status == 503 || status == 502 || status == 504)
 			continue;
@@ -309,7 +313,9 @@ call(struct etcd *e, const char *path, json_t *req, json_t **out, char *err,
 	curl_slist_free_all(hdr);
 	if (k == e->nep) {
 		free(b.p);
-		seterr(err, errlen, EHOSTUNREACH, "etcd: no endpoint answered%s%s",
+		/* every member refused: etcd is down, not just out of reach */
+		seterr(err, errlen, refused == e->nep ? ECONNREFUSED :
+		    EHOSTUNREACH, "etcd: no endpoint answered%s%s",
 		    rc != CURLE_OK ? ": " : " (HTTP 5xx)",
 		    rc != CURLE_OK ? curl_easy_strerror(rc) : "");
 		return -1;

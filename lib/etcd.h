@@ -10,6 +10,9 @@
  * Every call returns 0 on success or -1 with errno and a one-line reason in
  * `err` (when err is not NULL):
  *   EHOSTUNREACH  no endpoint answered (connect or transfer failed on all)
+ *   ECONNREFUSED  every endpoint refused the connection: their hosts are up
+ *                 and no etcd listens there (etcd is down, we are not cut
+ *                 off from it)
  *   ENOENT        etcd said "not found" (gRPC code 5: an unknown lease)
  *   EPROTO        an answer that is not the JSON we expect
  *   EINVAL        etcd refused the request (gRPC code 3 and the like)
