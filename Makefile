@@ -57,7 +57,7 @@ VERSION       := $(or $(if $(wildcard .git),$(patsubst v%,%,$(shell \
 # bin/<folder>/<tool>-<part>.c build bin/<tool>.  A missing main file is an
 # error, never a tool silently left out.
 TOOLS          = dyno-run dyno-manager dyno-cycle logplexd dyno-logs dyno-route \
-                 release space-net dyno-build dyno-image
+                 release space-net dyno-build dyno-image dyno-agent
 SRCDIR_dyno-run     = bin/run
 SRCDIR_dyno-manager = bin/manager
 SRCDIR_dyno-cycle   = bin/manager
@@ -68,6 +68,7 @@ SRCDIR_release      = bin/releases
 SRCDIR_space-net    = bin/net
 SRCDIR_dyno-build   = bin/build
 SRCDIR_dyno-image   = bin/image
+SRCDIR_dyno-agent   = bin/cluster
 SRC_DIRS       = $(sort $(foreach t,$(TOOLS),$(SRCDIR_$(t))))
 $(foreach t,$(TOOLS),$(if $(wildcard $(SRCDIR_$(t))/$(t).c),,\
   $(error $(SRCDIR_$(t))/$(t).c: missing: the main file of $(t))))
@@ -92,6 +93,7 @@ PKGS_dyno-cycle   = inih
 PKGS_space-net    = inih libnl-3.0 libnl-route-3.0 libnftables
 PKGS_dyno-build   = inih libcurl libarchive yaml-0.1
 PKGS_dyno-image   = inih libarchive libcrypto
+PKGS_dyno-agent   = inih libcurl jansson
 ALL_PKGS       = inih libcap-ng libseccomp libcurl gnutls openssl libnl-3.0 libnl-route-3.0 \
                  jansson
 
@@ -252,7 +254,7 @@ fresh-check:
 
 # Section-8 tools go to SBINDIR; units and the cron line name the installed
 # paths (/usr/sbin/ and /usr/bin/ in share/ are rewritten).
-SBIN_TOOLS     = logplexd dyno-route dyno-manager space-net
+SBIN_TOOLS     = logplexd dyno-route dyno-manager space-net dyno-agent
 SBIN_PROGS     = $(addprefix bin/,$(filter $(SBIN_TOOLS),$(TOOLS)))
 BIN_PROGS      = $(filter-out $(SBIN_PROGS),$(PROGS))
 REWRITE        = sed -e 's|/usr/sbin/|$(SBINDIR)/|g' -e 's|/usr/bin/|$(BINDIR)/|g'

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: ISC */
+/* dyno-agent's private interfaces between its main and its parts. */
+#ifndef DYNO_AGENT_H
+#define DYNO_AGENT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf.h"
+#include "etcd.h"
+
+#define AGENT_PREFIX	"/dyno/"
+#define AGENT_MARGIN_MS	3000	/* fence this long before the lease ends */
+#define AGENT_TICK_MS	500	/* one round of the agent's loop */
+
+/* A status key this host wrote, and what (so only changes are written). */
+struct pubkey {
+	char		*key;
+	char		*value;
+};
+
+struct agent {
+	const struct conf *conf;
+	struct etcd	*etcd;
+	char		 host[64];
+	char		 manager[PATH_MAX];	/* dyno-manager to run */
+	uint64_t	 ttl_ms;
+
+	/* dyno-agent-host.c: the lease and the fence */
+	int64_t		 lease;
+	uint64_t	 ka_sent;	/* last keepalive sent (monotonic ms) */
+	uint64_t	 ok_sent;	/* send time of the last one that held */
+	int		 refused_only;	/* every failure since: all refused */
+	int		 down_said;	/* "etcd is down" logged */
+	int		 fenced;
+
+	/* dyno-agent-place.c: the placer */
+	int64_t		 placer_rev;	/* create_revision of our placer key */
+	unsigned long	 writes;	/* txns the placer made */
+
+	/* dyno-agent-local.c: this host's dynos */
+	struct pubkey	*pub;
+	size_t		 npub, pubcap;
+	char		**routes;	/* "app\ncontent" last written */
+	size_t		 nroutes;
+};
+
+/* ---- dyno-agent-host.c ---- */
+/* Register (or renew) this host; fence when the lease cannot be held. */
+void	host_tick(struct agent *a);
+/* Whether the lease holds now (we may act on etcd's word). */
+int	host_live(const struct agent *a);
+/* Give the managers the next fence deadline (after the assignments). */
+void	host_extend_fence(struct agent *a);
+/* The lease id from an earlier run of the agent, if it still holds. */
+void	host_adopt_lease(struct agent *a);
+
+/* ---- dyno-agent-place.c ---- */
+/* Win or keep the placer role, then place once. */
+void	place_tick(struct agent *a);
+
+/* ---- dyno-agent-local.c ---- */
+/* Assignments to managers; local states to status/; status/ to routes. */
+void	local_tick(struct agent *a);
+/* Forget what was published (a new lease publishes all again). */
+void	local_forget(struct agent *a);
+/* Reap managers that exited. */
+void	local_reap(struct agent *a);
+
+/* ---- dyno-agent-json.c ---- */
+/* A JSON string value ("\"v3\"" -> "v3") or the raw text; malloc'd. */
+char	*json_text(const char *value);
+/* An integer field of a JSON object value, or dflt. */
+long long json_int_field(const char *value, const char *name, long long dflt);
+/* A string field of a JSON object value into buf ("" when absent). */
+void	json_str_field(const char *value, const char *name, char *buf,
+	    size_t size);
+
+/* ---- dyno-agent-cmd.c ---- */
+int	cmd_hosts(const struct conf *conf, struct etcd *e);
+int	cmd_drain(const struct conf *conf, struct etcd *e, const char *host,
+	    int on);
+
+#endif
