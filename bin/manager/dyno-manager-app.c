@@ -15,8 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "diag.h"
 #include "dynostate.h"
+#include "names.h"
 #include "ready.h"
 #include "state.h"
 #include "dyno-manager-app.h"
@@ -211,6 +213,62 @@ size_changed(const struct mgr *m, const struct formation *oldf,
 	    &m->app, type)) != 0;
 }
 
+/*
+ * Cluster mode (APPDIR/assigned, written by dyno-agent): run exactly the
+ * dynos named there, whatever the formation counts; none while fenced.
+ */
+static void
+converge_assigned(struct mgr *m, char (*names)[CLUSTER_NAME_MAX], int n,
+    int restart)
+{
+	struct dyno *d, *next;
+	char type[64];
+	unsigned num;
+	size_t tl;
+	int i, keep;
+
+	for (d = m->dynos; d != NULL; d = next) {
+		next = d->next;
+		for (i = 0, keep = 0; !m->fenced && i < n && !keep; i++)
+			keep = strcmp(names[i], d->name) == 0;
+		if (!keep || procfile_find(&m->app.pf, d->type) == NULL) {
+			dyno_event(m, d, EV_STOP);
+			remove_dyno(m, d, 1);
+		}
+	}
+	for (i = 0; !m->fenced && i < n; i++) {
+		if (names_check_dyno(names[i], &tl, &num) != NULL ||
+		    tl >= sizeof(type))
+			continue;
+		snprintf(type, sizeof(type), "%.*s", (int)tl, names[i]);
+		if (procfile_find(&m->app.pf, type) == NULL ||
+		    strcmp(type, "release") == 0)
+			continue;
+		if ((d = find_dyno(m, type, num)) == NULL) {
+			if ((d = dyno_new(m, type, num)) != NULL)
+				dyno_event(m, d, EV_WANTED);
+		} else if (restart)
+			dyno_restart(m, d, "Restarting", m->app.preboot);
+		else
+			dyno_event(m, d, EV_WANTED);
+	}
+}
+
+/* The assigned names, or -1 for an app that is not in a cluster. */
+static int
+read_assigned(struct mgr *m, char (**names)[CLUSTER_NAME_MAX])
+{
+	int n;
+
+	*names = calloc(FORMATION_MAX_DYNOS * 10, CLUSTER_NAME_MAX);
+	if (*names == NULL)
+		return -1;
+	n = cluster_assigned_read(m->app.dir, *names, FORMATION_MAX_DYNOS * 10);
+	if (n == -1 && errno != ENOENT)
+		diag_warn_errno("%s/assigned", m->app.dir);
+	return n;
+}
+
 /* Re-read the release, app.conf and formation, and converge on them. */
 static void
 converge(struct mgr *m)
@@ -219,9 +277,10 @@ converge(struct mgr *m)
 	char path[PATH_MAX], err[512], oldver[16];
 	struct formation f, oldf;
 	struct app oldapp;
+	char (*names)[CLUSTER_NAME_MAX];
 	struct dyno *d;
 	unsigned i;
-	int restart;
+	int restart, n;
 
 	if (app_load(m->conf, m->app.name, &app) != 0)
 		return;		/* keep running what we have; app_load said why */
@@ -237,6 +296,16 @@ converge(struct mgr *m)
 	oldapp = m->app;
 	m->app = app;
 	m->f = f;
+	if ((n = read_assigned(m, &names)) >= 0 || m->cluster) {
+		/* a cluster app stays one: a bad file runs nothing */
+		m->cluster = 1;
+		converge_assigned(m, names, n < 0 ? 0 : n, restart);
+		free(names);
+		app_free(&oldapp);
+		mgr_metrics_update(m);
+		return;
+	}
+	free(names);
 	/* Types gone from the formation or the Procfile scale to zero. */
 	for (d = m->dynos; d != NULL; ) {
 		if (formation_find(&m->f, d->type) == NULL ||
@@ -288,6 +357,35 @@ take_cycle_requests(struct mgr *m)
 				    0);
 	}
 	closedir(dp);
+}
+
+/*
+ * A cluster app's dynos run only while dyno-agent's lease is known to hold
+ * (DYNO_RUNDIR/cluster/fence): past the deadline, whatever became of the
+ * agent (killed, stopped, frozen, cut off), they stop, before the lease can
+ * expire and the placer starts them elsewhere.
+ */
+static void
+fence_check(struct evloop *ev, void *arg)
+{
+	struct mgr *m = arg;
+	uint64_t deadline;
+	int fenced;
+
+	if (m->cluster && !m->stopping) {
+		fenced = cluster_fence_read(m->conf->rundir, &deadline) == -1 ||
+		    cluster_now_ms() >= deadline;
+		if (fenced != m->fenced) {
+			m->fenced = fenced;
+			diag_warn("%s: %s", m->app.name, fenced ? "fenced: the "
+			    "host's cluster lease is not known to hold: stopping "
+			    "every dyno" : "the host's cluster lease holds again");
+			mgr_logf(m, "manager", "%s", fenced ? "Fenced: stopping "
+			    "every dyno of this host" : "Fence lifted");
+			converge(m);
+		}
+	}
+	evloop_timer(ev, 500, fence_check, m);
 }
 
 static void
@@ -393,7 +491,7 @@ int
 app_run(const struct conf *conf, const char *name, int ready_fd)
 {
 	struct mgr m;
-	char err[256];
+	char err[256], path[PATH_MAX];
 	int rc;
 
 	memset(&m, 0, sizeof(m));
@@ -408,6 +506,9 @@ app_run(const struct conf *conf, const char *name, int ready_fd)
 		app_free(&m.app);
 		return rc ? rc : EXIT_OSERR;
 	}
+	state_pathf(path, sizeof(path), "%s/assigned", m.app.dir);
+	m.cluster = access(path, F_OK) == 0;
+	fence_check(m.ev, &m);		/* from here on, every 500 ms */
 	recover(&m);
 	m.app.version[0] = '\0';	/* the first converge starts everything */
 	converge(&m);

@@ -69,6 +69,9 @@ mgr_write_routes(struct mgr *m)
 	const struct inst *in;
 	size_t n = 0;
 
+	/* in a cluster dyno-agent writes routes, from every host's dynos */
+	if (m->cluster)
+		return;
 	for (d = m->dynos; d != NULL && n < FORMATION_MAX_DYNOS; d = d->next) {
 		/* During a preboot the old instance serves until the new is up. */
 		in = d->state == ST_UP ? d->cur : d->old;

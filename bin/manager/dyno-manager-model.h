@@ -84,6 +84,8 @@ struct mgr {
 	int		 lockfd;
 	char		 cgbase[PATH_MAX];	/* v2: where dyno/APP is; "" v1 */
 	struct metrics	*metrics;	/* log-runtime-metrics, when on */
+	int		 cluster;	/* APPDIR/assigned: dyno-agent's names */
+	int		 fenced;	/* the agent's fence deadline is past */
 };
 
 #endif
