@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: ISC
+# Loaded by the cluster tests after helper/common: a 3-member etcd on
+# 127.0.0.1 (data on tmpfs: etcd 3.4 cannot turn fsync off) and dyno
+# "hosts" as agents with their own DYNO_ROOT, DYNO_RUNDIR and DYNO_CONF.
+# shellcheck shell=bash
+
+# Client ports 23410, 23420, 23430; peers one above each (the 234x0 range
+# is this helper's alone).
+ETCD_BASE=23400
+ETCD_PIDS=()
+ETCD_DATA=
+
+etcd_url() { echo "http://127.0.0.1:$((ETCD_BASE + $1 * 10))"; }
+etcd_peer() { echo "http://127.0.0.1:$((ETCD_BASE + $1 * 10 + 1))"; }
+etcd_endpoints() { echo "$(etcd_url 1),$(etcd_url 2),$(etcd_url 3)"; }
+
+# etcd_member I: start member I (1..3) of the cluster, in the background.
+etcd_member() {
+	local i=$1 cluster
+	cluster="m1=$(etcd_peer 1),m2=$(etcd_peer 2),m3=$(etcd_peer 3)"
+	etcd --name "m$i" --data-dir "$ETCD_DATA/m$i" \
+		--listen-client-urls "$(etcd_url "$i")" \
+		--advertise-client-urls "$(etcd_url "$i")" \
+		--listen-peer-urls "$(etcd_peer "$i")" \
+		--initial-advertise-peer-urls "$(etcd_peer "$i")" \
+		--initial-cluster "$cluster" --initial-cluster-state new \
+		--initial-cluster-token "dynotest-$$" \
+		>>"$ETCD_DATA/m$i.log" 2>&1 3>&- &
+	ETCD_PIDS[i]=$!
+}
+
+# etcd_healthy I: member I answers and has a leader.
+etcd_healthy() {
+	curl -sf -m 2 "$(etcd_url "$1")/health" | grep -q '"health":"true"'
+}
+
+# etcd_setup: the three members, healthy.  Skips without etcd.
+etcd_setup() {
+	require_cmd etcd etcdctl curl
+	ETCD_DATA=$(mktemp -d /dev/shm/dynotest-etcd-XXXXXX)
+	local i
+	for i in 1 2 3; do etcd_member "$i"; done
+	for i in 1 2 3; do wait_for 30 etcd_healthy "$i"; done
+}
+
+# etcd_kill I: kill -9 member I.
+etcd_kill() {
+	kill -KILL "${ETCD_PIDS[$1]}" 2>/dev/null
+	wait "${ETCD_PIDS[$1]}" 2>/dev/null
+	ETCD_PIDS[$1]=
+}
+
+etcd_teardown() {
+	local i
+	for i in 1 2 3; do
+		[ -n "${ETCD_PIDS[i]:-}" ] && etcd_kill "$i"
+	done
+	[ -n "$ETCD_DATA" ] && rm -rf "$ETCD_DATA"
+	return 0
+}
+
+# ectl ARGS...: etcdctl on the test cluster.
+ectl() {
+	ETCDCTL_API=3 etcdctl --endpoints "$(etcd_endpoints)" "$@"
+}
+
+# host_env H: the environment of host H (h1, h2, ...) for a command.
+host_env() {
+	echo "DYNO_ROOT=$DYNO_TEST_DIR/$1/root" \
+		"DYNO_RUNDIR=$DYNO_TEST_DIR/$1/run" \
+		"DYNO_CONF=$DYNO_TEST_DIR/$1/dyno.conf"
+}
+
+# on H CMD...: run CMD as host H.
+on() {
+	local h=$1
+	shift
+	# shellcheck disable=SC2046
+	env $(host_env "$h") "$@"
+}
+
+# host_setup H [CONF]: host H's state tree and dyno.conf ([cluster] and
+# short dyno times, plus CONF lines).
+host_setup() {
+	local h=$1
+	mkdir -p "$DYNO_TEST_DIR/$h/root" "$DYNO_TEST_DIR/$h/run"
+	cat >"$DYNO_TEST_DIR/$h/dyno.conf" <<-C
+	[dyno]
+	grace = 2s
+	boot_timeout = 20s
+	[manager]
+	restart_backoff = 0, 4s, 1h
+	network = host
+	[cluster]
+	etcd = $(etcd_endpoints)
+	host = $h
+	address = 127.0.0.1
+	${2:-}
+	C
+}
+
+declare -gA AGENT_PIDS
+
+# agent_start H: dyno-agent of host H in the background, registered.
+agent_start() {
+	local h=$1
+	# shellcheck disable=SC2046
+	env $(host_env "$h") dyno-agent run \
+		>>"$DYNO_TEST_DIR/$h/agent.log" 2>&1 3>&- &
+	AGENT_PIDS[$h]=$!
+	wait_for 20 bash -c "ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get /dyno/hosts/$h | grep -q ."
+}
+
+agent_kill() {
+	local h=$1 sig=${2:-KILL}
+	kill -"$sig" "${AGENT_PIDS[$h]}" 2>/dev/null
+}
+
+# host_teardown H: its agent and managers, and what is left of its dynos.
+host_teardown() {
+	local h=$1 pid f
+	[ -n "${AGENT_PIDS[$h]:-}" ] && kill -CONT "${AGENT_PIDS[$h]}" 2>/dev/null
+	[ -n "${AGENT_PIDS[$h]:-}" ] && kill -KILL "${AGENT_PIDS[$h]}" 2>/dev/null
+	for f in "$DYNO_TEST_DIR/$h"/run/apps/*/manager.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for f in "$DYNO_TEST_DIR/$h"/run/apps/*/manager.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		wait_for 15 bash -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null
+	done
+	return 0
+}
