@@ -75,7 +75,7 @@ $(foreach t,$(TOOLS),$(if $(wildcard $(SRCDIR_$(t))/$(t).c),,\
 PROGS         := $(addprefix bin/,$(TOOLS))
 
 # pkg-config modules each tool links, and nothing more.
-PKGS_dyno-manager = inih
+PKGS_dyno-manager = inih libcurl jansson
 # lib/cgstat's load averages (log-runtime-metrics) use exp(3).
 LIBS_dyno-manager = -lm
 PKGS_dyno-run     = inih libcap-ng

@@ -11,8 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "diag.h"
 #include "dynostate.h"
+#include "etcd.h"
 #include "logclient.h"
 #include "names.h"
 #include "num.h"
@@ -154,13 +157,17 @@ scale_locked(const struct conf *conf, struct app *app, int argc, char **argv)
 	struct formation f;
 	struct change c;
 	struct logclient *lc;
-	int i;
+	int64_t rev = 0;
+	int i, cluster = conf->cluster_etcd[0] != '\0';
 
 	state_pathf(path, sizeof(path), "%s/formation", app->dir);
 	if (formation_read(path, &f, err, sizeof(err)) == -1) {
 		diag_error("%s", err);
 		return EXIT_DATAERR;
 	}
+	/* a cluster's formation is etcd's: any host may have scaled */
+	if (cluster && cluster_formation_load(conf, app->name, &f, &rev) == -1)
+		return EXIT_UNAVAILABLE;
 	for (i = 0; i < argc; i++)
 		if (parse_change(conf, argv[i], &c) == -1 ||
 		    apply_change(conf, app, &f, &c) == -1)
@@ -170,6 +177,8 @@ scale_locked(const struct conf *conf, struct app *app, int argc, char **argv)
 		    "dyno.conf)", app->name, total_dynos(&f), conf->max_dynos);
 		return EXIT_USAGE;
 	}
+	if (cluster && cluster_formation_store(conf, app->name, &f, rev) == -1)
+		return EXIT_UNAVAILABLE;
 	if (formation_write(path, &f) == -1) {
 		diag_error_errno("%s", path);
 		return EXIT_CANTCREAT;
@@ -210,18 +219,30 @@ scale_main(const struct conf *conf, int argc, char **argv)
 	return rc;
 }
 
-/* One dyno's line of ps: "web.1: up 2026/11/22 10:00:00 +0000 (~ 6m ago)". */
-static void
-ps_dyno(const struct dynostate *ds)
+/* One dyno's line of ps: "web.1: up 2026/11/22 10:00:00 +0000 (~ 6m ago)",
+ * malloc'd. */
+static char *
+ps_line(const struct dynostate *ds)
 {
-	char when[64], age[32];
+	char when[64], age[32], *s;
 	time_t t = (time_t)ds->started;
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y/%m/%d %H:%M:%S +0000", &tm);
 	num_format_duration((uint64_t)(time(NULL) - t) * 1000, age, sizeof(age));
-	printf("%s: %s %s (~ %s ago)\n", ds->name, ds->state, when, age);
+	return asprintf(&s, "%s: %s %s (~ %s ago)", ds->name, ds->state, when,
+	    age) == -1 ? NULL : s;
+}
+
+static void
+ps_dyno(const struct dynostate *ds)
+{
+	char *line = ps_line(ds);
+
+	if (line != NULL)
+		printf("%s\n", line);
+	free(line);
 }
 
 /* Natural order of dyno names (run.2 before run.10), for qsort. */
@@ -243,9 +264,40 @@ size_display(char *sz, size_t size, const char *name)
 			sz[i] = (char)toupper((unsigned char)sz[i]);
 }
 
+/* A cluster's dynos of one type from status/: each with its host. */
+static void
+ps_cluster(const struct app *app, const char *type,
+    const struct etcd_range *st)
+{
+	char prefix[256], *line;
+	size_t i, pl;
+	struct dynostate ds;
+	json_t *j;
+
+	pl = (size_t)snprintf(prefix, sizeof(prefix), "/dyno/status/%s/%s.",
+	    app->name, type);
+	for (i = 0; i < st->n; i++) {
+		if (strncmp(st->kvs[i].key, prefix, pl) != 0 ||
+		    (j = json_loads(st->kvs[i].value, 0, NULL)) == NULL)
+			continue;
+		memset(&ds, 0, sizeof(ds));
+		snprintf(ds.name, sizeof(ds.name), "%s", strrchr(st->kvs[i].key,
+		    '/') + 1);
+		snprintf(ds.state, sizeof(ds.state), "%s", json_string_value(
+		    json_object_get(j, "state")) ?: "unknown");
+		ds.started = json_integer_value(json_object_get(j, "started"));
+		if ((line = ps_line(&ds)) != NULL)
+			printf("%s on %s\n", line, json_string_value(
+			    json_object_get(j, "host")) ?: "?");
+		free(line);
+		json_decref(j);
+	}
+}
+
 /* The dynos of one type, in natural order (dyno-state(5)). */
 static void
-ps_type(const struct app *app, const struct ftype *t, const char *command)
+ps_type(const struct app *app, const struct ftype *t, const char *command,
+    const struct etcd_range *st)
 {
 	struct dynostate *ds;
 	char sz[CONF_NAME_MAX];
@@ -253,6 +305,10 @@ ps_type(const struct app *app, const struct ftype *t, const char *command)
 
 	size_display(sz, sizeof(sz), t->size[0] ? t->size : app->size);
 	printf("=== %s (%s): %s (%u)\n", t->type, sz, command, t->count);
+	if (st != NULL) {
+		ps_cluster(app, t->type, st);
+		return;
+	}
 	if ((ds = calloc(FORMATION_MAX_DYNOS * 2, sizeof(*ds))) == NULL)
 		return;
 	n = dynostate_list(app->dir, t->type, ds, FORMATION_MAX_DYNOS * 2);
@@ -368,9 +424,11 @@ ps_main(const struct conf *conf, int argc, char **argv)
 	char path[PATH_MAX], err[512];
 	const struct procfile_entry *e;
 	struct formation f;
+	struct etcd_range st = { 0 };
 	struct app app;
 	unsigned i, shown = 0;
-	int rc;
+	int64_t rev;
+	int rc, cluster = conf->cluster_etcd[0] != '\0';
 
 	if (argc != 2) {
 		diag_error("usage: dyno-manager ps APP");
@@ -384,17 +442,23 @@ ps_main(const struct conf *conf, int argc, char **argv)
 		app_free(&app);
 		return EXIT_DATAERR;
 	}
+	if (cluster && (cluster_formation_load(conf, app.name, &f, &rev) == -1 ||
+	    cluster_status(conf, app.name, &st) == -1)) {
+		app_free(&app);
+		return EXIT_UNAVAILABLE;
+	}
 	for (i = 0; i < f.n; i++) {
 		if (f.t[i].count == 0 ||
 		    (e = procfile_find(&app.pf, f.t[i].type)) == NULL)
 			continue;
 		if (shown++)
 			printf("\n");
-		ps_type(&app, &f.t[i], e->command);
+		ps_type(&app, &f.t[i], e->command, cluster ? &st : NULL);
 	}
 	shown += ps_oneoff(conf, &app, shown > 0);
 	if (shown == 0)
 		printf("No dynos on %s\n", app.name);
+	etcd_range_free(&st);
 	app_free(&app);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #define DYNO_MANAGER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <limits.h>
 
@@ -71,6 +72,19 @@ struct ftype *formation_find(struct formation *f, const char *type);
 /* "web@2:Standard-1X worker@1:Standard-2X" as Heroku's API logs it. */
 void	formation_describe(const struct formation *f, const struct app *app,
 	    const struct conf *conf, char *buf, size_t size);
+
+/* ---- dyno-manager-cluster.c ---- */
+struct etcd_range;
+/* Overlay etcd's counts of app's formation on f; *rev = its mod revision.
+ * 0, or -1 having said why. */
+int	cluster_formation_load(const struct conf *conf, const char *app,
+	    struct formation *f, int64_t *rev);
+/* Store f's counts in etcd unless changed since rev.  0 or -1 (said). */
+int	cluster_formation_store(const struct conf *conf, const char *app,
+	    const struct formation *f, int64_t rev);
+/* status/<app>/ into *r (etcd_range_free'd).  0 or -1 (said). */
+int	cluster_status(const struct conf *conf, const char *app,
+	    struct etcd_range *r);
 
 int	scale_main(const struct conf *conf, int argc, char **argv);
 int	ps_main(const struct conf *conf, int argc, char **argv);
