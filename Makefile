@@ -85,7 +85,7 @@ ifeq ($(STATIC),1)
 PKGS_dyno-run     =
 STATIC_dyno-run   = -linih -lcap-ng
 endif
-PKGS_release      = inih libcurl libarchive libcrypto
+PKGS_release      = inih libcurl libarchive libcrypto jansson
 PKGS_logplexd     = inih libcurl gnutls
 PKGS_dyno-logs    = inih
 PKGS_dyno-route   = inih openssl

@@ -294,6 +294,9 @@ app_commit(struct app *a, struct newrel *nr, unsigned *version)
 	}
 	if ((rc = deploy(a, reldir, &nr->info)) != 0)
 		return rc;
+	/* on a cluster: the release phase ran here, once; the hosts follow */
+	if ((rc = cluster_publish(a, reldir, &nr->info)) != 0)
+		return rc;
 	*version = nr->info.version;
 	logclient_sendf(a->lc, a->name, "app", "api",
 	    "Release v%u created by user %s", *version, a->user);

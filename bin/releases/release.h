@@ -98,6 +98,9 @@ int	slug_check_procfile(const char *dir, int *has_web, int *has_release);
  */
 int	release_images_copy(const char *src, const char *staging);
 
+/* release-cluster.c: vN and current into etcd when [cluster] etcd is set. */
+int	cluster_publish(struct app *, const char *reldir, const struct relinfo *);
+
 /* release-fetch.c: download a URL to a file (libcurl). */
 int	fetch_url(const struct conf *, const char *url, const char *path);
 
