@@ -182,6 +182,12 @@ host_tick(struct agent *a)
 }
 
 int
+host_refused(const struct agent *a)
+{
+	return a->lease != 0 && a->refused_only && a->ka_sent != a->ok_sent;
+}
+
+int
 host_live(const struct agent *a)
 {
 	return a->lease != 0 && cluster_now_ms() - a->ok_sent < a->ttl_ms -
@@ -195,9 +201,15 @@ host_extend_fence(struct agent *a)
 
 	if (a->lease == 0)
 		return;
-	/* etcd down everywhere: the managers keep running too */
-	deadline = a->down_said ? cluster_now_ms() + a->ttl_ms :
-	    a->ok_sent + a->ttl_ms - AGENT_MARGIN_MS;
+	/*
+	 * While every failed renewal since the last good one was refused (etcd
+	 * down, not out of reach), the managers' deadline moves on with time:
+	 * they must not fence a moment before the agent decides not to.
+	 */
+	deadline = a->ok_sent + a->ttl_ms - AGENT_MARGIN_MS;
+	if (host_refused(a) && cluster_now_ms() + a->ttl_ms - AGENT_MARGIN_MS >
+	    deadline)
+		deadline = cluster_now_ms() + a->ttl_ms - AGENT_MARGIN_MS;
 	if (cluster_fence_write(a->conf->rundir, deadline) == -1)
 		diag_warn_errno("%s/cluster/fence", a->conf->rundir);
 }

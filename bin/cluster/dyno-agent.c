@@ -130,7 +130,7 @@ run(struct agent *a, int ready_fd)
 		host_tick(a);
 		place_tick(a);
 		local_tick(a);
-		if (a->down_said)
+		if (host_refused(a))
 			host_extend_fence(a);
 		local_reap(a);
 		if (!ready && a->lease != 0) {

@@ -52,6 +52,8 @@ struct agent {
 void	host_tick(struct agent *a);
 /* Whether the lease holds now (we may act on etcd's word). */
 int	host_live(const struct agent *a);
+/* Whether renewals fail only because every member refuses (etcd down). */
+int	host_refused(const struct agent *a);
 /* Give the managers the next fence deadline (after the assignments). */
 void	host_extend_fence(struct agent *a);
 /* The lease id from an earlier run of the agent, if it still holds. */
