@@ -73,6 +73,11 @@ struct ftype *formation_find(struct formation *f, const char *type);
 void	formation_describe(const struct formation *f, const struct app *app,
 	    const struct conf *conf, char *buf, size_t size);
 
+int	scale_main(const struct conf *conf, int argc, char **argv);
+int	ps_main(const struct conf *conf, int argc, char **argv);
+int	stop_main(const struct conf *conf, int argc, char **argv);
+int	app_run(const struct conf *conf, const char *name, int ready_fd);
+
 /* ---- dyno-manager-cluster.c ---- */
 struct etcd_range;
 /* Overlay etcd's counts of app's formation on f; *rev = its mod revision.
@@ -85,10 +90,5 @@ int	cluster_formation_store(const struct conf *conf, const char *app,
 /* status/<app>/ into *r (etcd_range_free'd).  0 or -1 (said). */
 int	cluster_status(const struct conf *conf, const char *app,
 	    struct etcd_range *r);
-
-int	scale_main(const struct conf *conf, int argc, char **argv);
-int	ps_main(const struct conf *conf, int argc, char **argv);
-int	stop_main(const struct conf *conf, int argc, char **argv);
-int	app_run(const struct conf *conf, const char *name, int ready_fd);
 
 #endif
