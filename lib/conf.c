@@ -95,6 +95,8 @@ static const struct key keys[] = {
 	STR("cluster", "address", cluster_address),
 	DUR("cluster", "lease_ttl", cluster_ttl_ms),
 	UINT("cluster", "capacity", cluster_capacity, 1, 100000),
+	/* Host N takes the Nth /24 of every space (space-net(8)). */
+	UINT("cluster", "index", cluster_index, 1, 255),
 };
 
 /* heroku.md section 8.2; hard limit 2x for standard sizes, 1.2x above. */

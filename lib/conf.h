@@ -96,6 +96,8 @@ struct conf {
 	char		cluster_address[64];	/* address = IP (the underlay) */
 	uint64_t	cluster_ttl_ms;		/* lease_ttl = 10s */
 	unsigned	cluster_capacity;	/* capacity = 100 dynos */
+	/* [cluster] (space-net: this host's share of each space) */
+	unsigned	cluster_index;		/* index = 0 (none: one host) */
 
 	struct dyno_size sizes[CONF_MAX_SIZES];
 	unsigned	nsizes;
