@@ -41,9 +41,9 @@ put_host(struct agent *a)
 	json_t *j;
 	int rc;
 
-	j = json_pack("{s:s, s:i, s:s, s:s}", "addr", a->conf->cluster_address,
-	    "capacity", (int)a->conf->cluster_capacity, "slug_url", "",
-	    "log_addr", "");
+	j = json_pack("{s:s, s:i, s:i, s:s, s:s}", "addr",
+	    a->conf->cluster_address, "capacity", (int)a->conf->cluster_capacity,
+	    "index", (int)a->conf->cluster_index, "slug_url", "", "log_addr", "");
 	if (j == NULL || (v = json_dumps(j, JSON_COMPACT)) == NULL) {
 		json_decref(j);
 		return -1;

@@ -85,23 +85,22 @@ load_conf(struct conf *c, struct agent *a)
 		diag_die(EXIT_CONFIG, "[cluster] etcd: %s", err);
 }
 
-/* dyno-manager beside us (a build tree, or sbin), else in PATH's sbin. */
+/* A tool beside us (a build tree, or sbin), else /usr/sbin's. */
 static void
-find_manager(struct agent *a)
+find_tool(const char *tool, char *buf, size_t size)
 {
 	char self[PATH_MAX], *slash;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	snprintf(a->manager, sizeof(a->manager), "/usr/sbin/dyno-manager");
+	snprintf(buf, size, "/usr/sbin/%s", tool);
 	if (n <= 0)
 		return;
 	self[n] = '\0';
 	if ((slash = strrchr(self, '/')) != NULL) {
 		*slash = '\0';
-		if (state_pathf(a->manager, sizeof(a->manager), "%s/dyno-manager",
-		    self) == -1 || access(a->manager, X_OK) == -1)
-			snprintf(a->manager, sizeof(a->manager),
-			    "/usr/sbin/dyno-manager");
+		if (state_pathf(buf, size, "%s/%s", self, tool) == -1 ||
+		    access(buf, X_OK) == -1)
+			snprintf(buf, size, "/usr/sbin/%s", tool);
 	}
 }
 
@@ -124,12 +123,14 @@ run(struct agent *a, int ready_fd)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	find_manager(a);
+	find_tool("dyno-manager", a->manager, sizeof(a->manager));
+	find_tool("space-net", a->spacenet, sizeof(a->spacenet));
 	host_adopt_lease(a);
 	while (!stop_now) {
 		host_tick(a);
 		place_tick(a);
 		local_tick(a);
+		net_tick(a);
 		if (host_refused(a))
 			host_extend_fence(a);
 		local_reap(a);

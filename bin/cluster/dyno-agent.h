@@ -45,6 +45,11 @@ struct agent {
 	size_t		 npub, pubcap;
 	char		**routes;	/* "app\ncontent" last written */
 	size_t		 nroutes;
+
+	/* dyno-agent-net.c: space-net peers made */
+	char		 spacenet[PATH_MAX];
+	char		**peers;	/* "SPACE HOST ADDR SUBNET" */
+	size_t		 npeers;
 };
 
 /* ---- dyno-agent-host.c ---- */
@@ -70,6 +75,10 @@ void	local_tick(struct agent *a);
 void	local_forget(struct agent *a);
 /* Reap managers that exited. */
 void	local_reap(struct agent *a);
+
+/* ---- dyno-agent-net.c ---- */
+/* Every local space reaches the other live hosts' parts (space-net peer). */
+void	net_tick(struct agent *a);
 
 /* ---- dyno-agent-json.c ---- */
 /* A JSON string value ("\"v3\"" -> "v3") or the raw text; malloc'd. */
