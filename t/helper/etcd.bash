@@ -7,11 +7,14 @@
 # Client ports 23410, 23420, 23430; peers one above each (the 234x0 range
 # is this helper's alone).
 ETCD_BASE=23400
+# The members' address: 127.0.0.1, or the test bridge's root address when
+# the hosts are network namespaces (helper/hosts.bash).
+ETCD_IP=127.0.0.1
 ETCD_PIDS=()
 ETCD_DATA=
 
-etcd_url() { echo "http://127.0.0.1:$((ETCD_BASE + $1 * 10))"; }
-etcd_peer() { echo "http://127.0.0.1:$((ETCD_BASE + $1 * 10 + 1))"; }
+etcd_url() { echo "http://$ETCD_IP:$((ETCD_BASE + $1 * 10))"; }
+etcd_peer() { echo "http://$ETCD_IP:$((ETCD_BASE + $1 * 10 + 1))"; }
 etcd_endpoints() { echo "$(etcd_url 1),$(etcd_url 2),$(etcd_url 3)"; }
 
 # etcd_member I: start member I (1..3) of the cluster, in the background.
