@@ -161,8 +161,18 @@ host_tick(struct agent *a)
 		take_lease(a);
 		return;
 	}
-	if (now - a->ka_sent >= a->ttl_ms / 3)
-		renew(a, now);
+	/*
+	 * The deadline first: an agent that was stopped or frozen past it
+	 * must not renew and go on as if nothing happened (its managers have
+	 * fenced already); it comes back with a new lease.
+	 */
+	if (now - a->ok_sent < a->ttl_ms - AGENT_MARGIN_MS) {
+		if (now - a->ka_sent >= a->ttl_ms / 3)
+			renew(a, now);
+		return;
+	}
+	if (host_refused(a) && now - a->ka_sent >= a->ttl_ms / 3)
+		renew(a, now);	/* etcd down: is it back? */
 	if (a->lease == 0 || now - a->ok_sent < a->ttl_ms - AGENT_MARGIN_MS)
 		return;
 	/*
@@ -171,7 +181,7 @@ host_tick(struct agent *a)
 	 * other failure (silence, timeouts, errors) may be a partition of this
 	 * host alone, whose lease runs out while the others carry on: fence.
 	 */
-	if (a->refused_only) {
+	if (host_refused(a)) {
 		if (!a->down_said)
 			diag_warn("%s: etcd is down on every member: keeping every "
 			    "dyno running until it is back", a->host);

@@ -49,7 +49,7 @@ etcd_setup() {
 # etcd_kill I: kill -9 member I.
 etcd_kill() {
 	kill -KILL "${ETCD_PIDS[$1]}" 2>/dev/null
-	wait "${ETCD_PIDS[$1]}" 2>/dev/null
+	wait "${ETCD_PIDS[$1]}" 2>/dev/null || true
 	ETCD_PIDS[$1]=
 }
 
