@@ -248,7 +248,8 @@ test_watch(struct etcd *e, const char *url)
 	etcd_close(w);
 	w = etcd_open("http://127.0.0.1:1", NULL, 0);
 	ok(etcd_watch(w, "/dyno/w/", 1, on_event, &s, NULL, 2, err,
-	    sizeof(err)) == -1 && (errno == EHOSTUNREACH || errno == ECONNREFUSED),
+	    sizeof(err)) == -1 && (errno == EHOSTUNREACH ||
+	    errno == ECONNREFUSED),
 	    "a watch with no member answering gives up after its tries");
 	etcd_close(w);
 	etcd_delete(e, "/dyno/w/", 1, NULL, NULL, 0);
