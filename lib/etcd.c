@@ -31,6 +31,9 @@ struct buf {
 	size_t		 len, cap, max;
 };
 
+static void seterr(char *, size_t, int, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
 static void
 seterr(char *err, size_t errlen, int errnum, const char *fmt, ...)
 {
