@@ -179,11 +179,29 @@ poke_manager(struct agent *a, const char *app, int changed, int wanted)
 		spawn_manager(a, app);
 }
 
-/* Each local app: its assignments, release and manager. */
-static void
-apply(struct agent *a, struct mine *m, size_t n)
+/* Whether the cluster knows app (apps/<app>/current in the range). */
+static int
+in_cluster(const struct etcd_range *apps, const char *app)
 {
-	char dir[PATH_MAX], appdir[PATH_MAX];
+	char key[512];
+	size_t i;
+
+	snprintf(key, sizeof(key), AGENT_PREFIX "apps/%s/current", app);
+	for (i = 0; i < apps->n; i++)
+		if (strcmp(apps->kvs[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Each local app the cluster knows: its assignments (none is an empty
+ * file: the app's web dynos elsewhere are still routed from here), its
+ * release and its manager.  An app only this host knows is left alone.
+ */
+static void
+apply(struct agent *a, struct mine *m, size_t n, const struct etcd_range *apps)
+{
+	char dir[PATH_MAX], appdir[PATH_MAX], path[PATH_MAX];
 	struct dirent *de;
 	struct mine *x;
 	DIR *dp;
@@ -197,6 +215,10 @@ apply(struct agent *a, struct mine *m, size_t n)
 		    sizeof(appdir), "%s/%s", dir, de->d_name) == -1)
 			continue;
 		x = mine_find(m, n, de->d_name);
+		if (x == NULL && !in_cluster(apps, de->d_name) &&
+		    state_pathf(path, sizeof(path), "%s/assigned", appdir) == 0 &&
+		    access(path, F_OK) == -1)
+			continue;
 		rel = x != NULL ? set_release(a, appdir, x) : 0;
 		if (rel == -1)
 			continue;
@@ -437,16 +459,22 @@ routes_all(struct agent *a)
 void
 local_tick(struct agent *a)
 {
+	struct etcd_range apps;
 	struct mine *m;
 	size_t n = 0;
 
 	/* without a lease that holds, etcd's word is not ours to act on */
 	if (!host_live(a))
 		return;
-	if ((m = read_mine(a, &n)) == NULL)
+	if (etcd_range(a->etcd, AGENT_PREFIX "apps/", 1, &apps, NULL, 0) == -1)
 		return;
-	apply(a, m, n);
+	if ((m = read_mine(a, &n)) == NULL) {
+		etcd_range_free(&apps);
+		return;
+	}
+	apply(a, m, n, &apps);
 	free_mine(m, n);
+	etcd_range_free(&apps);
 	/* the managers may go on: after the assignments they must follow */
 	host_extend_fence(a);
 	publish_all(a);
