@@ -43,3 +43,25 @@ peers_are() {
 	done
 	wait_for 25 peers_are "h2 10.250.0.2 10.251.2.0/24 "
 }
+
+@test "a host cut off from etcd by nftables fences itself, and comes back with a new lease" {
+	wait_for 30 bash -c "ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get /dyno/hosts/h3 | grep -q ."
+	local lease
+	lease=$(cat "$(host_dir 3)/run/cluster/lease")
+	in_host 3 nft -f - <<-N
+	table inet dynotest-part {
+		chain out {
+			type filter hook output priority 0;
+			ip daddr $HOSTS_ROOT_ADDR tcp dport $((ETCD_BASE + 10))-$((ETCD_BASE + 31)) drop
+		}
+	}
+	N
+	# silence is not "etcd is down": the host fences, the others see it go
+	wait_for 20 grep -q "h3: fenced" "$(host_dir 3)/agent.log"
+	run grep -c "etcd is down" "$(host_dir 3)/agent.log"
+	assert_output 0
+	wait_for 20 bash -c "! ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get /dyno/hosts/h3 | grep -q ."
+	in_host 3 nft delete table inet dynotest-part
+	wait_for 20 bash -c "ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get /dyno/hosts/h3 | grep -q ."
+	[ "$(cat "$(host_dir 3)/run/cluster/lease")" != "$lease" ]
+}

@@ -128,9 +128,17 @@ run(struct agent *a, int ready_fd)
 	host_adopt_lease(a);
 	while (!stop_now) {
 		host_tick(a);
-		place_tick(a);
-		local_tick(a);
-		net_tick(a);
+		/*
+		 * After a failed renewal the other calls would only wait out
+		 * their timeouts too (a partition: 1 s per member each): the
+		 * loop stays short, so the next renewal and fence check come
+		 * on time.
+		 */
+		if (a->ka_sent == a->ok_sent) {
+			place_tick(a);
+			local_tick(a);
+			net_tick(a);
+		}
 		if (host_refused(a))
 			host_extend_fence(a);
 		local_reap(a);
