@@ -95,6 +95,8 @@ static const struct key keys[] = {
 	STR("cluster", "address", cluster_address),
 	DUR("cluster", "lease_ttl", cluster_ttl_ms),
 	UINT("cluster", "capacity", cluster_capacity, 1, 100000),
+	STR("cluster", "slug_url", cluster_slug_url),
+	STR("cluster", "log_addr", cluster_log_addr),
 	/* Host N takes the Nth /24 of every space (space-net(8)). */
 	UINT("cluster", "index", cluster_index, 1, 255),
 };

@@ -96,6 +96,8 @@ struct conf {
 	char		cluster_address[64];	/* address = IP (the underlay) */
 	uint64_t	cluster_ttl_ms;		/* lease_ttl = 10s */
 	unsigned	cluster_capacity;	/* capacity = 100 dynos */
+	char		cluster_slug_url[256];	/* slug_url = (none: serves none) */
+	char		cluster_log_addr[128];	/* log_addr = (none) */
 	/* [cluster] (space-net: this host's share of each space) */
 	unsigned	cluster_index;		/* index = 0 (none: one host) */
 

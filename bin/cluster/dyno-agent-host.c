@@ -43,7 +43,8 @@ put_host(struct agent *a)
 
 	j = json_pack("{s:s, s:i, s:i, s:s, s:s}", "addr",
 	    a->conf->cluster_address, "capacity", (int)a->conf->cluster_capacity,
-	    "index", (int)a->conf->cluster_index, "slug_url", "", "log_addr", "");
+	    "index", (int)a->conf->cluster_index, "slug_url",
+	    a->conf->cluster_slug_url, "log_addr", a->conf->cluster_log_addr);
 	if (j == NULL || (v = json_dumps(j, JSON_COMPACT)) == NULL) {
 		json_decref(j);
 		return -1;

@@ -29,6 +29,7 @@ struct mine {
 	char		 release[16];
 	char		 (*names)[CLUSTER_NAME_MAX];
 	size_t		 n;
+	int		 seen;		/* the app has a folder here */
 };
 
 static struct mine *
@@ -85,6 +86,38 @@ free_mine(struct mine *m, size_t n)
 	free(m);
 }
 
+/*
+ * `release follow APP` in the background (a slug download must not hold
+ * the loop, nor the lease renewals, up): one per app, at most 8 at once;
+ * local_reap() frees its slot.
+ */
+static void
+follow_release(struct agent *a, const char *app)
+{
+	struct follow *f = NULL;
+	size_t i;
+	pid_t pid;
+
+	for (i = 0; i < sizeof(a->follows) / sizeof(a->follows[0]); i++) {
+		if (a->follows[i].pid > 0 && strcmp(a->follows[i].app, app) == 0)
+			return;
+		if (a->follows[i].pid == 0 && f == NULL)
+			f = &a->follows[i];
+	}
+	if (f == NULL || (pid = fork()) == -1)
+		return;
+	if (pid == 0) {
+		closefrom(3);
+		if (freopen("/dev/null", "w", stdout) == NULL)
+			_exit(71);
+		execl(a->release, "release", "follow", app, (char *)NULL);
+		diag_error_errno("%s", a->release);
+		_exit(127);
+	}
+	snprintf(f->app, sizeof(f->app), "%s", app);
+	f->pid = pid;
+}
+
 /* current -> releases/vN, when this host has vN. */
 static int
 set_release(struct agent *a, const char *appdir, const struct mine *x)
@@ -101,6 +134,7 @@ set_release(struct agent *a, const char *appdir, const struct mine *x)
 	if (access(path, F_OK) == -1) {
 		diag_warn_ratelimited(3, 30000, "%s: %s of %s is not on this host "
 		    "yet: its dynos wait", a->host, x->release, x->app);
+		follow_release(a, x->app);
 		return -1;
 	}
 	state_pathf(path, sizeof(path), "%s/current", appdir);
@@ -206,6 +240,7 @@ apply(struct agent *a, struct mine *m, size_t n, const struct etcd_range *apps)
 	struct mine *x;
 	DIR *dp;
 	int changed, rel;
+	size_t i;
 
 	state_pathf(dir, sizeof(dir), "%s/apps", a->conf->root);
 	if ((dp = opendir(dir)) == NULL)
@@ -224,8 +259,14 @@ apply(struct agent *a, struct mine *m, size_t n, const struct etcd_range *apps)
 			continue;
 		changed = set_assigned(appdir, x) | rel;
 		poke_manager(a, de->d_name, changed, x != NULL && x->n > 0);
+		if (x != NULL)
+			x->seen = 1;
 	}
 	closedir(dp);
+	/* assigned apps this host has never had: their release first */
+	for (i = 0; i < n; i++)
+		if (!m[i].seen)
+			follow_release(a, m[i].app);
 }
 
 static struct pubkey *
@@ -502,9 +543,14 @@ local_reap(struct agent *a)
 	int status;
 	pid_t pid;
 
-	(void)a;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	size_t i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < sizeof(a->follows) / sizeof(a->follows[0]); i++)
+			if (a->follows[i].pid == pid)
+				a->follows[i].pid = 0;
 		if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-			diag_warn("dyno-manager (pid %ld) exited %d", (long)pid,
+			diag_warn("child %ld exited %d", (long)pid,
 			    WEXITSTATUS(status));
+	}
 }

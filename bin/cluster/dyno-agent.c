@@ -125,6 +125,10 @@ run(struct agent *a, int ready_fd)
 	signal(SIGPIPE, SIG_IGN);
 	find_tool("dyno-manager", a->manager, sizeof(a->manager));
 	find_tool("space-net", a->spacenet, sizeof(a->spacenet));
+	find_tool("release", a->release, sizeof(a->release));
+	/* installed, release(1) is in bin, beside sbin */
+	if (access(a->release, X_OK) == -1)
+		snprintf(a->release, sizeof(a->release), "/usr/bin/release");
 	host_adopt_lease(a);
 	while (!stop_now) {
 		host_tick(a);

@@ -45,6 +45,11 @@ struct agent {
 	size_t		 npub, pubcap;
 	char		**routes;	/* "app\ncontent" last written */
 	size_t		 nroutes;
+	char		 release[PATH_MAX];	/* the release tool */
+	struct follow {
+		char	 app[32];
+		pid_t	 pid;
+	}		 follows[8];	/* release follow APP running */
 
 	/* dyno-agent-net.c: space-net peers made */
 	char		 spacenet[PATH_MAX];

@@ -279,27 +279,30 @@ app_commit(struct app *a, struct newrel *nr, unsigned *version)
 	if ((rc = app_lock(a)) != 0)
 		return rc;
 	prev = app_current(a);
-	nr->info.version = next_version(a);
+	nr->info.version = nr->follow ? nr->follow : next_version(a);
 	now_rfc3339(nr->info.created, sizeof(nr->info.created));
 	snprintf(nr->info.user, sizeof(nr->info.user), "%s", a->user);
 	snprintf(nr->info.status, sizeof(nr->info.status), "pending");
 	if ((rc = stage_files(nr)) != 0 ||
 	    (rc = publish(a, nr, reldir, sizeof(reldir))) != 0)
 		return rc;
-	logclient_sendf(a->lc, a->name, "app", "api", "%s by user %s",
-	    nr->logline, a->user);
-	if ((rc = maybe_phase(a, reldir, &nr->info)) != 0) {
+	/* a follower's vN: logged, and its release phase run, where it was made */
+	if (!nr->follow)
+		logclient_sendf(a->lc, a->name, "app", "api", "%s by user %s",
+		    nr->logline, a->user);
+	if (!nr->follow && (rc = maybe_phase(a, reldir, &nr->info)) != 0) {
 		(void)set_status(a, reldir, &nr->info, "failed");
 		return rc;
 	}
 	if ((rc = deploy(a, reldir, &nr->info)) != 0)
 		return rc;
 	/* on a cluster: the release phase ran here, once; the hosts follow */
-	if ((rc = cluster_publish(a, reldir, &nr->info)) != 0)
+	if (!nr->follow && (rc = cluster_publish(a, reldir, &nr->info)) != 0)
 		return rc;
 	*version = nr->info.version;
-	logclient_sendf(a->lc, a->name, "app", "api",
-	    "Release v%u created by user %s", *version, a->user);
+	if (!nr->follow)
+		logclient_sendf(a->lc, a->name, "app", "api",
+		    "Release v%u created by user %s", *version, a->user);
 	notify_manager(a);
 	app_prune(a, *version, prev);
 	return 0;

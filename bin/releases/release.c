@@ -22,6 +22,7 @@ static const char usage_text[] =
     "usage: release create APP --slug FILE|DIR|URL|sha256:HEX"
     " [--description TEXT] [--commit SHA] [--images DIR]\n"
     "       release fetch URL SHA256\n"
+    "       release follow APP\n"
     "       release list APP [--num N]\n"
     "       release show APP [vN]\n"
     "       release rollback APP [vN]\n"
@@ -136,6 +137,14 @@ run_fetch(struct app *a, int ac, char **av, const struct opts *o)
 	return cmd_fetch(a->conf, av[0], av[1]);
 }
 
+/* release follow APP: the cluster's current release, made here. */
+static int
+run_follow(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)ac, (void)av, (void)o;
+	return cmd_follow(a);
+}
+
 static int
 run_list(struct app *a, int ac, char **av, const struct opts *o)
 {
@@ -231,6 +240,7 @@ static const struct cmd cmds[] = {
 	{ "create", NULL, run_create, 1, 1, O_SLUG | O_DESC | O_COMMIT | O_IMAGES,
 	    O_SLUG },
 	{ "fetch", NULL, run_fetch, 2, 2, 0, 0 },
+	{ "follow", NULL, run_follow, 1, 1, 0, 0 },
 	{ "list", NULL, run_list, 1, 1, O_NUM, 0 },
 	{ "show", NULL, run_show, 1, 2, 0, 0 },
 	{ "rollback", NULL, run_rollback, 1, 2, 0, 0 },
@@ -303,7 +313,8 @@ dispatch(const struct conf *c, const char *name, int ac, char **av,
 		a.conf = c;
 		return cmd->run(&a, ac, av, o);
 	}
-	if ((rc = app_open(&a, c, av[0], cmd->run != run_create)) != 0)
+	if ((rc = app_open(&a, c, av[0], cmd->run != run_create &&
+	    cmd->run != run_follow)) != 0)
 		return rc;
 	rc = cmd->run(&a, ac - 1, av + 1, o);
 	app_close(&a);

@@ -46,6 +46,7 @@ struct newrel {
 	struct relinfo	 info;
 	struct env	 env;
 	const char	*logline;	/* "Deploy abc", "Set A config vars"... */
+	unsigned	 follow;	/* cluster: make vN of another host's */
 };
 
 /* Options gathered by main() for the subcommands. */
@@ -104,8 +105,11 @@ int	slug_store(const struct conf *, const char *path, const char *sha);
  */
 int	release_images_copy(const char *src, const char *staging);
 
-/* release-cluster.c: vN and current into etcd when [cluster] etcd is set. */
+/* release-cluster.c: vN and current into etcd when [cluster] etcd is set;
+ * release follow APP: the cluster's current vN made here from etcd's record
+ * and the slug fetched from a host that has it. */
 int	cluster_publish(struct app *, const char *reldir, const struct relinfo *);
+int	cmd_follow(struct app *);
 
 /* release-fetch.c: download a URL to a file (libcurl). */
 int	fetch_url(const struct conf *, const char *url, const char *path);
