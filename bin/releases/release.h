@@ -105,10 +105,11 @@ int	slug_store(const struct conf *, const char *path, const char *sha);
  */
 int	release_images_copy(const char *src, const char *staging);
 
-/* release-cluster.c: vN and current into etcd when [cluster] etcd is set;
- * release follow APP: the cluster's current vN made here from etcd's record
- * and the slug fetched from a host that has it. */
+/* release-cluster.c: vN and current into etcd when [cluster] etcd is set. */
 int	cluster_publish(struct app *, const char *reldir, const struct relinfo *);
+
+/* release-follow.c: release follow APP: the cluster's current vN made here
+ * from etcd's record and the slug fetched from a host that has it. */
 int	cmd_follow(struct app *);
 
 /* release-fetch.c: download a URL to a file (libcurl). */
