@@ -27,6 +27,13 @@ setup() {
 
 teardown() {
 	local h
+	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+		for h in $HOSTS; do
+			echo "# == $h" >&3
+			sed 's/^/# /' "$DYNO_TEST_DIR/$h/agent.log" >&3 2>/dev/null
+		done
+		ectl get --prefix /dyno/ | sed 's/^/# /' >&3
+	fi
 	for h in $HOSTS; do host_teardown "$h"; done
 	for h in $HOSTS; do
 		DYNO_ROOT="$DYNO_TEST_DIR/$h/root" stop_app_dynos "$APPNAME"
@@ -75,6 +82,8 @@ answers() {
 	assert_success
 	local hex
 	hex=$(sha256sum "$DYNO_TEST_DIR/slug.tgz" | cut -d' ' -f1)
+	# h1 as its agent registers it (no agent: no dynos in this test)
+	ectl put /dyno/hosts/h1 "{\"addr\":\"127.0.0.1\",\"slug_url\":\"http://127.0.0.1:$SLUGD_PORT/slugs/\"}" >/dev/null
 	# the served archive is swapped for other bytes under its name
 	printf 'not a slug' >"$DYNO_TEST_DIR/h1/root/slugs/sha256-$hex.tgz"
 	run --separate-stderr on h2 release follow "$APPNAME"
