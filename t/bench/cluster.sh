@@ -24,7 +24,8 @@ declare -A pids=()
 APP=bench-clu
 
 cleanup() {
-	local k f
+	local k f rc=$?
+	set +e
 	for k in "${!pids[@]}"; do
 		[[ $k == h* ]] && kill -KILL "${pids[$k]}" 2>/dev/null
 	done
@@ -40,6 +41,7 @@ cleanup() {
 	done
 	wait 2>/dev/null
 	rm -rf "$work"
+	exit "$rc"
 }
 trap cleanup EXIT
 
@@ -171,10 +173,19 @@ start=$(now_ms)
 kill -KILL "${pids[$victim]}"
 until_true 20 none_on "$victim"
 fenced=$(now_ms)
+# its lease ends: its status entries go (until then they still say up)
+gone() {
+	[ -z "$(ectl get "/dyno/hosts/$1")" ] &&
+		! ectl get --prefix "/dyno/status/$APP/" --print-value-only |
+		grep -q "\"host\":\"$1\""
+}
+until_true 30 gone "$victim"
+expired=$(now_ms)
 until_true 40 up_n 6
 up=$(now_ms)
 until_true 20 routed "$victim" "$other"
 routed_at=$(now_ms)
 echo "  fenced (its dynos stopped) after $((fenced - start)) ms (goal: within the 10 s lease)"
+echo "  its lease ended (seen by the others) after $((expired - start)) ms"
 echo "  formation up elsewhere after $((up - start)) ms," \
 	"routed from $other after $((routed_at - start)) ms (goal < 15000 ms)"
