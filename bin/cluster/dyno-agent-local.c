@@ -94,15 +94,19 @@ free_mine(struct mine *m, size_t n)
 static void
 follow_release(struct agent *a, const char *app)
 {
-	struct follow *f = NULL;
+	uint64_t now = cluster_now_ms();
+	struct follow *f = NULL, *g;
 	size_t i;
 	pid_t pid;
 
 	for (i = 0; i < sizeof(a->follows) / sizeof(a->follows[0]); i++) {
-		if (a->follows[i].pid > 0 && strcmp(a->follows[i].app, app) == 0)
+		g = &a->follows[i];
+		/* running, or failed less than 5 s ago: not again yet */
+		if (strcmp(g->app, app) == 0 && (g->pid > 0 || now - g->last <
+		    5000))
 			return;
-		if (a->follows[i].pid == 0 && f == NULL)
-			f = &a->follows[i];
+		if (g->pid == 0 && now - g->last >= 5000 && f == NULL)
+			f = g;
 	}
 	if (f == NULL || (pid = fork()) == -1)
 		return;
@@ -116,6 +120,7 @@ follow_release(struct agent *a, const char *app)
 	}
 	snprintf(f->app, sizeof(f->app), "%s", app);
 	f->pid = pid;
+	f->last = now;
 }
 
 /* current -> releases/vN, when this host has vN. */
@@ -243,13 +248,14 @@ apply(struct agent *a, struct mine *m, size_t n, const struct etcd_range *apps)
 	size_t i;
 
 	state_pathf(dir, sizeof(dir), "%s/apps", a->conf->root);
-	if ((dp = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(dp)) != NULL) {
+	/* no apps/ yet (a new host): only the follows below */
+	dp = opendir(dir);
+	while (dp != NULL && (de = readdir(dp)) != NULL) {
 		if (names_check_app(de->d_name) != NULL || state_pathf(appdir,
 		    sizeof(appdir), "%s/%s", dir, de->d_name) == -1)
 			continue;
-		x = mine_find(m, n, de->d_name);
+		if ((x = mine_find(m, n, de->d_name)) != NULL)
+			x->seen = 1;
 		if (x == NULL && !in_cluster(apps, de->d_name) &&
 		    state_pathf(path, sizeof(path), "%s/assigned", appdir) == 0 &&
 		    access(path, F_OK) == -1)
@@ -259,10 +265,9 @@ apply(struct agent *a, struct mine *m, size_t n, const struct etcd_range *apps)
 			continue;
 		changed = set_assigned(appdir, x) | rel;
 		poke_manager(a, de->d_name, changed, x != NULL && x->n > 0);
-		if (x != NULL)
-			x->seen = 1;
 	}
-	closedir(dp);
+	if (dp != NULL)
+		closedir(dp);
 	/* assigned apps this host has never had: their release first */
 	for (i = 0; i < n; i++)
 		if (!m[i].seen)

@@ -49,7 +49,8 @@ struct agent {
 	struct follow {
 		char	 app[32];
 		pid_t	 pid;
-	}		 follows[8];	/* release follow APP running */
+		uint64_t last;		/* started (monotonic ms) */
+	}		 follows[8];	/* release follow APP, recent */
 
 	/* dyno-agent-net.c: space-net peers made */
 	char		 spacenet[PATH_MAX];
