@@ -59,6 +59,7 @@ wait_for() {
 # exit status in $status. Not `run wait PID`: run's command substitution is
 # a subshell, which cannot wait for its parent's child and answers 255
 # whenever the child has not been reaped yet.
+# shellcheck disable=SC2034 # status is the caller's, as with bats' run
 wait_status() {
 	status=0
 	wait "$1" || status=$?
