@@ -506,6 +506,7 @@ void
 local_tick(struct agent *a)
 {
 	struct etcd_range apps;
+	uint64_t deadline;
 	struct mine *m;
 	size_t n = 0;
 
@@ -518,6 +519,14 @@ local_tick(struct agent *a)
 		etcd_range_free(&apps);
 		return;
 	}
+	/*
+	 * The first round on a host: the deadline before the managers start,
+	 * or they begin fenced.  After a fence the file says 0 and the order
+	 * below holds: new assignments first, then the deadline.
+	 */
+	if (cluster_fence_read(a->conf->rundir, &deadline) == -1 &&
+	    errno == ENOENT)
+		host_extend_fence(a);
 	apply(a, m, n, &apps);
 	free_mine(m, n);
 	etcd_range_free(&apps);
