@@ -27,7 +27,7 @@ cleanup() {
 	local k f rc=$?
 	set +e
 	for k in "${!pids[@]}"; do
-		[[ $k == h* ]] && kill -KILL "${pids[$k]}" 2>/dev/null
+		kill -KILL "${pids[$k]}" 2>/dev/null
 	done
 	for f in "$work"/h*/run/apps/*/manager.pid; do
 		[ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null
@@ -36,9 +36,6 @@ cleanup() {
 	for f in "$work"/h*/run/apps/*/manager.pid; do
 		[ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
 	done
-	for k in "${!pids[@]}"; do
-		[[ $k == m* ]] && kill -KILL "${pids[$k]}" 2>/dev/null
-	done
 	wait 2>/dev/null
 	rm -rf "$work"
 	exit "$rc"
@@ -46,6 +43,16 @@ cleanup() {
 trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
+
+# close_fds_exec CMD...: CMD with only stdin, stdout and stderr open.
+close_fds_exec() {
+	local fd
+	for fd in "/proc/$BASHPID/fd/"*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+	done
+	exec "$@"
+}
 ectl() { ETCDCTL_API=3 etcdctl --endpoints "$EP" "$@"; }
 
 # until_true SECONDS CMD...: poll every 50 ms; fail the bench on timeout.
@@ -66,7 +73,8 @@ start_etcd() {
 	for i in 1 2 3; do
 		c="http://127.0.0.1:$((BASE + i * 10))"
 		p="http://127.0.0.1:$((BASE + i * 10 + 1))"
-		etcd --name "m$i" --data-dir "$work/m$i" --listen-client-urls "$c" \
+		# no inherited fd (the test lock's) may outlive this script
+		close_fds_exec etcd --name "m$i" --data-dir "$work/m$i" --listen-client-urls "$c" \
 			--advertise-client-urls "$c" --listen-peer-urls "$p" \
 			--initial-advertise-peer-urls "$p" \
 			--initial-cluster "${cluster%,}" --initial-cluster-state new \

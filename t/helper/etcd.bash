@@ -21,14 +21,21 @@ etcd_endpoints() { echo "$(etcd_url 1),$(etcd_url 2),$(etcd_url 3)"; }
 etcd_member() {
 	local i=$1 cluster
 	cluster="m1=$(etcd_peer 1),m2=$(etcd_peer 2),m3=$(etcd_peer 3)"
-	etcd --name "m$i" --data-dir "$ETCD_DATA/m$i" \
+	# in a subshell with no fd but 0-2: the test lock's must not outlive us
+	(
+		for fd in "/proc/$BASHPID/fd/"*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		done
+		exec etcd --name "m$i" --data-dir "$ETCD_DATA/m$i" \
 		--listen-client-urls "$(etcd_url "$i")" \
 		--advertise-client-urls "$(etcd_url "$i")" \
 		--listen-peer-urls "$(etcd_peer "$i")" \
 		--initial-advertise-peer-urls "$(etcd_peer "$i")" \
 		--initial-cluster "$cluster" --initial-cluster-state new \
 		--initial-cluster-token "dynotest-$$" \
-		>>"$ETCD_DATA/m$i.log" 2>&1 3>&- &
+		>>"$ETCD_DATA/m$i.log" 2>&1
+	) &
 	ETCD_PIDS[i]=$!
 }
 
