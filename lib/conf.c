@@ -90,6 +90,8 @@ static const struct key keys[] = {
 	STR("build", "size", build_size),
 	STR("build", "network", build_network),
 	STR("build", "buildpacks", build_buildpacks),
+	/* Host N takes the Nth /24 of every space (space-net(8)). */
+	UINT("cluster", "index", cluster_index, 1, 255),
 };
 
 /* heroku.md section 8.2; hard limit 2x for standard sizes, 1.2x above. */

@@ -90,6 +90,9 @@ struct conf {
 	char		build_network[64];	/* network = (dyno-run's default) */
 	char		build_buildpacks[PATH_MAX];	/* buildpacks = (beside the tool) */
 
+	/* [cluster] (space-net: this host's share of each space) */
+	unsigned	cluster_index;		/* index = 0 (none: one host) */
+
 	struct dyno_size sizes[CONF_MAX_SIZES];
 	unsigned	nsizes;
 };

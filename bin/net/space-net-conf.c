@@ -115,6 +115,76 @@ space_bridge_name(const char *name, char *out)
 	    (unsigned)(h & 0xfffff));
 }
 
+/* dyno.conf's [cluster] index: which part of every space is this host's. */
+static unsigned host_index;
+
+void
+space_host_index(unsigned index)
+{
+	host_index = index;
+}
+
+/*
+ * Host N of a cluster takes the Nth /24 of each space, so a dyno's address
+ * is unique across hosts and every host knows every other host's part from
+ * its index alone; the other parts are reached through peers.  A space
+ * needs a prefix of /23 or shorter to be split at all.
+ */
+int
+space_split(struct space *sp)
+{
+	char c[32];
+	unsigned parts;
+
+	sp->cidr = sp->range;
+	sp->split = 0;
+	if (host_index == 0)
+		return 0;
+	cidr_format(&sp->range, c, sizeof(c));
+	parts = sp->range.len <= 23 ? 1u << (24 - sp->range.len) : 1;
+	if (host_index >= parts) {
+		diag_error("%s: %s has %u parts of /24, too few for host index "
+		    "%u", sp->name, c, parts, host_index);
+		return EXIT_CONFIG;
+	}
+	sp->cidr.net = sp->range.net + (host_index << 8);
+	sp->cidr.len = 24;
+	sp->split = 1;
+	return 0;
+}
+
+int
+space_peer_name_ok(const char *host)
+{
+	size_t i, len = strlen(host);
+
+	if (len < 1 || len > PEER_NAME_MAX || host[0] == '-' ||
+	    host[len - 1] == '-')
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((host[i] >= 'a' && host[i] <= 'z') ||
+		    (host[i] >= 'A' && host[i] <= 'Z') ||
+		    (host[i] >= '0' && host[i] <= '9') || host[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* "HOST ADDR SUBNET", as space_save writes it. */
+int
+space_peer_parse(const char *value, struct peer *p)
+{
+	char host[PEER_NAME_MAX + 2], addr[20], subnet[24], extra[2];
+
+	memset(p, 0, sizeof(*p));
+	if (sscanf(value, "%64s %19s %23s %1s", host, addr, subnet,
+	    extra) != 3 || !space_peer_name_ok(host) ||
+	    addr_parse(addr, &p->addr) == -1 ||
+	    cidr_parse(subnet, &p->subnet) == -1)
+		return -1;
+	strcpy(p->host, host);
+	return 0;
+}
+
 int
 space_dir(const char *root, const char *name, struct space *sp)
 {
@@ -177,7 +247,10 @@ space_ini(void *user, const char *section, const char *key, const char *value)
 			return 0;
 		sp->common = strcmp(value, "common") == 0;
 	} else if (strcmp(key, "cidr") == 0)
-		return cidr_parse(value, &sp->cidr) == 0 && sp->cidr.len <= 30;
+		return cidr_parse(value, &sp->range) == 0 && sp->range.len <= 30;
+	else if (strcmp(key, "peer") == 0)
+		return sp->npeers < SPACE_PEER_MAX &&
+		    space_peer_parse(value, &sp->peers[sp->npeers++]) == 0;
 	else if (strcmp(key, "outbound") == 0) {
 		sp->outbound = 0;
 		return *value == '\0' || addr_parse(value, &sp->outbound) == 0;
@@ -198,8 +271,9 @@ space_load(struct space *sp)
 		diag_error_errno("%s", sp->dir);
 		return EXIT_USAGE;
 	}
-	sp->cidr.len = 0;
+	sp->range.len = 0;
 	sp->ntrusted = 0;
+	sp->npeers = 0;
 	if ((line = ini_parse(path, space_ini, sp)) == -1) {
 		diag_error("%s: no such space", sp->name);
 		return EXIT_NOINPUT;
@@ -208,7 +282,7 @@ space_load(struct space *sp)
 		diag_error("%s:%d: bad setting", path, line);
 		return EXIT_CONFIG;
 	}
-	if (sp->cidr.len == 0) {
+	if (sp->range.len == 0) {
 		diag_error("%s: no cidr", path);
 		return EXIT_CONFIG;
 	}
@@ -218,17 +292,18 @@ space_load(struct space *sp)
 		sp->trusted[0].len = 0;
 		sp->ntrusted = 1;
 	}
-	return 0;
+	return space_split(sp);
 }
 
 int
 space_save(const struct space *sp)
 {
-	char path[PATH_MAX], buf[2048], c[32], out[INET_ADDRSTRLEN] = "";
+	char path[PATH_MAX], buf[2048 + SPACE_PEER_MAX * 112], c[32], a[20];
+	char out[INET_ADDRSTRLEN] = "";
 	size_t len;
 	unsigned i;
 
-	cidr_format(&sp->cidr, c, sizeof(c));
+	cidr_format(&sp->range, c, sizeof(c));
 	if (sp->outbound != 0)
 		addr_format(sp->outbound, out, sizeof(out));
 	len = (size_t)snprintf(buf, sizeof(buf), "# written by space-net(8)\n"
@@ -239,6 +314,12 @@ space_save(const struct space *sp)
 		cidr_format(&sp->trusted[i], c, sizeof(c));
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
 		    "trusted = %s\n", c);
+	}
+	for (i = 0; i < sp->npeers; i++) {
+		addr_format(sp->peers[i].addr, a, sizeof(a));
+		cidr_format(&sp->peers[i].subnet, c, sizeof(c));
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+		    "peer = %s %s %s\n", sp->peers[i].host, a, c);
 	}
 	if (state_mkdirs(sp->dir, 0755) == -1 ||
 	    state_pathf(path, sizeof(path), "%s/space.conf", sp->dir) == -1 ||

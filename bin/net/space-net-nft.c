@@ -109,6 +109,105 @@ put_trusted(FILE *f, const struct space *sp)
 	fprintf(f, " }\n\t}\n");
 }
 
+/*
+ * A space split over hosts (space-net-peer.c): the gateways of the other
+ * hosts' parts, the source of their routers' packets, and the parts.
+ */
+static void
+put_peer_sets(FILE *f, const struct space *sp)
+{
+	char a[INET_ADDRSTRLEN], c[32];
+	unsigned i;
+
+	if (!sp->split)
+		return;
+	fprintf(f, "\t# The other hosts' routers (their gateway in the space).\n"
+	    "\tset peer_gws {\n\t\ttype ipv4_addr\n");
+	for (i = 0; i < sp->npeers; i++) {
+		addr_format(cidr_gateway(&sp->peers[i].subnet), a, sizeof(a));
+		fprintf(f, "%s%s", i == 0 ? "\t\telements = { " : ", ", a);
+	}
+	fprintf(f, "%s\t}\n\t# The other hosts' parts of the space.\n"
+	    "\tset peer_nets {\n\t\ttype ipv4_addr\n\t\tflags interval\n",
+	    sp->npeers > 0 ? " }\n" : "");
+	for (i = 0; i < sp->npeers; i++) {
+		cidr_format(&sp->peers[i].subnet, c, sizeof(c));
+		fprintf(f, "%s%s", i == 0 ? "\t\telements = { " : ", ", c);
+	}
+	fprintf(f, "%s\t}\n", sp->npeers > 0 ? " }\n" : "");
+}
+
+/*
+ * What leaves a split space's bridge: replies, then only its own sources
+ * (a dyno claiming another part's address, or the gateway's, would pass
+ * for a peer's dyno or router on the other host).
+ */
+static void
+put_peer_egress(FILE *f, const struct space *sp)
+{
+	char c[32], gw[INET_ADDRSTRLEN];
+
+	if (!sp->split)
+		return;
+	cidr_format(&sp->cidr, c, sizeof(c));
+	addr_format(cidr_gateway(&sp->cidr), gw, sizeof(gw));
+	fprintf(f, "\t\tiifname \"%s\" ct state established,related accept\n"
+	    "\t\t# Dynos send from their own addresses only.\n"
+	    "\t\tiifname \"%s\" ip saddr != %s drop\n"
+	    "\t\tiifname \"%s\" ip saddr %s drop\n", sp->bridge,
+	    sp->bridge, c, sp->bridge, gw);
+}
+
+/* Toward the other hosts' parts: a private space's own dynos alone. */
+static void
+put_peer_forward(FILE *f, const struct space *sp)
+{
+	char range[32];
+
+	if (!sp->split)
+		return;
+	cidr_format(&sp->range, range, sizeof(range));
+	if (!sp->common)
+		fprintf(f, "\t\t# Its dynos on other hosts, through the peers.\n"
+		    "\t\tiifname \"%s\" ip daddr @peer_nets accept\n",
+		    sp->bridge);
+	fprintf(f, "\t\t# No dyno reaches another host's part otherwise.\n"
+	    "\t\tiifname \"" SPACE_BRIDGE_PREFIX "*\" ip daddr %s drop\n",
+	    range);
+}
+
+/* From the other hosts: their routers to web dynos, their dynos if private. */
+static void
+put_peer_ingress(FILE *f, const struct space *sp)
+{
+	if (!sp->split)
+		return;
+	fprintf(f, "\t\t# The other hosts' routers reach web dynos on PORT.\n"
+	    "\t\toifname \"%s\" ip saddr @peer_gws"
+	    " ip daddr . tcp dport @web accept\n", sp->bridge);
+	if (!sp->common)
+		fprintf(f, "\t\t# The space's dynos on other hosts talk freely.\n"
+		    "\t\toifname \"%s\" ip saddr @peer_nets accept\n",
+		    sp->bridge);
+}
+
+/*
+ * The host's own services are no more open to another host's dynos than
+ * to its own: past replies, a source in the space's range stops here.
+ */
+static void
+put_peer_input(FILE *f, const struct space *sp)
+{
+	char range[32];
+
+	if (!sp->split)
+		return;
+	cidr_format(&sp->range, range, sizeof(range));
+	fprintf(f, "\t\t# Dynos of the space on other hosts: replies only.\n"
+	    "\t\tip saddr %s ct state established,related accept\n"
+	    "\t\tip saddr %s drop\n", range, range);
+}
+
 /* Traffic the host itself sends into the space: the router's side. */
 static void
 put_output(FILE *f, const char *br, const char *cidr)
@@ -160,8 +259,9 @@ nameservers(uint32_t ns[NAMESERVERS_MAX])
  * name server of resolv.conf that lives on the host.
  */
 static void
-put_input(FILE *f, const char *br)
+put_input(FILE *f, const struct space *sp)
 {
+	const char *br = sp->bridge;
 	uint32_t ns[NAMESERVERS_MAX];
 	char a[INET_ADDRSTRLEN];
 	size_t i, n = nameservers(ns);
@@ -180,7 +280,9 @@ put_input(FILE *f, const char *br)
 		    br, a, br, a);
 	}
 	fprintf(f, "\t\t# Nothing else on the host is a dyno's.\n"
-	    "\t\tiifname \"%s\" drop\n\t}\n", br);
+	    "\t\tiifname \"%s\" drop\n", br);
+	put_peer_input(f, sp);
+	fprintf(f, "\t}\n");
 }
 
 /* Traffic routed through the host into, inside or out of the space. */
@@ -192,6 +294,7 @@ put_forward(FILE *f, const struct space *sp)
 	fprintf(f, "\tchain forward {\n"
 	    "\t\ttype filter hook forward priority filter; policy accept;\n"
 	    "\t\toifname \"%s\" ct state established,related accept\n", br);
+	put_peer_egress(f, sp);
 	if (sp->common)
 		fprintf(f, "\t\t# Common Runtime: dynos never reach each other,"
 		    " not even through the gateway.\n"
@@ -200,8 +303,10 @@ put_forward(FILE *f, const struct space *sp)
 		fprintf(f, "\t\t# A private space's dynos talk freely, TCP and"
 		    " UDP, any port.\n"
 		    "\t\tiifname \"%s\" oifname \"%s\" accept\n", br, br);
+	put_peer_forward(f, sp);
 	fprintf(f, "\t\t# No other space's dyno gets in.\n"
 	    "\t\tiifname \"" SPACE_BRIDGE_PREFIX "*\" oifname \"%s\" drop\n", br);
+	put_peer_ingress(f, sp);
 	if (!sp->common)
 		fprintf(f, "\t\t# Outside clients in a trusted range reach"
 		    " web dynos on PORT.\n"
@@ -216,9 +321,16 @@ put_nat(FILE *f, const struct space *sp, const char *cidr)
 {
 	char out[INET_ADDRSTRLEN];
 
+	char range[32];
+
+	/* Split: a dyno's packets to the space's other parts keep their
+	 * source, which the other host's rules judge. */
+	cidr_format(&sp->range, range, sizeof(range));
 	fprintf(f, "\tchain postrouting {\n"
 	    "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
-	    "\t\tip saddr %s oifname != \"%s\" ", cidr, sp->bridge);
+	    "\t\tip saddr %s %s%s%soifname != \"%s\" ", cidr,
+	    sp->split ? "ip daddr != " : "", sp->split ? range : "",
+	    sp->split ? " " : "", sp->bridge);
 	if (sp->outbound != 0) {
 		addr_format(sp->outbound, out, sizeof(out));
 		fprintf(f, "snat ip to %s\n\t}\n", out);
@@ -287,8 +399,9 @@ nft_script(const struct space *sp, const struct leases *ls, int full,
 		    "table inet dyno-%s {\n", sp->name, sp->name, sp->name);
 		put_web(f, ls);
 		put_trusted(f, sp);
+		put_peer_sets(f, sp);
 		put_output(f, sp->bridge, cidr);
-		put_input(f, sp->bridge);
+		put_input(f, sp);
 		put_forward(f, sp);
 		put_nat(f, sp, cidr);
 		fprintf(f, "}\n");

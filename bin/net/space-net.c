@@ -45,7 +45,10 @@ static const char synopsis[] =
 	    "       space-net trust SPACE CIDR ...\n"
 	    "       space-net list\n"
 	    "       space-net show SPACE\n"
-	    "       space-net destroy SPACE [--force]\n";
+	    "       space-net destroy SPACE [--force]\n"
+	    "       space-net peer add SPACE HOST UNDERLAY-ADDR SUBNET\n"
+	    "       space-net peer del SPACE HOST\n"
+	    "       space-net peer list [SPACE]\n";
 
 static noreturn void
 usage(void)
@@ -123,14 +126,14 @@ space_define(struct space *sp, const char *cidr, const struct opts *o)
 	}
 	if (cidr != NULL && (rc = check_cidr(cidr, &want)) != 0)
 		return rc;
-	if (exists && cidr != NULL && (want.net != sp->cidr.net ||
-	    want.len != sp->cidr.len)) {
+	if (exists && cidr != NULL && (want.net != sp->range.net ||
+	    want.len != sp->range.len)) {
 		diag_error("%s: exists with another range; destroy it first",
 		    sp->name);
 		return EXIT_CANTCREAT;
 	}
 	if (!exists) {
-		sp->cidr = want;
+		sp->range = want;
 		sp->ntrusted = 1;	/* 0.0.0.0/0, Heroku's default */
 		sp->trusted[0].net = 0;
 		sp->trusted[0].len = 0;
@@ -145,7 +148,7 @@ space_define(struct space *sp, const char *cidr, const struct opts *o)
 		diag_error("%s: not an IPv4 address", o->outbound);
 		return EXIT_DATAERR;
 	}
-	return 0;
+	return space_split(sp);
 }
 
 /*
@@ -464,7 +467,7 @@ cmd_list(struct opts *o)
 		if (space_dir(o->root, names[i], &sp) != 0 ||
 		    space_load(&sp) != 0)
 			continue;
-		cidr_format(&sp.cidr, c, sizeof(c));
+		cidr_format(&sp.range, c, sizeof(c));
 		printf("%s\t%s\t%s\t%u\n", sp.name,
 		    sp.common ? "common" : "private", c, live_count(&sp, &ls));
 		leases_free(&ls);
@@ -496,6 +499,24 @@ show_dynos(const struct leases *ls)
 	}
 }
 
+/* A split space: this host's part and the other hosts' (space-net(8) PEERS). */
+static void
+show_peers(const struct space *sp)
+{
+	char c[32], a[INET_ADDRSTRLEN];
+	unsigned i;
+
+	if (!sp->split)
+		return;
+	cidr_format(&sp->cidr, c, sizeof(c));
+	printf("local %s\n", c);
+	for (i = 0; i < sp->npeers; i++) {
+		addr_format(sp->peers[i].addr, a, sizeof(a));
+		cidr_format(&sp->peers[i].subnet, c, sizeof(c));
+		printf("peer %s %s %s\n", sp->peers[i].host, a, c);
+	}
+}
+
 static int
 cmd_show(struct opts *o)
 {
@@ -509,9 +530,10 @@ cmd_show(struct opts *o)
 	    (rc = space_load(&sp)) != 0)
 		return rc;
 	n = live_count(&sp, &ls);
-	cidr_format(&sp.cidr, c, sizeof(c));
+	cidr_format(&sp.range, c, sizeof(c));
 	printf("space %s\nmode %s\ncidr %s\nbridge %s\n", sp.name,
 	    sp.common ? "common" : "private", c, sp.bridge);
+	show_peers(&sp);
 	addr_format(cidr_gateway(&sp.cidr), c, sizeof(c));
 	if (sp.outbound != 0)
 		addr_format(sp.outbound, out, sizeof(out));
@@ -546,7 +568,8 @@ destroy_locked(struct opts *o, struct nl_sock *sk, struct space *sp,
 	for (i = 0; i < ls->n && rc == 0; i++)
 		if (ls->v[i].live)
 			rc = dyno_unplug(sk, sp, &ls->v[i]);
-	if (rc == 0 && (rc = nft_remove(sp)) == 0 &&
+	if (rc == 0 && (rc = peer_unroute_all(sk, sp)) == 0 &&
+	    (rc = nft_remove(sp)) == 0 &&
 	    (rc = link_bridge_delete(sk, sp)) == 0 &&
 	    state_remove_tree(sp->dir) == -1) {
 		diag_error_errno("%s", sp->dir);
@@ -577,6 +600,48 @@ cmd_destroy(struct opts *o)
 	return rc;
 }
 
+/*
+ * peer add|del: under the lock, with the space converged (its bridge holds
+ * the gateway address the routes to other hosts' parts start from).
+ */
+static int
+peer_locked(struct opts *o, int add)
+{
+	struct nl_sock *sk = NULL;
+	struct leases ls = { NULL, 0 };
+	struct space sp;
+	int rc, lock;
+
+	if ((lock = lock_spaces(o->root)) == -1)
+		return EXIT_TEMPFAIL;
+	if ((rc = link_open(&sk)) == 0 && (rc = space_open(o, sk, &sp)) == 0 &&
+	    (rc = space_converge(sk, &sp, &ls)) == 0)
+		rc = add ? peer_add(sk, &sp, &ls, o->argv + 1) :
+		    peer_del(sk, &sp, &ls, o->argv[1]);
+	leases_free(&ls);
+	link_close(sk);
+	close(lock);
+	return rc;
+}
+
+static int
+cmd_peer(struct opts *o)
+{
+	const char *verb = o->argv[0];
+
+	o->argv++;
+	o->argc--;
+	if (strcmp(verb, "list") == 0 && o->argc <= 1)
+		return peer_list(o->root, o->argc == 1 ? o->argv[0] : NULL);
+	if (strcmp(verb, "add") == 0 && o->argc == 4)
+		return peer_locked(o, 1);
+	if (strcmp(verb, "del") == 0 && o->argc == 2)
+		return peer_locked(o, 0);
+	if (strcmp(verb, "add") && strcmp(verb, "del") && strcmp(verb, "list"))
+		diag_error("peer: unknown command \"%s\"", verb);
+	usage();
+}
+
 static const struct cmd cmds[] = {
 	{ "create", cmd_create, 1, 1, O_CIDR | O_OUTBOUND | O_MODE },
 	{ "attach", cmd_attach, 2, 2, O_PID | O_APP | O_PORT },
@@ -585,6 +650,7 @@ static const struct cmd cmds[] = {
 	{ "list", cmd_list, 0, 0, 0 },
 	{ "show", cmd_show, 1, 1, 0 },
 	{ "destroy", cmd_destroy, 1, 1, O_FORCE },
+	{ "peer", cmd_peer, 1, 5, 0 },
 };
 
 static void
@@ -691,6 +757,7 @@ main(int argc, char **argv)
 	if (conf_load(&conf, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
 	o.root = conf.root;
+	space_host_index(conf.cluster_index);
 	/* Output is data for scripts (dyno-run reads the address). */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return c->run(&o);

@@ -17,6 +17,9 @@
 #define SPACE_BRIDGE_PREFIX	"dyno-"
 /* Host ends of the dynos' veth pairs: "dv" and the address in hex. */
 #define SPACE_VETH_PREFIX	"dv"
+/* Other hosts holding a part of a space ([cluster] index, space-net-peer.c). */
+#define SPACE_PEER_MAX		128
+#define PEER_NAME_MAX		63
 
 /*
  * Functions returning int return 0 on success or an exit code from
@@ -28,12 +31,28 @@ struct cidr {
 	unsigned	len;		/* prefix length */
 };
 
+/* Another host's part of a space: reached through its underlay address. */
+struct peer {
+	char		host[PEER_NAME_MAX + 1];
+	uint32_t	addr;			/* underlay address */
+	struct cidr	subnet;			/* its part of the space's range */
+};
+
 struct space {
 	char		name[SPACE_NAME_MAX + 1];
 	char		dir[PATH_MAX];		/* DYNO_ROOT/spaces/NAME */
 	char		bridge[IFNAMSIZ];
 	int		common;			/* mode = common */
+	/*
+	 * range is the space's whole range (space.conf's cidr); cidr is this
+	 * host's part of it: the whole range on a host without a [cluster]
+	 * index, else the index-th /24 (space_split).
+	 */
+	struct cidr	range;
 	struct cidr	cidr;
+	int		split;			/* cidr is a part of range */
+	struct peer	peers[SPACE_PEER_MAX];
+	unsigned	npeers;
 	uint32_t	outbound;		/* SNAT address, 0: masquerade */
 	struct cidr	trusted[SPACE_TRUST_MAX];
 	unsigned	ntrusted;
@@ -62,6 +81,14 @@ int	cidr_contains(const struct cidr *c, uint32_t addr);
 int	cidr_overlaps(const struct cidr *a, const struct cidr *b);
 uint32_t cidr_gateway(const struct cidr *c);
 void	space_bridge_name(const char *name, char *out);
+/* This host's [cluster] index (0: none), read once by main(). */
+void	space_host_index(unsigned index);
+/* Set sp->cidr from sp->range and the host index; 0 or an exit status. */
+int	space_split(struct space *sp);
+/* A space.conf "peer = HOST ADDR SUBNET" value; 0, or -1 when malformed. */
+int	space_peer_parse(const char *value, struct peer *p);
+/* Host names: a DNS label (letters, digits, inner dashes, 1 to 63). */
+int	space_peer_name_ok(const char *host);
 int	space_dir(const char *root, const char *name, struct space *sp);
 int	space_exists(const struct space *sp);
 int	space_load(struct space *sp);
@@ -103,6 +130,14 @@ int	link_sweep(struct nl_sock *sk, const struct space *sp,
 int	ns_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
 	    int nsfd);
 int	ns_forwarding(void);
+
+/* space-net-peer.c: other hosts' parts of a space (routes, checks). */
+int	peer_add(struct nl_sock *sk, struct space *sp, const struct leases *ls,
+	    char **argv);
+int	peer_del(struct nl_sock *sk, struct space *sp, const struct leases *ls,
+	    const char *host);
+int	peer_unroute_all(struct nl_sock *sk, const struct space *sp);
+int	peer_list(const char *root, const char *only);
 
 /* space-net-nft.c */
 int	nft_apply(const struct space *sp, const struct leases *ls);

@@ -24,11 +24,10 @@ hosts_setup() {
 	local n=$1 i
 	require_root
 	require_cmd ip nsenter
-	[ "$n" -ge 1 ] && [ "$n" -le "$HOSTS_MAX" ] || {
+	if [ "$n" -lt 1 ] || [ "$n" -gt "$HOSTS_MAX" ]; then
 		echo "hosts_setup: 1 to $HOSTS_MAX hosts" >&2
 		return 1
-	}
-	HOSTS_N=$n
+	fi
 	HOSTS_LOG="$DYNO_TEST_DIR/hosts.cleanup"
 	: >"$HOSTS_LOG"
 	hosts_remove_links
