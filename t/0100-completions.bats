@@ -63,3 +63,24 @@ long_opts() {
 		grep -v '^stack =' >"$DYNO_CONF"
 	run -0 dyno-manager check -d "$TOP/examples/python-web"
 }
+
+@test "space-net's bash completion offers peer's verbs, then space names" {
+	[ -f /usr/share/bash-completion/bash_completion ] ||
+		skip "needs bash-completion"
+	mkdir -p "$DYNO_ROOT/spaces/shop"
+	comp() {
+		DYNO_ROOT="$DYNO_ROOT" bash -c '
+			source /usr/share/bash-completion/bash_completion
+			source "$1"; shift
+			COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"
+			COMP_POINT=${#COMP_LINE}
+			_space_net space-net "${@: -1}" "${@: -2:1}"
+			printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP/completions/bash/space-net" "$@"
+	}
+	run comp space-net pe
+	assert_output peer
+	run comp space-net peer ''
+	assert_output "$(printf 'add\ndel\nlist')"
+	run comp space-net peer add sh
+	assert_output shop
+}

@@ -75,9 +75,13 @@ in_host() {
 }
 
 # host_bg I CMD...: in_host in the background; the pid is in HOST_PID and
-# killed by hosts_teardown.  fd 3 is closed, or bats waits for it.
+# killed by hosts_teardown.  ip netns exec, env and unshare exec what they
+# run, so HOST_PID is CMD's own pid.  fd 3 is closed, or bats waits for it.
 host_bg() {
-	in_host "$@" 3>&- &
+	local i=$1 d="$DYNO_TEST_DIR/h$1"
+	shift
+	ip netns exec "dynotest-h$i" env DYNO_ROOT="$d/root" \
+	    DYNO_RUNDIR="$d/run" DYNO_CONF="$d/dyno.conf" "$@" 3>&- &
 	HOST_PID=$!
 	echo "pid $HOST_PID" >>"$HOSTS_LOG"
 }
@@ -104,7 +108,7 @@ host_own_netns() {
 
 # host_pids I: the processes in host I's network namespace.
 host_pids() {
-	ip netns pids "dynotest-h$1" 2>/dev/null
+	ip netns pids "dynotest-h$1" 2>/dev/null || true
 	return 0
 }
 
@@ -115,24 +119,39 @@ hosts_teardown() {
 	local kind what i
 	if [ -n "${HOSTS_LOG:-}" ] && [ -f "$HOSTS_LOG" ]; then
 		while read -r kind what; do
-			[ "$kind" = pid ] && kill -9 "$what" 2>/dev/null
+			[ "$kind" = pid ] || continue
+			# shellcheck disable=SC2046
+			kill -9 "$what" $(netns_pids "$what") 2>/dev/null || true
 		done <"$HOSTS_LOG"
 	fi
 	for ((i = 1; i <= HOSTS_MAX; i++)); do
 		# shellcheck disable=SC2046
-		kill -9 $(host_pids "$i") 2>/dev/null
+		kill -9 $(host_pids "$i") 2>/dev/null || true
 	done
 	hosts_remove_links
 	return 0
 }
 
+# netns_pids PID: the other processes in PID's network namespace when it
+# is not the root's (a dyno stand-in's: listeners entered with nsenter).
+netns_pids() {
+	local ns f
+	ns=$(readlink "/proc/$1/ns/net" 2>/dev/null) || return 0
+	[ "$ns" != "$(readlink /proc/self/ns/net)" ] || return 0
+	for f in /proc/[0-9]*/ns/net; do
+		[ "$(readlink "$f" 2>/dev/null)" = "$ns" ] || continue
+		f=${f#/proc/}
+		echo "${f%%/*}"
+	done
+}
+
 hosts_remove_links() {
 	local i
 	for ((i = 1; i <= HOSTS_MAX; i++)); do
-		ip netns delete "dynotest-h$i" 2>/dev/null
-		ip link delete "dynotest-h$i" 2>/dev/null
+		ip netns delete "dynotest-h$i" 2>/dev/null || true
+		ip link delete "dynotest-h$i" 2>/dev/null || true
 	done
-	ip link delete "$HOSTS_BRIDGE" 2>/dev/null
+	ip link delete "$HOSTS_BRIDGE" 2>/dev/null || true
 	return 0
 }
 
