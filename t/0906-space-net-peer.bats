@@ -205,6 +205,7 @@ bad() {
 
 @test "destroy removes the peers' routes; teardown leaves no namespace, link or table" {
 	in_host 1 space-net create "$A" --cidr "$ANET.0.0/16"
+	in_host 2 space-net create "$A" --cidr "$ANET.0.0/16"
 	peers "$A" "$ANET" 1 2
 	in_host 1 space-net destroy "$A"
 	run in_host 1 ip route show proto 100

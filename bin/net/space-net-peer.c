@@ -63,6 +63,9 @@ peer_route_new(const struct space *sp, const struct peer *p, int full)
 	rtnl_route_set_family(r, AF_INET);
 	rtnl_route_set_table(r, RT_TABLE_MAIN);
 	rtnl_route_set_protocol(r, RTPROT_DYNO);
+	/* Said, not guessed: libnl would take a route without a gateway (a
+	 * delete's) for a link route, and the kernel would match none. */
+	rtnl_route_set_scope(r, RT_SCOPE_UNIVERSE);
 	rtnl_route_set_dst(r, dst);
 	if (full) {
 		if ((nh = rtnl_route_nh_alloc()) == NULL)
