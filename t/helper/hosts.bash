@@ -1,10 +1,16 @@
 # SPDX-License-Identifier: ISC
 # Cluster tests: N "hosts" on one machine, each a network namespace
-# dynotest-hN on the bridge dynotest-cbr0 (HOSTS_NET.0/24), with its own
+# dynotest-hN with its eth0 on one switch (HOSTS_NET.0/24), with its own
 # DYNO_ROOT, DYNO_RUNDIR and DYNO_CONF under the test dir.  The root
-# namespace is on the bridge too (HOSTS_NET.254), so an etcd member started
-# there on that address is reachable from every host (a namespace cannot
-# reach the root namespace's 127.0.0.1).  Everything made here is named
+# namespace is on the switch too, as dynotest-cbr0 (HOSTS_NET.254), so an
+# etcd member started there on that address is reachable from every host
+# (a namespace cannot reach the root namespace's 127.0.0.1).
+#
+# The switch is a bridge inside a namespace of its own, dynotest-sw, not in
+# the root namespace: there br_netfilter (bridge-nf-call-iptables = 1)
+# would put every frame between two hosts through the root's nftables,
+# whose rules other suites change at any time (a masquerade of 172.16/16
+# rewrote the hosts' common-space traffic).  Everything made here is named
 # dynotest-* and removed by hosts_teardown, even after a failure.
 #
 #   hosts_setup 3                  # dynotest-h1..h3, 10.250.0.1..3
@@ -15,6 +21,7 @@
 
 HOSTS_NET=10.250.0
 HOSTS_BRIDGE=dynotest-cbr0
+HOSTS_SWITCH=dynotest-sw
 HOSTS_ROOT_ADDR=$HOSTS_NET.254
 HOSTS_MAX=9
 
@@ -31,7 +38,12 @@ hosts_setup() {
 	HOSTS_LOG="$DYNO_TEST_DIR/hosts.cleanup"
 	: >"$HOSTS_LOG"
 	hosts_remove_links
-	ip link add "$HOSTS_BRIDGE" type bridge || return 1
+	ip netns add "$HOSTS_SWITCH" || return 1
+	ip -n "$HOSTS_SWITCH" link add br0 type bridge || return 1
+	ip -n "$HOSTS_SWITCH" link set br0 up
+	ip link add "$HOSTS_BRIDGE" type veth peer name root \
+	    netns "$HOSTS_SWITCH" || return 1
+	ip -n "$HOSTS_SWITCH" link set root master br0 up
 	ip addr add "$HOSTS_ROOT_ADDR/24" dev "$HOSTS_BRIDGE"
 	ip link set "$HOSTS_BRIDGE" up
 	for ((i = 1; i <= n; i++)); do
@@ -43,8 +55,9 @@ hosts_setup() {
 host_make() {
 	local i=$1 ns=dynotest-h$1 d="$DYNO_TEST_DIR/h$1"
 	ip netns add "$ns" || return 1
-	ip link add "$ns" type veth peer name eth0 netns "$ns" || return 1
-	ip link set "$ns" master "$HOSTS_BRIDGE" up
+	ip -n "$HOSTS_SWITCH" link add "h$i" type veth peer name eth0 \
+	    netns "$ns" || return 1
+	ip -n "$HOSTS_SWITCH" link set "h$i" master br0 up
 	ip -n "$ns" addr add "$HOSTS_NET.$i/24" dev eth0
 	ip -n "$ns" link set lo up
 	ip -n "$ns" link set eth0 up
@@ -151,12 +164,13 @@ hosts_remove_links() {
 		ip netns delete "dynotest-h$i" 2>/dev/null || true
 		ip link delete "dynotest-h$i" 2>/dev/null || true
 	done
+	ip netns delete "$HOSTS_SWITCH" 2>/dev/null || true
 	ip link delete "$HOSTS_BRIDGE" 2>/dev/null || true
 	return 0
 }
 
 # hosts_leftovers: print whatever of ours is still there (empty when clean).
 hosts_leftovers() {
-	ip netns list | grep -E '^dynotest-h[0-9]' || true
+	ip netns list | grep -E "^(dynotest-h[0-9]|$HOSTS_SWITCH)" || true
 	ip -o link show | grep -E ": (dynotest-h[0-9]|$HOSTS_BRIDGE)[@:]" || true
 }
