@@ -65,6 +65,9 @@ SRCDIR_logplexd     = bin/logs
 SRCDIR_dyno-logs    = bin/logs
 SRCDIR_dyno-route   = bin/route
 SRCDIR_release      = bin/releases
+# dyno-slugd serves the slug store release fetch fills (issue 21).
+TOOLS              += dyno-slugd
+SRCDIR_dyno-slugd   = bin/releases
 SRCDIR_space-net    = bin/net
 SRCDIR_dyno-build   = bin/build
 SRCDIR_dyno-image   = bin/image
@@ -85,6 +88,7 @@ PKGS_dyno-run     =
 STATIC_dyno-run   = -linih -lcap-ng
 endif
 PKGS_release      = inih libcurl libarchive libcrypto
+PKGS_dyno-slugd   = inih
 PKGS_logplexd     = inih libcurl gnutls
 PKGS_dyno-logs    = inih
 PKGS_dyno-route   = inih openssl
@@ -251,6 +255,7 @@ fresh-check:
 # Section-8 tools go to SBINDIR; units and the cron line name the installed
 # paths (/usr/sbin/ and /usr/bin/ in share/ are rewritten).
 SBIN_TOOLS     = logplexd dyno-route dyno-manager space-net
+SBIN_TOOLS    += dyno-slugd
 SBIN_PROGS     = $(addprefix bin/,$(filter $(SBIN_TOOLS),$(TOOLS)))
 BIN_PROGS      = $(filter-out $(SBIN_PROGS),$(PROGS))
 REWRITE        = sed -e 's|/usr/sbin/|$(SBINDIR)/|g' -e 's|/usr/bin/|$(BINDIR)/|g'

@@ -48,6 +48,30 @@ logframe_syslog(char *buf, size_t size, const struct logmsg *m,
 }
 
 size_t
+logframe_input(char *buf, size_t size, const struct logmsg *m,
+    const char *token)
+{
+	char head[512], pre[24];
+	size_t body, total;
+	int n, plen;
+
+	n = snprintf(head, sizeof(head), "<%d>1 %.*s - %s %.*s - - ", m->pri,
+	    (int)m->ts.len, m->ts.p, token, (int)m->dyno.len, m->dyno.p);
+	if (n < 0 || n >= (int)sizeof(head))
+		return 0;
+	/* The bytes of MSG as they came: no newline added, none counted. */
+	body = (size_t)n + m->msg.len;
+	plen = snprintf(pre, sizeof(pre), "%zu ", body);
+	total = (size_t)plen + body;
+	if (total > size)
+		return total;
+	memcpy(buf, pre, (size_t)plen);
+	memcpy(buf + plen, head, (size_t)n);
+	memcpy(buf + plen + n, m->msg.p, m->msg.len);
+	return total;
+}
+
+size_t
 logframe_http(char *buf, size_t size, const struct logmsg *m)
 {
 	char head[512];

@@ -22,6 +22,17 @@ size_t	logframe_syslog(char *buf, size_t size, const struct logmsg *m,
 	    const char *token);
 
 /*
+ * A frame for a logplexd --listen input (Logplex's input, one host
+ * forwarding an app's lines to its log owner):
+ *   "LEN <PRI>1 TS - TOKEN DYNO - - MSG"
+ * the token standing for the app and the source, MSG's bytes as they are.
+ * Written into buf when it fits; returns the length it needs, 0 when the
+ * head is too long.
+ */
+size_t	logframe_input(char *buf, size_t size, const struct logmsg *m,
+	    const char *token);
+
+/*
  * An HTTPS drain frame, logplex's rfc5424/8 then frame/1:
  *   "LEN <PRI>1 TS host SOURCE DYNO - MSG\n"
  * (literal "host", no STRUCTURED-DATA); newline ensured and counted.

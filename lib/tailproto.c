@@ -12,11 +12,12 @@ tailproto_format(char *buf, size_t size, const struct tailreq *r)
 {
 	int n;
 
-	n = snprintf(buf, size, "tail %s lines=%u follow=%d%s%s%s%s%s%s\n",
+	n = snprintf(buf, size, "tail %s lines=%u follow=%d%s%s%s%s%s%s%s%s\n",
 	    r->app, r->lines, r->follow ? 1 : 0,
 	    r->dyno[0] ? " dyno=" : "", r->dyno,
 	    r->ps[0] ? " ps=" : "", r->ps,
-	    r->source[0] ? " source=" : "", r->source);
+	    r->source[0] ? " source=" : "", r->source,
+	    r->token[0] ? " token=" : "", r->token);
 	if (n < 0 || (size_t)n >= size) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -74,6 +75,9 @@ parse_option(struct tailreq *r, const char *w, size_t len, const char **why)
 		return copy_value(r->ps, eq + 1, vlen);
 	if (klen == 6 && memcmp(w, "source", 6) == 0)
 		return copy_value(r->source, eq + 1, vlen);
+	*why = "bad token";
+	if (klen == 5 && memcmp(w, "token", 5) == 0)
+		return copy_value(r->token, eq + 1, vlen);
 	*why = "unknown option";
 	return -1;
 }

@@ -12,7 +12,9 @@
  * One request line, then the answer: "ok\n" followed by display-form lines
  * each ending in "\n" (or "error WHY\n" and the end of the stream).  Without
  * follow the server closes the stream after the history.  Wire form:
- *   "tail APP lines=N follow=0|1[ dyno=D][ ps=P][ source=S]\n"
+ *   "tail APP lines=N follow=0|1[ dyno=D][ ps=P][ source=S][ token=T]\n"
+ * token: one of the app's input tokens; the unix socket needs none (its
+ * file mode guards it), logplexd --listen's TCP port asks for one.
  */
 struct tailreq {
 	char		app[TAILPROTO_FIELD_MAX];
@@ -21,6 +23,7 @@ struct tailreq {
 	char		dyno[TAILPROTO_FIELD_MAX];	/* "" matches any */
 	char		ps[TAILPROTO_FIELD_MAX];	/* "" matches any */
 	char		source[TAILPROTO_FIELD_MAX];	/* "" matches any */
+	char		token[TAILPROTO_FIELD_MAX];	/* "" none */
 };
 
 /* The request line with its "\n"; returns its length, or -1 (ENAMETOOLONG). */

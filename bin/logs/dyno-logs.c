@@ -2,6 +2,7 @@
 /* dyno-logs: an app's recent log and live tail from logplexd; its drains. */
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "diag.h"
 #include "drains.h"
 #include "linebuf.h"
+#include "logowner.h"
 #include "logtokens.h"
 #include "names.h"
 #include "num.h"
@@ -92,6 +94,63 @@ tail_connect(void)
 		diag_die_errno(EXIT_UNAVAILABLE, "%s", sa.sun_path);
 	}
 	return fd;
+}
+
+static int	tokens_load(const char *path, struct logtoken *t);
+
+/*
+ * Another host keeps the app's log (the log-owner file names it): ask
+ * that host's logplexd directly, on its --listen port, with one of the
+ * app's input tokens.  The local logplexd only forwards; relaying a tail
+ * through it would add a hop and a second queue for nothing.
+ */
+static int
+owner_connect(const struct logowner *o, struct tailreq *rq)
+{
+	struct logtoken t[LOGTOKENS_MAX];
+	struct addrinfo hints, *res;
+	struct timeval tv = { 10, 0 };
+	char path[PATH_MAX], port[8], addr[64];
+	int fd, rc;
+
+	if (state_pathf(path, sizeof(path), "%s/apps/%s/" LOGTOKENS_FILE,
+	    conf.root, rq->app) == -1 || tokens_load(path, t) < 1)
+		diag_die(EXIT_CONFIG, "%s: the log is kept on %s, and the app "
+		    "has no input token to reach it (dyno-logs tokens add %s "
+		    "app)", rq->app, o->host, rq->app);
+	memcpy(rq->token, t[0].token, sizeof(t[0].token));
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", o->port);
+	logowner_addr(addr, sizeof(addr), o);
+	if ((rc = getaddrinfo(o->addr, port, &hints, &res)) != 0)
+		diag_die(EXIT_CONFIG, "%s: %s", addr, gai_strerror(rc));
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		diag_die_errno(EXIT_OSERR, "socket");
+	/* A host gone silent must not hang the command for good. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, res->ai_addr, res->ai_addrlen) == -1)
+		diag_die_errno(EXIT_UNAVAILABLE, "log owner %s (%s)", o->host,
+		    addr);
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* The local logplexd, or the log owner's when another host keeps it. */
+static int
+log_connect(struct tailreq *rq)
+{
+	struct logowner o;
+	const char *why = NULL;
+	int rc;
+
+	if (names_check_app(rq->app) != NULL)
+		return tail_connect();	/* logplexd says what is wrong */
+	if ((rc = logowner_read(conf.root, rq->app, &o, &why)) == -1)
+		diag_die(EXIT_DATAERR, "%s/apps/%s/" LOGOWNER_FILE ": %s",
+		    conf.root, rq->app, why != NULL ? why : strerror(errno));
+	return rc == 1 ? owner_connect(&o, rq) : tail_connect();
 }
 
 static void
@@ -235,6 +294,7 @@ check_answer(struct linebuf *lb, int fd)
 static int
 run_logs(const struct tailreq *rq)
 {
+	struct tailreq r = *rq;
 	char req[TAILPROTO_REQ_MAX];
 	struct linebuf lb;
 	const char *line;
@@ -248,8 +308,8 @@ run_logs(const struct tailreq *rq)
 	    *getenv("NO_COLOR") == '\0');
 	escaping = escape_mode == ESCAPE_ALWAYS ||
 	    (escape_mode == ESCAPE_AUTO && isatty(STDOUT_FILENO));
-	fd = tail_connect();
-	if ((rlen = tailproto_format(req, sizeof(req), rq)) == -1 ||
+	fd = log_connect(&r);
+	if ((rlen = tailproto_format(req, sizeof(req), &r)) == -1 ||
 	    write(fd, req, (size_t)rlen) != rlen)
 		diag_die_errno(EXIT_UNAVAILABLE, "logplexd: request");
 	if (linebuf_init(&lb, LINE_MAX_OUT) == -1)

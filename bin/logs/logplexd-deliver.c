@@ -20,6 +20,12 @@ deliver_msg(struct lpd *l, struct app *a, struct lmsg *m)
 	struct drain *d;
 
 	(void)l;
+	/* Another host keeps this app's log: the line goes there only. */
+	if (a->forward != NULL) {
+		drain_push(a->forward, m);
+		lmsg_unref(m);
+		return;
+	}
 	for (t = a->tails; t != NULL; t = tail_next(t))
 		tail_push(t, m);
 	for (d = a->drains; d != NULL; d = d->next)
@@ -35,6 +41,9 @@ remove_app(struct lpd *l, struct app *a)
 	struct drain *d;
 
 	tail_end_app(a);
+	if (a->forward != NULL)
+		drain_free(a->forward);
+	a->forward = NULL;
 	while ((d = a->drains) != NULL) {
 		a->drains = d->next;
 		drain_free(d);

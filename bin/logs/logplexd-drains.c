@@ -97,6 +97,7 @@ load_app(struct lpd *l, const char *name)
 		return;
 	a->mark = 1;
 	a->seen_ms = evloop_now_ms();
+	owner_load(l, a);
 	if (state_read(path, DRAINS_FILE_MAX, &text, NULL) == -1) {
 		if (errno != ENOENT)
 			diag_warn_errno("%s", path);
@@ -156,10 +157,13 @@ drains_busy(struct lpd *l)
 	size_t i;
 
 	for (i = 0; i < l->nbuckets; i++)
-		for (a = l->apps[i]; a != NULL; a = a->next)
+		for (a = l->apps[i]; a != NULL; a = a->next) {
+			if (a->forward != NULL && a->forward->ops->busy(a->forward))
+				return 1;
 			for (d = a->drains; d != NULL; d = d->next)
 				if (d->ops->busy(d))
 					return 1;
+		}
 	return 0;
 }
 
@@ -175,6 +179,12 @@ drains_dump(struct lpd *l, FILE *fp)
 		for (a = l->apps[i]; a != NULL; a = a->next) {
 			fprintf(fp, "app %s history=%zu\n", a->name,
 			    a->history.len);
+			if ((d = a->forward) != NULL)
+				fprintf(fp, "forward %s state=%s queued=%zu "
+				    "buffer=%zu sent=%llu lost=%llu "
+				    "no_token=%llu\n", d->ent.url,
+				    d->ops->state(d), d->queue.len,
+				    d->queue.cap, d->sent, d->lost, d->no_token);
 			for (d = a->drains; d != NULL; d = d->next) {
 				/* Dumps end up in logs: no passwords there. */
 				drains_redact_url(url, sizeof(url), d->ent.url);

@@ -28,6 +28,7 @@ struct ingest_conn {
 	struct ingest_conn *next, *prev; /* every open producer connection */
 	struct lpd	*lpd;
 	int		 fd;
+	int		 started;	/* its first bytes were looked at */
 	size_t		 len;
 	char		 buf[2 * FRAME_MAX];
 };
@@ -231,8 +232,10 @@ ingest_open(struct lpd *l)
 static void
 conn_close(struct lpd *l, struct ingest_conn *c)
 {
-	evloop_del_fd(l->ev, c->fd);
-	close(c->fd);
+	if (c->fd != -1) {
+		evloop_del_fd(l->ev, c->fd);
+		close(c->fd);
+	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -267,6 +270,26 @@ conn_frames(struct lpd *l, struct ingest_conn *c)
 	return 0;
 }
 
+/*
+ * One port for both directions of a log across hosts: frames start with
+ * a digit (octet counting), a tail request with "tail".  The tail code
+ * takes the connection over, with the bytes read so far.
+ */
+static int
+conn_tail(struct lpd *l, struct ingest_conn *c)
+{
+	int fd = c->fd;
+
+	c->started = 1;
+	if (c->buf[0] != 't')
+		return 0;
+	evloop_del_fd(l->ev, fd);
+	c->fd = -1;
+	tail_adopt(l, fd, c->buf, c->len < TAILPROTO_REQ_MAX ? c->len :
+	    TAILPROTO_REQ_MAX + 1);
+	return 1;
+}
+
 static void
 on_conn(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
@@ -281,7 +304,13 @@ on_conn(struct evloop *ev, int fd, uint32_t events, void *arg)
 		n = read(fd, c->buf + c->len, sizeof(c->buf) - c->len);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			break;
-		if (n <= 0 || (c->len += (size_t)n, conn_frames(l, c) == -1)) {
+		if (n > 0)
+			c->len += (size_t)n;
+		if (n > 0 && !c->started && conn_tail(l, c)) {
+			conn_close(l, c);	/* the fd is the tail's now */
+			break;
+		}
+		if (n <= 0 || conn_frames(l, c) == -1) {
 			conn_close(l, c);
 			break;
 		}
@@ -305,6 +334,7 @@ on_accept(struct evloop *ev, int fd, uint32_t events, void *arg)
 		c->lpd = l;
 		c->fd = cfd;
 		c->len = 0;
+		c->started = 0;
 		if (evloop_add_fd(ev, cfd, EPOLLIN, on_conn, c) == -1) {
 			close(cfd);
 			free(c);

@@ -45,6 +45,7 @@ struct app {
 	struct lring	 history;
 	struct tail	*tails;		/* following sessions */
 	struct drain	*drains;
+	struct drain	*forward;	/* another host owns the log: to it */
 	int		 mark;		/* reload: still listed */
 	int		 gone;		/* forgotten: removed before the next wait */
 	uint64_t	 seen_ms;	/* its folder was last seen then */
@@ -74,6 +75,14 @@ struct drain {
 	void			*impl;
 	int			 mark;
 	int			 degraded;	/* buffer cut to DRAIN_DEGRADED */
+	/*
+	 * A forward (app.forward, not in app.drains): the app's lines go as
+	 * input frames to the log owner, with the token of their source.
+	 */
+	int			 forward;
+	char			 fwd_host[64];	/* the owner's host name */
+	char			 fwd_token[2][40];	/* app, heroku; "" none */
+	unsigned long long	 no_token;	/* lines without a token */
 };
 
 #define DRAIN_DEGRADED	10	/* messages a degraded drain keeps */

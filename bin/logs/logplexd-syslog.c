@@ -18,6 +18,7 @@
 #define BACKOFF_MAX_MS	60000
 #define PUMP_AT		256		/* queued lines that start a write at once */
 #define SHRINK_TRIES	10		/* logplex's failures before degrading */
+#define FWD_BACKOFF_MAX_MS 2000	/* a forward: the owner is back soon */
 
 enum sstate { S_WAIT, S_RESOLVING, S_CONNECTING, S_HANDSHAKE, S_UP };
 
@@ -101,11 +102,14 @@ sys_fail(struct sys *s, const char *what)
 	s->outoff = s->outlen = s->outmsgs = 0;
 	s->st = S_WAIT;
 	ms = (uint64_t)BACKOFF_MIN_MS << (s->failures < 7 ? s->failures : 7);
-	if (ms > BACKOFF_MAX_MS)
-		ms = BACKOFF_MAX_MS;
+	if (ms > (d->forward ? FWD_BACKOFF_MAX_MS : BACKOFF_MAX_MS))
+		ms = d->forward ? FWD_BACKOFF_MAX_MS : BACKOFF_MAX_MS;
 	s->failures++;
-	/* heroku.md 4.6: a long outage keeps only the newest few messages. */
-	if (s->failures > SHRINK_TRIES && d->dropped > 0)
+	/*
+	 * heroku.md 4.6: a long outage keeps only the newest few messages.
+	 * Not a forward: its full queue is what the owner gets back.
+	 */
+	if (s->failures > SHRINK_TRIES && d->dropped > 0 && !d->forward)
 		drain_degrade(d);
 	if (s->timer == NULL)
 		s->timer = evloop_timer(d->lpd->ev, ms, sys_connect, s);
@@ -331,29 +335,65 @@ sys_connect(struct evloop *ev, void *arg)
 	s->st = S_RESOLVING;
 }
 
+/*
+ * A forward's token for the line's source: the owner takes the app and
+ * the source from it.  NULL when the app has none for that source.
+ */
+static const char *
+fwd_token(const struct drain *d, const struct logmsg *v)
+{
+	int k = v->source.len == 6 && memcmp(v->source.p, "heroku", 6) == 0;
+
+	return d->fwd_token[k][0] != '\0' ? d->fwd_token[k] : NULL;
+}
+
+/* m's frame into buf: the drain's format, or an input frame (forward). */
+static size_t
+frame(struct drain *d, char *buf, size_t size, const struct lmsg *m,
+    int count)
+{
+	struct logmsg v;
+	const char *tok;
+
+	lmsg_view(m, &v);
+	if (!d->forward)
+		return logframe_syslog(buf, size, &v, d->ent.token);
+	if ((tok = fwd_token(d, &v)) == NULL) {
+		if (!count)
+			return 0;
+		/* Said and counted (L10), never dropped in silence. */
+		d->no_token++;
+		drain_lost(d, 1);
+		diag_warn_ratelimited(9, 10000, "%s: no %.*s input token: line "
+		    "not forwarded (%llu so far)", d->app->name,
+		    (int)v.source.len, v.source.p, d->no_token);
+		return 0;
+	}
+	return logframe_input(buf, size, &v, tok);
+}
+
 /* Frame queued messages into the empty out, an L10 first when some were lost. */
 static void
 sys_fill(struct sys *s)
 {
 	struct drain *d = s->d;
-	struct logmsg v;
 	struct lmsg *m;
 	size_t n;
 
 	if ((m = drain_take_l10(d)) != NULL) {
-		lmsg_view(m, &v);
-		s->outlen = logframe_syslog(s->out, OUT_CAP, &v, d->ent.token);
+		n = frame(d, s->out, OUT_CAP, m, 0);
+		s->outlen = n <= OUT_CAP ? n : 0;
 		lmsg_unref(m);
 	}
 	while ((m = lring_at(&d->queue, 0)) != NULL) {
-		lmsg_view(m, &v);
-		n = logframe_syslog(s->out + s->outlen, OUT_CAP - s->outlen, &v,
-		    d->ent.token);
+		n = frame(d, s->out + s->outlen, OUT_CAP - s->outlen, m, 1);
 		if (n > OUT_CAP - s->outlen)
 			return;
-		s->outlen += n;
-		s->outmsgs++;
-		d->sent++;
+		if (n > 0) {
+			s->outlen += n;
+			s->outmsgs++;
+			d->sent++;
+		}
 		lmsg_unref(lring_pop(&d->queue));
 	}
 }

@@ -20,6 +20,7 @@ struct tail {
 	struct lpd	*lpd;
 	struct app	*app;		/* NULL until the request is read */
 	int		 fd;
+	int		 remote;	/* from --listen: needs a token */
 	int		 dirty, blocked;
 	struct tailreq	 rq;
 	char		 req[TAILPROTO_REQ_MAX];
@@ -229,6 +230,25 @@ refuse(struct tail *t, const char *why)
 	tail_free(t);
 }
 
+/*
+ * A tail over TCP must show one of the app's input tokens: who may send
+ * an app's lines may read them, nobody else.  Compared as the ingest
+ * does (constant time); a refusal is counted with the bad frames.
+ */
+static int
+token_allows(struct lpd *l, const struct tailreq *rq)
+{
+	const struct token *tk;
+
+	tk = tokens_find(l, rq->token, strlen(rq->token));
+	if (tk != NULL && strcmp(tk->app, rq->app) == 0)
+		return 1;
+	l->unauthenticated++;
+	diag_warn_ratelimited(10, 10000, "tail without a valid token refused "
+	    "(%llu so far)", l->unauthenticated);
+	return 0;
+}
+
 /* The request line is complete: answer "ok" and start the session. */
 static void
 start(struct tail *t, size_t len)
@@ -241,9 +261,14 @@ start(struct tail *t, size_t len)
 		return refuse(t, why);
 	if (t->rq.lines > l->conf.history_lines)
 		t->rq.lines = l->conf.history_lines;
+	if (t->remote && !token_allows(l, &t->rq))
+		return refuse(t, "unauthorized");
 	if ((a = app_known(l, t->rq.app, strlen(t->rq.app))) == NULL)
 		return refuse(t, errno == ENOMEM ? "out of memory" :
 		    "no such app");
+	/* Tails follow the log owner; dyno-logs goes there itself. */
+	if (a->forward != NULL)
+		return refuse(t, "the log is kept on another host");
 	if (lring_init(&t->live, l->conf.tail_buffer) == -1)
 		return refuse(t, "out of memory");
 	unlink_from(&l->pending, t);
@@ -299,32 +324,60 @@ on_session(struct evloop *ev, int fd, uint32_t events, void *arg)
 		tail_free(t);
 }
 
+/* A new session on fd (non-blocking), pending until its request is read. */
+static struct tail *
+session_new(struct lpd *l, int fd)
+{
+	struct tail *t;
+
+	if (l->ntails >= TAIL_MAX || (t = calloc(1, sizeof(*t))) == NULL) {
+		diag_warn_ratelimited(3, 10000, "too many tail sessions");
+		close(fd);
+		return NULL;
+	}
+	t->lpd = l;
+	t->fd = fd;
+	if (evloop_add_fd(l->ev, fd, EPOLLIN, on_session, t) == -1) {
+		close(fd);
+		free(t);
+		return NULL;
+	}
+	t->next = l->pending;
+	l->pending = t;
+	l->ntails++;
+	l->tails_open++;
+	return t;
+}
+
+void
+tail_adopt(struct lpd *l, int fd, const char *buf, size_t len)
+{
+	struct tail *t;
+	char *nl;
+
+	if ((t = session_new(l, fd)) == NULL)
+		return;
+	t->remote = 1;
+	if (len > sizeof(t->req))
+		return refuse(t, "request too long");
+	memcpy(t->req, buf, len);
+	t->reqlen = len;
+	if ((nl = memchr(t->req, '\n', t->reqlen)) != NULL)
+		return start(t, (size_t)(nl - t->req) + 1);
+	if (t->reqlen == sizeof(t->req))
+		refuse(t, "request too long");
+}
+
 static void
 on_accept(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
 	struct lpd *l = arg;
-	struct tail *t;
 	int cfd;
 
 	(void)events;
-	while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (l->ntails >= TAIL_MAX || (t = calloc(1, sizeof(*t))) == NULL) {
-			diag_warn_ratelimited(3, 10000, "too many tail sessions");
-			close(cfd);
-			continue;
-		}
-		t->lpd = l;
-		t->fd = cfd;
-		if (evloop_add_fd(ev, cfd, EPOLLIN, on_session, t) == -1) {
-			close(cfd);
-			free(t);
-			continue;
-		}
-		t->next = l->pending;
-		l->pending = t;
-		l->ntails++;
-		l->tails_open++;
-	}
+	(void)ev;
+	while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+		(void)session_new(l, cfd);
 }
 
 int

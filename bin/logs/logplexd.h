@@ -87,6 +87,9 @@ void	tail_flush_dirty(struct lpd *l);
 void	tail_dump(struct lpd *l, FILE *fp);
 /* End every session following a (its app is being removed). */
 void	tail_end_app(struct app *a);
+/* A --listen connection whose first bytes (buf, len) are a tail request:
+ * the session takes fd over.  It must carry one of the app's tokens. */
+void	tail_adopt(struct lpd *l, int fd, const char *buf, size_t len);
 
 /* logplexd-drain.c: one drain's core, what the transports call. */
 void	drain_push(struct drain *d, struct lmsg *m);
@@ -109,6 +112,14 @@ void	drain_notice(struct drain *d, const char *text);
 int	drains_reload(struct lpd *l);	/* 0, or -1 and a warning said */
 int	drains_busy(struct lpd *l);
 void	drains_dump(struct lpd *l, FILE *fp);
+
+/* logplexd-owner.c: the app's log owner (DYNO_ROOT/apps/APP/log-owner). */
+/*
+ * Read a's log-owner and log-tokens: forward its lines to the owner named
+ * (a.forward), or, with no file, keep them here (the forward's queue is
+ * delivered here first).  A bad file keeps things as they are, said.
+ */
+void	owner_load(struct lpd *l, struct app *a);
 
 /* logplexd-syslog.c: syslog:// and syslog+tls:// transports. */
 int	tls_init(struct lpd *l);

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "procfile.h"
+#include "slugstore.h"
 #include "state.h"
 
 #include "release.h"
@@ -217,8 +218,8 @@ unpack_entries(struct unpack *u, struct archive *in, struct archive *out)
 }
 
 /* sha256 of the file, refusing one over slug_max. */
-static int
-hash_file(const struct conf *c, const char *path, char sha[65])
+int
+slug_hash_file(const struct conf *c, const char *path, char sha[65])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	char buf[65536];
@@ -260,7 +261,7 @@ unpack_archive(const struct conf *c, const char *path, const char *shown,
 	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
 	int rc;
 
-	if ((rc = hash_file(c, path, sha)) != 0)
+	if ((rc = slug_hash_file(c, path, sha)) != 0)
 		goto out;
 	if (mkdir(dest, 0755) == -1 || realpath(dest, u.root) == NULL) {
 		diag_error_errno("%s", dest);
@@ -498,19 +499,116 @@ slug_check_links(const char *dir)
 	return rc;
 }
 
+/* Heroku's R17: the bytes are not the ones the release names. */
+int
+slug_r17(const char *shown, const char *want, const char *got)
+{
+	diag_error("%s: Error R17 (Checksum error) -> Checksum does not match "
+	    "expected value. Expected: SHA256:%s Actual: SHA256:%s", shown,
+	    want, got);
+	return EXIT_DATAERR;
+}
+
+/* Copy fd to the open file out; 0 or -1 with errno. */
+static int
+copy_fd(int in, int out)
+{
+	char buf[65536];
+	ssize_t n, w, off;
+
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		for (off = 0; off < n; off += w)
+			if ((w = write(out, buf + off, (size_t)(n - off))) == -1 &&
+			    errno != EINTR)
+				return -1;
+			else if (w == -1)
+				w = 0;
+	}
+	return 0;
+}
+
+/*
+ * Put the archive at path, whose sha256 is sha, into the slug store, so
+ * dyno-slugd can serve it to other hosts.  Only when DYNO_ROOT/slugs
+ * exists (a cluster host): one host alone keeps no second copy.  A copy
+ * to a temp name, fsync'd, renamed: a name present is whole.
+ */
+int
+slug_store(const struct conf *c, const char *path, const char *sha)
+{
+	char dir[PATH_MAX], to[PATH_MAX], tmp[PATH_MAX];
+	int in = -1, out = -1, rc = EXIT_CANTCREAT;
+
+	if (state_pathf(dir, sizeof(dir), "%s/" SLUGSTORE_DIR, c->root) == -1 ||
+	    slugstore_path(to, sizeof(to), c->root, sha) == -1 ||
+	    state_pathf(tmp, sizeof(tmp), "%s/.store-XXXXXX", dir) == -1)
+		return EXIT_SOFTWARE;
+	if (access(dir, F_OK) == -1 || access(to, F_OK) == 0)
+		return 0;
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (out = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		diag_error_errno("%s", in == -1 ? path : dir);
+		goto out;
+	}
+	if (fchmod(out, 0644) == -1 || copy_fd(in, out) == -1 ||
+	    fsync(out) == -1 || rename(tmp, to) == -1 ||
+	    state_fsync_dir(dir) == -1)
+		diag_error_errno("%s", to);
+	else
+		rc = 0;
+out:
+	if (out != -1) {
+		close(out);
+		if (rc != 0)
+			unlink(tmp);
+	}
+	if (in != -1)
+		close(in);
+	return rc;
+}
+
+/* A slug named by its hash: the store's archive, checked again (R17). */
+static int
+import_stored(const struct conf *c, const char *ref, const char *hex,
+    const char *dest, char sha[65])
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if (slugstore_path(path, sizeof(path), c->root, hex) == -1)
+		return EXIT_SOFTWARE;
+	if (access(path, F_OK) == -1) {
+		diag_error("%s: not in %s/" SLUGSTORE_DIR " (release fetch URL "
+		    "%s first)", ref, c->root, hex);
+		return EXIT_NOINPUT;
+	}
+	if ((rc = unpack_archive(c, path, ref, dest, sha)) != 0)
+		return rc;
+	if (strcmp(sha, hex) != 0)
+		return slug_r17(ref, hex, sha);
+	return slug_check_links(dest);
+}
+
 int
 slug_import(const struct conf *c, const char *src, const char *dest,
     char sha[65])
 {
-	char dl[PATH_MAX];
+	char dl[PATH_MAX], hex[SLUGSTORE_HEX_LEN + 1];
 	struct stat st;
 	int rc;
 
+	if (slugstore_ref_parse(src, hex))
+		return import_stored(c, src, hex, dest, sha);
 	if (strstr(src, "://") != NULL) {
 		if (state_pathf(dl, sizeof(dl), "%s.download", dest) == -1)
 			return EXIT_SOFTWARE;
-		if ((rc = fetch_url(c, src, dl)) == 0)
-			rc = unpack_archive(c, dl, src, dest, sha);
+		if ((rc = fetch_url(c, src, dl)) == 0 &&
+		    (rc = unpack_archive(c, dl, src, dest, sha)) == 0)
+			rc = slug_store(c, dl, sha);
 		unlink(dl);
 		return rc != 0 ? rc : slug_check_links(dest);
 	}
@@ -520,8 +618,8 @@ slug_import(const struct conf *c, const char *src, const char *dest,
 	}
 	if (S_ISDIR(st.st_mode))
 		rc = copy_dir(c, src, dest, sha);
-	else
-		rc = unpack_archive(c, src, src, dest, sha);
+	else if ((rc = unpack_archive(c, src, src, dest, sha)) == 0)
+		rc = slug_store(c, src, sha);
 	return rc != 0 ? rc : slug_check_links(dest);
 }
 

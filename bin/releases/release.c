@@ -19,8 +19,9 @@ enum {
 };
 
 static const char usage_text[] =
-    "usage: release create APP --slug FILE|DIR|URL [--description TEXT]"
-    " [--commit SHA] [--images DIR]\n"
+    "usage: release create APP --slug FILE|DIR|URL|sha256:HEX"
+    " [--description TEXT] [--commit SHA] [--images DIR]\n"
+    "       release fetch URL SHA256\n"
     "       release list APP [--num N]\n"
     "       release show APP [vN]\n"
     "       release rollback APP [vN]\n"
@@ -34,7 +35,8 @@ static const char usage_text[] =
 
 static const char options_text[] =
     "\noptions:\n"
-    "  -s, --slug=FILE|DIR|URL   the slug: a tar archive, a folder or a URL\n"
+    "  -s, --slug=FILE|DIR|URL   the slug: a tar archive, a folder, a URL, or\n"
+    "                            sha256:HEX, an archive of the slug store\n"
     "  -d, --description=TEXT    describe the release (create)\n"
     "  -c, --commit=SHA          the source commit (create)\n"
     "      --images=DIR          process types' images, one file each (create)\n"
@@ -124,6 +126,14 @@ run_create(struct app *a, int ac, char **av, const struct opts *o)
 {
 	(void)ac, (void)av;
 	return cmd_create(a, o);
+}
+
+/* release fetch URL SHA256: no app, the slug store only. */
+static int
+run_fetch(struct app *a, int ac, char **av, const struct opts *o)
+{
+	(void)ac, (void)o;
+	return cmd_fetch(a->conf, av[0], av[1]);
 }
 
 static int
@@ -220,6 +230,7 @@ run_maintenance_off(struct app *a, int ac, char **av, const struct opts *o)
 static const struct cmd cmds[] = {
 	{ "create", NULL, run_create, 1, 1, O_SLUG | O_DESC | O_COMMIT | O_IMAGES,
 	    O_SLUG },
+	{ "fetch", NULL, run_fetch, 2, 2, 0, 0 },
 	{ "list", NULL, run_list, 1, 1, O_NUM, 0 },
 	{ "show", NULL, run_show, 1, 2, 0, 0 },
 	{ "rollback", NULL, run_rollback, 1, 2, 0, 0 },
@@ -288,6 +299,10 @@ dispatch(const struct conf *c, const char *name, int ac, char **av,
 		usage(EXIT_USAGE);
 	if (o->commit != NULL)
 		check_commit(o->commit);
+	if (cmd->run == run_fetch) {	/* operands name no app */
+		a.conf = c;
+		return cmd->run(&a, ac, av, o);
+	}
 	if ((rc = app_open(&a, c, av[0], cmd->run != run_create)) != 0)
 		return rc;
 	rc = cmd->run(&a, ac - 1, av + 1, o);

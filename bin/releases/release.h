@@ -91,6 +91,12 @@ int	slug_link(const char *src, const char *dest);
 int	slug_seal(const char *dir);
 int	slug_remove(const char *dir);
 int	slug_check_procfile(const char *dir, int *has_web, int *has_release);
+/* sha256 (lowercase hex) of the file at path, refused over slug_max. */
+int	slug_hash_file(const struct conf *, const char *path, char sha[65]);
+/* Say R17 for shown (want expected, got found); returns EXIT_DATAERR. */
+int	slug_r17(const char *shown, const char *want, const char *got);
+/* Copy the archive path (sha256 sha) into DYNO_ROOT/slugs when it exists. */
+int	slug_store(const struct conf *, const char *path, const char *sha);
 
 /*
  * release-image.c: copy the image files of folder src (TYPE files, each
@@ -100,6 +106,13 @@ int	release_images_copy(const char *src, const char *staging);
 
 /* release-fetch.c: download a URL to a file (libcurl). */
 int	fetch_url(const struct conf *, const char *url, const char *path);
+
+/*
+ * release-store.c: release fetch URL SHA256: download into DYNO_ROOT/slugs,
+ * verify size and sha256 before the rename that makes it sha256-HEX.tgz
+ * (R17 otherwise); prints the stored path.
+ */
+int	cmd_fetch(const struct conf *, const char *url, const char *hex);
 
 /* release-phase.c: the release phase in a one-off dyno. */
 int	phase_run(struct app *, unsigned version, const char *command);
