@@ -22,7 +22,7 @@ map() { python3 "$TOP/t/helper/source-map.py" "$@"; }
 @test "no import circle between a tool's files" {
 	local t
 	for t in logs/logplexd run/dyno-run net/space-net route/dyno-route releases/release \
-	    manager/dyno-manager build/dyno-build image/dyno-image; do
+	    manager/dyno-manager build/dyno-build image/dyno-image releases/dyno-slugd; do
 		run --separate-stderr map circles "$TOP"/bin/$t*.o
 		assert_success
 		assert_output ''

@@ -3,7 +3,7 @@
 bats_require_minimum_version 1.5.0
 load helper/common
 
-TOOLS="dyno-run dyno-manager dyno-cycle dyno-route logplexd dyno-logs release space-net dyno-build dyno-image"
+TOOLS="dyno-run dyno-manager dyno-cycle dyno-route logplexd dyno-logs release space-net dyno-build dyno-image dyno-slugd"
 
 setup() {
 	dyno_setup

@@ -31,7 +31,9 @@ complete_line() {
 
 @test "subcommands, apps, versions and keys" {
 	run complete_line release ''
-	assert_output $'config\ncreate\nlabs\nlist\nmaintenance\nrollback\nshow'
+	assert_output $'config\ncreate\nfetch\nlabs\nlist\nmaintenance\nrollback\nshow'
+	run complete_line release fetch ''
+	assert_output ''
 	run complete_line release show ''
 	assert_output dynotest-x
 	run complete_line release rollback dynotest-x ''
