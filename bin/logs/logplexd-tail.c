@@ -13,6 +13,7 @@
 
 #define OUT_MAX		(64 * 1024)
 #define TAIL_MAX	1024	/* sessions at once */
+#define REMOTE_REQ_MS	10000	/* a --listen tail's request within */
 
 struct tail {
 	struct tail	*next;		/* in app->tails or lpd->pending */
@@ -21,6 +22,7 @@ struct tail {
 	struct app	*app;		/* NULL until the request is read */
 	int		 fd;
 	int		 remote;	/* from --listen: needs a token */
+	struct evtimer	*req_timer;	/* remote: the request is late */
 	int		 dirty, blocked;
 	struct tailreq	 rq;
 	char		 req[TAILPROTO_REQ_MAX];
@@ -57,6 +59,8 @@ tail_free(struct tail *t)
 	struct lpd *l = t->lpd;
 	struct tail **p;
 
+	if (t->req_timer != NULL)
+		evloop_timer_cancel(l->ev, t->req_timer);
 	unlink_from(t->app ? &t->app->tails : &l->pending, t);
 	for (p = &l->dirty; *p != NULL; p = &(*p)->dirty_next)
 		if (*p == t) {
@@ -261,6 +265,10 @@ start(struct tail *t, size_t len)
 		return refuse(t, why);
 	if (t->rq.lines > l->conf.history_lines)
 		t->rq.lines = l->conf.history_lines;
+	if (t->req_timer != NULL) {
+		evloop_timer_cancel(l->ev, t->req_timer);
+		t->req_timer = NULL;
+	}
 	if (t->remote && !token_allows(l, &t->rq))
 		return refuse(t, "unauthorized");
 	if ((a = app_known(l, t->rq.app, strlen(t->rq.app))) == NULL)
@@ -349,6 +357,17 @@ session_new(struct lpd *l, int fd)
 	return t;
 }
 
+/* A peer that holds a session without asking for anything goes. */
+static void
+on_req_timeout(struct evloop *ev, void *arg)
+{
+	struct tail *t = arg;
+
+	(void)ev;
+	t->req_timer = NULL;
+	tail_free(t);
+}
+
 void
 tail_adopt(struct lpd *l, int fd, const char *buf, size_t len)
 {
@@ -358,6 +377,7 @@ tail_adopt(struct lpd *l, int fd, const char *buf, size_t len)
 	if ((t = session_new(l, fd)) == NULL)
 		return;
 	t->remote = 1;
+	t->req_timer = evloop_timer(l->ev, REMOTE_REQ_MS, on_req_timeout, t);
 	if (len > sizeof(t->req))
 		return refuse(t, "request too long");
 	memcpy(t->req, buf, len);

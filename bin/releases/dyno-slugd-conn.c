@@ -201,6 +201,18 @@ write_out(struct sconn *c)
 	return -1;
 }
 
+/* Read and drop what is waiting, at most 64 KiB, without blocking. */
+static void
+discard_input(int fd)
+{
+	char buf[8192];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+}
+
 static void
 on_conn(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
@@ -216,8 +228,13 @@ on_conn(struct evloop *ev, int fd, uint32_t events, void *arg)
 	if (events & EPOLLERR)
 		return conn_free(c);
 	if (write_out(c) == -1) {
-		/* Half-close first: the client reads the whole answer. */
+		/*
+		 * Half-close, then read what the client still sent (an over-
+		 * long head): closing with unread bytes would reset the
+		 * connection and could take the answer with it.
+		 */
 		shutdown(c->fd, SHUT_WR);
+		discard_input(c->fd);
 		return conn_free(c);
 	}
 	arm(c, SLUGD_IDLE_MS);	/* progress: the idle clock starts again */

@@ -586,9 +586,15 @@ import_stored(const struct conf *c, const char *ref, const char *hex,
 		    "%s first)", ref, c->root, hex);
 		return EXIT_NOINPUT;
 	}
-	if ((rc = unpack_archive(c, path, ref, dest, sha)) != 0)
+	/* Checked before a byte is unpacked: a damaged file is R17, not
+	 * whatever error its damage would make libarchive say. */
+	if ((rc = slug_hash_file(c, path, sha)) != 0)
 		return rc;
 	if (strcmp(sha, hex) != 0)
+		return slug_r17(ref, hex, sha);
+	if ((rc = unpack_archive(c, path, ref, dest, sha)) != 0)
+		return rc;
+	if (strcmp(sha, hex) != 0)	/* changed under us since */
 		return slug_r17(ref, hex, sha);
 	return slug_check_links(dest);
 }
