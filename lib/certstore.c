@@ -607,14 +607,66 @@ int
 certstore_leaf_parse(const char *pem, size_t len, struct certstore_cert *info,
     char *err, size_t errlen)
 {
-	X509 *x[1];
+	char why[128];
+	X509 *x;
+	BIO *b;
 
 	memset(info, 0, sizeof(*info));
-	if (chain_parse(pem, len, x, 1, err, errlen) == -1)
+	if (len > CERTSTORE_PEM_MAX) {
+		snprintf(err, errlen, "the chain is over %d bytes",
+		    CERTSTORE_PEM_MAX);
 		return -1;
-	leaf_info(x[0], "", info);
-	X509_free(x[0]);
+	}
+	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	ERR_clear_error();
+	x = PEM_read_bio_X509(b, NULL, no_password, NULL);
+	BIO_free(b);
+	if (x == NULL) {
+		ssl_reason(why, sizeof(why));
+		snprintf(err, errlen, "the chain's first certificate is "
+		    "unreadable: %s", why);
+		return -1;
+	}
+	leaf_info(x, "", info);
+	X509_free(x);
 	return 0;
+}
+
+/* 2 exact, 1 by a wildcard, 0 not covered. */
+static int
+cover_rank(const struct certstore_cert *c, const char *host)
+{
+	int best = 0;
+	size_t i;
+
+	for (i = 0; i < c->nsans && best < 2; i++)
+		if (certstore_covers(c->sans[i], host))
+			best = strcasecmp(c->sans[i], host) == 0 ? 2 : 1;
+	return best;
+}
+
+int
+certstore_pick(const struct certstore_cert *v, size_t n, const char *host,
+    time_t now)
+{
+	int best = -1, bscore = 0, score, rank;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((rank = cover_rank(&v[i], host)) == 0)
+			continue;
+		score = (v[i].not_before <= now && now < v[i].not_after) * 4 +
+		    rank;
+		if (best == -1 || score > bscore || (score == bscore &&
+		    v[i].not_after > v[best].not_after)) {
+			best = (int)i;
+			bscore = score;
+		}
+	}
+	return best;
 }
 
 static void
@@ -708,6 +760,28 @@ cover_check(const struct certstore_domains *d, const struct certstore_cert *c,
 	return rc;
 }
 
+/* The key is the leaf's; when it is another one's, the order is wrong. */
+static int
+key_check(X509 **v, int n, EVP_PKEY *k, char *err, size_t errlen)
+{
+	int i;
+
+	if (X509_check_private_key(v[0], k) == 1)
+		return 0;
+	for (i = 1; i < n; i++)
+		if (X509_check_private_key(v[i], k) == 1)
+			break;
+	ERR_clear_error();
+	if (i < n)
+		snprintf(err, errlen, "chain out of order: the key is "
+		    "certificate %d's; the leaf comes first, then each "
+		    "issuer", i + 1);
+	else
+		snprintf(err, errlen, "the key does not match the certificate "
+		    "(the first of the chain)");
+	return -1;
+}
+
 int
 certstore_check(const char *root, const char *app, const char *chain_pem,
     size_t chainlen, const char *key_pem, size_t keylen, time_t now,
@@ -721,24 +795,25 @@ certstore_check(const char *root, const char *app, const char *chain_pem,
 
 	memset(&c, 0, sizeof(c));
 	if ((n = chain_parse(chain_pem, chainlen, v, CERTSTORE_MAX_CHAIN, err,
-	    errlen)) == -1)
+	    errlen)) == -1) {
+		errno = EINVAL;
 		return -1;
+	}
 	if ((k = key_parse(key_pem, keylen, err, errlen)) == NULL)
 		goto out;
-	if (X509_check_private_key(v[0], k) != 1) {
-		ERR_clear_error();
-		snprintf(err, errlen, "the key does not match the certificate "
-		    "(the first of the chain)");
+	if (key_check(v, n, k, err, errlen) == -1 ||
+	    chain_check(v, n, now, err, errlen) == -1)
 		goto out;
-	}
-	if (chain_check(v, n, now, err, errlen) == -1 ||
-	    certstore_domains_read(root, app, &d, err, errlen) == -1)
-		goto out;
+	if (certstore_domains_read(root, app, &d, err, errlen) == -1)
+		goto sys;
 	leaf_info(v[0], "", &c);
 	if (cover_check(&d, &c, app, uncovered, err, errlen) == -1)
 		goto out;
 	rc = 0;
+	goto sys;
 out:
+	errno = EINVAL;
+sys:
 	if (rc == 0 && info != NULL)
 		*info = c;
 	else

@@ -161,6 +161,15 @@ int	certstore_read(const char *root, const char *app, const char *name,
 	    char *err, size_t errlen);
 
 /*
+ * Of n parsed leaves, the index of the one served for `host` at `now`:
+ * one valid now before an expired or not yet valid one, then a name equal
+ * to host before a wildcard, then the latest expiry.  -1 when none covers
+ * host.  The router and dyno-certs both choose by it.
+ */
+int	certstore_pick(const struct certstore_cert *v, size_t n,
+	    const char *host, time_t now);
+
+/*
  * Parse the first certificate of a PEM chain into *info.  0, or -1 with
  * err.  Free with certstore_cert_free().
  */
