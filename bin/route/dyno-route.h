@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "certstore.h"
 #include "conf.h"
 #include "dyno-route-http.h"
 #include "evloop.h"
@@ -53,6 +54,7 @@ struct app {
 	int		 present;
 	int		 maintenance;	/* app.conf maintenance=: H80 */
 	uint64_t	 conf_hash;	/* of the app.conf read last */
+	struct certstore_domains domains; /* custom domains (dyno-domains) */
 };
 
 struct apps;
@@ -72,6 +74,8 @@ int	apps_crashed(struct apps *a, const struct app *app);
 /* Whether one of the app's web dynos is starting (its state file says so). */
 int	apps_booting(struct apps *a, const struct app *app);
 void	apps_dump(struct apps *a);
+/* Every app known so far (present or not), for the SNI table. */
+struct app **apps_list(struct apps *a, size_t *n);
 /* Every upstream known so far (for the keep-alive pool sweep). */
 struct upstream **apps_upstreams(struct apps *a, size_t *n);
 
@@ -83,6 +87,44 @@ struct tls *tls_new(char *const *certs, char *const *keys, int n,
 void	tls_free(struct tls *t);
 /* A new server-side SSL object for fd (an SSL *, as void *), or NULL. */
 void	*tls_accept(struct tls *t, int fd);
+/*
+ * Before tls_new and before the workers fork: the cipher settings of cf
+ * (checked: -1 with err when OpenSSL takes none of them) and the secret
+ * every worker derives its session ticket keys from, so that a session
+ * made by one worker resumes on any other.
+ */
+int	tls_setup(const struct conf *cf, char *err, size_t errlen);
+/*
+ * A context with the router's TLS settings (TLS 1.2 and 1.3, ciphers,
+ * tickets, the SNI callback) and no certificate yet (SSL_CTX * as void *),
+ * or NULL with err.  The caller owns the reference.
+ */
+void	*tls_ctx_base(struct tls *t, char *err, size_t errlen);
+/* Rebuild the SNI table from every app's store after apps_reload. */
+void	tls_sni_reload(struct tls *t, struct apps *a, const char *root);
+
+/* ---- dyno-route-sni.c: the apps' certificates by host name ---- */
+
+struct sni;
+struct sni *sni_new(void);
+void	sni_free(struct sni *s);
+/*
+ * Make the table anew from the apps' domains and certificate stores:
+ * each domain of an app gets the app's certificate certstore_pick()
+ * chooses, never another app's; a domain two apps list is left out.
+ * Contexts of unchanged certificate folders are kept; a dropped context
+ * lives on in the connections that hold it.  Never fails as a whole: a
+ * broken certificate is warned about and skipped.
+ */
+void	sni_reload(struct sni *s, struct tls *t, struct apps *a,
+	    const char *root);
+/*
+ * The context (SSL_CTX * as void *) for an SNI host name: an exact domain
+ * first, then a "*." domain.  *known is 1 when an app has the name (the
+ * context is then NULL if the app has no certificate for it: the default
+ * certificate, never another app's), else 0 and NULL.
+ */
+void	*sni_lookup(struct sni *s, const char *host, int *known);
 
 /*
  * ---- a worker: the types its files share ----
