@@ -36,8 +36,9 @@ help(void)
 	    "  add CHAIN KEY        check and install a certificate chain and its key\n"
 	    "      --name=NAME      its name (default: its first DNS name)\n"
 	    "  remove NAME          remove the certificate NAME\n"
-	    "  info                 each certificate: names, issuer, validity\n",
-	    stdout);
+	    "  info                 each certificate: names, issuer, validity\n"
+	    "\noptions:\n"
+	    "  -h, --help           this text\n", stdout);
 	exit(0);
 }
 

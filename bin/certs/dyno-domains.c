@@ -29,7 +29,8 @@ help(void)
 	fputs(USAGE "\nsubcommands:\n"
 	    "  list            the app's custom domains, one per line (the default)\n"
 	    "  add DOMAIN      the router answers DOMAIN for the app\n"
-	    "  remove DOMAIN   it no longer does\n", stdout);
+	    "  remove DOMAIN   it no longer does\n\noptions:\n"
+	    "  -h, --help      this text\n", stdout);
 	exit(0);
 }
 
