@@ -128,8 +128,8 @@ out:
 
 /* A context for certs/NAME of app, or NULL (warned). */
 static SSL_CTX *
-cert_ctx(struct tls *t, const char *root, const char *app, const char *name,
-    struct certstore_cert *info)
+cert_ctx(sni_ctx_fn *mkctx, void *arg, const char *root, const char *app,
+    const char *name, struct certstore_cert *info)
 {
 	char err[PATH_MAX + 256], *chain, *key;
 	size_t clen, klen;
@@ -142,7 +142,7 @@ cert_ctx(struct tls *t, const char *root, const char *app, const char *name,
 	}
 	if (certstore_leaf_parse(chain, clen, info, err, sizeof(err)) == -1)
 		diag_warn("app %s certificate %s: %s", app, name, err);
-	else if ((ctx = tls_ctx_base(t, err, sizeof(err))) == NULL)
+	else if ((ctx = mkctx(arg, err, sizeof(err))) == NULL)
 		diag_warn("app %s certificate %s: %s", app, name, err);
 	else if (ctx_load(ctx, chain, clen, key, klen) == -1) {
 		diag_warn("app %s certificate %s: unusable chain or key",
@@ -177,8 +177,8 @@ cert_find(struct sni *s, const char *app, const char *name,
 }
 
 static void
-cert_add(struct sni *s, struct tls *t, const char *root, const char *app,
-    const char *name, const struct stat *st)
+cert_add(struct sni *s, sni_ctx_fn *mkctx, void *arg, const char *root,
+    const char *app, const char *name, const struct stat *st)
 {
 	struct sni_cert *c, *nv;
 
@@ -196,7 +196,8 @@ cert_add(struct sni *s, struct tls *t, const char *root, const char *app,
 	s->certs = nv;
 	c = &s->certs[s->ncerts];
 	memset(c, 0, sizeof(*c));
-	if ((c->ctx = cert_ctx(t, root, app, name, &c->info)) == NULL)
+	if ((c->ctx = cert_ctx(mkctx, arg, root, app, name, &c->info)) ==
+	    NULL)
 		return;
 	snprintf(c->app, sizeof(c->app), "%s", app);
 	snprintf(c->name, sizeof(c->name), "%s", name);
@@ -209,7 +210,8 @@ cert_add(struct sni *s, struct tls *t, const char *root, const char *app,
 
 /* Every certificate folder of app, made or kept. */
 static void
-app_certs(struct sni *s, struct tls *t, const char *root, const char *app)
+app_certs(struct sni *s, sni_ctx_fn *mkctx, void *arg, const char *root,
+    const char *app)
 {
 	char err[PATH_MAX + 256], dir[PATH_MAX], path[PATH_MAX], **names;
 	struct stat st;
@@ -225,7 +227,7 @@ app_certs(struct sni *s, struct tls *t, const char *root, const char *app)
 		if (i < CERTSTORE_MAX_CERTS && snprintf(path, sizeof(path),
 		    "%s/%s", dir, names[i]) < (int)sizeof(path) &&
 		    lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			cert_add(s, t, root, app, names[i], &st);
+			cert_add(s, mkctx, arg, root, app, names[i], &st);
 		free(names[i]);
 	}
 	free(names);
@@ -358,7 +360,8 @@ drop_shared(struct sni *s)
 }
 
 void
-sni_reload(struct sni *s, struct tls *t, struct apps *a, const char *root)
+sni_reload(struct sni *s, sni_ctx_fn *mkctx, void *arg, struct apps *a,
+    const char *root)
 {
 	struct app **apps;
 	time_t now = time(NULL);
@@ -367,7 +370,7 @@ sni_reload(struct sni *s, struct tls *t, struct apps *a, const char *root)
 	apps = apps_list(a, &napps);
 	for (i = 0; i < napps; i++)
 		if (apps[i]->present)
-			app_certs(s, t, root, apps[i]->name);
+			app_certs(s, mkctx, arg, root, apps[i]->name);
 	certs_sweep(s);
 	if (s->ncerts > 0)
 		qsort(s->certs, s->ncerts, sizeof(*s->certs), cert_cmp);

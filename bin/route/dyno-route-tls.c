@@ -173,8 +173,8 @@ tls_setup(const struct conf *cf, char *err, size_t errlen)
  * Every context the router makes comes from here, the defaults' and the
  * apps': a setting every TLS client must see belongs in this function.
  */
-void *
-tls_ctx_base(struct tls *t, char *err, size_t errlen)
+static void *
+tls_ctx_base(void *arg, char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
 
@@ -200,7 +200,7 @@ tls_ctx_base(struct tls *t, char *err, size_t errlen)
 		return NULL;
 	}
 	SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
-	SSL_CTX_set_tlsext_servername_arg(ctx, t);
+	SSL_CTX_set_tlsext_servername_arg(ctx, arg);
 	return ctx;
 }
 
@@ -209,7 +209,7 @@ tls_sni_reload(struct tls *t, struct apps *a, const char *root)
 {
 	if (t == NULL || (t->sni == NULL && (t->sni = sni_new()) == NULL))
 		return;
-	sni_reload(t->sni, t, a, root);
+	sni_reload(t->sni, tls_ctx_base, t, a, root);
 }
 
 static SSL_CTX *

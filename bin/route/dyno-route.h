@@ -94,18 +94,17 @@ void	*tls_accept(struct tls *t, int fd);
  * made by one worker resumes on any other.
  */
 int	tls_setup(const struct conf *cf, char *err, size_t errlen);
-/*
- * A context with the router's TLS settings (TLS 1.2 and 1.3, ciphers,
- * tickets, the SNI callback) and no certificate yet (SSL_CTX * as void *),
- * or NULL with err.  The caller owns the reference.
- */
-void	*tls_ctx_base(struct tls *t, char *err, size_t errlen);
 /* Rebuild the SNI table from every app's store after apps_reload. */
 void	tls_sni_reload(struct tls *t, struct apps *a, const char *root);
 
 /* ---- dyno-route-sni.c: the apps' certificates by host name ---- */
 
 struct sni;
+/*
+ * Makes a context with the router's TLS settings and no certificate yet
+ * (an SSL_CTX *, the caller's reference), or NULL with err: tls.c's.
+ */
+typedef void	*sni_ctx_fn(void *arg, char *err, size_t errlen);
 struct sni *sni_new(void);
 void	sni_free(struct sni *s);
 /*
@@ -116,8 +115,8 @@ void	sni_free(struct sni *s);
  * lives on in the connections that hold it.  Never fails as a whole: a
  * broken certificate is warned about and skipped.
  */
-void	sni_reload(struct sni *s, struct tls *t, struct apps *a,
-	    const char *root);
+void	sni_reload(struct sni *s, sni_ctx_fn *mkctx, void *arg,
+	    struct apps *a, const char *root);
 /*
  * The context (SSL_CTX * as void *) for an SNI host name: an exact domain
  * first, then a "*." domain.  *known is 1 when an app has the name (the
