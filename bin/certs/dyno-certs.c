@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* dyno-certs: an app's TLS certificates, checked before the router serves them. */
+/* dyno-certs: an app's TLS certificates, checked before the router has them. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -32,8 +32,9 @@ static noreturn void
 help(void)
 {
 	fputs(USAGE "\nsubcommands:\n"
-	    "  (none)               each domain: its certificate, status, expiry, issuer\n"
-	    "  add CHAIN KEY        check and install a certificate chain and its key\n"
+	    "  (none)               each domain: certificate, status, expiry, "
+	    "issuer\n"
+	    "  add CHAIN KEY        check and install a chain and its key\n"
 	    "      --name=NAME      its name (default: its first DNS name)\n"
 	    "  remove NAME          remove the certificate NAME\n"
 	    "  info                 each certificate: names, issuer, validity\n"

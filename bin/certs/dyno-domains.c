@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* dyno-domains: an app's custom domains, the names the router answers for it. */
+/* dyno-domains: an app's custom domains, names the router answers for it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
