@@ -151,6 +151,19 @@ PY
 	assert_line --index 4 "kept-alive 200 same certificate"
 }
 
+@test "a certificate that expires gives way to the next one without a reload" {
+	route_app app-a
+	dyno-domains app-a add www.a.test
+	certs_leaf "$D" wild -1 30 '*.a.test'
+	certs_leaf "$D" short -1 6s www.a.test
+	dyno-certs app-a add "$D/wild.chain" "$D/wild.key" >/dev/null
+	dyno-certs app-a add "$D/short.chain" "$D/short.key" >/dev/null
+	start_tls
+	run subject_of www.a.test
+	assert_output www.a.test
+	wait_for 15 test "$(subject_of www.a.test)" = '*.a.test'
+}
+
 @test "TLS 1.0 and 1.1 are refused; 1.2 and 1.3 are spoken" {
 	app_with app-a www.a.test web.1
 	start_tls

@@ -48,6 +48,7 @@ struct sni {
 	size_t		 ncerts;
 	struct sni_ent	*v;		/* sorted by host */
 	size_t		 n, cap;
+	time_t		 next;		/* a validity bound passes: reload */
 };
 
 struct sni *
@@ -359,6 +360,24 @@ drop_shared(struct sni *s)
 	s->n = k;
 }
 
+/* The first not_before or not_after still to come: the pick may change. */
+static time_t
+next_bound(const struct sni *s, time_t now)
+{
+	time_t next = 0, t;
+	size_t i;
+	int k;
+
+	for (i = 0; i < s->ncerts; i++)
+		for (k = 0; k < 2; k++) {
+			t = k ? s->certs[i].info.not_after :
+			    s->certs[i].info.not_before;
+			if (t > now && (next == 0 || t < next))
+				next = t;
+		}
+	return next;
+}
+
 void
 sni_reload(struct sni *s, sni_ctx_fn *mkctx, void *arg, struct apps *a,
     const char *root)
@@ -381,6 +400,13 @@ sni_reload(struct sni *s, sni_ctx_fn *mkctx, void *arg, struct apps *a,
 	if (s->n > 0)
 		qsort(s->v, s->n, sizeof(*s->v), ent_cmp);
 	drop_shared(s);
+	s->next = next_bound(s, now);
+}
+
+int
+sni_due(const struct sni *s, time_t now)
+{
+	return s->next != 0 && now >= s->next;
 }
 
 static struct sni_ent *

@@ -212,6 +212,13 @@ tls_sni_reload(struct tls *t, struct apps *a, const char *root)
 	sni_reload(t->sni, tls_ctx_base, t, a, root);
 }
 
+void
+tls_sni_tick(struct tls *t, struct apps *a, const char *root)
+{
+	if (t != NULL && t->sni != NULL && sni_due(t->sni, time(NULL)))
+		sni_reload(t->sni, tls_ctx_base, t, a, root);
+}
+
 static SSL_CTX *
 ctx_new(struct tls *t, const char *cert, const char *key, char *err,
     size_t errlen)

@@ -503,6 +503,7 @@ sweep(struct evloop *ev, void *arg)
 			timeout_conn(w, c, now);
 	}
 	pool_sweep(w, now);
+	tls_sni_tick(w->wc->tls, w->apps, w->conf->root);
 	if (w->draining && w->nconns == 0)
 		evloop_stop(ev);
 	w->sweeper = evloop_timer(ev, SWEEP_MS, sweep, w);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "certstore.h"
 #include "conf.h"
@@ -96,6 +97,11 @@ void	*tls_accept(struct tls *t, int fd);
 int	tls_setup(const struct conf *cf, char *err, size_t errlen);
 /* Rebuild the SNI table from every app's store after apps_reload. */
 void	tls_sni_reload(struct tls *t, struct apps *a, const char *root);
+/*
+ * Rebuild it when a certificate it chose expires or one it passed over
+ * becomes valid (sni_due); cheap otherwise.  From the sweep timer.
+ */
+void	tls_sni_tick(struct tls *t, struct apps *a, const char *root);
 
 /* ---- dyno-route-sni.c: the apps' certificates by host name ---- */
 
@@ -117,6 +123,8 @@ void	sni_free(struct sni *s);
  */
 void	sni_reload(struct sni *s, sni_ctx_fn *mkctx, void *arg,
 	    struct apps *a, const char *root);
+/* Whether a certificate became valid or expired since the last reload. */
+int	sni_due(const struct sni *s, time_t now);
 /*
  * The context (SSL_CTX * as void *) for an SNI host name: an exact domain
  * first, then a "*." domain.  *known is 1 when an app has the name (the

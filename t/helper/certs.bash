@@ -27,9 +27,13 @@ commonName = supplied
 CNF
 }
 
-# certs_when DAYS: an openssl ca date DAYS from now (negative: before).
+# certs_when DAYS: an openssl ca date DAYS from now (negative: before);
+# "Ns" for N seconds.
 certs_when() {
-	date -u -d "$1 days" +%Y%m%d%H%M%SZ
+	case $1 in
+	*s) date -u -d "${1%s} seconds" +%Y%m%d%H%M%SZ ;;
+	*) date -u -d "$1 days" +%Y%m%d%H%M%SZ ;;
+	esac
 }
 
 # certs_leaf DIR NAME FROM TO DNSNAME...: a leaf valid FROM..TO days from
