@@ -25,14 +25,24 @@
 #define SNI_MAX_CERTS		20000
 #define SNI_MAX_HOSTS		100000
 
-/* A certificate folder made into a context; kept while its folder is. */
+/*
+ * A certificate and its key, ready for SSL_use_cert_and_key(); an SSL
+ * that took them holds its own references, so a reload may free these.
+ */
+struct sni_key {
+	X509		*x;
+	STACK_OF(X509)	*chain;
+	EVP_PKEY	*k;
+};
+
+/* A certificate folder, loaded; kept while its folder is unchanged. */
 struct sni_cert {
 	char		 app[32];
 	char		 name[CERTSTORE_NAME_MAX + 1];
 	dev_t		 dev;
 	ino_t		 ino;
 	struct timespec	 ctime;
-	SSL_CTX		*ctx;
+	struct sni_key	*key;
 	struct certstore_cert info;
 	int		 seen;
 };
@@ -40,7 +50,7 @@ struct sni_cert {
 struct sni_ent {
 	const char	*host;		/* the app's domain string */
 	const struct app *app;
-	SSL_CTX		*ctx;
+	struct sni_key	*key;		/* NULL: the app has none for it */
 };
 
 struct sni {
@@ -58,10 +68,21 @@ sni_new(void)
 }
 
 static void
+key_free(struct sni_key *k)
+{
+	if (k == NULL)
+		return;
+	X509_free(k->x);
+	sk_X509_pop_free(k->chain, X509_free);
+	EVP_PKEY_free(k->k);
+	free(k);
+}
+
+static void
 cert_drop(struct sni_cert *c)
 {
-	/* Connections in flight hold their own reference to the context. */
-	SSL_CTX_free(c->ctx);
+	/* Connections in flight hold their own references. */
+	key_free(c->key);
 	certstore_cert_free(&c->info);
 }
 
@@ -89,52 +110,52 @@ no_password(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-/* The chain (leaf, then the rest) and key into ctx, from memory. */
-static int
-ctx_load(SSL_CTX *ctx, const char *chain, size_t clen, const char *key,
-    size_t klen)
+/* The chain (leaf, then the rest) and its key, from memory; or NULL. */
+static struct sni_key *
+key_load(const char *chain, size_t clen, const char *key, size_t klen)
 {
-	EVP_PKEY *k = NULL;
+	struct sni_key *sk;
 	X509 *x;
 	BIO *b;
-	int rc = -1, n = 0;
+	int n = 0, ok = 0;
 
-	if ((b = BIO_new_mem_buf(chain, (int)clen)) == NULL)
-		return -1;
+	if ((sk = calloc(1, sizeof(*sk))) == NULL ||
+	    (sk->chain = sk_X509_new_null()) == NULL ||
+	    (b = BIO_new_mem_buf(chain, (int)clen)) == NULL)
+		goto out;
 	while (n < CERTSTORE_MAX_CHAIN &&
 	    (x = PEM_read_bio_X509(b, NULL, no_password, NULL)) != NULL) {
-		if ((n == 0 ? SSL_CTX_use_certificate(ctx, x) :
-		    SSL_CTX_add0_chain_cert(ctx, x)) != 1) {
-			X509_free(x);
-			goto out;
-		}
 		if (n++ == 0)
-			X509_free(x);	/* use_certificate took its own */
+			sk->x = x;
+		else if (sk_X509_push(sk->chain, x) == 0) {
+			X509_free(x);
+			break;
+		}
 	}
 	BIO_free(b);
-	if (n == 0 || (b = BIO_new_mem_buf(key, (int)klen)) == NULL) {
-		b = NULL;
-		goto out;
+	if (sk->x != NULL && (b = BIO_new_mem_buf(key, (int)klen)) != NULL) {
+		sk->k = PEM_read_bio_PrivateKey(b, NULL, no_password, NULL);
+		BIO_free(b);
+		/* Checked when stored; again here, as the files are read. */
+		ok = sk->k != NULL && X509_check_private_key(sk->x, sk->k) == 1;
 	}
-	if ((k = PEM_read_bio_PrivateKey(b, NULL, no_password, NULL)) != NULL &&
-	    SSL_CTX_use_PrivateKey(ctx, k) == 1 &&
-	    SSL_CTX_check_private_key(ctx) == 1)
-		rc = 0;
 out:
-	EVP_PKEY_free(k);
-	BIO_free(b);
 	ERR_clear_error();
-	return rc;
+	if (!ok) {
+		key_free(sk);
+		return NULL;
+	}
+	return sk;
 }
 
-/* A context for certs/NAME of app, or NULL (warned). */
-static SSL_CTX *
-cert_ctx(sni_ctx_fn *mkctx, void *arg, const char *root, const char *app,
-    const char *name, struct certstore_cert *info)
+/* The pair of certs/NAME of app, or NULL (warned). */
+static struct sni_key *
+cert_key(const char *root, const char *app, const char *name,
+    struct certstore_cert *info)
 {
 	char err[PATH_MAX + 256], *chain, *key;
+	struct sni_key *sk = NULL;
 	size_t clen, klen;
-	SSL_CTX *ctx = NULL;
 
 	if (certstore_read(root, app, name, &chain, &clen, &key, &klen, err,
 	    sizeof(err)) == -1) {
@@ -143,20 +164,15 @@ cert_ctx(sni_ctx_fn *mkctx, void *arg, const char *root, const char *app,
 	}
 	if (certstore_leaf_parse(chain, clen, info, err, sizeof(err)) == -1)
 		diag_warn("app %s certificate %s: %s", app, name, err);
-	else if ((ctx = mkctx(arg, err, sizeof(err))) == NULL)
-		diag_warn("app %s certificate %s: %s", app, name, err);
-	else if (ctx_load(ctx, chain, clen, key, klen) == -1) {
+	else if ((sk = key_load(chain, clen, key, klen)) == NULL) {
 		diag_warn("app %s certificate %s: unusable chain or key",
 		    app, name);
-		SSL_CTX_free(ctx);
-		ctx = NULL;
-	}
-	if (ctx == NULL)
 		certstore_cert_free(info);
+	}
 	explicit_bzero(key, klen);
 	free(key);
 	free(chain);
-	return ctx;
+	return sk;
 }
 
 /* The cached context of the folder, if its inode and ctime still match. */
@@ -178,8 +194,8 @@ cert_find(struct sni *s, const char *app, const char *name,
 }
 
 static void
-cert_add(struct sni *s, sni_ctx_fn *mkctx, void *arg, const char *root,
-    const char *app, const char *name, const struct stat *st)
+cert_add(struct sni *s, const char *root, const char *app, const char *name,
+    const struct stat *st)
 {
 	struct sni_cert *c, *nv;
 
@@ -197,8 +213,7 @@ cert_add(struct sni *s, sni_ctx_fn *mkctx, void *arg, const char *root,
 	s->certs = nv;
 	c = &s->certs[s->ncerts];
 	memset(c, 0, sizeof(*c));
-	if ((c->ctx = cert_ctx(mkctx, arg, root, app, name, &c->info)) ==
-	    NULL)
+	if ((c->key = cert_key(root, app, name, &c->info)) == NULL)
 		return;
 	snprintf(c->app, sizeof(c->app), "%s", app);
 	snprintf(c->name, sizeof(c->name), "%s", name);
@@ -211,8 +226,7 @@ cert_add(struct sni *s, sni_ctx_fn *mkctx, void *arg, const char *root,
 
 /* Every certificate folder of app, made or kept. */
 static void
-app_certs(struct sni *s, sni_ctx_fn *mkctx, void *arg, const char *root,
-    const char *app)
+app_certs(struct sni *s, const char *root, const char *app)
 {
 	char err[PATH_MAX + 256], dir[PATH_MAX], path[PATH_MAX], **names;
 	struct stat st;
@@ -228,7 +242,7 @@ app_certs(struct sni *s, sni_ctx_fn *mkctx, void *arg, const char *root,
 		if (i < CERTSTORE_MAX_CERTS && snprintf(path, sizeof(path),
 		    "%s/%s", dir, names[i]) < (int)sizeof(path) &&
 		    lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			cert_add(s, mkctx, arg, root, app, names[i], &st);
+			cert_add(s, root, app, names[i], &st);
 		free(names[i]);
 	}
 	free(names);
@@ -292,7 +306,7 @@ app_range(struct sni *s, const char *app, size_t *first)
 
 static int
 ent_push(struct sni *s, const char *host, const struct app *app,
-    SSL_CTX *ctx)
+    struct sni_key *key)
 {
 	struct sni_ent *nv;
 
@@ -305,13 +319,13 @@ ent_push(struct sni *s, const char *host, const struct app *app,
 	}
 	s->v[s->n].host = host;
 	s->v[s->n].app = app;
-	s->v[s->n++].ctx = ctx;
+	s->v[s->n++].key = key;
 	return 0;
 }
 
 /*
  * Each domain of the app with the app's own certificate for it, by
- * certstore_pick; a domain with none is listed too (ctx NULL), so that no
+ * certstore_pick; a domain with none is listed too (key NULL), so that no
  * other app's wildcard certificate ever answers for it.
  */
 static void
@@ -329,7 +343,7 @@ app_entries(struct sni *s, const struct app *app, time_t now)
 	for (i = 0; i < app->domains.n; i++) {
 		k = certstore_pick(v, n, app->domains.v[i], now);
 		if (ent_push(s, app->domains.v[i], app, k >= 0 ?
-		    s->certs[first + (size_t)k].ctx : NULL) == -1) {
+		    s->certs[first + (size_t)k].key : NULL) == -1) {
 			diag_warn_ratelimited(2, 60000, "more than %d "
 			    "domains: the rest get the default certificate",
 			    SNI_MAX_HOSTS);
@@ -379,8 +393,7 @@ next_bound(const struct sni *s, time_t now)
 }
 
 void
-sni_reload(struct sni *s, sni_ctx_fn *mkctx, void *arg, struct apps *a,
-    const char *root)
+sni_reload(struct sni *s, struct apps *a, const char *root)
 {
 	struct app **apps;
 	time_t now = time(NULL);
@@ -389,7 +402,7 @@ sni_reload(struct sni *s, sni_ctx_fn *mkctx, void *arg, struct apps *a,
 	apps = apps_list(a, &napps);
 	for (i = 0; i < napps; i++)
 		if (apps[i]->present)
-			app_certs(s, mkctx, arg, root, apps[i]->name);
+			app_certs(s, root, apps[i]->name);
 	certs_sweep(s);
 	if (s->ncerts > 0)
 		qsort(s->certs, s->ncerts, sizeof(*s->certs), cert_cmp);
@@ -428,16 +441,16 @@ find(struct sni *s, const char *host)
 	    NULL;
 }
 
-void *
-sni_lookup(struct sni *s, const char *name, int *known)
+/* The entry of an SNI host name: exact, then a "*." domain; or NULL. */
+static struct sni_ent *
+lookup(struct sni *s, const char *name)
 {
 	char host[CERTSTORE_DOMAIN_MAX + 3];
 	struct sni_ent *e;
 	const char *dot;
 	size_t i, n = strlen(name);
 
-	*known = 0;
-	if (s == NULL || n == 0 || n > CERTSTORE_DOMAIN_MAX + 1)
+	if (n == 0 || n > CERTSTORE_DOMAIN_MAX + 1)
 		return NULL;
 	if (name[n - 1] == '.')
 		n--;
@@ -445,17 +458,34 @@ sni_lookup(struct sni *s, const char *name, int *known)
 		host[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ?
 		    name[i] - 'A' + 'a' : name[i]);
 	host[n] = '\0';
-	if ((e = find(s, host)) != NULL) {
-		*known = 1;
-		return e->ctx;
-	}
+	if ((e = find(s, host)) != NULL)
+		return e;
 	/* A wildcard domain stands for exactly one more label. */
 	if ((dot = strchr(host, '.')) == NULL || dot == host)
 		return NULL;
 	host[0] = '*';
 	memmove(host + 1, dot, strlen(dot) + 1);
-	if ((e = find(s, host)) == NULL)
-		return NULL;
-	*known = 1;
-	return e->ctx;
+	return find(s, host);
+}
+
+int
+sni_use(struct sni *s, void *ssl, const char *name)
+{
+	struct sni_ent *e;
+	struct sni_key *k;
+
+	if (s == NULL || (e = lookup(s, name)) == NULL)
+		return -1;
+	if ((k = e->key) == NULL)
+		return 0;
+	/*
+	 * Only this certificate: the default one, loaded from the context,
+	 * must not stay beside it for OpenSSL to choose by key type.
+	 */
+	SSL_certs_clear(ssl);
+	if (SSL_use_cert_and_key(ssl, k->x, k->k, k->chain, 1) != 1) {
+		ERR_clear_error();
+		return -2;
+	}
+	return 1;
 }

@@ -55,18 +55,14 @@ sni_cb(SSL *ssl, int *alert, void *arg)
 {
 	struct tls *t = arg;
 	const char *name;
-	SSL_CTX *ctx;
-	int i, known;
+	int i;
 
 	(void)alert;
 	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	if (name == NULL)
 		return SSL_TLSEXT_ERR_NOACK;
-	if ((ctx = sni_lookup(t->sni, name, &known)) != NULL) {
-		/* The SSL takes a reference: a reload may drop ours. */
-		SSL_set_SSL_CTX(ssl, ctx);
+	if (sni_use(t->sni, ssl, name) == 1)
 		return SSL_TLSEXT_ERR_OK;
-	}
 	for (i = 0; i < t->n; i++)
 		if (X509_check_host(t->cert[i], name, strlen(name), 0,
 		    NULL) == 1) {
@@ -169,12 +165,9 @@ tls_setup(const struct conf *cf, char *err, size_t errlen)
 	return ok ? 0 : -1;
 }
 
-/*
- * Every context the router makes comes from here, the defaults' and the
- * apps': a setting every TLS client must see belongs in this function.
- */
-static void *
-tls_ctx_base(void *arg, char *err, size_t errlen)
+/* The router's TLS settings on a new context, before its certificate. */
+static SSL_CTX *
+ctx_base(char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
 
@@ -199,8 +192,6 @@ tls_ctx_base(void *arg, char *err, size_t errlen)
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
-	SSL_CTX_set_tlsext_servername_arg(ctx, arg);
 	return ctx;
 }
 
@@ -209,14 +200,14 @@ tls_sni_reload(struct tls *t, struct apps *a, const char *root)
 {
 	if (t == NULL || (t->sni == NULL && (t->sni = sni_new()) == NULL))
 		return;
-	sni_reload(t->sni, tls_ctx_base, t, a, root);
+	sni_reload(t->sni, a, root);
 }
 
 void
 tls_sni_tick(struct tls *t, struct apps *a, const char *root)
 {
 	if (t != NULL && t->sni != NULL && sni_due(t->sni, time(NULL)))
-		sni_reload(t->sni, tls_ctx_base, t, a, root);
+		sni_reload(t->sni, a, root);
 }
 
 static SSL_CTX *
@@ -225,7 +216,7 @@ ctx_new(struct tls *t, const char *cert, const char *key, char *err,
 {
 	SSL_CTX *ctx;
 
-	if ((ctx = tls_ctx_base(t, err, errlen)) == NULL)
+	if ((ctx = ctx_base(err, errlen)) == NULL)
 		return NULL;
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		ssl_err(err, errlen, "certificate", cert);
@@ -236,6 +227,8 @@ ctx_new(struct tls *t, const char *cert, const char *key, char *err,
 		ssl_err(err, errlen, "private key", key);
 		goto bad;
 	}
+	SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
+	SSL_CTX_set_tlsext_servername_arg(ctx, t);
 	return ctx;
 bad:
 	SSL_CTX_free(ctx);

@@ -106,32 +106,26 @@ void	tls_sni_tick(struct tls *t, struct apps *a, const char *root);
 /* ---- dyno-route-sni.c: the apps' certificates by host name ---- */
 
 struct sni;
-/*
- * Makes a context with the router's TLS settings and no certificate yet
- * (an SSL_CTX *, the caller's reference), or NULL with err: tls.c's.
- */
-typedef void	*sni_ctx_fn(void *arg, char *err, size_t errlen);
 struct sni *sni_new(void);
 void	sni_free(struct sni *s);
 /*
  * Make the table anew from the apps' domains and certificate stores:
  * each domain of an app gets the app's certificate certstore_pick()
  * chooses, never another app's; a domain two apps list is left out.
- * Contexts of unchanged certificate folders are kept; a dropped context
+ * Unchanged certificate folders are not read again; a dropped certificate
  * lives on in the connections that hold it.  Never fails as a whole: a
  * broken certificate is warned about and skipped.
  */
-void	sni_reload(struct sni *s, sni_ctx_fn *mkctx, void *arg,
-	    struct apps *a, const char *root);
+void	sni_reload(struct sni *s, struct apps *a, const char *root);
 /* Whether a certificate became valid or expired since the last reload. */
 int	sni_due(const struct sni *s, time_t now);
 /*
- * The context (SSL_CTX * as void *) for an SNI host name: an exact domain
- * first, then a "*." domain.  *known is 1 when an app has the name (the
- * context is then NULL if the app has no certificate for it: the default
- * certificate, never another app's), else 0 and NULL.
+ * Give ssl (an SSL *, in the SNI callback) the certificate of the app that
+ * has the SNI host name: an exact domain first, then a "*." domain.
+ * 1 done; 0 the app has none for it (the default certificate, never
+ * another app's); -1 no app has the name; -2 OpenSSL refused it.
  */
-void	*sni_lookup(struct sni *s, const char *host, int *known);
+int	sni_use(struct sni *s, void *ssl, const char *host);
 
 /*
  * ---- a worker: the types its files share ----
