@@ -20,9 +20,11 @@
 /*
  * Bounds on what tenants can make a worker hold: every app at most
  * CERTSTORE_MAX_CERTS certificates and CERTSTORE_MAX_DOMAINS domains
- * (lib/certstore), and the whole table at most these.
+ * (lib/certstore), and the whole table at most these.  A P-256 pair
+ * costs a worker about 0.6 ms to load and 11 KB to keep (OpenSSL 3.0):
+ * 5000 are 3 s at start and 55 MB.
  */
-#define SNI_MAX_CERTS		20000
+#define SNI_MAX_CERTS		5000
 #define SNI_MAX_HOSTS		100000
 
 /*
