@@ -457,13 +457,21 @@ add_san(struct certstore_cert *c, const char *p, int len)
 {
 	char *s;
 
-	/* A name with a NUL inside (a forged SAN) is no name at all. */
+	int i;
+
+	/*
+	 * A DNS name is printable ASCII; one with a NUL (a forged SAN) or a
+	 * control character (a terminal escape for dyno-certs' table) is no
+	 * name at all.
+	 */
 	if (len <= 0 || len > CERTSTORE_DOMAIN_MAX ||
-	    memchr(p, '\0', (size_t)len) != NULL ||
-	    c->nsans == CERTSTORE_MAX_SANS || (s = strndup(p, (size_t)len)) ==
-	    NULL)
+	    c->nsans == CERTSTORE_MAX_SANS)
 		return;
-	c->sans[c->nsans++] = s;
+	for (i = 0; i < len; i++)
+		if (p[i] <= ' ' || p[i] >= 0x7f)
+			return;
+	if ((s = strndup(p, (size_t)len)) != NULL)
+		c->sans[c->nsans++] = s;
 }
 
 /* DNS SANs, else (no SAN extension at all) the subject's CN. */
@@ -513,6 +521,15 @@ name_line(X509_NAME *n, char *buf, size_t size, int cn_only)
 	BIO_free(b);
 }
 
+/* Control characters of a tenant's names become '?': they get printed. */
+static void
+printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			*s = '?';
+}
+
 static void
 leaf_info(X509 *x, const char *name, struct certstore_cert *c)
 {
@@ -520,6 +537,8 @@ leaf_info(X509 *x, const char *name, struct certstore_cert *c)
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	name_line(X509_get_subject_name(x), c->subject, sizeof(c->subject), 0);
 	name_line(X509_get_issuer_name(x), c->issuer, sizeof(c->issuer), 1);
+	printable(c->subject);
+	printable(c->issuer);
 	c->not_before = asn1_time(X509_get0_notBefore(x));
 	c->not_after = asn1_time(X509_get0_notAfter(x));
 	c->self_signed = X509_check_issued(x, x) == X509_V_OK;

@@ -156,3 +156,18 @@ teardown() { dyno_teardown; }
 	assert_output ""
 	[[ $stderr == *"certs/x: "* ]]
 }
+
+@test "certs: a tenant's control characters never reach the terminal" {
+	dyno-domains app-a add www.a.test
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-days 2 -subj "/CN=evil$(printf '\033')[2J" \
+		-addext "subjectAltName=DNS:www.a.test,DNS:x$(printf '\033')y.a.test" \
+		-keyout "$D/evil.key" -out "$D/evil.crt" 2>/dev/null
+	dyno-certs app-a add "$D/evil.crt" "$D/evil.key" --name evil
+	run --separate-stderr dyno-certs app-a
+	assert_success
+	assert_line --partial 'evil?[2J'
+	run --separate-stderr dyno-certs app-a info
+	assert_line "Common Name(s): www.a.test"
+	! grep -q "$(printf '\033')" <<<"$output"
+}
