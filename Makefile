@@ -57,7 +57,8 @@ VERSION       := $(or $(if $(wildcard .git),$(patsubst v%,%,$(shell \
 # bin/<folder>/<tool>-<part>.c build bin/<tool>.  A missing main file is an
 # error, never a tool silently left out.
 TOOLS          = dyno-run dyno-manager dyno-cycle logplexd dyno-logs dyno-route \
-                 release space-net dyno-build dyno-image dyno-agent
+                 release space-net dyno-build dyno-image dyno-agent \
+                 dyno-domains dyno-certs
 SRCDIR_dyno-run     = bin/run
 SRCDIR_dyno-manager = bin/manager
 SRCDIR_dyno-cycle   = bin/manager
@@ -72,6 +73,8 @@ SRCDIR_space-net    = bin/net
 SRCDIR_dyno-build   = bin/build
 SRCDIR_dyno-image   = bin/image
 SRCDIR_dyno-agent   = bin/cluster
+SRCDIR_dyno-domains = bin/certs
+SRCDIR_dyno-certs   = bin/certs
 SRC_DIRS       = $(sort $(foreach t,$(TOOLS),$(SRCDIR_$(t))))
 $(foreach t,$(TOOLS),$(if $(wildcard $(SRCDIR_$(t))/$(t).c),,\
   $(error $(SRCDIR_$(t))/$(t).c: missing: the main file of $(t))))
@@ -98,6 +101,8 @@ PKGS_space-net    = inih libnl-3.0 libnl-route-3.0 libnftables
 PKGS_dyno-build   = inih libcurl libarchive yaml-0.1
 PKGS_dyno-image   = inih libarchive libcrypto
 PKGS_dyno-agent   = inih libcurl jansson
+PKGS_dyno-domains = inih libcrypto
+PKGS_dyno-certs   = inih libcrypto
 ALL_PKGS       = inih libcap-ng libseccomp libcurl gnutls openssl libnl-3.0 libnl-route-3.0 \
                  jansson
 

@@ -71,6 +71,8 @@ static const struct key keys[] = {
 	DUR("router", "request_head_timeout", head_timeout_ms),
 	UINT("router", "max_connections", max_connections, 1, 1000000),
 	UINT("router", "max_connections_per_ip", max_conns_per_ip, 0, 1000000),
+	STR("router", "tls_ciphers", tls_ciphers),
+	STR("router", "tls_ciphersuites", tls_ciphersuites),
 	UINT("logs", "history", history_lines, 1, 1000000),
 	UINT("logs", "line_max", line_max, 64, 10000),
 	UINT("logs", "drain_buffer", drain_buffer, 1, 1000000),
@@ -160,6 +162,10 @@ conf_defaults(struct conf *c)
 	c->head_timeout_ms = 10000;
 	c->max_connections = 8192;
 	c->max_conns_per_ip = 256;
+	snprintf(c->tls_ciphers, sizeof(c->tls_ciphers), "%s",
+	    CONF_TLS_CIPHERS);
+	snprintf(c->tls_ciphersuites, sizeof(c->tls_ciphersuites), "%s",
+	    CONF_TLS_CIPHERSUITES);
 	c->history_lines = 1500;
 	c->line_max = 10000;
 	c->drain_buffer = 1024;

@@ -11,6 +11,17 @@
 #define CONF_MAX_BACKOFF	12
 #define CONF_NAME_MAX		32
 
+/*
+ * The router's TLS 1.2 ciphers by default: forward secret AEAD only
+ * (Mozilla's "intermediate" without DHE); TLS 1.3's suites: all three.
+ */
+#define CONF_TLS_CIPHERS	"ECDHE-ECDSA-AES128-GCM-SHA256:" \
+	"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" \
+	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:" \
+	"ECDHE-RSA-CHACHA20-POLY1305"
+#define CONF_TLS_CIPHERSUITES	"TLS_AES_128_GCM_SHA256:" \
+	"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
 /* A dyno size (heroku.md section 8.2): "[size NAME]" sections. */
 struct dyno_size {
 	char		name[CONF_NAME_MAX];
@@ -64,6 +75,8 @@ struct conf {
 	uint64_t	head_timeout_ms;	/* request_head_timeout = 10s */
 	unsigned	max_connections;	/* max_connections = 8192 (worker) */
 	unsigned	max_conns_per_ip;	/* max_connections_per_ip = 256 */
+	char		tls_ciphers[512];	/* tls_ciphers = (CONF_TLS_CIPHERS) */
+	char		tls_ciphersuites[256];	/* tls_ciphersuites = (TLS 1.3's) */
 
 	/* [logs] */
 	unsigned	history_lines;		/* history = 1500 */

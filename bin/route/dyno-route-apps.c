@@ -28,6 +28,7 @@
  * only flips `present` and the route list.  Both sets stay small.
  */
 struct apps {
+	char		 top[PATH_MAX];		/* DYNO_ROOT */
 	char		 root[PATH_MAX];	/* DYNO_ROOT/apps */
 	int		 ifd;			/* inotify */
 	struct app	**v;
@@ -45,7 +46,8 @@ apps_open(const char *root, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", strerror(errno));
 		return NULL;
 	}
-	if (state_pathf(a->root, sizeof(a->root), "%s/apps", root) == -1 ||
+	if (state_pathf(a->top, sizeof(a->top), "%s", root) == -1 ||
+	    state_pathf(a->root, sizeof(a->root), "%s/apps", root) == -1 ||
 	    (a->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s/apps: %s", root, strerror(errno));
 		free(a);
@@ -70,6 +72,7 @@ apps_close(struct apps *a)
 	for (i = 0; i < a->n; i++) {
 		free(a->v[i]->hosts);
 		free(a->v[i]->routes);
+		certstore_domains_free(&a->v[i]->domains);
 		free(a->v[i]);
 	}
 	for (i = 0; i < a->nups; i++)
@@ -180,6 +183,8 @@ apply_appconf(struct app *app, const struct appconf *ac)
 		add_host(app, p, n);
 		p += n;
 	}
+	for (n = 0; n < app->domains.n; n++)
+		add_host(app, app->domains.v[n], strlen(app->domains.v[n]));
 	app->maintenance = ac->maintenance;
 }
 
@@ -294,11 +299,56 @@ app_get(struct apps *a, const char *name)
 	return app;
 }
 
-/* Watch the app's folder: routes and app.conf are renamed into it. */
+/* Whether two domain lists differ. */
+static int
+domains_differ(const struct certstore_domains *x,
+    const struct certstore_domains *y)
+{
+	size_t i;
+
+	if (x->n != y->n)
+		return 1;
+	for (i = 0; i < x->n; i++)
+		if (strcmp(x->v[i], y->v[i]) != 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The app's custom domains (lib/certstore checks every line); a change
+ * makes read_appconf build the host names again, the domains with them.
+ * An unreadable file keeps the domains the app had.
+ */
+static void
+read_domains(struct apps *a, struct app *app)
+{
+	struct certstore_domains d;
+	char err[PATH_MAX + 256];
+
+	if (certstore_domains_read(a->top, app->name, &d, err,
+	    sizeof(err)) == -1) {
+		diag_warn("%s; %s keeps its domains", err, app->name);
+		return;
+	}
+	if (!domains_differ(&d, &app->domains)) {
+		certstore_domains_free(&d);
+		return;
+	}
+	certstore_domains_free(&app->domains);
+	app->domains = d;
+	free(app->hosts);
+	app->hosts = NULL;
+	app->hostslen = 0;
+}
+
+/*
+ * Watch the app's folder: routes, app.conf and domains are renamed into
+ * it; and its certs folder, where certificate folders are.
+ */
 static void
 load_app(struct apps *a, const char *name)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], sub[PATH_MAX];
 	struct app *app;
 
 	if (state_pathf(dir, sizeof(dir), "%s/%s", a->root, name) == -1 ||
@@ -306,6 +356,12 @@ load_app(struct apps *a, const char *name)
 		return;
 	(void)inotify_add_watch(a->ifd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
 	    IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ONLYDIR);
+	if (state_pathf(sub, sizeof(sub), "%s/%s", dir,
+	    CERTSTORE_CERTS_DIR) == 0)
+		(void)inotify_add_watch(a->ifd, sub, IN_MOVED_TO |
+		    IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ONLYDIR |
+		    IN_DONT_FOLLOW);
+	read_domains(a, app);
 	read_appconf(app, dir);
 	read_routes(a, app, dir);
 	app->present = 1;
@@ -358,24 +414,43 @@ host_only(const char *h, size_t n)
 	return i;
 }
 
+/* Whether a host name of an app is h: equal, or a "*." domain's label. */
+static int
+host_match(const char *p, size_t n, const char *h, size_t len,
+    int wildcard)
+{
+	char buf[CERTSTORE_DOMAIN_MAX + 1];
+
+	if (!wildcard)
+		return n == len && strncasecmp(p, h, len) == 0;
+	if (n < 3 || p[0] != '*' || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, h, len);
+	buf[len] = '\0';
+	return certstore_covers(p, buf);
+}
+
+/* An exact name in any app before a wildcard domain. */
 struct app *
 apps_lookup(struct apps *a, const char *host, size_t len)
 {
 	struct app *app;
 	const char *p;
 	size_t i, n;
+	int wild;
 
 	len = host_only(host, len);
-	for (i = 0; i < a->n; i++) {
-		if (!(app = a->v[i])->present)
-			continue;
-		for (p = app->hosts; p < app->hosts + app->hostslen;
-		    p += n + 1) {
-			n = strlen(p);
-			if (n == len && strncasecmp(p, host, len) == 0)
-				return app;
+	for (wild = 0; wild < 2; wild++)
+		for (i = 0; i < a->n; i++) {
+			if (!(app = a->v[i])->present)
+				continue;
+			for (p = app->hosts; p < app->hosts + app->hostslen;
+			    p += n + 1) {
+				n = strlen(p);
+				if (host_match(p, n, host, len, wild))
+					return app;
+			}
 		}
-	}
 	return NULL;
 }
 
@@ -430,6 +505,13 @@ apps_dump(struct apps *a)
 			    app->routes[j].up->quarantined_until ?
 			    " quarantined" : "");
 	}
+}
+
+struct app **
+apps_list(struct apps *a, size_t *n)
+{
+	*n = a->n;
+	return a->v;
 }
 
 struct upstream **

@@ -1,20 +1,41 @@
 /* SPDX-License-Identifier: ISC */
 /* dyno-route: TLS termination with OpenSSL; SNI picks the certificate. */
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dyno-route.h"
+
+/*
+ * Session tickets: every worker derives the keys of the hour from one
+ * secret made before the fork, so any worker resumes any worker's session;
+ * a ticket of the hour before still resumes (and is renewed).
+ */
+#define TICKET_PERIOD	3600
 
 /* One context per certificate; the first is the default. */
 struct tls {
 	SSL_CTX		**ctx;
 	X509		**cert;
 	int		 n;
+	struct sni	*sni;		/* the apps' certificates (a worker's) */
 };
+
+/* Set by tls_setup before the fork: the same in every worker. */
+static struct {
+	unsigned char	 secret[32];
+	char		 ciphers[512];
+	char		 suites[256];
+} tset;
 
 static void
 ssl_err(char *err, size_t errlen, const char *what, const char *file)
@@ -25,7 +46,10 @@ ssl_err(char *err, size_t errlen, const char *what, const char *file)
 	snprintf(err, errlen, "%s: %s: %s", file, what, buf);
 }
 
-/* The certificate whose names cover the SNI host name, if any. */
+/*
+ * An app's own certificate for the SNI host name (dyno-certs), else the
+ * default certificate whose names cover it, if any.
+ */
 static int
 sni_cb(SSL *ssl, int *alert, void *arg)
 {
@@ -37,6 +61,8 @@ sni_cb(SSL *ssl, int *alert, void *arg)
 	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	if (name == NULL)
 		return SSL_TLSEXT_ERR_NOACK;
+	if (sni_use(t->sni, ssl, name) == 1)
+		return SSL_TLSEXT_ERR_OK;
 	for (i = 0; i < t->n; i++)
 		if (X509_check_host(t->cert[i], name, strlen(name), 0,
 		    NULL) == 1) {
@@ -47,19 +73,151 @@ sni_cb(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* The ticket keys of one period: AES-256 and HMAC-SHA256, and a name. */
+static void
+ticket_keys(uint64_t epoch, unsigned char aes[32], unsigned char mac[32],
+    unsigned char name[16])
+{
+	unsigned char msg[9], out[EVP_MAX_MD_SIZE];
+	unsigned int len;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		msg[1 + i] = (unsigned char)(epoch >> (56 - 8 * i));
+	msg[0] = 'a';
+	HMAC(EVP_sha256(), tset.secret, sizeof(tset.secret), msg, sizeof(msg),
+	    aes, &len);
+	msg[0] = 'm';
+	HMAC(EVP_sha256(), tset.secret, sizeof(tset.secret), msg, sizeof(msg),
+	    mac, &len);
+	msg[0] = 'n';
+	HMAC(EVP_sha256(), tset.secret, sizeof(tset.secret), msg, sizeof(msg),
+	    out, &len);
+	/* The period in clear, so a ticket says which keys open it. */
+	memcpy(name, msg + 1, 8);
+	memcpy(name + 8, out, 8);
+	OPENSSL_cleanse(out, sizeof(out));
+}
+
+static int
+ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
+    EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+	unsigned char aes[32], mac[32], name[16];
+	uint64_t now = (uint64_t)time(NULL) / TICKET_PERIOD, epoch = 0;
+	OSSL_PARAM p[3];
+	int i, rc;
+
+	(void)ssl;
+	if (enc) {
+		epoch = now;
+		ticket_keys(epoch, aes, mac, key_name);
+		if (RAND_bytes(iv, 16) != 1)
+			return -1;
+	} else {
+		for (i = 0; i < 8; i++)
+			epoch = epoch << 8 | key_name[i];
+		if (epoch != now && epoch + 1 != now)
+			return 0;	/* too old: a full handshake */
+		ticket_keys(epoch, aes, mac, name);
+		if (CRYPTO_memcmp(name, key_name, 16) != 0)
+			return 0;
+	}
+	p[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, mac,
+	    sizeof(mac));
+	p[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	p[2] = OSSL_PARAM_construct_end();
+	rc = EVP_MAC_CTX_set_params(hctx, p) == 1 && (enc ?
+	    EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) :
+	    EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv)) == 1;
+	OPENSSL_cleanse(aes, sizeof(aes));
+	OPENSSL_cleanse(mac, sizeof(mac));
+	if (!rc)
+		return -1;
+	/* A ticket of the period before resumes, and gets a fresh one. */
+	return enc || epoch == now ? 1 : 2;
+}
+
+int
+tls_setup(const struct conf *cf, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	int ok;
+
+	snprintf(tset.ciphers, sizeof(tset.ciphers), "%s", cf->tls_ciphers);
+	snprintf(tset.suites, sizeof(tset.suites), "%s",
+	    cf->tls_ciphersuites);
+	if (RAND_bytes(tset.secret, sizeof(tset.secret)) != 1) {
+		ssl_err(err, errlen, "RAND_bytes", "session tickets");
+		return -1;
+	}
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		ssl_err(err, errlen, "SSL_CTX_new", "tls");
+		return -1;
+	}
+	ok = SSL_CTX_set_cipher_list(ctx, tset.ciphers) == 1;
+	if (!ok)
+		ssl_err(err, errlen, "no cipher", "tls_ciphers");
+	else if (!(ok = SSL_CTX_set_ciphersuites(ctx, tset.suites) == 1))
+		ssl_err(err, errlen, "no cipher suite", "tls_ciphersuites");
+	SSL_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+/* The router's TLS settings on a new context, before its certificate. */
+static SSL_CTX *
+ctx_base(char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		ssl_err(err, errlen, "SSL_CTX_new", "tls");
+		return NULL;
+	}
+	/* TLS 1.0 and 1.1 are refused, as browsers and Heroku do. */
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	/* Resumption by tickets only: a session cache is one worker's. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
+	if ((tset.ciphers[0] != '\0' &&
+	    SSL_CTX_set_cipher_list(ctx, tset.ciphers) != 1) ||
+	    (tset.suites[0] != '\0' &&
+	    SSL_CTX_set_ciphersuites(ctx, tset.suites) != 1)) {
+		ssl_err(err, errlen, "ciphers", "tls");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+void
+tls_sni_reload(struct tls *t, struct apps *a, const char *root)
+{
+	if (t == NULL || (t->sni == NULL && (t->sni = sni_new()) == NULL))
+		return;
+	sni_reload(t->sni, a, root);
+}
+
+void
+tls_sni_tick(struct tls *t, struct apps *a, const char *root)
+{
+	if (t != NULL && t->sni != NULL && sni_due(t->sni, time(NULL)))
+		sni_reload(t->sni, a, root);
+}
+
 static SSL_CTX *
 ctx_new(struct tls *t, const char *cert, const char *key, char *err,
     size_t errlen)
 {
 	SSL_CTX *ctx;
 
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
-		ssl_err(err, errlen, "SSL_CTX_new", cert);
+	if ((ctx = ctx_base(err, errlen)) == NULL)
 		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		ssl_err(err, errlen, "certificate", cert);
 		goto bad;
@@ -112,6 +270,7 @@ tls_free(struct tls *t)
 		return;
 	for (i = 0; i < t->n; i++)
 		SSL_CTX_free(t->ctx[i]);
+	sni_free(t->sni);
 	free(t->ctx);
 	free(t->cert);
 	free(t);

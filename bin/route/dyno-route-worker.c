@@ -503,6 +503,7 @@ sweep(struct evloop *ev, void *arg)
 			timeout_conn(w, c, now);
 	}
 	pool_sweep(w, now);
+	tls_sni_tick(w->wc->tls, w->apps, w->conf->root);
 	if (w->draining && w->nconns == 0)
 		evloop_stop(ev);
 	w->sweeper = evloop_timer(ev, SWEEP_MS, sweep, w);
@@ -547,6 +548,7 @@ reload(struct worker *w)
 		*w->conf = nc;
 	if (apps_reload(w->apps, err, sizeof(err)) == -1)
 		diag_warn("reload: %s", err);
+	tls_sni_reload(w->wc->tls, w->apps, w->conf->root);
 }
 
 static void
@@ -596,8 +598,11 @@ inotify_ev(struct evloop *ev, int fd, uint32_t events, void *arg)
 	(void)ev;
 	(void)fd;
 	(void)events;
-	if (apps_drain(w->apps) && apps_reload(w->apps, err, sizeof(err)) == -1)
+	if (!apps_drain(w->apps))
+		return;
+	if (apps_reload(w->apps, err, sizeof(err)) == -1)
 		diag_warn("%s", err);
+	tls_sni_reload(w->wc->tls, w->apps, w->conf->root);
 }
 
 static void
@@ -619,6 +624,7 @@ setup(struct worker *w, struct worker_cfg *wc)
 		diag_die_errno(EXIT_OSERR, "epoll");
 	if ((w->apps = apps_open(w->conf->root, err, sizeof(err))) == NULL)
 		diag_die(EXIT_OSERR, "%s", err);
+	tls_sni_reload(wc->tls, w->apps, w->conf->root);
 	w->lc = logclient_open(w->conf->rundir);
 	logclient_hold(w->lc, 1);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)

@@ -339,7 +339,7 @@ check_nofile(const struct conf *cf)
 }
 
 static struct tls *
-load_tls(struct opts *o)
+load_tls(struct opts *o, const struct conf *cf)
 {
 	struct tls *t;
 	char err[512];
@@ -351,6 +351,8 @@ load_tls(struct opts *o)
 		return NULL;
 	if (o->ntls == 0)
 		add_opt(o->tls_listen, &o->ntls, "0.0.0.0:443");
+	if (tls_setup(cf, err, sizeof(err)) == -1)
+		diag_die(EXIT_CONFIG, "%s", err);
 	if ((t = tls_new(o->certs, o->keys, o->ncerts, err,
 	    sizeof(err))) == NULL)
 		diag_die(EXIT_CONFIG, "%s", err);
@@ -370,7 +372,7 @@ main(int argc, char **argv)
 	parse_opts(argc, argv, &o);
 	if (conf_load(&conf, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
-	wc.tls = load_tls(&o);
+	wc.tls = load_tls(&o, &conf);
 	if (o.check)
 		return 0;
 	if (o.nlisten == 0 && o.ntls == 0)

@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
+#include "certstore.h"
 #include "conf.h"
 #include "dyno-route-http.h"
 #include "evloop.h"
@@ -53,6 +55,7 @@ struct app {
 	int		 present;
 	int		 maintenance;	/* app.conf maintenance=: H80 */
 	uint64_t	 conf_hash;	/* of the app.conf read last */
+	struct certstore_domains domains; /* custom domains (dyno-domains) */
 };
 
 struct apps;
@@ -72,6 +75,8 @@ int	apps_crashed(struct apps *a, const struct app *app);
 /* Whether one of the app's web dynos is starting (its state file says so). */
 int	apps_booting(struct apps *a, const struct app *app);
 void	apps_dump(struct apps *a);
+/* Every app known so far (present or not), for the SNI table. */
+struct app **apps_list(struct apps *a, size_t *n);
 /* Every upstream known so far (for the keep-alive pool sweep). */
 struct upstream **apps_upstreams(struct apps *a, size_t *n);
 
@@ -83,6 +88,44 @@ struct tls *tls_new(char *const *certs, char *const *keys, int n,
 void	tls_free(struct tls *t);
 /* A new server-side SSL object for fd (an SSL *, as void *), or NULL. */
 void	*tls_accept(struct tls *t, int fd);
+/*
+ * Before tls_new and before the workers fork: the cipher settings of cf
+ * (checked: -1 with err when OpenSSL takes none of them) and the secret
+ * every worker derives its session ticket keys from, so that a session
+ * made by one worker resumes on any other.
+ */
+int	tls_setup(const struct conf *cf, char *err, size_t errlen);
+/* Rebuild the SNI table from every app's store after apps_reload. */
+void	tls_sni_reload(struct tls *t, struct apps *a, const char *root);
+/*
+ * Rebuild it when a certificate it chose expires or one it passed over
+ * becomes valid (sni_due); cheap otherwise.  From the sweep timer.
+ */
+void	tls_sni_tick(struct tls *t, struct apps *a, const char *root);
+
+/* ---- dyno-route-sni.c: the apps' certificates by host name ---- */
+
+struct sni;
+struct sni *sni_new(void);
+void	sni_free(struct sni *s);
+/*
+ * Make the table anew from the apps' domains and certificate stores:
+ * each domain of an app gets the app's certificate certstore_pick()
+ * chooses, never another app's; a domain two apps list is left out.
+ * Unchanged certificate folders are not read again; a dropped certificate
+ * lives on in the connections that hold it.  Never fails as a whole: a
+ * broken certificate is warned about and skipped.
+ */
+void	sni_reload(struct sni *s, struct apps *a, const char *root);
+/* Whether a certificate became valid or expired since the last reload. */
+int	sni_due(const struct sni *s, time_t now);
+/*
+ * Give ssl (an SSL *, in the SNI callback) the certificate of the app that
+ * has the SNI host name: an exact domain first, then a "*." domain.
+ * 1 done; 0 the app has none for it (the default certificate, never
+ * another app's); -1 no app has the name; -2 OpenSSL refused it.
+ */
+int	sni_use(struct sni *s, void *ssl, const char *host);
 
 /*
  * ---- a worker: the types its files share ----
