@@ -89,6 +89,8 @@ struct conf {
 	char		build_size[CONF_NAME_MAX];	/* size = performance-m */
 	char		build_network[64];	/* network = (dyno-run's default) */
 	char		build_buildpacks[PATH_MAX];	/* buildpacks = (beside the tool) */
+	uint64_t	build_disk;		/* disk = 2G (the build folder's tmpfs) */
+	char		build_authorized_keys[PATH_MAX];	/* authorized_keys = /root/.ssh/authorized_keys */
 
 	struct dyno_size sizes[CONF_MAX_SIZES];
 	unsigned	nsizes;

@@ -187,6 +187,63 @@ CONF
 	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/current" ]
 }
 
+@test "the time limit covers the slug's compression, not only the compile" {
+	db_setup
+	printf '[build]\ntimeout = 10s\n' >>"$DYNO_CONF"
+	db_pack "$DYNO_TEST_DIR/late" Late marker.txt
+	# The compile ends half a second before the deadline (the test's
+	# clock, started just before the build), leaving 200M of random bytes
+	# that gzip needs seconds for.
+	cat >>"$DYNO_TEST_DIR/late/bin/compile" <<SH
+head -c 200000000 /dev/urandom >"\$1/blob"
+now=\$(date +%s%N)
+left=\$(( ($(date +%s%N) + 9500000000 - now) / 1000000 ))
+[ "\$left" -gt 0 ] && sleep "\$((left / 1000)).\$(printf %03d \$((left % 1000)))"
+exit 0
+SH
+	echo hi >"$DB_SRC/marker.txt"
+	run --separate-stderr db_build --buildpack "$DYNO_TEST_DIR/late" "$DB_APP" "$DB_SRC"
+	assert_equal "$status" 75
+	refute_line --partial "Timed out compiling"
+	assert_line -- "-----> Compressing..."
+	assert_line -- " !     Timed out compressing the slug (10s)"
+	refute_line --partial "Released"
+	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/current" ]
+	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/build" ]
+}
+
+@test "the build's disk: a build writing past [build] disk fails, the host's disk untouched" {
+	db_setup
+	printf '[build]\ndisk = 16M\n' >>"$DYNO_CONF"
+	db_pack "$DYNO_TEST_DIR/fill" Fill marker.txt
+	# Past the bound: 64M of zeros; the write that crosses it fails.
+	echo 'head -c 64000000 /dev/zero >"$1/fill"' >>"$DYNO_TEST_DIR/fill/bin/compile"
+	echo hi >"$DB_SRC/marker.txt"
+	run --separate-stderr db_build --buildpack "$DYNO_TEST_DIR/fill" "$DB_APP" "$DB_SRC"
+	assert_equal "$status" 65
+	assert_line --partial "No space left on device"
+	assert_line -- " !     The build used all of its disk (16.0M)"
+	assert_line -- " !     Push rejected, failed to compile Fill app."
+	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/build" ]
+	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/current" ]
+	# The tmpfs lived in the build's own mount namespace only.
+	run grep -c " $DYNO_ROOT/apps/$DB_APP/build " /proc/self/mountinfo
+	assert_output 0
+	# Within the bound, the same build goes through; its cache is kept.
+	sed -i 's/64000000/4000000/' "$DYNO_TEST_DIR/fill/bin/compile"
+	run --separate-stderr db_build --buildpack "$DYNO_TEST_DIR/fill" "$DB_APP" "$DB_SRC"
+	assert_success
+	assert_line -- "       Released v1"
+	assert [ -f "$DYNO_ROOT/apps/$DB_APP/cache/count" ]
+	# A cache that no longer fits the disk is dropped, not a failure.
+	head -c 20000000 /dev/zero >"$DYNO_ROOT/apps/$DB_APP/cache/big"
+	run --separate-stderr db_build --buildpack "$DYNO_TEST_DIR/fill" "$DB_APP" "$DB_SRC"
+	assert_success
+	[[ $stderr == *"warning: cache not used:"* ]]
+	assert_line -- "       build number 1"
+	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/cache/big" ]
+}
+
 @test "hostile input: a tarball climbing out, a link out of the slug" {
 	db_setup
 	db_pack "$DYNO_TEST_DIR/a" Dynotest marker.txt
