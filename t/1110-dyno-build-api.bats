@@ -57,6 +57,14 @@ teardown() {
 	run --separate-stderr dyno-build --output "$DB_APP" v1
 	assert_success
 	assert_line -- "       Released v1"
+	# release show prints it with the release.
+	run --separate-stderr release show "$DB_APP" v1 --output
+	assert_success
+	assert_line "=== Build output"
+	assert_line -- "-----> Dynotest app detected"
+	assert_line -- "       Released v1"
+	run --separate-stderr release show "$DB_APP" --num 2
+	assert_equal "$status" 64
 	# Config vars reach ENV_DIR; the cache survives builds.
 	release config set "$DB_APP" GREETING='hi there' >/dev/null
 	run --separate-stderr db_build "$DB_APP" "$DB_SRC"

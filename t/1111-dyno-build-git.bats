@@ -46,6 +46,11 @@ db_checkout() {
 	[[ $stderr == *"remote:        Released v1"* ]]
 	run -0 release show "$DB_APP"
 	assert_output --partial "$sha"
+	assert_line "Change:      Deploy ${sha:0:8}"
+	# The app's log: who built, the outcome, the deploy with its commit.
+	[[ $stderr == *"app[api]: Build started by user"* ]]
+	[[ $stderr == *"app[api]: Build succeeded"* ]]
+	[[ $stderr == *"app[api]: Deploy ${sha:0:8} by user"* ]]
 	assert_equal "$(git --git-dir="$remote" rev-parse main)" "$sha"
 	git -C "$CO" checkout -q -b feature
 	run --separate-stderr timeout 60 git -C "$CO" push "$remote" feature
