@@ -197,15 +197,15 @@ CONF
 
 @test "the time limit covers the slug's compression, not only the compile" {
 	db_setup
-	printf '[build]\ntimeout = 10s\n' >>"$DYNO_CONF"
+	printf '[build]\ntimeout = 20s\n' >>"$DYNO_CONF"
 	db_pack "$DYNO_TEST_DIR/late" Late marker.txt
-	# The compile ends half a second before the deadline (the test's
-	# clock, started just before the build), leaving 200M of random bytes
-	# that gzip needs seconds for.
+	# 200M of random bytes in the source, which gzip needs seconds for;
+	# the compile ends half a second before the deadline (the test's clock,
+	# started just before the build).
+	head -c 200000000 /dev/urandom >"$DB_SRC/blob"
 	cat >>"$DYNO_TEST_DIR/late/bin/compile" <<SH
-head -c 200000000 /dev/urandom >"\$1/blob"
 now=\$(date +%s%N)
-left=\$(( ($(date +%s%N) + 9500000000 - now) / 1000000 ))
+left=\$(( ($(date +%s%N) + 19500000000 - now) / 1000000 ))
 [ "\$left" -gt 0 ] && sleep "\$((left / 1000)).\$(printf %03d \$((left % 1000)))"
 exit 0
 SH
@@ -214,7 +214,7 @@ SH
 	assert_equal "$status" 75
 	refute_line --partial "Timed out compiling"
 	assert_line -- "-----> Compressing..."
-	assert_line -- " !     Timed out compressing the slug (10s)"
+	assert_line -- " !     Timed out compressing the slug (20s)"
 	refute_line --partial "Released"
 	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/current" ]
 	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/build" ]
