@@ -92,6 +92,8 @@ static const struct key keys[] = {
 	STR("build", "size", build_size),
 	STR("build", "network", build_network),
 	STR("build", "buildpacks", build_buildpacks),
+	SIZE("build", "disk", build_disk),
+	STR("build", "authorized_keys", build_authorized_keys),
 	STR("cluster", "etcd", cluster_etcd),
 	STR("cluster", "host", cluster_host),
 	STR("cluster", "address", cluster_address),
@@ -180,6 +182,8 @@ conf_defaults(struct conf *c)
 	c->keep_slugs = 10;
 	c->build_timeout_ms = 15 * 60000;
 	strcpy(c->build_size, "performance-m");
+	c->build_disk = 2 * GB;
+	strcpy(c->build_authorized_keys, "/root/.ssh/authorized_keys");
 	c->config_max = 64 * 1024;
 	c->release_timeout_ms = 3600000;
 	memcpy(c->sizes, default_sizes, sizeof(default_sizes));

@@ -102,6 +102,8 @@ struct conf {
 	char		build_size[CONF_NAME_MAX];	/* size = performance-m */
 	char		build_network[64];	/* network = (dyno-run's default) */
 	char		build_buildpacks[PATH_MAX];	/* buildpacks = (beside the tool) */
+	uint64_t	build_disk;		/* disk = 2G (the build folder's tmpfs) */
+	char		build_authorized_keys[PATH_MAX];	/* authorized_keys = /root/.ssh/authorized_keys */
 
 	/* [cluster] (dyno-agent): none of it set = one host, as ever */
 	char		cluster_etcd[1024];	/* etcd = URL,URL,... ("" = none) */

@@ -57,6 +57,14 @@ teardown() {
 	run --separate-stderr dyno-build --output "$DB_APP" v1
 	assert_success
 	assert_line -- "       Released v1"
+	# release show prints it with the release.
+	run --separate-stderr release show "$DB_APP" v1 --output
+	assert_success
+	assert_line "=== Build output"
+	assert_line -- "-----> Dynotest app detected"
+	assert_line -- "       Released v1"
+	run --separate-stderr release show "$DB_APP" --num 2
+	assert_equal "$status" 64
 	# Config vars reach ENV_DIR; the cache survives builds.
 	release config set "$DB_APP" GREETING='hi there' >/dev/null
 	run --separate-stderr db_build "$DB_APP" "$DB_SRC"
@@ -185,6 +193,63 @@ CONF
 	assert_equal "$status" 65
 	assert_line --regexp '^ !     Compiled slug size: 2\.[0-9]M is too large \(max is 1M\)\.$'
 	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/current" ]
+}
+
+@test "the time limit covers the slug's compression, not only the compile" {
+	db_setup
+	printf '[build]\ntimeout = 20s\n' >>"$DYNO_CONF"
+	db_pack "$DYNO_TEST_DIR/late" Late marker.txt
+	# 200M of random bytes in the source, which gzip needs seconds for;
+	# the compile ends half a second before the deadline (the test's clock,
+	# started just before the build).
+	head -c 200000000 /dev/urandom >"$DB_SRC/blob"
+	cat >>"$DYNO_TEST_DIR/late/bin/compile" <<SH
+now=\$(date +%s%N)
+left=\$(( ($(date +%s%N) + 19500000000 - now) / 1000000 ))
+[ "\$left" -gt 0 ] && sleep "\$((left / 1000)).\$(printf %03d \$((left % 1000)))"
+exit 0
+SH
+	echo hi >"$DB_SRC/marker.txt"
+	run --separate-stderr db_build --buildpack "$DYNO_TEST_DIR/late" "$DB_APP" "$DB_SRC"
+	assert_equal "$status" 75
+	refute_line --partial "Timed out compiling"
+	assert_line -- "-----> Compressing..."
+	assert_line -- " !     Timed out compressing the slug (20s)"
+	refute_line --partial "Released"
+	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/current" ]
+	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/build" ]
+}
+
+@test "the build's disk: a build writing past [build] disk fails, the host's disk untouched" {
+	db_setup
+	printf '[build]\ndisk = 16M\n' >>"$DYNO_CONF"
+	db_pack "$DYNO_TEST_DIR/fill" Fill marker.txt
+	# Past the bound: 64M of zeros; the write that crosses it fails.
+	echo 'head -c 64000000 /dev/zero >"$1/fill"' >>"$DYNO_TEST_DIR/fill/bin/compile"
+	echo hi >"$DB_SRC/marker.txt"
+	run --separate-stderr db_build --buildpack "$DYNO_TEST_DIR/fill" "$DB_APP" "$DB_SRC"
+	assert_equal "$status" 65
+	assert_line --partial "No space left on device"
+	assert_line -- " !     The build used all of its disk (16.0M)"
+	assert_line -- " !     Push rejected, failed to compile Fill app."
+	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/build" ]
+	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/current" ]
+	# The tmpfs lived in the build's own mount namespace only.
+	run grep -c " $DYNO_ROOT/apps/$DB_APP/build " /proc/self/mountinfo
+	assert_output 0
+	# Within the bound, the same build goes through; its cache is kept.
+	sed -i 's/64000000/4000000/' "$DYNO_TEST_DIR/fill/bin/compile"
+	run --separate-stderr db_build --buildpack "$DYNO_TEST_DIR/fill" "$DB_APP" "$DB_SRC"
+	assert_success
+	assert_line -- "       Released v1"
+	assert [ -f "$DYNO_ROOT/apps/$DB_APP/cache/count" ]
+	# A cache that no longer fits the disk is dropped, not a failure.
+	head -c 20000000 /dev/zero >"$DYNO_ROOT/apps/$DB_APP/cache/big"
+	run --separate-stderr db_build --buildpack "$DYNO_TEST_DIR/fill" "$DB_APP" "$DB_SRC"
+	assert_success
+	[[ $stderr == *"warning: cache not used:"* ]]
+	assert_line -- "       build number 1"
+	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/cache/big" ]
 }
 
 @test "hostile input: a tarball climbing out, a link out of the slug" {

@@ -46,6 +46,11 @@ db_checkout() {
 	[[ $stderr == *"remote:        Released v1"* ]]
 	run -0 release show "$DB_APP"
 	assert_output --partial "$sha"
+	assert_line "Change:      Deploy ${sha:0:8}"
+	# The app's log: who built, the outcome, the deploy with its commit.
+	[[ $stderr == *"app[api]: Build started by user"* ]]
+	[[ $stderr == *"app[api]: Build succeeded"* ]]
+	[[ $stderr == *"app[api]: Deploy ${sha:0:8} by user"* ]]
 	assert_equal "$(git --git-dir="$remote" rev-parse main)" "$sha"
 	git -C "$CO" checkout -q -b feature
 	run --separate-stderr timeout 60 git -C "$CO" push "$remote" feature
@@ -90,9 +95,23 @@ db_checkout() {
 	chmod 700 "$d"
 	ssh-keygen -q -t ed25519 -N '' -f "$d/host"
 	ssh-keygen -q -t ed25519 -N '' -f "$d/key"
-	printf 'command="env DYNO_ROOT=%s DYNO_RUNDIR=%s DYNO_CONF=%s %s/bin/dyno-build --git-shell alice@example.com",no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty,no-user-rc %s\n' \
-		"$DYNO_ROOT" "$DYNO_RUNDIR" "$DYNO_CONF" "$TOP" "$(cat "$d/key.pub")" \
-		>"$d/authorized_keys"
+	# The install step: the key's forced-command line, written by the tool.
+	printf '[build]\nauthorized_keys = %s/authorized_keys\n' "$d" >>"$DYNO_CONF"
+	run --separate-stderr dyno-build --git-authorize alice@example.com "$d/key.pub"
+	assert_success
+	assert_output --regexp "^command=\".*/bin/dyno-build' --git-shell alice@example.com\",no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty,no-user-rc ssh-ed25519 [A-Za-z0-9+/=]+ alice@example.com\$"
+	assert_equal "$(stat -c %a "$d/authorized_keys")" 600
+	# A key carrying options of its own, a name that is not one: refused.
+	run --separate-stderr dyno-build --git-authorize eve "$d/host.pub"
+	assert_success
+	run --separate-stderr dyno-build --git-authorize mallory - \
+		<<<'command="sh" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ5 m'
+	assert_equal "$status" 65
+	run --separate-stderr dyno-build --git-authorize 'a",no-pty b' "$d/key.pub"
+	assert_equal "$status" 64
+	run --separate-stderr dyno-build --git-revoke eve
+	assert_success
+	assert_equal "$(wc -l <"$d/authorized_keys")" 1
 	port=$(free_port)
 	cat >"$d/sshd_config" <<CONF
 ListenAddress 127.0.0.1
@@ -127,6 +146,12 @@ CONF
 		[[ $stderr == *"only git push to an app is allowed"* ]]
 	done
 	assert_equal "$(command ls "$DYNO_ROOT/git")" "$DB_APP.git"
+	# Revoked: the key no longer gets in.
+	run --separate-stderr dyno-build --git-revoke alice@example.com
+	assert_success
+	run --separate-stderr $ssh root@127.0.0.1 "git-receive-pack '$DB_APP.git'"
+	assert_equal "$status" 255
+	[[ $stderr == *"Permission denied"* ]]
 }
 
 @test "end to end: git push of a python app, built, released, run by the manager, answering through the router" {

@@ -74,6 +74,52 @@ PY
 	assert_output --regexp '^Hello: /built on web\.1$'
 }
 
+# db_django DIR: a wheel named Django 0.0 whose one module stands for it
+# here (the test needs no internet): manage.py below calls it.
+db_django() {
+	mkdir -p "$1"
+	python3 - "$1/django-0.0-py3-none-any.whl" <<'PY'
+import sys, zipfile
+files = {
+    "django/__init__.py": b'VERSION = (0, 0)\n',
+    "django-0.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: Django\nVersion: 0.0\n",
+    "django-0.0.dist-info/WHEEL":
+        b"Wheel-Version: 1.0\nGenerator: dynotest\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    "django-0.0.dist-info/RECORD": b"",
+}
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for n, d in files.items():
+        z.writestr(n, d)
+PY
+}
+
+@test "python: Django's collectstatic runs when Django is installed, not with DISABLE_COLLECTSTATIC" {
+	db_setup
+	printf '[build]\nbuildpacks = %s/share/buildpacks\n' "$TOP" >>"$DYNO_CONF"
+	cp -r "$TOP/examples/python-web/." "$DB_SRC/"
+	db_django "$DB_SRC/vendor/wheels"
+	printf -- '--no-index\n--find-links vendor/wheels\ndjango==0.0\n' >>"$DB_SRC/requirements.txt"
+	mkdir -p "$DB_SRC/static"
+	echo 'body {}' >"$DB_SRC/static/site.css"
+	cat >"$DB_SRC/manage.py" <<'PY'
+import shutil, sys
+import django
+if sys.argv[1:] == ["collectstatic", "--noinput"]:
+    shutil.copytree("static", "staticfiles")
+    print("1 static file copied to 'staticfiles'.")
+PY
+	run --separate-stderr db_build "$DB_APP" "$DB_SRC"
+	assert_success
+	assert_line -- "-----> \$ python3 manage.py collectstatic --noinput"
+	assert_line -- "       1 static file copied to 'staticfiles'."
+	assert [ -f "$DYNO_ROOT/apps/$DB_APP/releases/v1/slug/staticfiles/site.css" ]
+	release config set "$DB_APP" DISABLE_COLLECTSTATIC=1 >/dev/null
+	run --separate-stderr db_build "$DB_APP" "$DB_SRC"
+	assert_success
+	refute_line --partial "collectstatic"
+	assert [ ! -e "$DYNO_ROOT/apps/$DB_APP/releases/v3/slug/staticfiles" ]
+}
+
 @test "nodejs: npm install from a vendored tarball, node_modules cached" {
 	db_setup
 	require_cmd npm

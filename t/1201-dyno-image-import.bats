@@ -103,6 +103,22 @@ teardown() {
 	[ -z "$(find "$DYNO_ROOT/images" -maxdepth 1 -name '.*-*')" ]
 }
 
+@test "uncompressed layers are read" {
+	skopeo copy -q "oci:$I:app" "docker-archive:$DYNO_TEST_DIR/a.tar:app:latest"
+	skopeo copy -q --dest-oci-accept-uncompressed-layers \
+		"docker-archive:$DYNO_TEST_DIR/a.tar" "oci:$DYNO_TEST_DIR/u:app"
+	grep -q 'application/vnd.oci.image.layer.v1.tar"' "$DYNO_TEST_DIR"/u/blobs/sha256/* ||
+		skip "skopeo wrote no uncompressed layer"
+	run --separate-stderr dyno-image import dynotest-img web "$I"
+	assert_success
+	want=$output
+	rm -rf "$DYNO_ROOT/images"
+	run --separate-stderr dyno-image import dynotest-img web "$DYNO_TEST_DIR/u"
+	assert_success
+	assert_output "$want"
+	[ "$(cat "$(image_root "${output#sha256:}")/data/n")" = new ]
+}
+
 @test "zstd layers are read" {
 	require_cmd zstd
 	skopeo copy -q --dest-compress-format zstd "oci:$I:app" "oci:$DYNO_TEST_DIR/z:app"

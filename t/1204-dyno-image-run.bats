@@ -57,6 +57,22 @@ teardown() {
 	refute_output uid=0
 }
 
+@test "an image dyno is isolated as a slug dyno: no capabilities, no_new_privs, seccomp, masked /proc" {
+	# Only the image's shell: its builtins read /proc.
+	run --separate-stderr dr_run --image "$IMG" -- 'while read -r k v _; do case $k in Cap*|NoNewPrivs:|Seccomp:) echo "$k$v";; esac; done </proc/self/status; for f in kcore keys timer_list; do if read -r l </proc/$f 2>/dev/null && [ -n "$l" ]; then echo "$f:readable"; else echo "$f:masked"; fi; done; echo x >/proc/sys/kernel/hostname 2>/dev/null || echo sys-ro'
+	assert_success
+	local set
+	for set in CapInh CapPrm CapEff CapBnd CapAmb; do
+		assert_line "$set:0000000000000000"
+	done
+	assert_line "NoNewPrivs:1"
+	assert_line "Seccomp:2"
+	assert_line kcore:masked
+	assert_line keys:masked
+	assert_line timer_list:masked
+	assert_line sys-ro
+}
+
 @test "an Entrypoint's words reach the program unchanged" {
 	umoci config --image "$I:app" --config.entrypoint /bin/sh \
 		--config.entrypoint -c --config.cmd "echo \"it's \$0\"" --config.cmd 'a b' >/dev/null

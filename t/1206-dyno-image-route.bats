@@ -70,3 +70,33 @@ the_web_answers() {
 	run cat "$DYNO_ROOT/apps/$APPNAME/releases/v4/images/web"
 	assert_output "$(cat "$DYNO_ROOT/apps/$APPNAME/releases/v2/images/web")"
 }
+
+@test "a stack update reaches a running app when dyno-cycle restarts it" {
+	pf_start logplexd logplexd
+	# The stack: dash and sleep, with a marker the worker reads at start.
+	S="$DYNO_TEST_DIR/stack"
+	image_with_shell "$S"
+	mkdir -p "$DYNO_TEST_DIR/st/etc" "$DYNO_TEST_DIR/st/bin"
+	cp /bin/sleep "$DYNO_TEST_DIR/st/bin/sleep"
+	echo one >"$DYNO_TEST_DIR/st/etc/dynotest-stack"
+	image_add_dir "$S" "$DYNO_TEST_DIR/st"
+	run -0 --separate-stderr dyno-image stack dynotest-cyc "$S"
+	mkdir -p "$DYNO_TEST_DIR/slug" "$DYNO_ROOT/apps/$APPNAME"
+	printf '[app]\nstack = dynotest-cyc\n' >"$DYNO_ROOT/apps/$APPNAME/app.conf"
+	printf 'worker: read -r s </etc/dynotest-stack; echo "on stack $s"; exec sleep 4242.1206\n' \
+		>"$DYNO_TEST_DIR/slug/Procfile"
+	run -0 release create "$APPNAME" --slug "$DYNO_TEST_DIR/slug"
+	run -0 dyno-manager scale "$APPNAME" worker=1
+	pf_start dyno-manager dyno-manager "$APPNAME"
+	wait_for 60 bash -c "dyno-logs $APPNAME -n 1500 | grep -q 'app\[worker.1\]: on stack one'"
+	# The stack is updated under its name; the running dyno keeps the old.
+	echo two >"$DYNO_TEST_DIR/st/etc/dynotest-stack"
+	image_add_dir "$S" "$DYNO_TEST_DIR/st"
+	run -0 --separate-stderr dyno-image stack dynotest-cyc "$S"
+	run -0 dyno-logs "$APPNAME" -n 1500
+	refute_output --partial "on stack two"
+	# dyno-cycle rolls the app onto it.
+	run --separate-stderr timeout 120 dyno-cycle --wait "$APPNAME"
+	assert_success
+	wait_for 60 bash -c "dyno-logs $APPNAME -n 1500 | grep -q 'app\[worker.1\]: on stack two'"
+}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* dyno-build: detect, compile and release, each step in a build dyno. */
+#include <sys/statfs.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -28,6 +29,40 @@ build_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The build's time limit as the pusher reads it: "15 minutes", "3s". */
+const char *
+run_timeout_text(const struct build *b, char *buf, size_t size)
+{
+	if (b->timeout_ms % 60000 == 0)
+		snprintf(buf, size, "%llu minutes",
+		    (unsigned long long)(b->timeout_ms / 60000));
+	else
+		num_format_duration(b->timeout_ms, buf, size);
+	return buf;
+}
+
+/*
+ * Whether the build used up its disk (WORK's tmpfs): all but 1% of its
+ * blocks or inodes gone.  Said after a step fails, as the failure itself
+ * is only the buildpack's "No space left on device".
+ */
+int
+run_disk_full(struct build *b)
+{
+	struct statfs sf;
+	char size[32];
+
+	if (statfs(b->work, &sf) == -1 || sf.f_blocks == 0 ||
+	    (sf.f_bavail > sf.f_blocks / 100 && (sf.f_files == 0 ||
+	    sf.f_ffree > sf.f_files / 100)))
+		return 0;
+	snprintf(size, sizeof(size), "%.1fM", (double)b->conf->build_disk /
+	    (1024.0 * 1024.0));
+	out_fail(b, "The build used all of its disk (%s%s)", size,
+	    sf.f_bavail > sf.f_blocks / 100 ? " of files" : "");
+	return 1;
 }
 
 /* TOOL beside this binary (an install or the build tree), else PATH. */
@@ -352,16 +387,12 @@ run_compile(struct build *b)
 		if (rc == RUN_TIMEOUT) {
 			char t[32];
 
-			if (b->timeout_ms % 60000 == 0)
-				snprintf(t, sizeof(t), "%llu minutes",
-				    (unsigned long long)(b->timeout_ms / 60000));
-			else
-				num_format_duration(b->timeout_ms, t, sizeof(t));
 			out_fail(b, "Timed out compiling %s app (%s)",
-			    b->packs[i].name, t);
+			    b->packs[i].name, run_timeout_text(b, t, sizeof(t)));
 			return EXIT_TEMPFAIL;
 		}
 		if (rc != 0) {
+			(void)run_disk_full(b);
 			out_fail(b, "Push rejected, failed to compile %s app.",
 			    b->packs[i].name);
 			return EXIT_DATAERR;

@@ -19,7 +19,22 @@
 struct out {
 	int		 fd;
 	uint64_t	 n, max;
+	uint64_t	 deadline_ms;	/* the build's, CLOCK_MONOTONIC */
+	int		 late;		/* stopped there */
 };
+
+/*
+ * The build's time limit covers the compression too: a build folder
+ * made to compress slowly (or a huge one) must not run past it.  Checked
+ * per block written, per member and per block read.
+ */
+static int
+past_deadline(struct out *o)
+{
+	if (!o->late && build_now_ms() >= o->deadline_ms)
+		o->late = 1;
+	return o->late;
+}
 
 /* Past max nothing more is written, but the size is still counted. */
 static la_ssize_t
@@ -30,6 +45,8 @@ out_write(struct archive *a, void *arg, const void *buf, size_t len)
 	ssize_t w;
 
 	(void)a;
+	if (past_deadline(o))
+		return -1;
 	o->n += len;
 	if (o->n > o->max)
 		return (la_ssize_t)len;
@@ -89,7 +106,7 @@ ignored(const struct build *b, const char *path, int isdir)
 }
 
 static int
-copy_file(struct archive *r, struct archive *w)
+copy_file(struct archive *r, struct archive *w, struct out *o)
 {
 	const void *buf;
 	size_t n;
@@ -97,7 +114,7 @@ copy_file(struct archive *r, struct archive *w)
 	int rc;
 
 	while ((rc = archive_read_data_block(r, &buf, &n, &off)) == ARCHIVE_OK)
-		if (archive_write_data(w, buf, n) < 0)
+		if (past_deadline(o) || archive_write_data(w, buf, n) < 0)
 			return -1;
 	return rc == ARCHIVE_EOF ? 0 : -1;
 }
@@ -125,7 +142,8 @@ put_procfile(struct archive *w, const char *text)
 /* One member from the walk: kept as it is (a link stays a link). */
 static int
 put(const struct build *b, struct archive *r, struct archive *w,
-    struct archive_entry *e, const char *rel, int skip_procfile)
+    struct archive_entry *e, const char *rel, int skip_procfile,
+    struct out *o)
 {
 	mode_t t = archive_entry_filetype(e);
 
@@ -142,14 +160,14 @@ put(const struct build *b, struct archive *r, struct archive *w,
 	archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
 	if (archive_write_header(w, e) != ARCHIVE_OK)
 		return -1;
-	if (t == AE_IFREG && archive_entry_size(e) > 0 && copy_file(r, w) == -1)
+	if (t == AE_IFREG && archive_entry_size(e) > 0 && copy_file(r, w, o) == -1)
 		return -1;
 	return 0;
 }
 
 static int
 walk(const struct build *b, const char *dir, struct archive *w,
-    int skip_procfile, char *err, size_t errlen)
+    int skip_procfile, struct out *o, char *err, size_t errlen)
 {
 	struct archive *r = archive_read_disk_new();
 	struct archive_entry *e;
@@ -160,7 +178,7 @@ walk(const struct build *b, const char *dir, struct archive *w,
 	archive_read_disk_set_symlink_physical(r);
 	if (archive_read_disk_open(r, dir) != ARCHIVE_OK)
 		rc = -1;
-	while (rc == 0) {
+	while (rc == 0 && !past_deadline(o)) {
 		e = archive_entry_new();
 		if ((st = archive_read_next_header2(r, e)) != ARCHIVE_OK &&
 		    st != ARCHIVE_WARN) {
@@ -173,7 +191,7 @@ walk(const struct build *b, const char *dir, struct archive *w,
 			p++;
 		if (*p == '\0')
 			archive_read_disk_descend(r);
-		else if ((rc = put(b, r, w, e, p, skip_procfile)) == 0)
+		else if ((rc = put(b, r, w, e, p, skip_procfile, o)) == 0)
 			archive_read_disk_descend(r);
 		rc = rc == 1 ? 0 : rc;
 		archive_entry_free(e);
@@ -182,20 +200,22 @@ walk(const struct build *b, const char *dir, struct archive *w,
 		snprintf(err, errlen, "%s", archive_error_string(r) ?
 		    archive_error_string(r) : archive_error_string(w));
 	archive_read_free(r);
-	return rc;
+	return o->late ? -1 : rc;
 }
 
 /*
  * WORK/build as a gzip'd tar at path, without .git or what .slugignore
  * names; `procfile`, when not NULL, is the slug's Procfile.  *size gets
  * the compressed size, counted to the end even past slug_max (nothing is
- * written past it) so the message can say how large it was.
+ * written past it) so the message can say how large it was.  Returns 0,
+ * or -1 after saying why, with errno ETIMEDOUT (nothing said) when the
+ * build's deadline came first.
  */
 int
 slug_write(struct build *b, const char *procfile, const char *path,
     uint64_t *size)
 {
-	struct out o = { -1, 0, b->conf->slug_max };
+	struct out o = { -1, 0, b->conf->slug_max, b->deadline_ms, 0 };
 	char dir[PATH_MAX], err[1024] = "";
 	struct archive *w;
 	int rc = -1;
@@ -214,7 +234,7 @@ slug_write(struct build *b, const char *procfile, const char *path,
 	    ARCHIVE_OK)
 		snprintf(err, sizeof(err), "%s", archive_error_string(w));
 	else if ((procfile != NULL && put_procfile(w, procfile) == -1) ||
-	    walk(b, dir, w, procfile != NULL, err, sizeof(err)) == -1 ||
+	    walk(b, dir, w, procfile != NULL, &o, err, sizeof(err)) == -1 ||
 	    archive_write_close(w) != ARCHIVE_OK) {
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "%s",
@@ -224,8 +244,12 @@ slug_write(struct build *b, const char *procfile, const char *path,
 	archive_write_free(w);
 	if (close(o.fd) == -1 && rc == 0)
 		rc = -1;
+	*size = o.n;
+	if (o.late) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
 	if (rc == -1)
 		diag_error("slug: %s", err[0] ? err : strerror(errno));
-	*size = o.n;
 	return rc;
 }

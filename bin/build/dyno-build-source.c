@@ -134,8 +134,12 @@ copy_data(struct archive *r, struct archive *w, uint64_t *total,
 			    (unsigned long long)(max >> 20));
 			return -1;
 		}
-		if (archive_write_data_block(w, buf, n, off) < ARCHIVE_WARN) {
-			snprintf(err, errlen, "%s", archive_error_string(w));
+		/* A failed write(2) (ENOSPC: the build's disk) is only
+		 * ARCHIVE_WARN to libarchive; taken as it was, a full disk
+		 * left truncated files behind. */
+		if (archive_write_data_block(w, buf, n, off) < ARCHIVE_OK) {
+			snprintf(err, errlen, "%s: %s", archive_error_string(w),
+			    strerror(archive_errno(w)));
 			return -1;
 		}
 	}

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /* dyno-build: one build, from a source to a release (build_run). */
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,49 +164,138 @@ write_build_env(struct build *b)
 }
 
 /*
- * WORK: root's, so the build cannot swap the folders dyno-build reads
- * back; build/, cache/ and each buildpack's folder are the build user's.
- * The app's cache moves in by rename and out the same way.
+ * The build's disk: WORK is a tmpfs of [build] disk, mounted in a mount
+ * namespace of this process alone (slave to the host's, so the host sees
+ * only an empty folder and the tmpfs dies with this process and its
+ * children, even killed).  A tmpfs bounds every write of the build at
+ * the write that crosses the limit (ENOSPC), where a walk of the folder
+ * from time to time would see a disk filled between two looks; its pages
+ * count toward the build dyno's memory, as a dyno's own writes do.
  */
 static int
-prepare_work(struct build *b)
+mount_work(struct build *b)
 {
-	char path[PATH_MAX], cache[PATH_MAX];
+	char opts[64];
+
+	if (b->conf->build_disk < (1U << 20)) {
+		diag_error("[build] disk %llu: under 1M",
+		    (unsigned long long)b->conf->build_disk);
+		return EXIT_CONFIG;
+	}
+	if (unshare(CLONE_NEWNS) == -1 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == -1) {
+		diag_error_errno("mount namespace");
+		return errno == EPERM ? EXIT_NOPERM : EXIT_OSERR;
+	}
+	snprintf(opts, sizeof(opts), "mode=0755,uid=0,gid=0,size=%llu",
+	    (unsigned long long)b->conf->build_disk);
+	if (mount("dyno-build", b->work, "tmpfs", MS_NOSUID | MS_NODEV,
+	    opts) == -1) {
+		diag_error_errno("mount tmpfs on %s", b->work);
+		return EXIT_OSERR;
+	}
+	return 0;
+}
+
+/*
+ * The app's cache (on disk) into WORK/cache, and back when the build is
+ * over: copied, as the tmpfs is another file system.  Members are taken
+ * as a source is (no device, no link out, no "..").  A cache someone
+ * else's (made before the app's ids were shifted, or with another user),
+ * or one that does not fit, would only fail the build: it starts over.
+ */
+static int
+cache_in(struct build *b, const char *path)
+{
+	char cache[PATH_MAX], err[1024];
 	struct stat st;
 	uid_t uid;
 	gid_t gid;
 
 	source_ids(&uid, &gid);
-	if (state_pathf(b->work, sizeof(b->work), "%s/build", b->appdir) == -1
-	    || state_remove_tree(b->work) == -1 || mkdir(b->work, 0755) == -1)
-		return -1;
-	(void)state_pathf(path, sizeof(path), "%s/build", b->work);
-	if (mkdir(path, 0755) == -1 || chown(path, uid, gid) == -1)
-		return -1;
 	(void)state_pathf(cache, sizeof(cache), "%s/cache", b->appdir);
-	(void)state_pathf(path, sizeof(path), "%s/cache", b->work);
-	/* A cache someone else's (made before the app's ids were shifted, or
-	 * with another user) would only fail the compile: it starts over. */
-	if (lstat(cache, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid &&
-	    rename(cache, path) == 0)
-		return 0;
-	(void)state_remove_tree(cache);
 	if (mkdir(path, 0755) == -1 || chown(path, uid, gid) == -1)
 		return -1;
+	if (lstat(cache, &st) == -1 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != uid)
+		return state_remove_tree(cache) == -1 && errno != ENOENT ? -1 : 0;
+	if (source_copy_dir(cache, path, 0, err, sizeof(err)) == 0)
+		return 0;
+	diag_warn("cache not used: %s", err);
+	if (state_remove_tree(path) == -1 || mkdir(path, 0755) == -1 ||
+	    chown(path, uid, gid) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+cache_out(struct build *b)
+{
+	char path[PATH_MAX], cache[PATH_MAX], next[PATH_MAX], err[1024];
+	uid_t uid;
+	gid_t gid;
+
+	source_ids(&uid, &gid);
+	(void)state_pathf(path, sizeof(path), "%s/cache", b->work);
+	(void)state_pathf(cache, sizeof(cache), "%s/cache", b->appdir);
+	(void)state_pathf(next, sizeof(next), "%s/cache.new", b->appdir);
+	if (access(path, F_OK) == -1)
+		return;
+	if (state_remove_tree(next) == -1 || mkdir(next, 0755) == -1 ||
+	    chown(next, uid, gid) == -1 ||
+	    source_copy_dir(path, next, 0, err, sizeof(err)) == -1) {
+		diag_warn("cache not kept: %s", err[0] ? err :
+		    strerror(errno));
+		(void)state_remove_tree(next);
+		return;
+	}
+	if (state_remove_tree(cache) == -1 || rename(next, cache) == -1)
+		diag_warn_errno("keep the cache %s", cache);
+}
+
+/*
+ * WORK: root's, so the build cannot swap the folders dyno-build reads
+ * back; build/, cache/ and each buildpack's folder are the build user's.
+ */
+static int
+prepare_work(struct build *b)
+{
+	char path[PATH_MAX];
+	uid_t uid;
+	gid_t gid;
+	int rc;
+
+	source_ids(&uid, &gid);
+	if (state_pathf(b->work, sizeof(b->work), "%s/build", b->appdir) == -1
+	    || state_remove_tree(b->work) == -1 || mkdir(b->work, 0755) == -1) {
+		diag_error_errno("%s", b->work);
+		return EXIT_CANTCREAT;
+	}
+	if ((rc = mount_work(b)) != 0)
+		return rc;
+	(void)state_pathf(path, sizeof(path), "%s/build", b->work);
+	if (mkdir(path, 0755) == -1 || chown(path, uid, gid) == -1) {
+		diag_error_errno("%s", path);
+		return EXIT_CANTCREAT;
+	}
+	(void)state_pathf(path, sizeof(path), "%s/cache", b->work);
+	if (cache_in(b, path) == -1) {
+		diag_error_errno("%s", path);
+		return EXIT_CANTCREAT;
+	}
 	return 0;
 }
 
 static void
 finish_work(struct build *b)
 {
-	char path[PATH_MAX], cache[PATH_MAX], env[PATH_MAX];
+	char env[PATH_MAX];
 
-	(void)state_pathf(cache, sizeof(cache), "%s/cache", b->appdir);
-	(void)state_pathf(path, sizeof(path), "%s/cache", b->work);
-	if (access(path, F_OK) == 0 && rename(path, cache) == -1)
-		diag_warn_errno("keep the cache %s", path);
+	cache_out(b);
 	(void)state_pathf(env, sizeof(env), "%s/build.env", b->appdir);
 	(void)unlink(env);
+	if (umount2(b->work, MNT_DETACH) == -1 && errno != EINVAL)
+		diag_warn_errno("umount %s", b->work);
 	if (state_remove_tree(b->work) == -1)
 		diag_warn_errno("remove %s", b->work);
 }
@@ -377,7 +468,14 @@ compress_and_release(struct build *b, const char *yaml, size_t ylen)
 	out_head(b, "Compressing...");
 	(void)state_pathf(slug, sizeof(slug), "%s/slug.tgz", b->work);
 	if (slug_write(b, procfile, slug, &size) == -1) {
-		rc = EXIT_CANTCREAT;
+		char t[32];
+
+		if (errno == ETIMEDOUT) {
+			out_fail(b, "Timed out compressing the slug (%s)",
+			    run_timeout_text(b, t, sizeof(t)));
+			rc = EXIT_TEMPFAIL;
+		} else
+			rc = run_disk_full(b) ? EXIT_DATAERR : EXIT_CANTCREAT;
 		goto out;
 	}
 	human_size(size, hs, sizeof(hs));
@@ -463,10 +561,7 @@ build_run(const struct conf *c, const char *app, const char *user,
 		    "a build is already running" : strerror(errno));
 	b.lc = logclient_open(c->rundir);
 	out_api(&b, "Build started by user %s", b.user);
-	if (prepare_work(&b) == -1) {
-		diag_error_errno("%s", b.work);
-		rc = EXIT_CANTCREAT;
-	} else {
+	if ((rc = prepare_work(&b)) == 0) {
 		out_head(&b, "Building on the dyno stack");
 		rc = build_steps(&b, source, source_fd, packs, npacks);
 	}

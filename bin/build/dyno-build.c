@@ -32,6 +32,8 @@ usage(int code)
 	    "       dyno-build --git-init APP\n"
 	    "       dyno-build --git-shell [NAME]\n"
 	    "       dyno-build --git-hook APP\n"
+	    "       dyno-build --git-authorize NAME [KEYFILE]\n"
+	    "       dyno-build --git-revoke NAME\n"
 	    "       dyno-build --help\n");
 	exit(code);
 }
@@ -79,7 +81,7 @@ whoami(char *buf, size_t size)
 		snprintf(buf, size, "%lu", (unsigned long)getuid());
 }
 
-enum mode { M_BUILD, M_OUTPUT, M_INIT, M_SHELL, M_HOOK };
+enum mode { M_BUILD, M_OUTPUT, M_INIT, M_SHELL, M_HOOK, M_AUTH, M_REVOKE };
 
 struct opts {
 	enum mode	 mode;
@@ -100,6 +102,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "git-init", no_argument, NULL, 'I' },
 		{ "git-shell", no_argument, NULL, 'S' },
 		{ "git-hook", no_argument, NULL, 'H' },
+		{ "git-authorize", no_argument, NULL, 'A' },
+		{ "git-revoke", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -122,6 +126,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'I': o->mode = M_INIT; break;
 		case 'S': o->mode = M_SHELL; break;
 		case 'H': o->mode = M_HOOK; break;
+		case 'A': o->mode = M_AUTH; break;
+		case 'R': o->mode = M_REVOKE; break;
 		case 'h': usage(0);
 		default: usage(EXIT_USAGE);
 		}
@@ -173,6 +179,15 @@ main(int argc, char **argv)
 		check_app(argv[optind]);
 		return o.mode == M_INIT ? git_init(&c, argv[optind], 0) :
 		    git_hook(&c, argv[optind]);
+	case M_AUTH:
+		if (n < 1 || n > 2)
+			usage(EXIT_USAGE);
+		return keys_authorize(&c, argv[optind], n == 2 ?
+		    argv[optind + 1] : NULL);
+	case M_REVOKE:
+		if (n != 1)
+			usage(EXIT_USAGE);
+		return keys_revoke(&c, argv[optind]);
 	case M_BUILD:
 		break;
 	}

@@ -101,6 +101,10 @@ int	run_release(struct build *b, char **yaml, size_t *len);
 int	run_tool(const char *tool, char *const argv[], char **out,
 	    size_t outmax, int stream, struct build *b);
 uint64_t build_now_ms(void);
+/* 1, after telling the pusher, when the build's disk is full. */
+int	run_disk_full(struct build *b);
+/* "15 minutes" or "3s" into buf; returns buf. */
+const char *run_timeout_text(const struct build *b, char *buf, size_t size);
 
 /*
  * dyno-build-yaml.c: bin/release's YAML.  Fills `types` with
@@ -118,6 +122,15 @@ int	slug_write(struct build *b, const char *procfile_extra,
 int	git_shell(const struct conf *c, const char *user);
 int	git_hook(const struct conf *c, const char *app);
 int	git_init(const struct conf *c, const char *app, int quiet);
+
+/*
+ * dyno-build-keys.c: a pusher's key in [build] authorized_keys, with the
+ * forced command --git-shell NAME (the line printed), or NAME's line
+ * removed.  0, or an exit code after saying why (most errors exit).
+ */
+int	keys_authorize(const struct conf *c, const char *name,
+	    const char *keyfile);
+int	keys_revoke(const struct conf *c, const char *name);
 
 /* dyno-build-steps.c: one build from a source to a release. */
 int	build_run(const struct conf *c, const char *app, const char *user,

@@ -175,8 +175,34 @@ show_types(struct app *a, unsigned v)
 	procfile_free(&pf);
 }
 
+/*
+ * The output of the build that made vN, as dyno-build keeps it
+ * (dyno-build(1) FILES): a release made from a slug has none.
+ */
+static int
+show_build_output(struct app *a, unsigned v)
+{
+	char path[PATH_MAX], *data;
+	size_t len;
+
+	printf("=== Build output\n");
+	fflush(stdout);
+	if (state_pathf(path, sizeof(path), "%s/builds/v%u.log", a->dir, v)
+	    == -1 || state_read(path, 32U << 20, &data, &len) == -1) {
+		if (errno != ENOENT) {
+			diag_error_errno("%s", path);
+			return EXIT_OSERR;
+		}
+		printf("(none: not built from source by dyno-build)\n");
+		return 0;
+	}
+	fwrite(data, 1, len, stdout);
+	free(data);
+	return 0;
+}
+
 int
-cmd_show(struct app *a, const char *arg)
+cmd_show(struct app *a, const char *arg, int output)
 {
 	struct relinfo r;
 	struct env e;
@@ -202,7 +228,7 @@ cmd_show(struct app *a, const char *arg)
 		printf("\n");
 	}
 	env_free(&e);
-	return 0;
+	return output ? show_build_output(a, v) : 0;
 }
 
 /* Rollback's default: the newest succeeded release before current. */

@@ -15,7 +15,7 @@
 
 enum {
 	O_SLUG = 1 << 0, O_DESC = 1 << 1, O_COMMIT = 1 << 2, O_NUM = 1 << 3,
-	O_SHELL = 1 << 4, O_IMAGES = 1 << 5,
+	O_SHELL = 1 << 4, O_IMAGES = 1 << 5, O_OUTPUT = 1 << 6,
 };
 
 static const char usage_text[] =
@@ -24,7 +24,7 @@ static const char usage_text[] =
     "       release fetch URL SHA256\n"
     "       release follow APP\n"
     "       release list APP [--num N]\n"
-    "       release show APP [vN]\n"
+    "       release show APP [vN] [--output]\n"
     "       release rollback APP [vN]\n"
     "       release config APP [--shell]\n"
     "       release config get APP KEY\n"
@@ -43,6 +43,7 @@ static const char options_text[] =
     "      --images=DIR          process types' images, one file each (create)\n"
     "  -n, --num=N               how many releases to list (15)\n"
     "      --shell               print export KEY='value' lines (config)\n"
+    "      --output              and the build's output kept with it (show)\n"
     "  -v, --verbose             say more\n"
     "  -h, --help                this text\n";
 
@@ -67,6 +68,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "num", required_argument, NULL, 'n' },
 		{ "shell", no_argument, NULL, 'S' },
 		{ "images", required_argument, NULL, 'I' },
+		{ "output", no_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -81,6 +83,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'c': o->commit = optarg; seen |= O_COMMIT; break;
 		case 'S': o->shell = 1; seen |= O_SHELL; break;
 		case 'I': o->images = optarg; seen |= O_IMAGES; break;
+		case 'O': o->output = 1; seen |= O_OUTPUT; break;
 		case 'v': diag_verbosity++; break;
 		case 'h': usage(0);
 		case 'n':
@@ -155,8 +158,7 @@ run_list(struct app *a, int ac, char **av, const struct opts *o)
 static int
 run_show(struct app *a, int ac, char **av, const struct opts *o)
 {
-	(void)o;
-	return cmd_show(a, ac > 0 ? av[0] : NULL);
+	return cmd_show(a, ac > 0 ? av[0] : NULL, o->output);
 }
 
 static int
@@ -242,7 +244,7 @@ static const struct cmd cmds[] = {
 	{ "fetch", NULL, run_fetch, 2, 2, 0, 0 },
 	{ "follow", NULL, run_follow, 1, 1, 0, 0 },
 	{ "list", NULL, run_list, 1, 1, O_NUM, 0 },
-	{ "show", NULL, run_show, 1, 2, 0, 0 },
+	{ "show", NULL, run_show, 1, 2, O_OUTPUT, 0 },
 	{ "rollback", NULL, run_rollback, 1, 2, 0, 0 },
 	{ "config", "get", run_config_get, 2, 2, 0, 0 },
 	{ "config", "set", run_config_set, 2, INT_MAX, 0, 0 },
@@ -261,7 +263,7 @@ static const char *
 opt_name(int bits)
 {
 	static const char *names[] = { "--slug", "--description", "--commit",
-	    "--num", "--shell" };
+	    "--num", "--shell", "--images", "--output" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -57,6 +57,7 @@ struct opts {
 	const char	*commit;
 	unsigned	 num;
 	int		 shell;
+	int		 output;	/* show: the build's output too */
 };
 
 /* Every function returning int below returns 0 or an exit code, and has
@@ -128,7 +129,9 @@ int	phase_run(struct app *, unsigned version, const char *command);
 /* release-cmd.c: the subcommands on releases. */
 int	cmd_create(struct app *, const struct opts *);
 int	cmd_list(struct app *, const struct opts *);
-int	cmd_show(struct app *, const char *version);
+/* With `output`, the build output dyno-build kept with the release
+ * (apps/APP/builds/vN.log) follows; "none" when it has none. */
+int	cmd_show(struct app *, const char *version, int output);
 int	cmd_rollback(struct app *, const char *version);
 
 /* release-config.c: the config subcommands (set and unset make a release). */
