@@ -67,6 +67,42 @@ outside() {
 	assert_success
 }
 
+# veth_of ADDR: the host end of the dyno's veth ("dv", the address in hex).
+veth_of() {
+	local IFS=.
+	# shellcheck disable=SC2086 # split on the dots
+	printf 'dv%02x%02x%02x%02x\n' $1
+}
+
+@test "common: the bridge isolates dyno ports, nftables or not; an older space's ports at the next attach" {
+	local web1 web1a other othera
+	space-net create "$C" --cidr 10.213.3.128/26 --mode common
+	sn_dyno "$C" web.1 --app myapp --port 5000
+	web1=$SN_PID web1a=$ADDR
+	sn_listen "$web1" tcp "$web1a" 5000
+	sn_listen "$web1" udp "$web1a" 5000
+	# as an older space-net left it: no rules in space.conf, a plain port
+	sed -i '/^rules/d' "$DYNO_ROOT/spaces/$C/space.conf"
+	bridge link set dev "$(veth_of "$web1a")" isolated off
+	sn_dyno "$C" worker.1 --app other
+	other=$SN_PID othera=$ADDR
+	run -0 bridge -d link show dev "$(veth_of "$web1a")"
+	assert_output --partial "isolated on"
+	run -0 bridge -d link show dev "$(veth_of "$othera")"
+	assert_output --partial "isolated on"
+	run -0 grep -x "rules = 2" "$DYNO_ROOT/spaces/$C/space.conf"
+	# Rules flushed by hand: still no frame from one dyno to another.
+	nft delete table inet "dyno-$C"
+	nft delete table bridge "dyno-$C" 2>/dev/null || true
+	run sn_probe "$other" tcp "$web1a" 5000
+	assert_failure
+	run sn_probe "$other" udp "$web1a" 5000
+	assert_failure
+	# while the bridge itself (the host, the router) still reaches it
+	run sn_probe host tcp "$web1a" 5000
+	assert_success
+}
+
 @test "private: dynos reach each other over TCP and UDP on any port; the host only on PORT" {
 	local web web_a worker worker_a
 	space-net create "$A" --cidr 10.213.3.0/26

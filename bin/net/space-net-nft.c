@@ -65,25 +65,6 @@ put_web_elements(FILE *f, const struct leases *ls, const char *indent)
 		fprintf(f, " }\n");
 }
 
-/* "elements = { ... }" of the common bridge's port set. */
-static void
-put_port_elements(FILE *f, const struct leases *ls, const char *indent)
-{
-	char name[IFNAMSIZ];
-	const char *sep = "";
-	size_t i;
-
-	for (i = 0; i < ls->n; i++) {
-		if (!ls->v[i].live)
-			continue;
-		veth_name(ls->v[i].addr, name);
-		fprintf(f, "%s\"%s\"", *sep == '\0' ? indent : sep, name);
-		sep = ", ";
-	}
-	if (*sep != '\0')
-		fprintf(f, " }\n");
-}
-
 static void
 put_web(FILE *f, const struct leases *ls)
 {
@@ -228,28 +209,20 @@ put_nat(FILE *f, const struct space *sp, const char *cidr)
 
 /*
  * Common Runtime, layer 2: no frame goes from one dyno's port to another.
- * The bridge's forward hook only sees frames between two of its ports
- * (frames for the host take the input hook), so naming our ports is enough.
+ * The ports are isolated on the bridge (link_isolate), which holds
+ * whatever happens to nftables and needs no change per dyno; the bridge
+ * table that older runs kept a set of ports in is removed.
  */
 static void
-put_bridge(FILE *f, const struct space *sp, const struct leases *ls)
+put_bridge(FILE *f, const struct space *sp)
 {
 	fprintf(f, "table bridge dyno-%s {}\ndelete table bridge dyno-%s\n",
 	    sp->name, sp->name);
-	if (!sp->common)
-		return;
-	fprintf(f, "table bridge dyno-%s {\n\tset ports {\n"
-	    "\t\ttype ifname\n", sp->name);
-	put_port_elements(f, ls, "\t\telements = { ");
-	fprintf(f, "\t}\n\tchain forward {\n"
-	    "\t\ttype filter hook forward priority filter; policy accept;\n"
-	    "\t\t# Frames the bridge would pass from a dyno to another: none.\n"
-	    "\t\tiifname @ports drop\n\t}\n}\n");
 }
 
 /*
- * What an attach or detach changes: only the sets, refilled whole from the
- * leases in one transaction.  Rebuilding the tables would unregister and
+ * What an attach or detach of a web dyno changes: only the web set,
+ * refilled whole from the leases in one transaction.  Rebuilding the tables would unregister and
  * register their hooks each time, which costs the kernel an RCU grace
  * period or more per run.
  */
@@ -261,12 +234,6 @@ put_sets(FILE *f, const struct space *sp, const struct leases *ls)
 	fprintf(f, "flush set inet dyno-%s web\n", sp->name);
 	snprintf(add, sizeof(add), "add element inet dyno-%s web { ", sp->name);
 	put_web_elements(f, ls, add);
-	if (!sp->common)
-		return;
-	fprintf(f, "flush set bridge dyno-%s ports\n", sp->name);
-	snprintf(add, sizeof(add), "add element bridge dyno-%s ports { ",
-	    sp->name);
-	put_port_elements(f, ls, add);
 }
 
 static int
@@ -292,7 +259,7 @@ nft_script(const struct space *sp, const struct leases *ls, int full,
 		put_forward(f, sp);
 		put_nat(f, sp, cidr);
 		fprintf(f, "}\n");
-		put_bridge(f, sp, ls);
+		put_bridge(f, sp);
 	} else
 		put_sets(f, sp, ls);
 	if (fclose(f) != 0) {

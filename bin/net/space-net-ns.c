@@ -168,7 +168,13 @@ ns_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
 		    err == -NLE_EXIST ? " (the dyno already has an eth0?)" : "");
 		return -err == NLE_PERM ? EXIT_NOPERM : EXIT_CANTCREAT;
 	}
-	if ((rc = ns_configure(nsfd, sp, addr)) != 0)
+	/*
+	 * A common space's dyno reaches no other dyno, not even on layer 2:
+	 * its port is isolated before the dyno's end comes up (ns_configure),
+	 * so no frame of it ever crosses the bridge to another dyno.
+	 */
+	if ((sp->common && (rc = link_isolate(sk, name)) != 0) ||
+	    (rc = ns_configure(nsfd, sp, addr)) != 0)
 		link_delete(sk, name);
 	return rc;
 }
