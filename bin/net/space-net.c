@@ -346,43 +346,55 @@ dyno_plug(struct nl_sock *sk, struct space *sp, struct leases *ls,
 	return rc;
 }
 
+/*
+ * Under the lock: the lease, the veth and the rules.  *fresh says the veth
+ * is new and its inside still to be brought up (outside the lock).
+ */
 static int
-attach_locked(struct opts *o, struct nl_sock *sk, struct leases *ls, int nsfd)
+attach_locked(struct opts *o, struct nl_sock *sk, struct leases *ls, int nsfd,
+    struct space *sp, struct lease *want, int *fresh)
 {
-	struct space sp;
-	struct lease want, *have;
-	char a[INET_ADDRSTRLEN];
+	struct lease *have;
 	int rc;
 
-	memset(&want, 0, sizeof(want));
-	snprintf(want.app, sizeof(want.app), "%s", o->app ? o->app : "-");
-	snprintf(want.dyno, sizeof(want.dyno), "%s", o->argv[1]);
-	want.pid = (pid_t)o->pid;
-	want.port = o->port;
-	want.live = 1;
-	if ((rc = space_open(o, sk, &sp)) != 0 ||
-	    (rc = space_converge(sk, &sp, ls, 0)) != 0)
+	memset(want, 0, sizeof(*want));
+	snprintf(want->app, sizeof(want->app), "%s", o->app ? o->app : "-");
+	snprintf(want->dyno, sizeof(want->dyno), "%s", o->argv[1]);
+	want->pid = (pid_t)o->pid;
+	want->port = o->port;
+	want->live = 1;
+	*fresh = 0;
+	if ((rc = space_open(o, sk, sp)) != 0 ||
+	    (rc = space_converge(sk, sp, ls, 0)) != 0)
 		return rc;
-	if ((have = leases_find(ls, want.app, want.dyno, want.pid)) != NULL) {
+	if ((have = leases_find(ls, want->app, want->dyno, want->pid)) != NULL) {
 		/* Attached already: converge on the port asked for now. */
-		have->port = want.port;
-		want.addr = have->addr;
-		if ((rc = lease_write(&sp, have)) != 0 ||
-		    (rc = space_publish(&sp, ls, 1)) != 0)
+		have->port = want->port;
+		want->addr = have->addr;
+		if ((rc = lease_write(sp, have)) != 0)
 			return rc;
-	} else if ((rc = dyno_plug(sk, &sp, ls, &want, nsfd)) != 0)
-		return rc;
-	addr_format(want.addr, a, sizeof(a));
-	printf("%s\n", a);
-	return 0;
+		return space_publish(sp, ls, 1);
+	}
+	if ((rc = dyno_plug(sk, sp, ls, want, nsfd)) == 0)
+		*fresh = 1;
+	return rc;
 }
 
+/*
+ * The spaces lock is held for what other runs see (leases, the bridge's
+ * ports, the rules) and let go before the dyno's own side is set up: a
+ * scale-up's attaches overlap there.  A dyno whose inside fails loses its
+ * veth; its lease, no longer holding, goes at the next run.
+ */
 static int
 cmd_attach(struct opts *o)
 {
 	struct nl_sock *sk = NULL;
 	struct leases ls = { NULL, 0 };
-	int rc, nsfd = -1, lock = -1;
+	struct space sp;
+	struct lease want;
+	char a[INET_ADDRSTRLEN], name[IFNAMSIZ];
+	int rc, fresh = 0, nsfd = -1, lock = -1;
 
 	if (!(o->given & O_PID)) {
 		diag_error("attach: --pid is required");
@@ -396,7 +408,17 @@ cmd_attach(struct opts *o)
 		goto out;
 	}
 	if ((rc = link_open(&sk)) == 0)
-		rc = attach_locked(o, sk, &ls, nsfd);
+		rc = attach_locked(o, sk, &ls, nsfd, &sp, &want, &fresh);
+	close(lock);
+	lock = -1;
+	if (rc == 0 && fresh && (rc = ns_configure(nsfd, &sp, want.addr)) != 0) {
+		veth_name(want.addr, name);
+		link_delete(sk, name);
+	}
+	if (rc == 0) {
+		addr_format(want.addr, a, sizeof(a));
+		printf("%s\n", a);
+	}
 out:
 	leases_free(&ls);
 	link_close(sk);

@@ -112,9 +112,12 @@ int	link_sweep(struct nl_sock *sk, const struct space *sp,
  * isolated port (a common space's dynos).  0, or an exit status. */
 int	link_isolate(struct nl_sock *sk, const char *name);
 
-/* space-net-ns.c: a dyno's network namespace on its space's bridge. */
+/* space-net-ns.c: a dyno's network namespace on its space's bridge.
+ * ns_attach makes the veth (host end on the bridge, eth0 down in the dyno);
+ * ns_configure, which touches nothing shared, brings it up inside. */
 int	ns_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
 	    int nsfd);
+int	ns_configure(int nsfd, const struct space *sp, uint32_t addr);
 int	ns_forwarding(void);
 
 /* space-net-nft.c */
