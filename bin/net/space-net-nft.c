@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* space-net: each space's nftables tables, rebuilt whole from its state. */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,31 +18,89 @@
  * replaced by the next run.  Only tables named dyno-SPACE are ever touched.
  */
 
+/*
+ * libnftables is loaded when a run changes rules, not linked: loading it
+ * (and libxtables, libgmp, libjansson with it) costs about 4 ms of CPU per
+ * start, which most attaches (every worker's) do not need.
+ */
+#define LIBNFTABLES	"libnftables.so.1"
+
+static struct {
+	struct nft_ctx	*(*ctx_new)(uint32_t);
+	void		 (*ctx_free)(struct nft_ctx *);
+	int		 (*buffer_output)(struct nft_ctx *);
+	int		 (*buffer_error)(struct nft_ctx *);
+	const char	*(*error_buffer)(struct nft_ctx *);
+	int		 (*run)(struct nft_ctx *, const char *);
+} nft;
+
+static int
+nft_load(void)
+{
+	void *h;
+
+	if (nft.run != NULL)
+		return 0;
+	if ((h = dlopen(LIBNFTABLES, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		diag_error("nftables: %s", dlerror());
+		return EXIT_UNAVAILABLE;
+	}
+	nft.ctx_new = (struct nft_ctx *(*)(uint32_t))dlsym(h, "nft_ctx_new");
+	nft.ctx_free = (void (*)(struct nft_ctx *))dlsym(h, "nft_ctx_free");
+	nft.buffer_output = (int (*)(struct nft_ctx *))dlsym(h,
+	    "nft_ctx_buffer_output");
+	nft.buffer_error = (int (*)(struct nft_ctx *))dlsym(h,
+	    "nft_ctx_buffer_error");
+	nft.error_buffer = (const char *(*)(struct nft_ctx *))dlsym(h,
+	    "nft_ctx_get_error_buffer");
+	nft.run = (int (*)(struct nft_ctx *, const char *))dlsym(h,
+	    "nft_run_cmd_from_buffer");
+	if (nft.ctx_new == NULL || nft.ctx_free == NULL ||
+	    nft.buffer_output == NULL || nft.buffer_error == NULL ||
+	    nft.error_buffer == NULL || nft.run == NULL) {
+		diag_error("nftables: %s: a function is missing", LIBNFTABLES);
+		nft.run = NULL;
+		return EXIT_UNAVAILABLE;
+	}
+	return 0;
+}
+
+/* A context whose output and errors are kept; NULL after a message. */
+static struct nft_ctx *
+nft_open(void)
+{
+	struct nft_ctx *ctx;
+
+	if (nft_load() != 0)
+		return NULL;
+	if ((ctx = nft.ctx_new(NFT_CTX_DEFAULT)) == NULL)
+		diag_error("nftables: cannot make a context");
+	return ctx;
+}
+
 static int
 nft_run(const char *script, const char *what, int quiet)
 {
-	struct nft_ctx *nft;
+	struct nft_ctx *ctx;
 	const char *err;
 	int rc = 0;
 
-	if ((nft = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
-		diag_error("nftables: cannot make a context");
-		return EXIT_OSERR;
-	}
-	nft_ctx_buffer_output(nft);
-	nft_ctx_buffer_error(nft);
-	if (nft_run_cmd_from_buffer(nft, script) != 0) {
+	if ((ctx = nft_open()) == NULL)
+		return nft.run == NULL ? EXIT_UNAVAILABLE : EXIT_OSERR;
+	nft.buffer_output(ctx);
+	nft.buffer_error(ctx);
+	if (nft.run(ctx, script) != 0) {
 		rc = EXIT_OSERR;
 		if (quiet)
 			goto out;
-		err = nft_ctx_get_error_buffer(nft);
+		err = nft.error_buffer(ctx);
 		diag_error("nftables: %s: %.*s", what,
 		    (int)strcspn(err, "\n"), err);
 		if (strstr(err, "Operation not permitted") != NULL)
 			rc = EXIT_NOPERM;
 	}
 out:
-	nft_ctx_free(nft);
+	nft.ctx_free(ctx);
 	return rc;
 }
 
@@ -314,23 +373,21 @@ nft_remove(const struct space *sp)
 int
 nft_print(const struct space *sp)
 {
-	struct nft_ctx *nft;
+	struct nft_ctx *ctx;
 	char cmd[128];
 	int fam;
 
-	if ((nft = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
-		diag_error("nftables: cannot make a context");
-		return EXIT_OSERR;
-	}
-	nft_ctx_buffer_error(nft);
+	if ((ctx = nft_open()) == NULL)
+		return nft.run == NULL ? EXIT_UNAVAILABLE : EXIT_OSERR;
+	nft.buffer_error(ctx);
 	for (fam = 0; fam < 2; fam++) {
 		snprintf(cmd, sizeof(cmd), "list table %s dyno-%s",
 		    fam == 0 ? "inet" : "bridge", sp->name);
 		fflush(stdout);
-		/* A missing table (a private space has no bridge one) is fine. */
-		(void)nft_run_cmd_from_buffer(nft, cmd);
+		/* A missing table (spaces now have no bridge one) is fine. */
+		(void)nft.run(ctx, cmd);
 	}
 	fflush(stdout);
-	nft_ctx_free(nft);
+	nft.ctx_free(ctx);
 	return 0;
 }
