@@ -112,7 +112,7 @@ bench_dyno() {
 	LP=$!
 	PIDS+=("$LP")
 	read -r _ <"$fifo"
-	dyno-manager scale "$APP" web=0 burst=1 >/dev/null
+	dyno-manager scale "$APP" burst=1 >/dev/null
 	c0=$(cpu_ticks "$LP")
 	t0=$(now_ms)
 	dyno-manager "$APP" 2>"$WORK/manager.err" &
