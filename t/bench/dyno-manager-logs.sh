@@ -93,7 +93,7 @@ report() {	# NAME LINES MS TICKS FILE
 	[ "$cpu_ms" -gt 0 ] || cpu_ms=1
 	printf '%-44s %8d lines %6d ms %6d cpu-ms %8d lines/s %8d lines/cpu-s\n' \
 		"$1" "$2" "$3" "$cpu_ms" $(($2 * 1000 / $3)) $(($2 * 1000 / cpu_ms))
-	echo $(($2 * 1000 / cpu_ms)) >"$WORK/$5"
+	echo $(($2 * 1000 / cpu_ms)) >"$WORK/$5.rate"
 }
 
 bench_dyno() {
@@ -168,5 +168,5 @@ bench_rsyslog() {
 
 bench_dyno
 bench_rsyslog
-awk -v d="$(cat "$WORK/dyno")" -v r="$(cat "$WORK/rsyslog")" 'BEGIN {
+awk -v d="$(cat "$WORK/dyno.rate")" -v r="$(cat "$WORK/rsyslog.rate")" 'BEGIN {
 	printf "lines per CPU-second: dyno-manager+logplexd / rsyslog = %.2f\n", d / r }'
