@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -27,8 +26,6 @@
 #define LOGQ_MAX	(4U << 20)
 #define LOGQ_HIGH	(1U << 20)
 #define LOGQ_LOW	(256U << 10)
-/* Datagrams per sendmmsg(2): logplexd takes them with recvmmsg(2). */
-#define SEND_BATCH	64
 
 struct logq {
 	struct mgr	*m;
@@ -156,39 +153,6 @@ send_l10(struct logq *q)
 	return r;
 }
 
-/*
- * The head of the queue in one sendmmsg(2), as much as the socket takes:
- * a burst costs a system call per batch, not per line.  How many went, or
- * -1 with errno (none went; try_send sorts out why).
- */
-static int
-send_batch(struct logq *q)
-{
-	struct mmsghdr mm[SEND_BATCH];
-	struct iovec iov[SEND_BATCH];
-	size_t off = q->start;
-	uint16_t n;
-	int i, k;
-
-	memset(mm, 0, sizeof(mm));
-	for (i = 0; i < SEND_BATCH && off < q->end; i++) {
-		memcpy(&n, q->buf + off, sizeof(n));
-		iov[i].iov_base = q->buf + off + sizeof(n);
-		iov[i].iov_len = n;
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
-		off += sizeof(n) + n;
-	}
-	if ((k = sendmmsg(q->fd, mm, (unsigned)i, MSG_DONTWAIT |
-	    MSG_NOSIGNAL)) <= 0)
-		return -1;
-	for (i = 0; i < k; i++) {
-		memcpy(&n, q->buf + q->start, sizeof(n));
-		q->start += sizeof(n) + n;
-	}
-	return k;
-}
-
 /* Send what logplexd takes; 1 when the queue is empty. */
 static int
 drain(struct logq *q)
@@ -202,10 +166,6 @@ drain(struct logq *q)
 				return 0;
 			continue;
 		}
-		if (q->connected && send_batch(q) > 0)
-			continue;
-		if (q->connected && (errno == EAGAIN || errno == ENOBUFS))
-			return 0;
 		memcpy(&n, q->buf + q->start, sizeof(n));
 		if ((r = try_send(q, q->buf + q->start + sizeof(n), n)) == 0)
 			return 0;
