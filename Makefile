@@ -97,7 +97,8 @@ PKGS_logplexd     = inih libcurl gnutls
 PKGS_dyno-logs    = inih
 PKGS_dyno-route   = inih openssl
 PKGS_dyno-cycle   = inih
-PKGS_space-net    = inih libnl-3.0 libnl-route-3.0 libnftables
+# libnftables is dlopen'ed when rules change (space-net-nft.c): not linked.
+PKGS_space-net    = inih libnl-3.0 libnl-route-3.0
 PKGS_dyno-build   = inih libcurl libarchive yaml-0.1
 PKGS_dyno-image   = inih libarchive libcrypto
 PKGS_dyno-agent   = inih libcurl jansson

@@ -13,25 +13,11 @@ OUT=dynotest-fwout
 OUTLINK=dtfwout
 
 setup() {
-	dyno_setup
-	sn_setup
-	sn_space "$A"
-	sn_space "$B"
-	sn_space "$C"
+	sn_files_setup "$A" "$B" "$C"
 }
 
 teardown() {
-	sn_teardown
-	dyno_teardown
-}
-
-# dyno SPACE DYNO [ATTACH OPTIONS]: a sleeper attached as DYNO; its pid in
-# SN_PID, its address in ADDR.
-dyno() {
-	local space=$1 name=$2
-	shift 2
-	sn_sleeper
-	ADDR=$(space-net attach "$space" "$name" --pid "$SN_PID" "$@")
+	sn_files_teardown
 }
 
 # outside: the namespace $OUT at 10.213.3.254, its route via the host.
@@ -50,11 +36,11 @@ outside() {
 @test "common: the host reaches a web dyno on PORT only; dynos never reach each other" {
 	local web1 web1a web2 web2a worker workera
 	space-net create "$C" --cidr 10.213.3.128/26 --mode common
-	dyno "$C" web.1 --app myapp --port 5000
+	sn_dyno "$C" web.1 --app myapp --port 5000
 	web1=$SN_PID web1a=$ADDR
-	dyno "$C" web.2 --app myapp --port 5000
+	sn_dyno "$C" web.2 --app myapp --port 5000
 	web2=$SN_PID web2a=$ADDR
-	dyno "$C" worker.1 --app myapp
+	sn_dyno "$C" worker.1 --app myapp
 	worker=$SN_PID workera=$ADDR
 	sn_listen "$web1" tcp "$web1a" 5000
 	sn_listen "$web1" tcp "$web1a" 6000
@@ -81,12 +67,48 @@ outside() {
 	assert_success
 }
 
+# veth_of ADDR: the host end of the dyno's veth ("dv", the address in hex).
+veth_of() {
+	local IFS=.
+	# shellcheck disable=SC2086 # split on the dots
+	printf 'dv%02x%02x%02x%02x\n' $1
+}
+
+@test "common: the bridge isolates dyno ports, nftables or not; an older space's ports at the next attach" {
+	local web1 web1a other othera
+	space-net create "$C" --cidr 10.213.3.128/26 --mode common
+	sn_dyno "$C" web.1 --app myapp --port 5000
+	web1=$SN_PID web1a=$ADDR
+	sn_listen "$web1" tcp "$web1a" 5000
+	sn_listen "$web1" udp "$web1a" 5000
+	# as an older space-net left it: no rules in space.conf, a plain port
+	sed -i '/^rules/d' "$DYNO_ROOT/spaces/$C/space.conf"
+	bridge link set dev "$(veth_of "$web1a")" isolated off
+	sn_dyno "$C" worker.1 --app other
+	other=$SN_PID othera=$ADDR
+	run -0 bridge -d link show dev "$(veth_of "$web1a")"
+	assert_output --partial "isolated on"
+	run -0 bridge -d link show dev "$(veth_of "$othera")"
+	assert_output --partial "isolated on"
+	run -0 grep -x "rules = 2" "$DYNO_ROOT/spaces/$C/space.conf"
+	# Rules flushed by hand: still no frame from one dyno to another.
+	nft delete table inet "dyno-$C"
+	nft delete table bridge "dyno-$C" 2>/dev/null || true
+	run sn_probe "$other" tcp "$web1a" 5000
+	assert_failure
+	run sn_probe "$other" udp "$web1a" 5000
+	assert_failure
+	# while the bridge itself (the host, the router) still reaches it
+	run sn_probe host tcp "$web1a" 5000
+	assert_success
+}
+
 @test "private: dynos reach each other over TCP and UDP on any port; the host only on PORT" {
 	local web web_a worker worker_a
 	space-net create "$A" --cidr 10.213.3.0/26
-	dyno "$A" web.1 --app myapp --port 5000
+	sn_dyno "$A" web.1 --app myapp --port 5000
 	web=$SN_PID web_a=$ADDR
-	dyno "$A" worker.1 --app other
+	sn_dyno "$A" worker.1 --app other
 	worker=$SN_PID worker_a=$ADDR
 	sn_listen "$web" tcp "$web_a" 7000
 	sn_listen "$web" tcp "$web_a" 5000
@@ -112,9 +134,9 @@ outside() {
 	local a a_addr b b_addr
 	space-net create "$A" --cidr 10.213.3.0/26
 	space-net create "$B" --cidr 10.213.3.64/26
-	dyno "$A" web.1 --app appa --port 5000
+	sn_dyno "$A" web.1 --app appa --port 5000
 	a=$SN_PID a_addr=$ADDR
-	dyno "$B" web.1 --app appb --port 5000
+	sn_dyno "$B" web.1 --app appb --port 5000
 	b=$SN_PID b_addr=$ADDR
 	sn_listen "$a" tcp "$a_addr" 5000
 	sn_listen "$b" tcp "$b_addr" 5000
@@ -137,7 +159,7 @@ outside() {
 	local web web_a
 	space-net create "$A" --cidr 10.213.3.0/26
 	outside
-	dyno "$A" web.1 --app myapp --port 5000
+	sn_dyno "$A" web.1 --app myapp --port 5000
 	web=$SN_PID web_a=$ADDR
 	sn_listen "$web" tcp "$web_a" 5000
 	sn_listen "$web" tcp "$web_a" 7000
@@ -177,7 +199,7 @@ outside() {
 	ip addr add 10.213.3.249/32 dev "$OUTLINK"
 	ip -n "$OUT" route add 10.213.3.249/32 dev eth0
 	space-net create "$A" --cidr 10.213.3.0/26 --outbound 10.213.3.249
-	dyno "$A" web.1 --app myapp --port 5000
+	sn_dyno "$A" web.1 --app myapp --port 5000
 	web=$SN_PID
 	sn_listen "ns:$OUT" tcp 10.213.3.254 80
 	run sn_probe "$web" tcp 10.213.3.254 80

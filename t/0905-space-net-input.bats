@@ -14,24 +14,11 @@ HOSTLINK=dtinphost
 HOSTADDR=10.213.119.1
 
 setup() {
-	dyno_setup
-	sn_setup
-	sn_space "$P"
-	sn_space "$C"
+	sn_files_setup "$P" "$C"
 }
 
 teardown() {
-	sn_teardown
-	dyno_teardown
-}
-
-# dyno SPACE DYNO [ATTACH OPTIONS]: a sleeper attached as DYNO; its pid in
-# SN_PID, its address in ADDR.
-dyno() {
-	local space=$1 name=$2
-	shift 2
-	sn_sleeper
-	ADDR=$(space-net attach "$space" "$name" --pid "$SN_PID" "$@")
+	sn_files_teardown
 }
 
 # host_services GATEWAY: TCP and UDP listeners on the host, on the space's
@@ -69,14 +56,14 @@ attacks() {
 @test "private space: a dyno reaches no host port; the router still reaches it" {
 	space-net create "$P" --cidr "$PNET.0/26"
 	host_services "$PNET.1"
-	dyno "$P" web.1 --app myapp --port 5000
+	sn_dyno "$P" web.1 --app myapp --port 5000
 	attacks "$PNET" "$P"
 }
 
 @test "common runtime: a dyno reaches no host port; the router still reaches it" {
 	space-net create "$C" --cidr "$CNET.0/26" --mode common
 	host_services "$CNET.1"
-	dyno "$C" web.1 --app myapp --port 5000
+	sn_dyno "$C" web.1 --app myapp --port 5000
 	attacks "$CNET" "$C"
 }
 
@@ -88,7 +75,7 @@ attacks() {
 	unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf &&
 		space-net create "$2" --cidr "$3"' _ \
 		"$DYNO_TEST_DIR/resolv.conf" "$P" "$PNET.0/26"
-	dyno "$P" web.1 --app myapp --port 5000
+	sn_dyno "$P" web.1 --app myapp --port 5000
 	sn_listen host udp "$PNET.1" 53
 	sn_listen host tcp "$PNET.1" 53
 	sn_listen host udp "$PNET.1" 54

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cgstat.h"
+#include "cgtree.h"
 #include "diag.h"
 #include "state.h"
 #include "dyno-manager-app.h"
@@ -13,7 +14,6 @@
 #define LOAD_EVERY_MS	5000	/* the kernel's LOAD_FREQ */
 #define MIN_INTERVAL_MS	200
 #define MB		(1024.0 * 1024.0)
-#define CGROOT		"/sys/fs/cgroup"
 
 /* What we know of one running instance. */
 struct mdyno {
@@ -47,48 +47,39 @@ is_dir_with(const char *dir, const char *file)
 }
 
 /*
- * The dyno's cgroup, as dyno-run's info file records it: a path relative
- * to the hierarchy (v2: "[BASE/]dyno/APP/NAME-PID" under CGROOT; v1:
- * "dyno/APP/NAME-PID" in the memory and pids hierarchies), or an absolute
- * one under CGROOT.
+ * The dyno's cgroup, as dyno-run's info file records it: relative to the
+ * hierarchy ([BASE/]dyno/APP/LEAF), checked and turned into folders by
+ * lib/cgtree as every other reader does: the v2 folder, or the v1 memory
+ * folder and the tasks of the pids one (the memory one's without pids).
  */
 static int
-locate(struct mdyno *md, const char *cg)
+locate(struct mdyno *md, int v2, const char *rel)
 {
-	static const char *v2roots[] = { CGROOT, CGROOT "/unified" };	/* hybrid */
-	char base[PATH_MAX];
+	char dir[PATH_MAX];
 	size_t i;
 
-	if (strstr(cg, "..") != NULL || cg[0] == '\0')
+	if (!cgtree_dyno_rel(rel))
 		return 0;
-	if (cg[0] == '/' && (strncmp(cg, CGROOT "/", strlen(CGROOT) + 1) ||
-	    !is_dir_with(cg, "cgroup.controllers")))
-		return 0;
-	for (i = 0; cg[0] != '/' && i < 2; i++)
-		if (state_pathf(base, sizeof(base), "%s/%s", v2roots[i], cg) == 0 &&
-		    is_dir_with(base, "cgroup.controllers") &&
-		    is_dir_with(base, "memory.stat"))
-			break;
-	if (cg[0] == '/' || i < 2) {
-		md->v2 = 1;
-		snprintf(md->dir, sizeof(md->dir), "%s", cg[0] == '/' ? cg :
-		    base);
-		return state_pathf(md->threads, sizeof(md->threads),
-		    "%s/cgroup.threads", md->dir) == 0;
+	md->v2 = v2;
+	md->dir[0] = md->threads[0] = '\0';
+	for (i = 0; cgtree_dir(v2, i, rel, dir, sizeof(dir)) == 0; i++) {
+		if (md->dir[0] == '\0' && is_dir_with(dir, "memory.stat"))
+			snprintf(md->dir, sizeof(md->dir), "%s", dir);
+		if (md->threads[0] == '\0' && is_dir_with(dir, v2 ?
+		    "cgroup.threads" : "pids.max") &&
+		    state_pathf(md->threads, sizeof(md->threads), "%s/%s", dir,
+		    v2 ? "cgroup.threads" : "tasks") == -1)
+			return 0;
 	}
-	if (state_pathf(md->dir, sizeof(md->dir), CGROOT "/memory/%s", cg) ||
-	    !is_dir_with(md->dir, "memory.stat"))
+	if (md->dir[0] == '\0')
 		return 0;
-	if (state_pathf(md->threads, sizeof(md->threads), CGROOT
-	    "/pids/%s/tasks", cg) == 0 && access(md->threads, F_OK) == 0)
-		return 1;
-	return state_pathf(md->threads, sizeof(md->threads), "%s/tasks",
-	    md->dir) == 0;
+	return md->threads[0] != '\0' || state_pathf(md->threads,
+	    sizeof(md->threads), "%s/tasks", md->dir) == 0;
 }
 
 /* Read cgroup= and id= of the instance's info file, once it is there. */
 static void
-find_cgroup(struct mdyno *md, const struct inst *in)
+find_cgroup(struct mdyno *md, const struct mgr *m, const struct inst *in)
 {
 	char *text, *p, cg[PATH_MAX];
 
@@ -104,7 +95,8 @@ find_cgroup(struct mdyno *md, const struct inst *in)
 			    3, "\n"), p + 3);
 	}
 	free(text);
-	md->found = locate(md, cg);
+	/* v2 when the manager found a base there (mgr_cgroup_setup). */
+	md->found = locate(md, m->cgbase[0] != '\0', cg);
 }
 
 static struct mdyno *
@@ -196,7 +188,7 @@ on_tick(struct evloop *ev, void *arg)
 			continue;
 		md->seen = 1;
 		if (!md->found)
-			find_cgroup(md, d->cur);
+			find_cgroup(md, m, d->cur);
 		if (!md->found)
 			continue;
 		if ((n = cgstat_runnable(md->threads, "/proc")) >= 0)

@@ -256,6 +256,8 @@ space_ini(void *user, const char *section, const char *key, const char *value)
 		return *value == '\0' || addr_parse(value, &sp->outbound) == 0;
 	} else if (strcmp(key, "trusted") == 0)
 		return space_set_trusted(sp, value) == 0;
+	else if (strcmp(key, "rules") == 0)
+		return num_parse_uint(value, 0, 1000, &sp->rules) == 0;
 	else
 		return 0;
 	return 1;
@@ -274,6 +276,7 @@ space_load(struct space *sp)
 	sp->range.len = 0;
 	sp->ntrusted = 0;
 	sp->npeers = 0;
+	sp->rules = 1;		/* no `rules`: written before there were any */
 	if ((line = ini_parse(path, space_ini, sp)) == -1) {
 		diag_error("%s: no such space", sp->name);
 		return EXIT_NOINPUT;
@@ -307,8 +310,8 @@ space_save(const struct space *sp)
 	if (sp->outbound != 0)
 		addr_format(sp->outbound, out, sizeof(out));
 	len = (size_t)snprintf(buf, sizeof(buf), "# written by space-net(8)\n"
-	    "[space]\nmode = %s\ncidr = %s\noutbound = %s\n",
-	    sp->common ? "common" : "private", c, out);
+	    "[space]\nmode = %s\ncidr = %s\noutbound = %s\nrules = %u\n",
+	    sp->common ? "common" : "private", c, out, sp->rules);
 	/* One line per range: inih reads lines of 200 bytes at most. */
 	for (i = 0; i < sp->ntrusted; i++) {
 		cidr_format(&sp->trusted[i], c, sizeof(c));

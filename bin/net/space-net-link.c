@@ -8,7 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/if_link.h>
+
 #include <netlink/netlink.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
@@ -183,20 +187,25 @@ link_addr_add(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned len,
 	return 0;
 }
 
-/* Is `name` a bridge this tool made for this space? */
+/*
+ * Is the space's bridge one this tool made for it?  1 yes, 0 another
+ * interface has its name, -1 there is none.  *up says whether it is up.
+ */
 static int
-bridge_is_ours(struct nl_sock *sk, const struct space *sp)
+bridge_is_ours(struct nl_sock *sk, const struct space *sp, int *up)
 {
 	struct rtnl_link *l;
 	char alias[64];
 	const char *have;
 	int ours;
 
+	*up = 0;
 	if (rtnl_link_get_kernel(sk, 0, sp->bridge, &l) < 0)
 		return -1;
 	snprintf(alias, sizeof(alias), ALIAS_FMT, sp->name);
 	have = rtnl_link_get_ifalias(l);
 	ours = rtnl_link_is_bridge(l) && have != NULL && strcmp(have, alias) == 0;
+	*up = (rtnl_link_get_flags(l) & IFF_UP) != 0;
 	rtnl_link_put(l);
 	return ours;
 }
@@ -236,14 +245,20 @@ bridge_fix_mac(struct nl_sock *sk, const struct space *sp)
 	return err < 0 ? nl_fail(err, sp->bridge) : 0;
 }
 
+/*
+ * The bridge and its gateway address.  Its MAC address is fixed once, when
+ * it is made (the alias that marks it ours comes after, so a bridge of
+ * ours always has it); a bridge found up and ours needs nothing but the
+ * address check, which every attach and detach pays.
+ */
 int
-link_bridge_ensure(struct nl_sock *sk, const struct space *sp)
+link_bridge_ensure(struct nl_sock *sk, const struct space *sp, int *made)
 {
 	char alias[64];
-	int err, ours, rc;
+	int err, ours, up, rc;
 
 	snprintf(alias, sizeof(alias), ALIAS_FMT, sp->name);
-	if ((ours = bridge_is_ours(sk, sp)) == 0) {
+	if ((ours = bridge_is_ours(sk, sp, &up)) == 0) {
 		diag_error("%s: interface %s exists and is not this space's "
 		    "bridge", sp->name, sp->bridge);
 		return EXIT_CANTCREAT;
@@ -251,8 +266,10 @@ link_bridge_ensure(struct nl_sock *sk, const struct space *sp)
 	if (ours == -1 && (err = rtnl_link_bridge_add(sk, sp->bridge)) < 0 &&
 	    err != -NLE_EXIST)
 		return nl_fail(err, sp->bridge);
-	if ((rc = bridge_fix_mac(sk, sp)) != 0 ||
-	    (rc = link_set_up(sk, sp->bridge, alias)) != 0)
+	*made = ours == -1;
+	if (ours == -1 && (rc = bridge_fix_mac(sk, sp)) != 0)
+		return rc;
+	if (!up && (rc = link_set_up(sk, sp->bridge, alias)) != 0)
 		return rc;
 	return link_addr_add(sk, link_index(sk, sp->bridge),
 	    cidr_gateway(&sp->cidr), sp->cidr.len, "address");
@@ -261,7 +278,7 @@ link_bridge_ensure(struct nl_sock *sk, const struct space *sp)
 int
 link_bridge_delete(struct nl_sock *sk, const struct space *sp)
 {
-	int ours = bridge_is_ours(sk, sp);
+	int up, ours = bridge_is_ours(sk, sp, &up);
 
 	if (ours == -1)
 		return 0;
@@ -338,4 +355,36 @@ link_sweep(struct nl_sock *sk, const struct space *sp, struct leases *ls)
 			rc = link_delete(sk, rtnl_link_get_name((struct rtnl_link *)o));
 	nl_cache_free(cache);
 	return rc;
+}
+
+/*
+ * IFLA_BRPORT_ISOLATED, which libnl-route-3 does not know: RTM_SETLINK of
+ * family AF_BRIDGE with the port's flags nested in IFLA_PROTINFO (the
+ * kernel takes a PROTINFO without NLA_F_NESTED for the old STP state).
+ * The bridge then passes no frame, unicast, flooded or multicast, between
+ * two isolated ports, and still between each of them and the bridge itself
+ * (the gateway, the host), whatever nftables holds.
+ */
+int
+link_isolate(struct nl_sock *sk, const char *name)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_BRIDGE };
+	struct nl_msg *msg;
+	struct nlattr *info;
+	int err = -NLE_NOMEM;
+
+	if ((ifi.ifi_index = link_index(sk, name)) == 0)
+		return nl_fail(-NLE_NODEV, name);
+	if ((msg = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST |
+	    NLM_F_ACK)) == NULL)
+		return nl_fail(err, name);
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) == 0 &&
+	    (info = nla_nest_start(msg, IFLA_PROTINFO | NLA_F_NESTED)) != NULL &&
+	    nla_put_u8(msg, IFLA_BRPORT_ISOLATED, 1) == 0) {
+		nla_nest_end(msg, info);
+		if ((err = nl_send_auto_complete(sk, msg)) >= 0)
+			err = nl_wait_for_ack(sk);
+	}
+	nlmsg_free(msg);
+	return err < 0 ? nl_fail(err, name) : 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* space-net: each space's nftables tables, rebuilt whole from its state. */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,31 +18,89 @@
  * replaced by the next run.  Only tables named dyno-SPACE are ever touched.
  */
 
+/*
+ * libnftables is loaded when a run changes rules, not linked: loading it
+ * (and libxtables, libgmp, libjansson with it) costs about 4 ms of CPU per
+ * start, which most attaches (every worker's) do not need.
+ */
+#define LIBNFTABLES	"libnftables.so.1"
+
+static struct {
+	struct nft_ctx	*(*ctx_new)(uint32_t);
+	void		 (*ctx_free)(struct nft_ctx *);
+	int		 (*buffer_output)(struct nft_ctx *);
+	int		 (*buffer_error)(struct nft_ctx *);
+	const char	*(*error_buffer)(struct nft_ctx *);
+	int		 (*run)(struct nft_ctx *, const char *);
+} nft;
+
+static int
+nft_load(void)
+{
+	void *h;
+
+	if (nft.run != NULL)
+		return 0;
+	if ((h = dlopen(LIBNFTABLES, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		diag_error("nftables: %s", dlerror());
+		return EXIT_UNAVAILABLE;
+	}
+	nft.ctx_new = (struct nft_ctx *(*)(uint32_t))dlsym(h, "nft_ctx_new");
+	nft.ctx_free = (void (*)(struct nft_ctx *))dlsym(h, "nft_ctx_free");
+	nft.buffer_output = (int (*)(struct nft_ctx *))dlsym(h,
+	    "nft_ctx_buffer_output");
+	nft.buffer_error = (int (*)(struct nft_ctx *))dlsym(h,
+	    "nft_ctx_buffer_error");
+	nft.error_buffer = (const char *(*)(struct nft_ctx *))dlsym(h,
+	    "nft_ctx_get_error_buffer");
+	nft.run = (int (*)(struct nft_ctx *, const char *))dlsym(h,
+	    "nft_run_cmd_from_buffer");
+	if (nft.ctx_new == NULL || nft.ctx_free == NULL ||
+	    nft.buffer_output == NULL || nft.buffer_error == NULL ||
+	    nft.error_buffer == NULL || nft.run == NULL) {
+		diag_error("nftables: %s: a function is missing", LIBNFTABLES);
+		nft.run = NULL;
+		return EXIT_UNAVAILABLE;
+	}
+	return 0;
+}
+
+/* A context whose output and errors are kept; NULL after a message. */
+static struct nft_ctx *
+nft_open(void)
+{
+	struct nft_ctx *ctx;
+
+	if (nft_load() != 0)
+		return NULL;
+	if ((ctx = nft.ctx_new(NFT_CTX_DEFAULT)) == NULL)
+		diag_error("nftables: cannot make a context");
+	return ctx;
+}
+
 static int
 nft_run(const char *script, const char *what, int quiet)
 {
-	struct nft_ctx *nft;
+	struct nft_ctx *ctx;
 	const char *err;
 	int rc = 0;
 
-	if ((nft = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
-		diag_error("nftables: cannot make a context");
-		return EXIT_OSERR;
-	}
-	nft_ctx_buffer_output(nft);
-	nft_ctx_buffer_error(nft);
-	if (nft_run_cmd_from_buffer(nft, script) != 0) {
+	if ((ctx = nft_open()) == NULL)
+		return nft.run == NULL ? EXIT_UNAVAILABLE : EXIT_OSERR;
+	nft.buffer_output(ctx);
+	nft.buffer_error(ctx);
+	if (nft.run(ctx, script) != 0) {
 		rc = EXIT_OSERR;
 		if (quiet)
 			goto out;
-		err = nft_ctx_get_error_buffer(nft);
+		err = nft.error_buffer(ctx);
 		diag_error("nftables: %s: %.*s", what,
 		    (int)strcspn(err, "\n"), err);
 		if (strstr(err, "Operation not permitted") != NULL)
 			rc = EXIT_NOPERM;
 	}
 out:
-	nft_ctx_free(nft);
+	nft.ctx_free(ctx);
 	return rc;
 }
 
@@ -59,25 +118,6 @@ put_web_elements(FILE *f, const struct leases *ls, const char *indent)
 		addr_format(ls->v[i].addr, a, sizeof(a));
 		fprintf(f, "%s%s . %u", *sep == '\0' ? indent : sep, a,
 		    ls->v[i].port);
-		sep = ", ";
-	}
-	if (*sep != '\0')
-		fprintf(f, " }\n");
-}
-
-/* "elements = { ... }" of the common bridge's port set. */
-static void
-put_port_elements(FILE *f, const struct leases *ls, const char *indent)
-{
-	char name[IFNAMSIZ];
-	const char *sep = "";
-	size_t i;
-
-	for (i = 0; i < ls->n; i++) {
-		if (!ls->v[i].live)
-			continue;
-		veth_name(ls->v[i].addr, name);
-		fprintf(f, "%s\"%s\"", *sep == '\0' ? indent : sep, name);
 		sep = ", ";
 	}
 	if (*sep != '\0')
@@ -340,28 +380,20 @@ put_nat(FILE *f, const struct space *sp, const char *cidr)
 
 /*
  * Common Runtime, layer 2: no frame goes from one dyno's port to another.
- * The bridge's forward hook only sees frames between two of its ports
- * (frames for the host take the input hook), so naming our ports is enough.
+ * The ports are isolated on the bridge (link_isolate), which holds
+ * whatever happens to nftables and needs no change per dyno; the bridge
+ * table that older runs kept a set of ports in is removed.
  */
 static void
-put_bridge(FILE *f, const struct space *sp, const struct leases *ls)
+put_bridge(FILE *f, const struct space *sp)
 {
 	fprintf(f, "table bridge dyno-%s {}\ndelete table bridge dyno-%s\n",
 	    sp->name, sp->name);
-	if (!sp->common)
-		return;
-	fprintf(f, "table bridge dyno-%s {\n\tset ports {\n"
-	    "\t\ttype ifname\n", sp->name);
-	put_port_elements(f, ls, "\t\telements = { ");
-	fprintf(f, "\t}\n\tchain forward {\n"
-	    "\t\ttype filter hook forward priority filter; policy accept;\n"
-	    "\t\t# Frames the bridge would pass from a dyno to another: none.\n"
-	    "\t\tiifname @ports drop\n\t}\n}\n");
 }
 
 /*
- * What an attach or detach changes: only the sets, refilled whole from the
- * leases in one transaction.  Rebuilding the tables would unregister and
+ * What an attach or detach of a web dyno changes: only the web set,
+ * refilled whole from the leases in one transaction.  Rebuilding the tables would unregister and
  * register their hooks each time, which costs the kernel an RCU grace
  * period or more per run.
  */
@@ -373,12 +405,6 @@ put_sets(FILE *f, const struct space *sp, const struct leases *ls)
 	fprintf(f, "flush set inet dyno-%s web\n", sp->name);
 	snprintf(add, sizeof(add), "add element inet dyno-%s web { ", sp->name);
 	put_web_elements(f, ls, add);
-	if (!sp->common)
-		return;
-	fprintf(f, "flush set bridge dyno-%s ports\n", sp->name);
-	snprintf(add, sizeof(add), "add element bridge dyno-%s ports { ",
-	    sp->name);
-	put_port_elements(f, ls, add);
 }
 
 static int
@@ -405,7 +431,7 @@ nft_script(const struct space *sp, const struct leases *ls, int full,
 		put_forward(f, sp);
 		put_nat(f, sp, cidr);
 		fprintf(f, "}\n");
-		put_bridge(f, sp, ls);
+		put_bridge(f, sp);
 	} else
 		put_sets(f, sp, ls);
 	if (fclose(f) != 0) {
@@ -460,23 +486,21 @@ nft_remove(const struct space *sp)
 int
 nft_print(const struct space *sp)
 {
-	struct nft_ctx *nft;
+	struct nft_ctx *ctx;
 	char cmd[128];
 	int fam;
 
-	if ((nft = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
-		diag_error("nftables: cannot make a context");
-		return EXIT_OSERR;
-	}
-	nft_ctx_buffer_error(nft);
+	if ((ctx = nft_open()) == NULL)
+		return nft.run == NULL ? EXIT_UNAVAILABLE : EXIT_OSERR;
+	nft.buffer_error(ctx);
 	for (fam = 0; fam < 2; fam++) {
 		snprintf(cmd, sizeof(cmd), "list table %s dyno-%s",
 		    fam == 0 ? "inet" : "bridge", sp->name);
 		fflush(stdout);
-		/* A missing table (a private space has no bridge one) is fine. */
-		(void)nft_run_cmd_from_buffer(nft, cmd);
+		/* A missing table (spaces now have no bridge one) is fine. */
+		(void)nft.run(ctx, cmd);
 	}
 	fflush(stdout);
-	nft_ctx_free(nft);
+	nft.ctx_free(ctx);
 	return 0;
 }

@@ -109,7 +109,7 @@ out:
 }
 
 /* Inside the dyno: eth0 gets the address and the default route, lo comes up. */
-static int
+int
 ns_configure(int nsfd, const struct space *sp, uint32_t addr)
 {
 	struct nl_sock *sk;
@@ -168,9 +168,16 @@ ns_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
 		    err == -NLE_EXIST ? " (the dyno already has an eth0?)" : "");
 		return -err == NLE_PERM ? EXIT_NOPERM : EXIT_CANTCREAT;
 	}
-	if ((rc = ns_configure(nsfd, sp, addr)) != 0)
+	/*
+	 * A common space's dyno reaches no other dyno, not even on layer 2:
+	 * its port is isolated before the dyno's end comes up (ns_configure),
+	 * so no frame of it ever crosses the bridge to another dyno.
+	 */
+	if (sp->common && (rc = link_isolate(sk, name)) != 0) {
 		link_delete(sk, name);
-	return rc;
+		return rc;
+	}
+	return 0;
 }
 
 /* Spaces route between their bridge and the world: IPv4 forwarding on. */

@@ -152,28 +152,76 @@ space_define(struct space *sp, const char *cidr, const struct opts *o)
 }
 
 /*
- * Bring the kernel in line with the space's files: bridge and gateway,
- * forwarding, leases checked against live dynos, then the rules.
+ * The space's rules laid out whole: every dyno port of a common space
+ * isolated, then the tables rebuilt (which drops the bridge table of
+ * port sets older runs kept), then space.conf says so.  For a space made
+ * now, a bridge made again (after a reboot) or a space.conf of an older
+ * space-net.
  */
 static int
-space_converge(struct nl_sock *sk, struct space *sp, struct leases *ls)
+space_rebuild(struct nl_sock *sk, struct space *sp, const struct leases *ls)
 {
-	int rc;
+	char name[IFNAMSIZ];
+	size_t i;
+	int rc = 0;
 
-	if ((rc = link_bridge_ensure(sk, sp)) != 0 ||
-	    (rc = ns_forwarding()) != 0 ||
-	    (rc = leases_scan(sp, ls)) != 0)
+	for (i = 0; i < ls->n && rc == 0 && sp->common; i++)
+		if (ls->v[i].live) {
+			veth_name(ls->v[i].addr, name);
+			rc = link_isolate(sk, name);
+		}
+	if (rc != 0 || (rc = nft_apply(sp, ls)) != 0 ||
+	    sp->rules == SPACE_RULES)
 		return rc;
-	return link_sweep(sk, sp, ls);
+	sp->rules = SPACE_RULES;
+	return space_save(sp);
 }
 
-/* Rules and names after a dyno came or went. */
+/*
+ * Bring the kernel in line with the space's files: bridge and gateway,
+ * forwarding, leases checked against live dynos, then the rules when
+ * `rules` (create, trust) or when they are not laid out as this space-net
+ * does.
+ */
 static int
-space_publish(const struct space *sp, const struct leases *ls)
+space_converge(struct nl_sock *sk, struct space *sp, struct leases *ls,
+    int rules)
+{
+	int rc, made = 0;
+
+	if ((rc = link_bridge_ensure(sk, sp, &made)) != 0 ||
+	    (rc = ns_forwarding()) != 0 ||
+	    (rc = leases_scan(sp, ls)) != 0 ||
+	    (rc = link_sweep(sk, sp, ls)) != 0)
+		return rc;
+	if (rules || made || sp->rules != SPACE_RULES)
+		return space_rebuild(sk, sp, ls);
+	return 0;
+}
+
+/* A lease link_sweep dropped had a port: it leaves the web set. */
+static int
+web_swept(const struct leases *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (!ls->v[i].live && ls->v[i].port != 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Rules and names after a dyno came or went.  nftables only holds the web
+ * set (address . PORT) that changes: a worker's start or stop, most of a
+ * scale-up, needs none of it (nor the cost of a libnftables run).
+ */
+static int
+space_publish(const struct space *sp, const struct leases *ls, int web)
 {
 	int rc;
 
-	if ((rc = nft_update(sp, ls)) != 0)
+	if ((web || web_swept(ls)) && (rc = nft_update(sp, ls)) != 0)
 		return rc;
 	return dns_write(sp, ls);
 }
@@ -195,8 +243,7 @@ cmd_create(struct opts *o)
 		goto out;
 	if ((rc = link_check_routes(sk, &sp)) == 0 &&
 	    (rc = space_save(&sp)) == 0 &&
-	    (rc = space_converge(sk, &sp, &ls)) == 0 &&
-	    (rc = nft_apply(&sp, &ls)) == 0)
+	    (rc = space_converge(sk, &sp, &ls, 1)) == 0)
 		rc = dns_write(&sp, &ls);
 out:
 	leases_free(&ls);
@@ -293,7 +340,7 @@ dyno_plug(struct nl_sock *sk, struct space *sp, struct leases *ls,
 		ls->v[ls->n++] = *want;
 		rc = lease_write(sp, want);
 	}
-	if (rc != 0 || (rc = space_publish(sp, ls)) != 0) {
+	if (rc != 0 || (rc = space_publish(sp, ls, want->port != 0)) != 0) {
 		/* No half-attached dyno: the veth and lease go together. */
 		dyno_unplug(sk, sp, want);
 		if (ls->n > 0 && ls->v[ls->n - 1].addr == want->addr)
@@ -302,43 +349,55 @@ dyno_plug(struct nl_sock *sk, struct space *sp, struct leases *ls,
 	return rc;
 }
 
+/*
+ * Under the lock: the lease, the veth and the rules.  *fresh says the veth
+ * is new and its inside still to be brought up (outside the lock).
+ */
 static int
-attach_locked(struct opts *o, struct nl_sock *sk, struct leases *ls, int nsfd)
+attach_locked(struct opts *o, struct nl_sock *sk, struct leases *ls, int nsfd,
+    struct space *sp, struct lease *want, int *fresh)
 {
-	struct space sp;
-	struct lease want, *have;
-	char a[INET_ADDRSTRLEN];
+	struct lease *have;
 	int rc;
 
-	memset(&want, 0, sizeof(want));
-	snprintf(want.app, sizeof(want.app), "%s", o->app ? o->app : "-");
-	snprintf(want.dyno, sizeof(want.dyno), "%s", o->argv[1]);
-	want.pid = (pid_t)o->pid;
-	want.port = o->port;
-	want.live = 1;
-	if ((rc = space_open(o, sk, &sp)) != 0 ||
-	    (rc = space_converge(sk, &sp, ls)) != 0)
+	memset(want, 0, sizeof(*want));
+	snprintf(want->app, sizeof(want->app), "%s", o->app ? o->app : "-");
+	snprintf(want->dyno, sizeof(want->dyno), "%s", o->argv[1]);
+	want->pid = (pid_t)o->pid;
+	want->port = o->port;
+	want->live = 1;
+	*fresh = 0;
+	if ((rc = space_open(o, sk, sp)) != 0 ||
+	    (rc = space_converge(sk, sp, ls, 0)) != 0)
 		return rc;
-	if ((have = leases_find(ls, want.app, want.dyno, want.pid)) != NULL) {
+	if ((have = leases_find(ls, want->app, want->dyno, want->pid)) != NULL) {
 		/* Attached already: converge on the port asked for now. */
-		have->port = want.port;
-		want.addr = have->addr;
-		if ((rc = lease_write(&sp, have)) != 0 ||
-		    (rc = space_publish(&sp, ls)) != 0)
+		have->port = want->port;
+		want->addr = have->addr;
+		if ((rc = lease_write(sp, have)) != 0)
 			return rc;
-	} else if ((rc = dyno_plug(sk, &sp, ls, &want, nsfd)) != 0)
-		return rc;
-	addr_format(want.addr, a, sizeof(a));
-	printf("%s\n", a);
-	return 0;
+		return space_publish(sp, ls, 1);
+	}
+	if ((rc = dyno_plug(sk, sp, ls, want, nsfd)) == 0)
+		*fresh = 1;
+	return rc;
 }
 
+/*
+ * The spaces lock is held for what other runs see (leases, the bridge's
+ * ports, the rules) and let go before the dyno's own side is set up: a
+ * scale-up's attaches overlap there.  A dyno whose inside fails loses its
+ * veth; its lease, no longer holding, goes at the next run.
+ */
 static int
 cmd_attach(struct opts *o)
 {
 	struct nl_sock *sk = NULL;
 	struct leases ls = { NULL, 0 };
-	int rc, nsfd = -1, lock = -1;
+	struct space sp;
+	struct lease want;
+	char a[INET_ADDRSTRLEN], name[IFNAMSIZ];
+	int rc, fresh = 0, nsfd = -1, lock = -1;
 
 	if (!(o->given & O_PID)) {
 		diag_error("attach: --pid is required");
@@ -352,7 +411,17 @@ cmd_attach(struct opts *o)
 		goto out;
 	}
 	if ((rc = link_open(&sk)) == 0)
-		rc = attach_locked(o, sk, &ls, nsfd);
+		rc = attach_locked(o, sk, &ls, nsfd, &sp, &want, &fresh);
+	close(lock);
+	lock = -1;
+	if (rc == 0 && fresh && (rc = ns_configure(nsfd, &sp, want.addr)) != 0) {
+		veth_name(want.addr, name);
+		link_delete(sk, name);
+	}
+	if (rc == 0) {
+		addr_format(want.addr, a, sizeof(a));
+		printf("%s\n", a);
+	}
 out:
 	leases_free(&ls);
 	link_close(sk);
@@ -379,7 +448,7 @@ cmd_detach(struct opts *o)
 	if ((lock = lock_spaces(o->root)) == -1)
 		return EXIT_TEMPFAIL;
 	if ((rc = link_open(&sk)) != 0 ||
-	    (rc = space_converge(sk, &sp, &ls)) != 0)
+	    (rc = space_converge(sk, &sp, &ls, 0)) != 0)
 		goto out;
 	/* With --pid only that instance; without, every instance of the dyno. */
 	while (rc == 0 && (l = leases_find(&ls, o->app ? o->app : "-",
@@ -387,8 +456,9 @@ cmd_detach(struct opts *o)
 		rc = dyno_unplug(sk, &sp, l);
 		l->live = 0;
 	}
+	/* The unplugged leases are not live: a web one leaves the set. */
 	if (rc == 0)
-		rc = space_publish(&sp, &ls);
+		rc = space_publish(&sp, &ls, 0);
 out:
 	leases_free(&ls);
 	link_close(sk);
@@ -427,9 +497,8 @@ cmd_trust(struct opts *o)
 			goto out;
 		}
 	sp.ntrusted = (unsigned)o->argc - 1;
-	if ((rc = space_save(&sp)) == 0 && (rc = link_open(&sk)) == 0 &&
-	    (rc = space_converge(sk, &sp, &ls)) == 0)
-		rc = nft_apply(&sp, &ls);
+	if ((rc = space_save(&sp)) == 0 && (rc = link_open(&sk)) == 0)
+		rc = space_converge(sk, &sp, &ls, 1);
 out:
 	leases_free(&ls);
 	link_close(sk);

@@ -20,6 +20,13 @@
 /* Other hosts holding a part of a space ([cluster] index, space-net-peer.c). */
 #define SPACE_PEER_MAX		128
 #define PEER_NAME_MAX		63
+/*
+ * How a space's isolation is laid out in the kernel: 2 is common spaces'
+ * dyno ports isolated on the bridge (IFLA_BRPORT_ISOLATED) instead of an
+ * nftables set of them.  A space.conf with an older (or no) `rules` is
+ * brought up to date once, by the next run that changes the space.
+ */
+#define SPACE_RULES		2
 
 /*
  * Functions returning int return 0 on success or an exit code from
@@ -56,6 +63,7 @@ struct space {
 	uint32_t	outbound;		/* SNAT address, 0: masquerade */
 	struct cidr	trusted[SPACE_TRUST_MAX];
 	unsigned	ntrusted;
+	unsigned	rules;			/* SPACE_RULES once laid out so */
 };
 
 struct lease {
@@ -115,7 +123,9 @@ struct nl_sock;
 int	link_open(struct nl_sock **sk);
 void	link_close(struct nl_sock *sk);
 int	link_check_routes(struct nl_sock *sk, const struct space *sp);
-int	link_bridge_ensure(struct nl_sock *sk, const struct space *sp);
+/* *made is set when the bridge had to be made (its rules are gone too). */
+int	link_bridge_ensure(struct nl_sock *sk, const struct space *sp,
+	    int *made);
 int	link_bridge_delete(struct nl_sock *sk, const struct space *sp);
 int	link_exists(struct nl_sock *sk, const char *name);
 int	link_delete(struct nl_sock *sk, const char *name);
@@ -125,10 +135,16 @@ int	link_addr_add(struct nl_sock *sk, int ifindex, uint32_t addr,
 	    unsigned len, const char *what);
 int	link_sweep(struct nl_sock *sk, const struct space *sp,
 	    struct leases *ls);
+/* Isolate the bridge port `name`: it exchanges no frame with another
+ * isolated port (a common space's dynos).  0, or an exit status. */
+int	link_isolate(struct nl_sock *sk, const char *name);
 
-/* space-net-ns.c: a dyno's network namespace on its space's bridge. */
+/* space-net-ns.c: a dyno's network namespace on its space's bridge.
+ * ns_attach makes the veth (host end on the bridge, eth0 down in the dyno);
+ * ns_configure, which touches nothing shared, brings it up inside. */
 int	ns_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
 	    int nsfd);
+int	ns_configure(int nsfd, const struct space *sp, uint32_t addr);
 int	ns_forwarding(void);
 
 /* space-net-peer.c: other hosts' parts of a space (routes, checks). */

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: ISC
-# space-net benchmark: attach and detach 100 dynos with space-net, then the
+# space-net benchmark: attach and detach 100 dynos with space-net (web
+# dynos in a private space, then workers in a common one), then the
 # same steps (veth into the netns, address, links up, default route, the
 # web port in an nftables set) with ip(8) and nft(8) commands; print both
 # and the ratio.  Needs root; run by `make bench`.
@@ -61,18 +62,21 @@ stop_dynos() {
 	pids=()
 }
 
+# bench_space_net MODE TYPE: N dynos of TYPE (web: with a PORT, so the
+# rules change; worker: none) attached to a space of MODE, then detached.
 bench_space_net() {
-	local i t0 t1 t2
-	space-net create "$SPACE" --cidr 10.213.200.0/24
+	local i t0 t1 t2 port=()
+	[ "$2" = web ] && port=(--port 5000)
+	space-net create "$SPACE" --cidr 10.213.200.0/24 --mode "$1"
 	start_dynos
 	t0=$(now_ms)
 	for ((i = 0; i < N; i++)); do
-		space-net attach "$SPACE" "web.$((i + 1))" --pid "${pids[i]}" \
-			--app bench --port 5000 >/dev/null
+		space-net attach "$SPACE" "$2.$((i + 1))" --pid "${pids[i]}" \
+			--app bench "${port[@]}" >/dev/null
 	done
 	t1=$(now_ms)
 	for ((i = 0; i < N; i++)); do
-		space-net detach "$SPACE" "web.$((i + 1))" --app bench
+		space-net detach "$SPACE" "$2.$((i + 1))" --app bench
 	done
 	t2=$(now_ms)
 	stop_dynos
@@ -116,10 +120,12 @@ report() {
 		"($((($2 + $3) * 1000 / N / 2)) us per operation)"
 }
 
-read -r sn_a sn_d < <(bench_space_net)
+read -r sn_a sn_d < <(bench_space_net private web)
+read -r cw_a cw_d < <(bench_space_net common worker)
 read -r raw_a raw_d < <(bench_ip_nft)
-report "space-net" "$sn_a" "$sn_d"
-report "ip + nft " "$raw_a" "$raw_d"
+report "space-net, web dynos, private space" "$sn_a" "$sn_d"
+report "space-net, workers, common space   " "$cw_a" "$cw_d"
+report "ip + nft, web dynos                " "$raw_a" "$raw_d"
 awk -v a="$sn_a" -v d="$sn_d" -v ra="$raw_a" -v rd="$raw_d" 'BEGIN {
 	printf "ratio (ip+nft / space-net): attach %.2f, detach %.2f, total %.2f\n",
 	    ra / a, rd / d, (ra + rd) / (a + d) }'

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* Benchmark sink: count octet-counted frames on 127.0.0.1:PORT; write the
- * count to FILE every second (atomically) until SIGTERM. */
+ * count to FILE every second (atomically) until SIGTERM, and to FILE.order
+ * how many frames ending in "line N" did not follow "line N-1" (one
+ * producer's numbered burst arrives whole and in order when that is 0). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -23,7 +25,7 @@ struct conn {
 };
 
 static volatile sig_atomic_t stop;
-static unsigned long long count;
+static unsigned long long count, disorder, lastline;
 
 static void
 on_term(int sig)
@@ -33,17 +35,47 @@ on_term(int sig)
 }
 
 static void
-save(const char *path)
+save_one(const char *path, const char *suffix, unsigned long long n)
 {
-	char tmp[4096];
+	char tmp[4200], final[4096];
 	FILE *f;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(final, sizeof(final), "%s%s", path, suffix);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", final);
 	if ((f = fopen(tmp, "w")) == NULL)
 		return;
-	fprintf(f, "%llu\n", count);
+	fprintf(f, "%llu\n", n);
 	fclose(f);
-	rename(tmp, path);
+	rename(tmp, final);
+}
+
+static void
+save(const char *path)
+{
+	save_one(path, ".order", disorder);
+	save_one(path, "", count);
+}
+
+/* A message ending in "line N": N must be one more than the last one. */
+static void
+check_order(const char *msg, size_t len)
+{
+	static const char word[] = "line ";
+	unsigned long long n = 0, scale = 1;
+	size_t i = len;
+
+	while (i > 0 && msg[i - 1] >= '0' && msg[i - 1] <= '9' && scale <
+	    10000000000ULL) {
+		n += (unsigned long long)(msg[i - 1] - '0') * scale;
+		scale *= 10;
+		i--;
+	}
+	if (i == len || i < sizeof(word) - 1 ||
+	    memcmp(msg + i - (sizeof(word) - 1), word, sizeof(word) - 1) != 0)
+		return;
+	if (n != lastline + 1)
+		disorder++;
+	lastline = n;
 }
 
 static int
@@ -61,6 +93,7 @@ drain(struct conn *c)
 	    &mlen)) > 0) {
 		off += (size_t)used;
 		count++;
+		check_order(msg, mlen);
 	}
 	if (used == -1)
 		return -1;

@@ -133,3 +133,30 @@ sn_teardown() {
 sn_bridge() {
 	space-net show "$1" | awk '$1 == "bridge" { print $2 }'
 }
+
+# sn_files_setup SPACE...: a space-net test file's setup: a test tree, the
+# checks of sn_setup, and each SPACE destroyed --force at teardown.
+sn_files_setup() {
+	local s
+	dyno_setup
+	sn_setup
+	for s in "$@"; do
+		sn_space "$s"
+	done
+}
+
+# sn_files_teardown: what sn_files_setup and the tests made, undone.
+sn_files_teardown() {
+	sn_teardown
+	dyno_teardown
+}
+
+# sn_dyno SPACE DYNO [ATTACH OPTIONS]: a sleeper attached as DYNO; its pid
+# in SN_PID, its address in ADDR.
+sn_dyno() {
+	local space=$1 name=$2
+	shift 2
+	sn_sleeper
+	# shellcheck disable=SC2034 # ADDR is read by the test files
+	ADDR=$(space-net attach "$space" "$name" --pid "$SN_PID" "$@")
+}
