@@ -684,7 +684,7 @@ peer_locked(struct opts *o, int add)
 	if ((lock = lock_spaces(o->root)) == -1)
 		return EXIT_TEMPFAIL;
 	if ((rc = link_open(&sk)) == 0 && (rc = space_open(o, sk, &sp)) == 0 &&
-	    (rc = space_converge(sk, &sp, &ls)) == 0)
+	    (rc = space_converge(sk, &sp, &ls, 0)) == 0)
 		rc = add ? peer_add(sk, &sp, &ls, o->argv + 1) :
 		    peer_del(sk, &sp, &ls, o->argv[1]);
 	leases_free(&ls);
