@@ -28,7 +28,8 @@ strip --remove-section=.comment --remove-section=.note --strip-unneeded \
 	"$root"/usr/bin/* "$root"/usr/sbin/*
 gzip -9n "$root"/usr/share/man/man*/*
 find "$root" -path "$root/DEBIAN" -prune -o -type d -exec chmod 755 {} +
-# Library dependencies, as dh_shlibdeps finds them.
+# Library dependencies, as dh_shlibdeps finds them; space-net dlopen()s
+# libnftables, which no ELF header names, so it is named by hand.
 printf 'Source: dyno\n\nPackage: dyno\nArchitecture: any\n' >"$out/src/debian/control"
 deps=$(cd "$out/src" && dpkg-shlibdeps -O "$root"/usr/bin/* "$root"/usr/sbin/* 2>/dev/null |
 	sed -n 's/^shlibs:Depends=//p')
@@ -41,7 +42,7 @@ Version: $version
 Architecture: $arch
 Maintainer: dyno test <dynotest@example.org>
 Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)
-Depends: $deps, systemd | cron
+Depends: $deps, libnftables1, systemd | cron
 Section: admin
 Priority: optional
 Homepage: https://example.org/dyno
