@@ -87,12 +87,12 @@ endif
 PKGS_release      = inih libcurl libarchive libcrypto
 PKGS_logplexd     = inih libcurl gnutls
 PKGS_dyno-logs    = inih
-PKGS_dyno-route   = inih openssl
+PKGS_dyno-route   = inih openssl libnghttp2
 PKGS_dyno-cycle   = inih
 PKGS_space-net    = inih libnl-3.0 libnl-route-3.0 libnftables
 PKGS_dyno-build   = inih libcurl libarchive yaml-0.1
 PKGS_dyno-image   = inih libarchive libcrypto
-ALL_PKGS       = inih libcap-ng libseccomp libcurl gnutls openssl libnl-3.0 libnl-route-3.0
+ALL_PKGS       = inih libcap-ng libseccomp libcurl gnutls openssl libnl-3.0 libnl-route-3.0 libnghttp2
 
 # Deferred: on a fresh machine `deps` installs pkg-config and the -dev
 # packages after this file is read.
@@ -104,11 +104,11 @@ ALL_LDFLAGS    = $(SAN_LDFLAGS) $(HARDEN_LDFLAGS) $(LDFLAGS)
 # Debian packages: to build, to test, to benchmark.
 DEPS_BUILD     = gcc make pkg-config libcap-ng-dev libseccomp-dev libnl-3-dev \
                  libnl-route-3-dev libcurl4-openssl-dev libinih-dev libgnutls28-dev \
-                 libssl-dev libarchive-dev libnftables-dev libyaml-dev
+                 libssl-dev libarchive-dev libnftables-dev libyaml-dev libnghttp2-dev
 DEPS_TEST      = bats bats-assert bats-support mandoc shellcheck curl python3 procps \
                  psmisc iproute2 util-linux zsh bash-completion rsyslog nftables \
                  netcat-openbsd openssl bsdextrautils user-mode-linux kmod attr \
-                 git openssh-server openssh-client umoci skopeo
+                 git openssh-server openssh-client umoci skopeo nghttp2-client
 DEPS_BENCH     = ruby-foreman time bc hyperfine wrk haproxy nginx-light rsyslog bubblewrap \
                  crun runc podman
 
