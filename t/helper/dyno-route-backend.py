@@ -35,13 +35,13 @@ def read_head(f):
 def read_body(f, headers):
     te = headers.get("transfer-encoding", "")
     if "chunked" in te.lower():
-        body = b""
+        body = bytearray()      # not bytes: += on bytes is quadratic
         while True:
             size = int(f.readline().split(b";")[0], 16)
             if size == 0:
                 while f.readline() not in (b"\r\n", b""):
                     pass
-                return body
+                return bytes(body)
             body += f.read(size)
             f.readline()
     n = int(headers.get("content-length", "0"))
