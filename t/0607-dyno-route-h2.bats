@@ -165,3 +165,13 @@ print(hashlib.sha1(b[:n]).hexdigest())' "$1"
 @test "window over 2^31-1: GOAWAY FLOW_CONTROL_ERROR" { h2_start bulk; run h2_raw window; assert_line 'goaway code=3'; }
 @test "header list over 64 KiB: that stream reset, the next answered" { h2_start bulk; run h2_raw bighdr; assert_line --regexp '^rst 1 code='; assert_line 'end 3'; }
 @test "stream 101 of 100: refused" { h2_start hang; run h2_raw toomany; assert_line --regexp '^(rst 203 code=(1|7)|goaway 0 code=1)$'; }
+
+@test "Expect: 100-continue: an interim 100, then the answer" {
+	h2_start bulk
+	head -c 100000 /dev/urandom >"$DYNO_TEST_DIR/up"
+	sum=$(sha1sum <"$DYNO_TEST_DIR/up" | cut -d' ' -f1)
+	run --separate-stderr h2_curl --http2 -v -H 'Expect: 100-continue' \
+		--data-binary "@$DYNO_TEST_DIR/up" "$(h2_url /up)"
+	assert_output "len=100000 sha1=$sum"
+	[[ $stderr == *"< HTTP/2 100"* ]]
+}

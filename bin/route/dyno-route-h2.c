@@ -277,8 +277,15 @@ write_head(struct conn *c, const char *p, size_t n)
 		errno = EPIPE;
 		return -1;
 	}
+	/* The router's own 100 Continue: an interim HEADERS. */
+	if (m.status == 100) {
+		(void)nghttp2_submit_headers(st->h->s, NGHTTP2_FLAG_NONE, st->id,
+		    NULL, &(nghttp2_nv){ (uint8_t *)":status", (uint8_t *)"100",
+		    7, 3, NGHTTP2_NV_FLAG_NONE }, 1, NULL);
+		return hl;
+	}
 	if (m.status < 200)
-		return hl;	/* the router's own 100 Continue */
+		return hl;
 	if (submit_head(st, &m, !(c->is_head || m.status == 204 ||
 	    m.status == 304)) == -1) {
 		errno = EPIPE;
