@@ -95,7 +95,7 @@ PKGS_release      = inih libcurl libarchive libcrypto jansson
 PKGS_dyno-slugd   = inih
 PKGS_logplexd     = inih libcurl gnutls
 PKGS_dyno-logs    = inih
-PKGS_dyno-route   = inih openssl
+PKGS_dyno-route   = inih openssl libnghttp2
 PKGS_dyno-cycle   = inih
 # libnftables is dlopen'ed when rules change (space-net-nft.c): not linked.
 PKGS_space-net    = inih libnl-3.0 libnl-route-3.0
@@ -105,7 +105,7 @@ PKGS_dyno-agent   = inih libcurl jansson
 PKGS_dyno-domains = inih libcrypto
 PKGS_dyno-certs   = inih libcrypto
 ALL_PKGS       = inih libcap-ng libseccomp libcurl gnutls openssl libnl-3.0 libnl-route-3.0 \
-                 jansson
+                 jansson libnghttp2
 
 # Deferred: on a fresh machine `deps` installs pkg-config and the -dev
 # packages after this file is read.
@@ -118,11 +118,11 @@ ALL_LDFLAGS    = $(SAN_LDFLAGS) $(HARDEN_LDFLAGS) $(LDFLAGS)
 DEPS_BUILD     = gcc make pkg-config libcap-ng-dev libseccomp-dev libnl-3-dev \
                  libnl-route-3-dev libcurl4-openssl-dev libinih-dev libgnutls28-dev \
                  libssl-dev libarchive-dev libnftables-dev libyaml-dev \
-                 libjansson-dev
+                 libjansson-dev libnghttp2-dev
 DEPS_TEST      = bats bats-assert bats-support mandoc shellcheck curl python3 procps \
                  psmisc iproute2 util-linux zsh bash-completion rsyslog nftables \
                  netcat-openbsd openssl bsdextrautils user-mode-linux kmod attr etcd-server \
-                 git openssh-server openssh-client umoci skopeo
+                 git openssh-server openssh-client umoci skopeo nghttp2-client
 DEPS_BENCH     = ruby-foreman time bc hyperfine wrk haproxy nginx-light rsyslog bubblewrap \
                  crun runc podman
 

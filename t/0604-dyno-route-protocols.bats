@@ -154,7 +154,7 @@ PY
 		--tls-cert "$d/a.example.crt" --tls-key "$d/a.example.key" \
 		--tls-cert "$d/b.example.crt" --tls-key "$d/b.example.key"
 	for h in a.example b.example; do
-		run --separate-stderr curl -sS -v --cacert "$d/$h.crt" \
+		run --separate-stderr curl -sS -v --http1.1 --cacert "$d/$h.crt" \
 			--resolve "$h:$tport:127.0.0.1" "https://$h:$tport/secure"
 		assert_success
 		assert_line "X-Forwarded-Proto: https"

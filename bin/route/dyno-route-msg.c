@@ -238,8 +238,11 @@ response_framing(struct conn *c, const struct http_msg *m)
 		c->resp_body = B_NONE;
 	else if (m->flags & HF_CHUNKED) {
 		c->resp_body = B_CHUNKED;
-		/* HTTP/1.0 has no chunks: decode, end by closing. */
-		c->dechunk = c->minor == 0;
+		/*
+		 * HTTP/1.0 has no chunks: decode, end by closing; HTTP/2 has
+		 * DATA frames: decode, end with END_STREAM.
+		 */
+		c->dechunk = c->minor == 0 || c->sio != NULL;
 	} else if (m->flags & HF_TE)
 		c->resp_body = B_CLOSE;
 	else if (m->flags & HF_CLEN)
@@ -483,6 +486,7 @@ msg_log(struct logclient *lc, const struct conn *c, const char *code,
 	ln_u64(&l, (uint64_t)ri->status);
 	ln_str(&l, " bytes=");
 	ln_u64(&l, ri->bytes);
-	ln_str(&l, c->l->tls ? " protocol=https" : " protocol=http");
+	ln_str(&l, c->sio != NULL ? " protocol=http2" : c->l->tls ?
+	    " protocol=https" : " protocol=http");
 	logclient_send(lc, c->app->name, "heroku", "router", l.p, l.n);
 }

@@ -64,8 +64,12 @@ proxy_close(struct worker *w, struct conn *c)
 		c->app->inflight--;
 	c->app = NULL;
 	pool_release(w, c, 0);
-	evloop_del_fd(w->ev, c->fd);
-	close(c->fd);
+	if (c->sio != NULL)
+		c->sio->end(c, 0);	/* a no-op once it ended whole */
+	else {
+		evloop_del_fd(w->ev, c->fd);
+		close(c->fd);
+	}
 	c->closed = 1;
 }
 
@@ -74,6 +78,8 @@ cl_read(struct conn *c, char *p, size_t n)
 {
 	int r;
 
+	if (c->sio != NULL)
+		return c->sio->read(c, p, n);
 	if (c->ssl == NULL)
 		return read(c->fd, p, n);
 	if ((r = SSL_read(c->ssl, p, (int)n)) > 0)
@@ -98,6 +104,8 @@ cl_write(struct conn *c, const char *p, size_t n)
 {
 	int r;
 
+	if (c->sio != NULL)
+		return c->sio->write(c, p, n);
 	if (c->ssl == NULL)
 		return send(c->fd, p, n, MSG_NOSIGNAL);
 	if ((r = SSL_write(c->ssl, p, (int)n)) > 0)
@@ -171,7 +179,9 @@ static void
 end_response(struct worker *w, struct conn *c)
 {
 	finish_request(w, c, 1);
-	if (c->keep && c->req_done && !w->draining && !c->cin_eof)
+	/* An HTTP/2 stream carries one request. */
+	if (c->keep && c->sio == NULL && c->req_done && !w->draining &&
+	    !c->cin_eof)
 		next_request(w, c);
 	else
 		proxy_transition(c, CE_CLOSE);
@@ -786,6 +796,13 @@ drain(struct worker *w, struct conn *c)
 	c->cin.off = c->cin.len = 0;
 	if (c->down.off != c->down.len || c->sdown.n > 0)
 		return 0;
+	/* A stream ends with END_STREAM, or RST_STREAM when cut (H18...). */
+	if (c->sio != NULL) {
+		c->sio->end(c, c->resp != R_BODY);
+		c->shut = 1;
+		proxy_close(w, c);
+		return 0;
+	}
 	if (!c->shut) {
 		if (c->ssl != NULL)
 			(void)SSL_shutdown(c->ssl);
@@ -849,7 +866,9 @@ update_events(struct worker *w, struct conn *c)
 	if (((c->down.off != c->down.len || c->sdown.n > 0) && c->wblocked) ||
 	    c->ssl_wantw)
 		want |= EPOLLOUT;
-	if (want != c->events && evloop_mod_fd(w->ev, c->fd, want) == 0)
+	/* An HTTP/2 stream has no socket: its session wakes it. */
+	if (c->sio == NULL && want != c->events &&
+	    evloop_mod_fd(w->ev, c->fd, want) == 0)
 		c->events = want;
 	if (b == NULL)
 		return;

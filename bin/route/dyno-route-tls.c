@@ -210,6 +210,26 @@ tls_sni_tick(struct tls *t, struct apps *a, const char *root)
 		sni_reload(t->sni, a, root);
 }
 
+/*
+ * ALPN: h2 when the client offers it, else http/1.1; a client offering
+ * neither goes on without ALPN (HTTP/1.x, as before ALPN).
+ */
+static int
+alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char ours[] = "\x02h2\x08http/1.1";
+	unsigned char *sel;
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto(&sel, outlen, ours, sizeof(ours) - 1, in,
+	    inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
 static SSL_CTX *
 ctx_new(struct tls *t, const char *cert, const char *key, char *err,
     size_t errlen)
@@ -229,6 +249,7 @@ ctx_new(struct tls *t, const char *cert, const char *key, char *err,
 	}
 	SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
 	SSL_CTX_set_tlsext_servername_arg(ctx, t);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb, NULL);
 	return ctx;
 bad:
 	SSL_CTX_free(ctx);
@@ -289,4 +310,34 @@ tls_accept(struct tls *t, int fd)
 	}
 	SSL_set_accept_state(ssl);
 	return ssl;
+}
+
+int
+tls_handshake(void *ssl, int *wantw)
+{
+	int r;
+
+	*wantw = 0;
+	ERR_clear_error();
+	if ((r = SSL_do_handshake(ssl)) == 1)
+		return 1;
+	switch (SSL_get_error(ssl, r)) {
+	case SSL_ERROR_WANT_WRITE:
+		*wantw = 1;
+		return 0;
+	case SSL_ERROR_WANT_READ:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int
+tls_alpn_h2(void *ssl)
+{
+	const unsigned char *p;
+	unsigned int n;
+
+	SSL_get0_alpn_selected(ssl, &p, &n);
+	return n == 2 && memcmp(p, "h2", 2) == 0;
 }

@@ -129,11 +129,43 @@ conn_free(struct worker *w, struct conn *c)
 		evloop_stop(w->ev);
 }
 
+/*
+ * The TLS handshake, before any request byte: ALPN then says whether the
+ * connection speaks HTTP/2 or HTTP/1.x.  1 when it is over.
+ */
+static int
+handshake(struct worker *w, struct conn *c)
+{
+	uint32_t want = EPOLLIN;
+	int r, wantw;
+
+	if ((r = tls_handshake(c->ssl, &wantw)) == 0) {
+		if (wantw)
+			want |= EPOLLOUT;
+		if (want != c->events && evloop_mod_fd(w->ev, c->fd,
+		    want) == 0)
+			c->events = want;
+		return 0;
+	}
+	c->hs_done = 1;
+	c->rready = 1;
+	if (r == -1 || (tls_alpn_h2(c->ssl) && h2_start(w, c) == -1)) {
+		proxy_close(w, c);
+		return 1;
+	}
+	return 1;
+}
+
 /* Move c's bytes as far as they go; free it once it is closed. */
 static void
 service(struct worker *w, struct conn *c)
 {
-	if (proxy_pump(w, c))
+	/* A stream's bytes may wake its connection (frames to send). */
+	if (c->sio != NULL)
+		c = h2_stream_pump(w, c);
+	if (c->ssl != NULL && !c->hs_done && !c->closed && !handshake(w, c))
+		return;
+	if (c->h2 != NULL ? h2_pump(w, c) : proxy_pump(w, c))
 		conn_free(w, c);
 }
 
@@ -449,6 +481,7 @@ timeout_head(struct worker *w, struct conn *c, uint64_t now)
 	c->last_active = now;
 }
 
+/* c's timeouts (a client connection's, or an HTTP/2 stream's). */
 static void
 timeout_conn(struct worker *w, struct conn *c, uint64_t now)
 {
@@ -482,7 +515,6 @@ timeout_conn(struct worker *w, struct conn *c, uint64_t now)
 			proxy_close(w, c);
 		break;
 	}
-	service(w, c);
 }
 
 static void
@@ -498,9 +530,11 @@ sweep(struct evloop *ev, void *arg)
 			c->ri.status = 0;
 			proxy_log_done(w, c, "H24", NULL, NULL);
 			proxy_close(w, c);
-			service(w, c);
-		} else
+		} else if (c->h2 != NULL)
+			h2_sweep(w, c, now, timeout_conn);
+		else
 			timeout_conn(w, c, now);
+		service(w, c);
 	}
 	pool_sweep(w, now);
 	tls_sni_tick(w->wc->tls, w->apps, w->conf->root);
@@ -526,7 +560,10 @@ start_drain(struct worker *w)
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
 		c->keep = 0;
-		if (c->state == C_HEAD && c->cin.off == c->cin.len) {
+		if (c->h2 != NULL) {
+			h2_drain(w, c);
+			service(w, c);
+		} else if (c->state == C_HEAD && c->cin.off == c->cin.len) {
 			proxy_close(w, c);
 			service(w, c);
 		}

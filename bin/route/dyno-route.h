@@ -126,6 +126,13 @@ int	sni_due(const struct sni *s, time_t now);
  * another app's); -1 no app has the name; -2 OpenSSL refused it.
  */
 int	sni_use(struct sni *s, void *ssl, const char *host);
+/*
+ * Go on with ssl's handshake: 1 done, 0 not yet (*wantw when it waits to
+ * write), -1 failed.
+ */
+int	tls_handshake(void *ssl, int *wantw);
+/* Whether the handshake chose HTTP/2 by ALPN. */
+int	tls_alpn_h2(void *ssl);
 
 /*
  * ---- a worker: the types its files share ----
@@ -241,10 +248,30 @@ struct spipe {
 	int		 broken;	/* no pipe could be made: buffers only */
 };
 
+/*
+ * The client side of a conn that is an HTTP/2 stream rather than a
+ * socket (dyno-route-h2.c): read and write behave as on a non-blocking
+ * socket (-1 with EAGAIN, or EPIPE once the stream is gone; read 0 when
+ * the client reset it); end says the response is over, whole or cut.
+ */
+struct stream_io {
+	ssize_t	(*read)(struct conn *c, char *p, size_t n);
+	ssize_t	(*write)(struct conn *c, const char *p, size_t n);
+	void	(*end)(struct conn *c, int whole);
+};
+
+struct h2;
+struct h2s;
+
 struct conn {
-	int		 fd;
+	int		 fd;		/* -1 for an HTTP/2 stream */
 	struct worker	*w;		/* for its event handler */
 	void		*ssl;
+	int		 hs_done;	/* the TLS handshake is over */
+	/* HTTP/2: the connection's session; a stream's, its I/O */
+	struct h2	*h2;
+	struct h2s	*h2s;
+	const struct stream_io *sio;
 	struct listener	*l;
 	char		 ip[48];
 	struct buf	 cin, up, bin, down;
@@ -310,6 +337,26 @@ struct worker {
 
 /* Run one worker's loop until SIGTERM drains it; returns an exit code. */
 int	worker_run(struct worker_cfg *wc);
+
+/* ---- dyno-route-h2.c: HTTP/2 to clients ---- */
+
+/* A conn's timeout step (the worker's), run on each stream by h2_sweep. */
+typedef void h2_timeout_fn(struct worker *w, struct conn *c, uint64_t now);
+
+/* c finished a TLS handshake choosing h2: its session.  0, or -1. */
+int	h2_start(struct worker *w, struct conn *c);
+/*
+ * As proxy_pump for an HTTP/2 connection: 1 when c is closed (the caller
+ * frees it; its streams are gone with it), else 0.
+ */
+int	h2_pump(struct worker *w, struct conn *c);
+/* Pump one stream; returns its connection, for the caller to pump. */
+struct conn *h2_stream_pump(struct worker *w, struct conn *sc);
+/* Timeouts: each stream's by fn, the connection's idle one. */
+void	h2_sweep(struct worker *w, struct conn *c, uint64_t now,
+	    h2_timeout_fn *fn);
+/* SIGTERM: GOAWAY; the streams under way finish. */
+void	h2_drain(struct worker *w, struct conn *c);
 
 /* ---- dyno-route-proxy.c: the request/response core ---- */
 

@@ -6,8 +6,9 @@
 # hang (never answers), close (closes without answering), reset (half a
 # response then RST), badstatus, silent (first bytes then silence),
 # ws (WebSocket echo), slow (answers after 1.5 s), hop (a response whose
-# Connection header names X-Private), bulk (GET /N: N pattern bytes; a
-# body sent: its length and SHA-1).  It writes its port to PORTFILE once listening.
+# Connection header names X-Private), bulk (GET /N: N pattern bytes,
+# /chunked/N the same chunked, /hang never answers; a body sent: its length
+# and SHA-1).  It writes its port to PORTFILE once listening.
 import base64
 import hashlib
 import os
@@ -34,13 +35,13 @@ def read_head(f):
 def read_body(f, headers):
     te = headers.get("transfer-encoding", "")
     if "chunked" in te.lower():
-        body = b""
+        body = bytearray()      # not bytes: += on bytes is quadratic
         while True:
             size = int(f.readline().split(b";")[0], 16)
             if size == 0:
                 while f.readline() not in (b"\r\n", b""):
                     pass
-                return body
+                return bytes(body)
             body += f.read(size)
             f.readline()
     n = int(headers.get("content-length", "0"))
@@ -102,9 +103,21 @@ def answer(conn, f, lines, headers):
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
                          % (len(text), text))
             return True
-        n = int(lines[0].split()[1].lstrip("/") or "0")
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
+        path = lines[0].split()[1]
+        if path == "/hang":
+            threading.Event().wait()
         block = bytes(range(251)) * 261
+        if path.startswith("/chunked/"):
+            n = int(path[9:])
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            while n > 0:
+                k = min(n, len(block))
+                conn.sendall(b"%x\r\n%s\r\n" % (k, block[:k]))
+                n -= k
+            conn.sendall(b"0\r\n\r\n")
+            return True
+        n = int(path.lstrip("/") or "0")
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
         while n > 0:
             conn.sendall(block[:min(n, len(block))])
             n -= min(n, len(block))
