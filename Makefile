@@ -70,6 +70,9 @@ SRCDIR_dyno-build   = bin/build
 SRCDIR_dyno-image   = bin/image
 SRCDIR_dyno-domains = bin/certs
 SRCDIR_dyno-certs   = bin/certs
+# uacme's challenge hook for dyno-certs' ACM (bin/certs/dyno-acm-hook.c).
+TOOLS         += dyno-acm-hook
+SRCDIR_dyno-acm-hook = bin/certs
 SRC_DIRS       = $(sort $(foreach t,$(TOOLS),$(SRCDIR_$(t))))
 $(foreach t,$(TOOLS),$(if $(wildcard $(SRCDIR_$(t))/$(t).c),,\
   $(error $(SRCDIR_$(t))/$(t).c: missing: the main file of $(t))))
@@ -96,6 +99,7 @@ PKGS_dyno-build   = inih libcurl libarchive yaml-0.1
 PKGS_dyno-image   = inih libarchive libcrypto
 PKGS_dyno-domains = inih libcrypto
 PKGS_dyno-certs   = inih libcrypto
+PKGS_dyno-acm-hook = inih
 ALL_PKGS       = inih libcap-ng libseccomp libcurl gnutls openssl libnl-3.0 libnl-route-3.0
 
 # Deferred: on a fresh machine `deps` installs pkg-config and the -dev
