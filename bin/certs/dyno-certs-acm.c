@@ -274,6 +274,28 @@ uacme_exec(const struct conf *c, char **argv, char *out, size_t size)
 	return WEXITSTATUS(st);
 }
 
+/*
+ * The value of the last "key": "..." in text (uacme prints JSON pretty or
+ * not), just after its opening quote; NULL when there is none.
+ */
+static const char *
+json_last(const char *text, const char *key)
+{
+	const char *p, *v, *last = NULL;
+	size_t kl = strlen(key);
+
+	for (p = text; (p = strstr(p, key)) != NULL; p += kl) {
+		v = p + kl;
+		v += strspn(v, " \t\r\n");
+		if (*v++ != ':')
+			continue;
+		v += strspn(v, " \t\r\n");
+		if (*v == '"')
+			last = v + 1;
+	}
+	return last;
+}
+
 /* Copy a JSON string value at p (after the quote) into buf, unescaped. */
 static void
 json_str(const char *p, char *buf, size_t size)
@@ -300,8 +322,7 @@ uacme_reason(const char *out, char *why, size_t size)
 	char type[64] = "", detail[REASON_MAX];
 	static const char urn[] = "urn:ietf:params:acme:error:";
 
-	for (p = out; (p = strstr(p, "\"detail\":\"")) != NULL; p++)
-		d = p + 10;
+	d = json_last(out, "\"detail\"");
 	for (p = out; (p = strstr(p, urn)) != NULL; p++)
 		t = p + sizeof(urn) - 1;
 	if (d != NULL) {
@@ -366,9 +387,13 @@ acm_account(struct acm_run *r)
 	if (r->c->acm_contact[0] != '\0')
 		argv[n++] = (char *)r->c->acm_contact;
 	argv[n] = NULL;
-	/* 0 registered now; 1 the key's account exists already. */
+	/*
+	 * 0 registered now.  uacme 1.7 exits 2 for an account the server
+	 * knows already, saying so: that is the account we want.  Asking
+	 * every run keeps a server that forgot us (pebble restarts) working.
+	 */
 	rc = uacme_exec(r->c, argv, out, sizeof(out));
-	if (rc == 0 || rc == 1) {
+	if (rc == 0 || (rc == 2 && strstr(out, "ccount already exists"))) {
 		r->account = 1;
 		return 0;
 	}

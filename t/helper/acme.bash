@@ -94,7 +94,7 @@ acme_setup() {
 	cat >"$DYNO_CONF" <<-CONF
 	[acm]
 	directory = https://127.0.0.1:$ACME_PORT/dir
-	contact = mailto:admin@example.test
+	contact = admin@example.test
 	retry = 1s
 	attempts = 2
 	timeout = 60s
