@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* dyno-acm-hook: uacme's challenge hook; HTTP-01 answers into the router's store. */
+/* dyno-acm-hook: uacme's hook; HTTP-01 answers into the router's store. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

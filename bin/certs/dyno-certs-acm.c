@@ -71,14 +71,18 @@ static const struct {
  * a run that died half-way (the lock is ours now): it is begun again.
  * Failed waits for REFRESH: no timer ever takes it out.
  */
+#define W	AS_WAITING
+#define P	AS_INPROGRESS
 static const signed char acm_next[AS_N][AE_N] = {
-	/*		   START          ISSUED  RETRY       GIVEUP     REFRESH */
-	[AS_WAITING] =    { AS_INPROGRESS, -1,     -1,         -1,        AS_WAITING },
-	[AS_INPROGRESS] = { AS_INPROGRESS, AS_OK,  AS_FAILING, AS_FAILED, AS_WAITING },
-	[AS_OK] =         { AS_INPROGRESS, -1,     -1,         -1,        AS_WAITING },
-	[AS_FAILING] =    { AS_INPROGRESS, -1,     -1,         -1,        AS_WAITING },
-	[AS_FAILED] =     { -1,            -1,     -1,         -1,        AS_WAITING },
+	/*		    START ISSUED  RETRY       GIVEUP     REFRESH */
+	[AS_WAITING] =	  { P,    -1,     -1,         -1,        W },
+	[AS_INPROGRESS] = { P,    AS_OK,  AS_FAILING, AS_FAILED, W },
+	[AS_OK] =	  { P,    -1,     -1,         -1,        W },
+	[AS_FAILING] =	  { P,    -1,     -1,         -1,        W },
+	[AS_FAILED] =	  { -1,   -1,     -1,         -1,        W },
 };
+#undef W
+#undef P
 
 struct acm_dom {
 	char		 name[CERTSTORE_DOMAIN_MAX + 1];
@@ -451,8 +455,8 @@ acm_install(struct acm_run *r, const char *app, const char *domain,
 
 	snprintf(name, sizeof(name), "acm-%s", domain);
 	if (state_pathf(cp, sizeof(cp), "%s/%s/cert.pem", r->acmedir,
-	    domain) == -1 || state_pathf(kp, sizeof(kp), "%s/private/%s/key.pem",
-	    r->acmedir, domain) == -1 ||
+	    domain) == -1 || state_pathf(kp, sizeof(kp),
+	    "%s/private/%s/key.pem", r->acmedir, domain) == -1 ||
 	    state_read(cp, CERTSTORE_PEM_MAX, &chain, &cl) == -1 ||
 	    state_read(kp, CERTSTORE_PEM_MAX, &key, &kl) == -1) {
 		snprintf(why, size, "uacme's certificate: %s", strerror(errno));
@@ -517,7 +521,8 @@ acm_due(const struct conf *c, const char *app, const struct acm_dom *d,
 	case AS_OK:
 		break;
 	}
-	if (snprintf(name, sizeof(name), "acm-%s", d->name) >= (int)sizeof(name))
+	if (snprintf(name, sizeof(name), "acm-%s", d->name) >=
+	    (int)sizeof(name))
 		return 1;
 	if (certstore_info(c->root, app, name, &ci, err, sizeof(err)) == -1)
 		return 1;
@@ -749,7 +754,8 @@ acm_auto(const struct conf *c, const char *app, const char *verb)
 		    (state_remove_tree(state) == -1 && errno != ENOENT))
 			diag_die_errno(EXIT_CANTCREAT, "%s", path);
 	} else {
-		if (strcmp(verb, "on") == 0 && (state_mkdirs(state, 0755) == -1 ||
+		if (strcmp(verb, "on") == 0 &&
+		    (state_mkdirs(state, 0755) == -1 ||
 		    state_replace(path, "", 0, 0644, STATE_FSYNC) == -1))
 			diag_die_errno(EXIT_CANTCREAT, "%s", path);
 		if (!acm_enabled(c, app)) {
@@ -788,14 +794,15 @@ acm_show(const struct conf *c, const char *app, int always)
 	if (certstore_domains_read(c->root, app, &ds, err, sizeof(err)) == -1)
 		diag_die(EXIT_NOINPUT, "%s", err);
 	printf("%s=== Automated Certificate Management is enabled on %s\n"
-	    "%-32s %-12s %-24s %s\n", always ? "" : "\n", app, "Domain", "Status", "Next Attempt",
-	    "Reason");
+	    "%-32s %-12s %-24s %s\n", always ? "" : "\n", app, "Domain",
+	    "Status", "Next Attempt", "Reason");
 	for (i = 0; i < ds.n; i++) {
 		dom_load(c, app, ds.v[i], &d);
 		if (d.st == AS_FAILING)
 			fmt_time(d.next, when, sizeof(when));
 		printf("%-32s %-12s %-24s %s\n", d.name, st_names[d.st].label,
-		    d.st == AS_FAILING ? when : "-", d.error[0] ? d.error : "-");
+		    d.st == AS_FAILING ? when : "-",
+		    d.error[0] ? d.error : "-");
 		failed |= d.st == AS_FAILED;
 		failing |= d.st == AS_FAILING;
 	}

@@ -21,7 +21,8 @@ acme_reply(struct conn *c, int status, const char *reason, const char *body,
 	    "no-store\r\nConnection: close\r\n\r\n", status, reason, len);
 	c->ri.status = status;
 	c->keep = 0;
-	if (hl < 0 || buf_reserve(&c->down, (size_t)hl + len, 2 * HEAD_MAX) == -1)
+	if (hl < 0 ||
+	    buf_reserve(&c->down, (size_t)hl + len, 2 * HEAD_MAX) == -1)
 		return;
 	buf_append(&c->down, head, (size_t)hl);
 	if (!c->is_head)

@@ -53,10 +53,12 @@ test_store(void)
 	snprintf(path, sizeof(path), "%s/%s/tok", dir, ACMECHAL_DIR);
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644, "mode 0644");
 	is_int(acmechal_put(dir, "tok", "tok.a/b"), -1, "bad answer refused");
-	is_int(acmechal_put(dir, "../tok", "../tok.a"), -1, "bad token refused");
+	is_int(acmechal_put(dir, "../tok", "../tok.a"), -1,
+	    "bad token refused");
 	is_int(acmechal_read(dir, "nope", 4, &d, &len), -1, "missing token");
 	is_int(errno, ENOENT, "ENOENT");
-	is_int(acmechal_read(dir, "..", 2, &d, &len), -1, "\"..\" read refused");
+	is_int(acmechal_read(dir, "..", 2, &d, &len), -1,
+	    "\"..\" read refused");
 	is_int(errno, EINVAL, "EINVAL");
 	/* A link planted in the store never leads out of it. */
 	snprintf(path, sizeof(path), "%s/%s/link", dir, ACMECHAL_DIR);
