@@ -117,6 +117,8 @@ DEPS_TEST      = bats bats-assert bats-support mandoc shellcheck curl python3 pr
                  psmisc iproute2 util-linux zsh bash-completion rsyslog nftables \
                  netcat-openbsd openssl bsdextrautils user-mode-linux kmod attr \
                  git openssh-server openssh-client umoci skopeo
+# ACM: uacme runs it (also at run time), pebble is the test ACME server.
+DEPS_TEST     += uacme pebble
 DEPS_BENCH     = ruby-foreman time bc hyperfine wrk haproxy nginx-light rsyslog bubblewrap \
                  crun runc podman
 
@@ -289,6 +291,8 @@ install: all
 	$(INSTALL) -m 644 share/sysusers.d/dyno.conf $(DESTDIR)$(SYSUSERSDIR)/dyno.conf
 	$(REWRITE) share/cron.d/dyno-cycle >$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle
 	chmod 644 $(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle
+	$(REWRITE) share/cron.d/dyno-certs-acm >$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-certs-acm
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-certs-acm
 	$(INSTALL) -m 644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
 
 .PHONY: uninstall
@@ -301,6 +305,7 @@ uninstall:
 		$(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(notdir $(UNITS))) \
 		$(DESTDIR)$(TMPFILESDIR)/dyno.conf $(DESTDIR)$(SYSUSERSDIR)/dyno.conf \
 		$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle \
+		$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-certs-acm \
 		$(DESTDIR)$(DATADIR)/dyno.conf.example $(DESTDIR)$(DOCDIR)/LICENSE
 	rm -rf $(DESTDIR)$(DATADIR)/buildpacks
 	for m in $(MANPAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
