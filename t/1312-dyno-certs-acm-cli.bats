@@ -91,6 +91,10 @@ status_of() {
 	run --separate-stderr flock "$DYNO_ROOT/apps/myapp/acm/.lock" \
 		dyno-certs --acm-run myapp
 	assert_failure 75
+	run --separate-stderr flock "$DYNO_ROOT/apps/myapp/acm/.lock" \
+		dyno-certs myapp auto refresh
+	assert_failure 75
+	stderr_has 'an ACM run is under way'
 	dyno-domains myapp remove a.example.test >/dev/null
 	run --separate-stderr dyno-certs --acm-run myapp
 	assert_success

@@ -131,6 +131,22 @@ acm_enabled(const struct conf *c, const char *app)
 	    access(path, F_OK) == 0;
 }
 
+/*
+ * The app's ACM lock, without waiting: one run, or one auto on|off|refresh,
+ * at a time.  The fd to close, or -1 with errno (EWOULDBLOCK: held).
+ */
+static int
+acm_lock(const struct conf *c, const char *app)
+{
+	char path[PATH_MAX];
+
+	if (acm_path(path, sizeof(path), c, app, "") == -1 ||
+	    state_mkdirs(path, 0755) == -1 ||
+	    acm_path(path, sizeof(path), c, app, ACM_LOCK) == -1)
+		return -1;
+	return state_lock(path, 0);
+}
+
 /* One line of the state file, untrusted: a hand edit reads as Waiting. */
 static void
 dom_field(struct acm_dom *d, const char *k, const char *v)
@@ -636,15 +652,14 @@ static int
 acm_app(struct acm_run *r, const char *app)
 {
 	struct certstore_domains ds;
-	char path[PATH_MAX], err[512];
+	char err[512];
 	size_t i;
 	int lock;
 
 	if (!acm_enabled(r->c, app))
 		return 0;
-	if (acm_path(path, sizeof(path), r->c, app, ACM_LOCK) == -1 ||
-	    (lock = state_lock(path, 0)) == -1) {
-		diag_warn_errno("%s: %s", app, path);
+	if ((lock = acm_lock(r->c, app)) == -1) {
+		diag_warn_errno("%s: ACM lock", app);
 		return errno == EWOULDBLOCK ? EXIT_TEMPFAIL : EXIT_OSERR;
 	}
 	if (certstore_domains_read(r->c->root, app, &ds, err,
@@ -737,17 +752,11 @@ acm_refresh_all(const struct conf *c, const char *app)
 	return rc;
 }
 
-int
-acm_auto(const struct conf *c, const char *app, const char *verb)
+/* auto on|off|refresh under the lock: the files.  An exit code. */
+static int
+acm_switch(const struct conf *c, const char *app, const char *verb,
+    const char *path, const char *state)
 {
-	char path[PATH_MAX], state[PATH_MAX];
-	struct logclient *lc;
-	int rc;
-
-	check_app(c, app);
-	if (acm_path(path, sizeof(path), c, app, ACM_ENABLED) == -1 ||
-	    acm_path(state, sizeof(state), c, app, ACM_STATE) == -1)
-		diag_die(EXIT_USAGE, "%s: name too long", app);
 	if (strcmp(verb, "off") == 0) {
 		/* Installed certificates stay, and are served until removed. */
 		if ((unlink(path) == -1 && errno != ENOENT) ||
@@ -763,9 +772,33 @@ acm_auto(const struct conf *c, const char *app, const char *verb)
 			    "off: dyno-certs %s auto on", app, app);
 			return EXIT_NO;
 		}
-		if ((rc = acm_refresh_all(c, app)) != 0)
-			return rc;
+		return acm_refresh_all(c, app);
 	}
+	return 0;
+}
+
+int
+acm_auto(const struct conf *c, const char *app, const char *verb)
+{
+	char path[PATH_MAX], state[PATH_MAX];
+	struct logclient *lc;
+	int rc, lock;
+
+	check_app(c, app);
+	if (acm_path(path, sizeof(path), c, app, ACM_ENABLED) == -1 ||
+	    acm_path(state, sizeof(state), c, app, ACM_STATE) == -1)
+		diag_die(EXIT_USAGE, "%s: name too long", app);
+	/* A run under way would write its states over ours. */
+	if ((lock = acm_lock(c, app)) == -1) {
+		if (errno != EWOULDBLOCK)
+			diag_die_errno(EXIT_CANTCREAT, "%s: ACM lock", app);
+		diag_error("%s: an ACM run is under way: try again", app);
+		return EXIT_TEMPFAIL;
+	}
+	rc = acm_switch(c, app, verb, path, state);
+	close(lock);
+	if (rc != 0)
+		return rc;
 	lc = logclient_open(c->rundir);
 	logclient_sendf(lc, app, "app", "api", "Automated certificate "
 	    "management %s", strcmp(verb, "on") == 0 ? "enabled" :
