@@ -75,6 +75,9 @@ SRCDIR_dyno-image   = bin/image
 SRCDIR_dyno-agent   = bin/cluster
 SRCDIR_dyno-domains = bin/certs
 SRCDIR_dyno-certs   = bin/certs
+# uacme's challenge hook for dyno-certs' ACM (bin/certs/dyno-acm-hook.c).
+TOOLS         += dyno-acm-hook
+SRCDIR_dyno-acm-hook = bin/certs
 SRC_DIRS       = $(sort $(foreach t,$(TOOLS),$(SRCDIR_$(t))))
 $(foreach t,$(TOOLS),$(if $(wildcard $(SRCDIR_$(t))/$(t).c),,\
   $(error $(SRCDIR_$(t))/$(t).c: missing: the main file of $(t))))
@@ -104,6 +107,7 @@ PKGS_dyno-image   = inih libarchive libcrypto
 PKGS_dyno-agent   = inih libcurl jansson
 PKGS_dyno-domains = inih libcrypto
 PKGS_dyno-certs   = inih libcrypto
+PKGS_dyno-acm-hook = inih
 ALL_PKGS       = inih libcap-ng libseccomp libcurl gnutls openssl libnl-3.0 libnl-route-3.0 \
                  jansson libnghttp2
 
@@ -123,6 +127,8 @@ DEPS_TEST      = bats bats-assert bats-support mandoc shellcheck curl python3 pr
                  psmisc iproute2 util-linux zsh bash-completion rsyslog nftables \
                  netcat-openbsd openssl bsdextrautils user-mode-linux kmod attr etcd-server \
                  git openssh-server openssh-client umoci skopeo nghttp2-client
+# ACM: uacme runs it (also at run time), pebble is the test ACME server.
+DEPS_TEST     += uacme pebble
 DEPS_BENCH     = ruby-foreman time bc hyperfine wrk haproxy nginx-light rsyslog bubblewrap \
                  crun runc podman
 
@@ -296,6 +302,8 @@ install: all
 	$(INSTALL) -m 644 share/sysusers.d/dyno.conf $(DESTDIR)$(SYSUSERSDIR)/dyno.conf
 	$(REWRITE) share/cron.d/dyno-cycle >$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle
 	chmod 644 $(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle
+	$(REWRITE) share/cron.d/dyno-certs-acm >$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-certs-acm
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-certs-acm
 	$(INSTALL) -m 644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
 
 .PHONY: uninstall
@@ -308,6 +316,7 @@ uninstall:
 		$(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(notdir $(UNITS))) \
 		$(DESTDIR)$(TMPFILESDIR)/dyno.conf $(DESTDIR)$(SYSUSERSDIR)/dyno.conf \
 		$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-cycle \
+		$(DESTDIR)$(SYSCONFDIR)/cron.d/dyno-certs-acm \
 		$(DESTDIR)$(DATADIR)/dyno.conf.example $(DESTDIR)$(DOCDIR)/LICENSE
 	rm -rf $(DESTDIR)$(DATADIR)/buildpacks
 	for m in $(MANPAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done

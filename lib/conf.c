@@ -103,6 +103,14 @@ static const struct key keys[] = {
 	STR("cluster", "log_addr", cluster_log_addr),
 	/* Host N takes the Nth /24 of every space (space-net(8)). */
 	UINT("cluster", "index", cluster_index, 1, 255),
+	STR("acm", "directory", acm_directory),
+	STR("acm", "uacme", acm_uacme),
+	STR("acm", "hook", acm_hook),
+	STR("acm", "contact", acm_contact),
+	DUR("acm", "renew_before", acm_renew_before_ms),
+	DUR("acm", "retry", acm_retry_ms),
+	UINT("acm", "attempts", acm_attempts, 1, 100),
+	DUR("acm", "timeout", acm_timeout_ms),
 };
 
 /* heroku.md section 8.2; hard limit 2x for standard sizes, 1.2x above. */
@@ -184,6 +192,12 @@ conf_defaults(struct conf *c)
 	strcpy(c->build_size, "performance-m");
 	c->build_disk = 2 * GB;
 	strcpy(c->build_authorized_keys, "/root/.ssh/authorized_keys");
+	strcpy(c->acm_directory, CONF_ACM_DIRECTORY);
+	strcpy(c->acm_uacme, "uacme");
+	c->acm_renew_before_ms = 30 * 24 * 3600000ULL;
+	c->acm_retry_ms = 5 * 60000;
+	c->acm_attempts = 8;
+	c->acm_timeout_ms = 10 * 60000;
 	c->config_max = 64 * 1024;
 	c->release_timeout_ms = 3600000;
 	memcpy(c->sizes, default_sizes, sizeof(default_sizes));

@@ -10,6 +10,8 @@
 #define CONF_MAX_SIZES		24
 #define CONF_MAX_BACKOFF	12
 #define CONF_NAME_MAX		32
+/* RFC 8555 directory of Let's Encrypt's production service. */
+#define CONF_ACM_DIRECTORY	"https://acme-v02.api.letsencrypt.org/directory"
 
 /*
  * The router's TLS 1.2 ciphers by default: forward secret AEAD only
@@ -115,6 +117,16 @@ struct conf {
 	char		cluster_log_addr[128];	/* log_addr = (none) */
 	/* [cluster] (space-net: this host's share of each space) */
 	unsigned	cluster_index;		/* index = 0 (none: one host) */
+
+	/* [acm] (dyno-certs --acm-run) */
+	char		acm_directory[1024];	/* directory = Let's Encrypt's */
+	char		acm_uacme[PATH_MAX];	/* uacme = uacme (PATH) */
+	char		acm_hook[PATH_MAX];	/* hook = (dyno-acm-hook beside the tool) */
+	char		acm_contact[256];	/* contact = (none) */
+	uint64_t	acm_renew_before_ms;	/* renew_before = 30d */
+	uint64_t	acm_retry_ms;		/* retry = 5m, doubled each failure */
+	unsigned	acm_attempts;		/* attempts = 8, then Failed */
+	uint64_t	acm_timeout_ms;		/* timeout = 10m (one uacme run) */
 
 	struct dyno_size sizes[CONF_MAX_SIZES];
 	unsigned	nsizes;

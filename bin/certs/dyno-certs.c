@@ -11,6 +11,7 @@
 #include "certstore.h"
 #include "conf.h"
 #include "diag.h"
+#include "dyno-certs.h"
 #include "state.h"
 
 static struct conf conf;
@@ -19,7 +20,9 @@ static struct conf conf;
 	"usage: dyno-certs app\n" \
 	"       dyno-certs app add chain key [--name name]\n" \
 	"       dyno-certs app remove name\n" \
-	"       dyno-certs app info\n"
+	"       dyno-certs app info\n" \
+	"       dyno-certs app auto [on | off | refresh]\n" \
+	"       dyno-certs --acm-run [app ...]\n"
 
 static noreturn void
 usage(void)
@@ -38,6 +41,11 @@ help(void)
 	    "      --name=NAME      its name (default: its first DNS name)\n"
 	    "  remove NAME          remove the certificate NAME\n"
 	    "  info                 each certificate: names, issuer, validity\n"
+	    "  auto                 automated certificate management: each\n"
+	    "                       domain's status, last error, next attempt\n"
+	    "  auto on|off          turn it on or off\n"
+	    "  auto refresh         ask again for every domain (after Failed)\n"
+	    "  --acm-run [APP...]   issue, renew, retry what is due (cron, timer)\n"
 	    "\noptions:\n"
 	    "  -h, --help           this text\n", stdout);
 	exit(0);
@@ -140,7 +148,7 @@ certs_status(char **av)
 	}
 	free_certs(v, n);
 	certstore_domains_free(&d);
-	return fflush(stdout) == 0 ? 0 : EXIT_OSERR;
+	return acm_show(&conf, av[0], 0);
 }
 
 /* dyno-certs APP info: a block per certificate. */
@@ -262,10 +270,38 @@ struct cmd {
 	int		 takes_name;
 };
 
+static int
+certs_auto_on(char **av)
+{
+	return acm_auto(&conf, av[0], "on");
+}
+
+static int
+certs_auto_off(char **av)
+{
+	return acm_auto(&conf, av[0], "off");
+}
+
+static int
+certs_auto_refresh(char **av)
+{
+	return acm_auto(&conf, av[0], "refresh");
+}
+
+static int
+certs_auto_show(char **av)
+{
+	return acm_show(&conf, av[0], 1);
+}
+
 static const struct cmd cmds[] = {
 	{ "add", NULL, certs_add, 3, 3, 1 },
 	{ "remove", NULL, certs_remove, 2, 2, 0 },
 	{ "info", NULL, certs_info, 1, 1, 0 },
+	{ "auto", "on", certs_auto_on, 1, 1, 0 },
+	{ "auto", "off", certs_auto_off, 1, 1, 0 },
+	{ "auto", "refresh", certs_auto_refresh, 1, 1, 0 },
+	{ "auto", NULL, certs_auto_show, 1, 1, 0 },
 };
 
 static const struct cmd *
@@ -329,10 +365,13 @@ main(int argc, char *argv[])
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0))
 		help();
-	if (argc < 2 || argv[1][0] == '-')
+	if (argc < 2 || (argv[1][0] == '-' &&
+	    strcmp(argv[1], "--acm-run") != 0))
 		usage();
 	if (conf_load(&conf, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
+	if (strcmp(argv[1], "--acm-run") == 0)
+		return acm_run(&conf, argc - 2, argv + 2);
 	av[0] = argv[1];
 	if (argc == 2)
 		return certs_status(av);

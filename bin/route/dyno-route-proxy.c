@@ -306,6 +306,10 @@ dispatch(struct worker *w, struct conn *c, const struct http_msg *m, size_t hl)
 {
 	struct app *app;
 
+	if (acme_answer(w, c, m, hl)) {
+		proxy_transition(c, CE_CLOSE);
+		return;
+	}
 	c->ri.start_ms = w->now;
 	app = apps_lookup(w->apps, m->hostv, m->hostlen);
 	if (msg_request(c, m, hl, wall_ms()) == -1) {

@@ -140,7 +140,8 @@ int	tls_alpn_h2(void *ssl);
  * Calls go one way: dyno-route-worker.c (events, accept, timeouts,
  * signals) -> dyno-route-proxy.c (one connection's request and response)
  * -> dyno-route-pool.c (dyno connections), dyno-route-splice.c (pipes),
- * dyno-route-msg.c (heads, pages, log lines).  A lower file answers with
+ * dyno-route-acme.c (HTTP-01 answers), dyno-route-msg.c (heads, pages,
+ * log lines).  A lower file answers with
  * a result its caller acts on; the dyno sockets' event handler, the
  * worker's, reaches the pool as a pointer (worker.backend_ev).
  */
@@ -438,6 +439,17 @@ enum splice_res splice_down(struct worker *w, struct conn *c);
 int	splice_up(struct worker *w, struct conn *c);
 /* Close a pipe (a no-op when none was made). */
 void	splice_close(struct spipe *sp);
+
+/* ---- dyno-route-acme.c: HTTP-01 answers on plain HTTP ---- */
+
+/*
+ * Answer GET/HEAD /.well-known/acme-challenge/TOKEN from the challenge
+ * store (200 with the key authorization, 404 otherwise), before any Host
+ * lookup, consuming the head (hl bytes).  1 when answered (the caller
+ * closes c), 0 when the request is not one (TLS listeners never are).
+ */
+int	acme_answer(struct worker *w, struct conn *c, const struct http_msg *m,
+	    size_t hl);
 
 /* ---- dyno-route-msg.c: heads we write, pages, log lines ---- */
 
