@@ -102,6 +102,13 @@ void	tls_sni_reload(struct tls *t, struct apps *a, const char *root);
  * becomes valid (sni_due); cheap otherwise.  From the sweep timer.
  */
 void	tls_sni_tick(struct tls *t, struct apps *a, const char *root);
+/*
+ * Go on with ssl's handshake: 1 done, 0 not yet (*wantw when it waits to
+ * write), -1 failed.
+ */
+int	tls_handshake(void *ssl, int *wantw);
+/* Whether the handshake chose HTTP/2 by ALPN. */
+int	tls_alpn_h2(void *ssl);
 
 /* ---- dyno-route-sni.c: the apps' certificates by host name ---- */
 
@@ -126,13 +133,6 @@ int	sni_due(const struct sni *s, time_t now);
  * another app's); -1 no app has the name; -2 OpenSSL refused it.
  */
 int	sni_use(struct sni *s, void *ssl, const char *host);
-/*
- * Go on with ssl's handshake: 1 done, 0 not yet (*wantw when it waits to
- * write), -1 failed.
- */
-int	tls_handshake(void *ssl, int *wantw);
-/* Whether the handshake chose HTTP/2 by ALPN. */
-int	tls_alpn_h2(void *ssl);
 
 /*
  * ---- a worker: the types its files share ----
