@@ -31,7 +31,7 @@ complete_line() {
 
 @test "subcommands, apps, versions and keys" {
 	run complete_line release ''
-	assert_output $'config\ncreate\nfetch\nlabs\nlist\nmaintenance\nrollback\nshow'
+	assert_output $'config\ncreate\nfetch\nfollow\nlabs\nlist\nmaintenance\nrollback\nshow'
 	run complete_line release fetch ''
 	assert_output ''
 	run complete_line release show ''
