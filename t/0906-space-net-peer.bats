@@ -214,7 +214,7 @@ bad() {
 	refute_output --partial "dyno-$A"
 	peers common 172.16 1 2
 	dyno 1 common web.1 --app myapp --port 5000
-	hosts_teardown
+	hosts_clean
 	run hosts_leftovers
 	assert_output ''
 	run ip netns list

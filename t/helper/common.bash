@@ -65,6 +65,44 @@ wait_status() {
 	wait "$1" || status=$?
 }
 
+# resource_lock NAME: wait (at most 20 minutes) until this test alone uses
+# the fixed resource NAME (ports, link or namespace names a helper always
+# uses the same way), as make check runs several files at once; the lock
+# is held until resource_unlock NAME.  A child process holds it, so no
+# daemon the test starts inherits it.
+declare -gA RESOURCE_LOCKS
+resource_lock() {
+	local f="${DYNO_TEST_LOCKDIR:-/run/lock}/dynotest-$1.lock" fifo fd ans=
+	[ -z "${RESOURCE_LOCKS[$1]:-}" ] || return 0
+	fifo=$(mktemp -u "${BATS_TMPDIR:-/tmp}/dynotest-lock-XXXXXX")
+	mkfifo "$fifo" || return 1
+	exec {fd}<>"$fifo"
+	(
+		exec 3>&- 9>"$f" || exit 1
+		flock -w 1200 9 || exit 1
+		echo held >"$fifo"
+		exec sleep 3600
+	) &
+	RESOURCE_LOCKS[$1]=$!
+	read -r -t 1230 ans <&"$fd"
+	exec {fd}<&-
+	rm -f "$fifo"
+	if [ "$ans" != held ]; then
+		resource_unlock "$1"
+		echo "resource_lock: $1: not free after 20 minutes" >&2
+		return 1
+	fi
+}
+
+resource_unlock() {
+	local pid=${RESOURCE_LOCKS[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	RESOURCE_LOCKS[$1]=
+	return 0
+}
+
 # free_port: an unused TCP port on 127.0.0.1.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -5,7 +5,7 @@
 # shellcheck shell=bash
 
 # Client ports 23410, 23420, 23430; peers one above each (the 234x0 range
-# is this helper's alone).
+# is this helper's alone, and one test file at a time has it: resource_lock).
 ETCD_BASE=23400
 # The members' address: 127.0.0.1, or the test bridge's root address when
 # the hosts are network namespaces (helper/hosts.bash).
@@ -47,6 +47,7 @@ etcd_healthy() {
 # etcd_setup: the three members, healthy.  Skips without etcd.
 etcd_setup() {
 	require_cmd etcd etcdctl curl
+	resource_lock etcd || return 1
 	ETCD_DATA=$(mktemp -d /dev/shm/dynotest-etcd-XXXXXX)
 	local i
 	for i in 1 2 3; do etcd_member "$i"; done
@@ -66,7 +67,7 @@ etcd_teardown() {
 		[ -n "${ETCD_PIDS[i]:-}" ] && etcd_kill "$i"
 	done
 	[ -n "$ETCD_DATA" ] && rm -rf "$ETCD_DATA"
-	return 0
+	resource_unlock etcd
 }
 
 # ectl ARGS...: etcdctl on the test cluster.

@@ -25,8 +25,9 @@ HOSTS_SWITCH=dynotest-sw
 HOSTS_ROOT_ADDR=$HOSTS_NET.254
 HOSTS_MAX=9
 
-# hosts_setup N: skip unless root with ip(8); make hosts 1..N.  Leftovers
-# of a run that died (same names: tests hold /work/dynotest.lock) go first.
+# hosts_setup N: skip unless root with ip(8); make hosts 1..N, once no
+# other test file has them (resource_lock).  Leftovers of a run that died
+# (same names) go first.
 hosts_setup() {
 	local n=$1 i
 	require_root
@@ -35,6 +36,7 @@ hosts_setup() {
 		echo "hosts_setup: 1 to $HOSTS_MAX hosts" >&2
 		return 1
 	fi
+	resource_lock hosts || return 1
 	HOSTS_LOG="$DYNO_TEST_DIR/hosts.cleanup"
 	: >"$HOSTS_LOG"
 	hosts_remove_links
@@ -129,7 +131,16 @@ host_pids() {
 # host's namespace (only our tests put processes there), then remove the
 # namespaces (their links go with them) and the bridge.
 hosts_teardown() {
+	hosts_clean
+	resource_unlock hosts
+}
+
+# hosts_clean: every process, namespace and link of the hosts gone; the
+# names stay this test file's until hosts_teardown.
+hosts_clean() {
 	local kind what i
+	# the names are another test file's unless this one holds them
+	[ -n "${RESOURCE_LOCKS[hosts]:-}" ] || return 0
 	if [ -n "${HOSTS_LOG:-}" ] && [ -f "$HOSTS_LOG" ]; then
 		while read -r kind what; do
 			[ "$kind" = pid ] || continue
@@ -142,7 +153,6 @@ hosts_teardown() {
 		kill -9 $(host_pids "$i") 2>/dev/null || true
 	done
 	hosts_remove_links
-	return 0
 }
 
 # netns_pids PID: the other processes in PID's network namespace when it
