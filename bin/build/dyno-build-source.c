@@ -5,7 +5,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -17,6 +16,7 @@
 #include "diag.h"
 #include "dyno-build.h"
 #include "state.h"
+#include "urlget.h"
 
 /* What every member of an archive or folder must pass. */
 static const char *
@@ -419,67 +419,17 @@ source_is_url(const char *s)
 	    strncmp(s, "https://", 8) == 0 || strncmp(s, "file://", 7) == 0;
 }
 
-struct sink {
-	int		 fd;
-	uint64_t	 n, max;
-};
-
-static size_t
-sink_write(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct sink *s = arg;
-	size_t n = size * nmemb, off = 0;
-	ssize_t w;
-
-	if ((s->n += n) > s->max)
-		return 0;
-	while (off < n) {
-		if ((w = write(s->fd, p + off, n - off)) <= 0)
-			return 0;
-		off += (size_t)w;
-	}
-	return n;
-}
-
 /* GET url into fd (http, https and file only), at most max bytes. */
 int
 source_fetch_url(const char *url, int fd, uint64_t max, char *err,
     size_t errlen)
 {
-	struct sink s = { fd, 0, max };
-	char ebuf[CURL_ERROR_SIZE] = "";
-	CURL *h;
-	CURLcode rc;
+	struct urlget g = { .url = url, .fd = fd, .max = max,
+	    .agent = "dyno-build" };
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if ((h = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "%s: curl_easy_init failed", url);
+	if (urlget(&g, err, errlen) != URLGET_OK)
 		return -1;
-	}
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 600L);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "dyno-build");
-	rc = curl_easy_perform(h);
-	curl_easy_cleanup(h);
-	if (rc == CURLE_OK)
-		return lseek(fd, 0, SEEK_SET) == -1 ? -1 : 0;
-	if (s.n > max)
-		snprintf(err, errlen, "%s: over %llu MB", url,
-		    (unsigned long long)(max >> 20));
-	else
-		snprintf(err, errlen, "%s: %s", url,
-		    ebuf[0] ? ebuf : curl_easy_strerror(rc));
-	return -1;
+	return lseek(fd, 0, SEEK_SET) == -1 ? -1 : 0;
 }
 
 int
