@@ -74,6 +74,8 @@ setup(struct sink *s, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+	if (g->timeout > 0)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, g->timeout);
 	if (g->agent != NULL)
 		curl_easy_setopt(h, CURLOPT_USERAGENT, g->agent);
 	if (ca != NULL && *ca != '\0')

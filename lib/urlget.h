@@ -22,6 +22,7 @@ struct urlget {
 	int			 fd;		/* written from its offset */
 	uint64_t		 max;		/* bytes at most */
 	const char		*agent;		/* User-Agent */
+	long			 timeout;	/* seconds in all, or 0: none */
 	urlget_progress_fn	*progress;	/* or NULL */
 	void			*progress_arg;
 };

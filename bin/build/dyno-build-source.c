@@ -425,7 +425,7 @@ source_fetch_url(const char *url, int fd, uint64_t max, char *err,
     size_t errlen)
 {
 	struct urlget g = { .url = url, .fd = fd, .max = max,
-	    .agent = "dyno-build" };
+	    .agent = "dyno-build", .timeout = 600 };
 
 	if (urlget(&g, err, errlen) != URLGET_OK)
 		return -1;
