@@ -892,6 +892,29 @@ count_certs(const char *dir)
 	return n;
 }
 
+/*
+ * Remove the temp folders a crashed add or remove left in certs/: called
+ * under the store's lock, so none of them is in use.
+ */
+static void
+sweep_temps(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, ".tmp-", 5) != 0 ||
+		    state_pathf(path, sizeof(path), "%s/%s", dir,
+		    de->d_name) == -1)
+			continue;
+		(void)state_remove_tree(path);
+	}
+	closedir(d);
+}
+
 /* The pair into a fresh temp folder tmp inside certs. */
 static int
 write_temp(const char *certs, char *tmp, size_t tmplen, const char *chain,
@@ -952,6 +975,7 @@ install_locked(const char *root, const char *app, const char *name,
 		snprintf(err, errlen, "%s: %s", name, strerror(errno));
 		return -1;
 	}
+	sweep_temps(certs);
 	if (lstat(path, &st) == -1 && (n = count_certs(certs)) >= 0 &&
 	    n >= CERTSTORE_MAX_CERTS) {
 		snprintf(err, errlen, "app %s has %d certificates, the most "
@@ -1024,6 +1048,9 @@ certstore_remove(const char *root, const char *app, const char *name,
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 	} else
 		(void)state_remove_tree(tmp);
+	if (rc != -1 && state_pathf(path, sizeof(path), "%s/apps/%s/%s", root,
+	    app, CERTSTORE_CERTS_DIR) == 0)
+		sweep_temps(path);
 	close(lfd);
 	return rc;
 }

@@ -146,6 +146,24 @@ teardown() { dyno_teardown; }
 	[ ! -e "$DYNO_ROOT/apps/app-a/certs/main" ]
 }
 
+@test "certs: what a crashed add or remove left behind is swept by the next" {
+	dyno-domains app-a add www.a.test
+	certs_leaf "$D" one -1 30 www.a.test
+	dyno-certs app-a add "$D/one.chain" "$D/one.key" --name main
+	local c="$DYNO_ROOT/apps/app-a/certs"
+	mkdir -p "$c/.tmp-4242-deadbeef" "$c/.tmp-rm-4243/sub"
+	cp "$D/one.key" "$c/.tmp-4242-deadbeef/key.pem"
+	ln -s /etc "$c/.tmp-rm-4243/sub/etc"
+	dyno-certs app-a add "$D/one.chain" "$D/one.key" --name other
+	[ ! -e "$c/.tmp-4242-deadbeef" ] && [ ! -e "$c/.tmp-rm-4243" ]
+	[ -f /etc/passwd ]
+	mkdir "$c/.tmp-4244-cafecafe"
+	dyno-certs app-a remove other
+	[ ! -e "$c/.tmp-4244-cafecafe" ]
+	run ls -A "$c"
+	assert_output main
+}
+
 @test "certs: a stored file that leads outside the app is not read" {
 	dyno-domains app-a add www.a.test
 	certs_leaf "$D" ok -1 30 www.a.test
