@@ -805,6 +805,7 @@ watch_reset(struct watch *w, const char *key, int prefix, char *err,
 	if (etcd_range(w->e, key, prefix, &r, err, errlen) == -1)
 		return -1;
 	ev.revision = r.revision;
+	ev.count = r.n;
 	w->done = w->fn(w->arg, &ev) != 0;
 	for (i = 0; !w->done && i < r.n; i++) {
 		ev.type = ETCD_EV_PUT;

@@ -148,7 +148,7 @@ net_tick(struct agent *a)
 
 	/* one host per space unless hosts split the spaces by index */
 	if (a->conf->cluster_index == 0 || !host_live(a) ||
-	    etcd_range(a->etcd, AGENT_PREFIX "hosts/", 1, &h, NULL, 0) == -1)
+	    agent_range(a, AGENT_PREFIX "hosts/", 1, &h) == -1)
 		return;
 	state_pathf(dir, sizeof(dir), "%s/spaces", a->conf->root);
 	if ((dp = opendir(dir)) != NULL) {

@@ -21,8 +21,11 @@ struct pubkey {
 	char		*value;
 };
 
+struct watcher;
+
 struct agent {
 	const struct conf *conf;
+	struct watcher	*watch;		/* dyno-agent-watch.c */
 	struct etcd	*etcd;
 	char		 host[64];
 	char		 manager[PATH_MAX];	/* dyno-manager to run */
@@ -39,6 +42,8 @@ struct agent {
 	/* dyno-agent-place.c: the placer */
 	int64_t		 placer_rev;	/* create_revision of our placer key */
 	unsigned long	 writes;	/* txns the placer made */
+	int64_t		 wait_rev;	/* our last write: not placed again */
+	uint64_t	 wait_since;	/* before the watch shows it */
 
 	/* dyno-agent-local.c: this host's dynos */
 	struct pubkey	*pub;
@@ -85,6 +90,23 @@ void	local_reap(struct agent *a);
 /* ---- dyno-agent-net.c ---- */
 /* Every local space reaches the other live hosts' parts (space-net peer). */
 void	net_tick(struct agent *a);
+
+/* ---- dyno-agent-watch.c ---- */
+/* Start the watch of /dyno/ in its thread.  0, or -1 (the agent polls). */
+int	watch_start(struct agent *a);
+void	watch_stop(struct agent *a);
+/* Readable when the watch brought changes; watch_drain_fd reads it. */
+int	watch_fd(const struct agent *a);
+void	watch_drain_fd(const struct agent *a);
+/* The revision the copy is at; 0 while it is out of sync. */
+int64_t	watch_revision(const struct agent *a);
+/*
+ * The key (or every key under it) from the watched copy, as etcd_range
+ * gives it (etcd_range_free it); without a watch, from etcd.  0, or -1
+ * with errno (EAGAIN: the copy is out of sync: act on nothing).
+ */
+int	agent_range(struct agent *a, const char *key, int prefix,
+	    struct etcd_range *out);
 
 /* ---- dyno-agent-json.c ---- */
 /* A JSON string value ("\"v3\"" -> "v3") or the raw text; malloc'd. */
