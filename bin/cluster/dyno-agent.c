@@ -150,6 +150,7 @@ run(struct agent *a, int ready_fd)
 		if (a->ka_sent == a->ok_sent) {
 			place_tick(a);
 			local_tick(a);
+			logs_tick(a);
 			net_tick(a);
 		}
 		if (host_refused(a))

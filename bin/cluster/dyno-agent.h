@@ -57,10 +57,18 @@ struct agent {
 		uint64_t last;		/* started (monotonic ms) */
 	}		 follows[8];	/* release follow APP, recent */
 
+	/* dyno-agent-logs.c: drains agreed with etcd, per app */
+	struct logsync	*logs;
+	size_t		 nlogs;
+
 	/* dyno-agent-net.c: space-net peers made */
 	char		 spacenet[PATH_MAX];
 	char		**peers;	/* "SPACE HOST ADDR SUBNET" */
 	size_t		 npeers;
+	char		**names_pub;	/* "SPACE LEASE\nnames" we put */
+	size_t		 nnames_pub;
+	char		**names_fed;	/* "SPACE HOST\nnames" space-net has */
+	size_t		 nnames_fed;
 };
 
 /* ---- dyno-agent-host.c ---- */
@@ -88,8 +96,15 @@ void	local_forget(struct agent *a);
 void	local_reap(struct agent *a);
 
 /* ---- dyno-agent-net.c ---- */
-/* Every local space reaches the other live hosts' parts (space-net peer). */
+/*
+ * Every local space reaches the other live hosts' parts (space-net peer),
+ * and knows their dynos' names (spaces/<space>/names/<host>, peer names).
+ */
 void	net_tick(struct agent *a);
+
+/* ---- dyno-agent-logs.c ---- */
+/* Each cluster app's log-owner, log-tokens and drains, as etcd says. */
+void	logs_tick(struct agent *a);
 
 /* ---- dyno-agent-watch.c ---- */
 /* Start the watch of /dyno/ in its thread.  0, or -1 (the agent polls). */
