@@ -57,6 +57,7 @@ struct watcher {
 	int		 filling;
 	int		 synced;	/* t is etcd's at `rev` */
 	int		 full;		/* over the bounds: out of sync */
+	int		 midbatch;	/* a response half applied */
 	int64_t		 rev;
 	unsigned long	 events, resets;
 };
@@ -177,6 +178,7 @@ swap_in(struct watcher *w)
 static void
 on_reset(struct watcher *w, const struct etcd_event *ev)
 {
+	w->midbatch = 0;
 	table_clear(&w->fresh);
 	w->full = 0;
 	w->filling = 1;
@@ -210,9 +212,11 @@ on_event(void *arg, const struct etcd_event *ev)
 		w->events++;
 		if (w->filling && --w->expect == 0)
 			swap_in(w);
+		else if (!w->filling)
+			w->midbatch = ev->left > 0;
 	}
 	pthread_mutex_unlock(&w->mu);
-	if (!w->filling)
+	if (!w->filling && !w->midbatch)
 		wake(w);
 	/* over the bounds: this watch ends, the next one ranges afresh */
 	return w->full;
@@ -324,7 +328,7 @@ watch_revision(const struct agent *a)
 	int64_t rev;
 
 	pthread_mutex_lock(&w->mu);
-	rev = w->synced ? w->rev : 0;
+	rev = w->synced && !w->midbatch ? w->rev : 0;
 	pthread_mutex_unlock(&w->mu);
 	return rev;
 }
@@ -358,7 +362,8 @@ agent_range(struct agent *a, const char *key, int prefix,
 	if (w == NULL)
 		return etcd_range(a->etcd, key, prefix, out, NULL, 0);
 	pthread_mutex_lock(&w->mu);
-	if (!w->synced) {
+	/* half a txn is no state etcd ever had: the wake comes at its end */
+	if (!w->synced || w->midbatch) {
 		pthread_mutex_unlock(&w->mu);
 		errno = EAGAIN;
 		return -1;
