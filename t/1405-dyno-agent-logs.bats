@@ -118,11 +118,13 @@ every_dyno_once() {
 	run --separate-stderr on h2 dyno-logs drains add "$APPNAME" "syslog://127.0.0.1:$port"
 	assert_success
 	wait_for 20 drains_everywhere "syslog://127.0.0.1:$port"
-	on h2 dyno-logs "$APPNAME" --tail -n 0 >"$DYNO_TEST_DIR/tail" \
-		2>"$DYNO_TEST_DIR/tail.err" 3>&- &
+	# env execs dyno-logs: $! is its pid, for lp_cleanup
+	# shellcheck disable=SC2046
+	env $(host_env h2) dyno-logs "$APPNAME" --tail -n 0 \
+		>"$DYNO_TEST_DIR/tail" 2>"$DYNO_TEST_DIR/tail.err" 3>&- &
 	lp_track $!
 	sleep 1
-	run --separate-stderr on h1 dyno-manager scale "$APPNAME" worker=3
+	run --separate-stderr on h1 dyno-manager scale "$APPNAME" web=0 worker=3
 	assert_success
 	wait_for 60 workers_up
 	# one worker per host
@@ -141,7 +143,7 @@ every_dyno_once() {
 }
 
 @test "the log owner's host dies: the log moves to a live host, wired again" {
-	run --separate-stderr on h1 dyno-manager scale "$APPNAME" worker=0
+	run --separate-stderr on h1 dyno-manager scale "$APPNAME" web=0
 	assert_success
 	wait_for 30 wired
 	local o

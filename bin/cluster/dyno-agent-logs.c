@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /* dyno-agent: one log per app across hosts: log-owner, log-tokens, drains. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <dirent.h>
 
 #include "diag.h"
 #include "drains.h"
@@ -200,7 +199,7 @@ sync_drains(struct agent *a, const char *app, const char *appdir)
 			goto out;
 		want = strdup(l);
 	} else if (e != NULL && drains_ok(e)) {
-		changed = file_set(appdir, "drains", l, e, 0644);
+		changed = file_set(appdir, "drains", l, e, 0600);
 		want = strdup(e);
 	} else if (s->drains == NULL && l[0] != '\0' && drains_ok(l)) {
 		if (put_if_absent(a, key, l) == 0)
