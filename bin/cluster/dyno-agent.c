@@ -113,10 +113,14 @@ static void
 pause_tick(const struct agent *a)
 {
 	struct pollfd p = { watch_fd(a), POLLIN, 0 };
+	struct timespec burst = { 0, AGENT_BURST_MS * 1000000L };
 
 	/* a signal cuts it short; stop_now is looked at right after */
-	if (poll(&p, 1, AGENT_TICK_MS) > 0)
+	if (poll(&p, 1, AGENT_TICK_MS) > 0) {
+		/* the rest of a burst (a placement, states) in the same round */
+		nanosleep(&burst, NULL);
 		watch_drain_fd(a);
+	}
 }
 
 static int

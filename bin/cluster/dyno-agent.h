@@ -14,6 +14,7 @@
 #define AGENT_PREFIX	"/dyno/"
 #define AGENT_MARGIN_MS	3000	/* fence this long before the lease ends */
 #define AGENT_TICK_MS	500	/* one round of the agent's loop */
+#define AGENT_BURST_MS	20	/* changes this close: one round */
 
 /* A status key this host wrote, and what (so only changes are written). */
 struct pubkey {
