@@ -235,14 +235,23 @@ owner_line(struct agent *a, const char *app, char *buf, size_t size)
 	free(v);
 	snprintf(key, sizeof(key), AGENT_PREFIX "hosts/%s", loghost ? loghost :
 	    "");
-	if (loghost == NULL || strcmp(loghost, a->host) == 0 ||
-	    agent_range(a, key, 0, &r) == -1) {
+	if (loghost == NULL || strcmp(loghost, a->host) == 0) {
+		free(loghost);
+		return;
+	}
+	/*
+	 * The copy unreadable, or the owner gone and not replaced yet: the
+	 * file stays, so the lines wait in the forward's queue for the next
+	 * owner rather than land in this host's history.
+	 */
+	if (agent_range(a, key, 0, &r) == -1 || r.n != 1) {
+		etcd_range_free(&r);	/* zeroed on failure: safe */
+		snprintf(buf, size, "-");
 		free(loghost);
 		return;
 	}
 	addr[0] = '\0';
-	if (r.n == 1)
-		json_str_field(r.kvs[0].value, "log_addr", addr, sizeof(addr));
+	json_str_field(r.kvs[0].value, "log_addr", addr, sizeof(addr));
 	etcd_range_free(&r);
 	memset(&o, 0, sizeof(o));
 	snprintf(buf, size, "%s %s\n", loghost, addr);
