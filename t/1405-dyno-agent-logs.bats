@@ -23,6 +23,8 @@ setup() {
 	# shellcheck disable=SC2016
 	printf 'worker: i=1; while [ $i -le %s ]; do echo "line $i"; i=$((i+1)); done; exec sleep 4242.105\n' \
 		"$N" >"$DYNO_TEST_DIR/app/Procfile"
+	# release create's formation is web=1: scaled to 0 below
+	echo 'web: exec sleep 4242.106' >>"$DYNO_TEST_DIR/app/Procfile"
 	local h
 	for h in $HOSTS; do
 		printf -v "PORT_$h" %s "$(free_port)"
