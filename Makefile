@@ -87,6 +87,7 @@ PROGS         := $(addprefix bin/,$(TOOLS))
 PKGS_dyno-manager = inih libcurl jansson
 # lib/cgstat's load averages (log-runtime-metrics) use exp(3).
 LIBS_dyno-manager = -lm
+LIBS_dyno-agent   = -pthread
 PKGS_dyno-run     = inih libcap-ng
 # dyno-run links inih and libcap-ng as shared libraries, so their security
 # updates reach it; STATIC=1 links them in (README: what it saves per start).

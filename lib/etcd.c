@@ -720,10 +720,12 @@ struct watch {
 };
 
 static int
-deliver(struct watch *w, enum etcd_evtype type, json_t *kvj, int64_t rev)
+deliver(struct watch *w, enum etcd_evtype type, json_t *kvj, int64_t rev,
+    size_t left)
 {
 	struct etcd_kv kv;
-	struct etcd_event ev = { .type = type, .kv = &kv, .revision = rev };
+	struct etcd_event ev = { .type = type, .kv = &kv, .revision = rev,
+	    .left = left };
 	int rc;
 
 	if (kv_parse(kvj, &kv) == -1)
@@ -758,7 +760,8 @@ watch_line(struct watch *w, const char *s, size_t len)
 		/* PUT is proto3's zero: it comes without a "type" */
 		w->done = deliver(w, json_is_string(t) && strcmp(
 		    json_string_value(t), "DELETE") == 0 ? ETCD_EV_DELETE :
-		    ETCD_EV_PUT, json_object_get(ev, "kv"), rev) != 0;
+		    ETCD_EV_PUT, json_object_get(ev, "kv"), rev,
+		    json_array_size(evs) - i - 1) != 0;
 		w->next_rev = get_i64(json_object_get(ev, "kv"),
 		    "mod_revision") + 1;
 	}
@@ -805,6 +808,7 @@ watch_reset(struct watch *w, const char *key, int prefix, char *err,
 	if (etcd_range(w->e, key, prefix, &r, err, errlen) == -1)
 		return -1;
 	ev.revision = r.revision;
+	ev.count = r.n;
 	w->done = w->fn(w->arg, &ev) != 0;
 	for (i = 0; !w->done && i < r.n; i++) {
 		ev.type = ETCD_EV_PUT;

@@ -122,13 +122,20 @@ int	etcd_lease_revoke(struct etcd *e, int64_t id, char *err, size_t errlen);
  * that revision away the range is read again (a new RESET).  Blocks until
  * fn returns non-zero (then returns 0), *stop becomes non-zero (checked
  * about every 200 ms; returns 0), or no endpoint answers `tries` times in a
- * row (-1, EHOSTUNREACH).  fn's kv is valid during the call only.
+ * row (-1, EHOSTUNREACH).  fn's kv is valid during the call only.  A RESET
+ * says in `count` how many PUTs (the range's keys) follow it, so a caller
+ * that swaps a copy in knows when the copy is whole; a change says in
+ * `left` how many more the same response carries (a txn's changes come in
+ * one response: left == 0 is where its copy is whole again).
  */
 enum etcd_evtype { ETCD_EV_RESET, ETCD_EV_PUT, ETCD_EV_DELETE };
 struct etcd_event {
 	enum etcd_evtype type;
 	const struct etcd_kv *kv;	/* NULL for RESET */
 	int64_t		 revision;
+	size_t		 count;		/* RESET: how many PUTs of the range follow */
+	size_t		 left;		/* PUT, DELETE: events of the same
+					   response after this one */
 };
 typedef int (*etcd_watch_fn)(void *arg, const struct etcd_event *ev);
 int	etcd_watch(struct etcd *e, const char *prefix, int is_prefix,

@@ -80,7 +80,7 @@ long_opts() {
 	run comp space-net pe
 	assert_output peer
 	run comp space-net peer ''
-	assert_output "$(printf 'add\ndel\nlist')"
+	assert_output "$(printf 'add\ndel\nlist\nnames')"
 	run comp space-net peer add sh
 	assert_output shop
 }

@@ -53,7 +53,7 @@ read_mine(struct agent *a, size_t *count)
 	size_t i, n = 0;
 
 	snprintf(prefix, sizeof(prefix), AGENT_PREFIX "assign/%s/", a->host);
-	if (etcd_range(a->etcd, prefix, 1, &r, NULL, 0) == -1)
+	if (agent_range(a, prefix, 1, &r) == -1)
 		return NULL;
 	m = calloc(r.n + 1, sizeof(*m));
 	for (i = 0; m != NULL && i < r.n; i++) {
@@ -487,7 +487,7 @@ routes_all(struct agent *a)
 	struct dirent *de;
 	DIR *dp;
 
-	if (etcd_range(a->etcd, AGENT_PREFIX "status/", 1, &st, NULL, 0) == -1)
+	if (agent_range(a, AGENT_PREFIX "status/", 1, &st) == -1)
 		return;
 	state_pathf(dir, sizeof(dir), "%s/apps", a->conf->root);
 	if ((dp = opendir(dir)) != NULL) {
@@ -513,7 +513,7 @@ local_tick(struct agent *a)
 	/* without a lease that holds, etcd's word is not ours to act on */
 	if (!host_live(a))
 		return;
-	if (etcd_range(a->etcd, AGENT_PREFIX "apps/", 1, &apps, NULL, 0) == -1)
+	if (agent_range(a, AGENT_PREFIX "apps/", 1, &apps) == -1)
 		return;
 	if ((m = read_mine(a, &n)) == NULL) {
 		etcd_range_free(&apps);

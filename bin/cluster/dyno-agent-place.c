@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "cluster.h"
 #include "diag.h"
 #include "names.h"
 #include "dyno-agent.h"
@@ -60,9 +61,9 @@ load_hosts(struct place *p)
 	size_t i;
 	const char *name;
 
-	if (etcd_range(p->a->etcd, AGENT_PREFIX "hosts/", 1, &r, NULL, 0) == -1)
+	if (agent_range(p->a, AGENT_PREFIX "hosts/", 1, &r) == -1)
 		return -1;
-	if (etcd_range(p->a->etcd, AGENT_PREFIX "drain/", 1, &d, NULL, 0) == -1) {
+	if (agent_range(p->a, AGENT_PREFIX "drain/", 1, &d) == -1) {
 		etcd_range_free(&r);
 		return -1;
 	}
@@ -118,7 +119,7 @@ load_assignments(struct place *p)
 	struct pasg *g;
 	size_t i;
 
-	if (etcd_range(p->a->etcd, AGENT_PREFIX "assign/", 1, &r, NULL, 0) == -1)
+	if (agent_range(p->a, AGENT_PREFIX "assign/", 1, &r) == -1)
 		return -1;
 	for (i = 0; i < r.n; i++) {
 		if ((g = add_asg(p)) == NULL)
@@ -384,16 +385,21 @@ commit(struct place *p)
 	    p->a->placer_rev, NULL };
 	size_t i, n;
 	char err[256];
+	int64_t rev;
 	int ok;
 
 	for (i = 0; i < p->nops && !p->lost; i += n) {
 		n = p->nops - i < OPS_PER_TXN ? p->nops - i : OPS_PER_TXN;
 		if (etcd_txn(p->a->etcd, &c, 1, p->ops + i, n, NULL, 0, &ok,
-		    NULL, err, sizeof(err)) == -1) {
+		    &rev, err, sizeof(err)) == -1) {
 			diag_warn("placer: %s", err);
 			return;
 		}
 		p->a->writes++;
+		if (ok) {
+			p->a->wait_rev = rev;
+			p->a->wait_since = cluster_now_ms();
+		}
 		if (!ok) {
 			diag_warn("%s: no longer the placer", p->a->host);
 			p->a->placer_rev = 0;
@@ -410,10 +416,9 @@ place_once(struct agent *a)
 	size_t i;
 
 	if (load_hosts(&p) == -1 || load_assignments(&p) == -1 ||
-	    etcd_range(a->etcd, AGENT_PREFIX "status/", 1, &p.status, NULL,
-	    0) == -1)
+	    agent_range(a, AGENT_PREFIX "status/", 1, &p.status) == -1)
 		goto out;
-	if (etcd_range(a->etcd, AGENT_PREFIX "apps/", 1, &apps, NULL, 0) == 0) {
+	if (agent_range(a, AGENT_PREFIX "apps/", 1, &apps) == 0) {
 		place_apps(&p, &apps);
 		for (i = 0; i < p.nasg; i++)
 			if (!p.asg[i].keep)
@@ -444,8 +449,15 @@ elect(struct agent *a)
 	    a->lease, 0 };
 	struct etcd_range r;
 	char me[80], *who;
-	int won = 0;
+	int won = 0, held;
 
+	/* another's placer key in the watched copy: no txn to lose */
+	if (agent_range(a, AGENT_PREFIX "placer", 0, &r) == -1)
+		return;
+	held = r.n == 1 && r.kvs[0].lease != a->lease;
+	etcd_range_free(&r);
+	if (held && a->watch != NULL)
+		return;
 	snprintf(me, sizeof(me), "\"%s\"", a->host);
 	put.value = me;
 	if (etcd_txn(a->etcd, &c, 1, &put, 1, NULL, 0, &won, NULL, NULL,
@@ -472,6 +484,14 @@ place_tick(struct agent *a)
 		return;
 	if (a->placer_rev == 0)
 		elect(a);
+	/*
+	 * Not again on a copy without our last writes (it would place the
+	 * same dynos twice); 2 s at most, should the revision never show.
+	 */
+	if (a->placer_rev != 0 && a->watch != NULL && a->wait_rev != 0 &&
+	    watch_revision(a) < a->wait_rev && cluster_now_ms() -
+	    a->wait_since < 2000)
+		return;
 	if (a->placer_rev != 0)
 		place_once(a);
 }

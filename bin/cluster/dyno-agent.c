@@ -2,6 +2,7 @@
 /* dyno-agent: one host of a dyno cluster on etcd (hosts, placer, dynos). */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,13 +105,22 @@ find_tool(const char *tool, char *buf, size_t size)
 	}
 }
 
+/*
+ * Until the watch brings a change, or AGENT_TICK_MS for what etcd does
+ * not say: the renewals, the fence, the dynos' state files of this host.
+ */
 static void
-pause_tick(void)
+pause_tick(const struct agent *a)
 {
-	struct timespec t = { 0, AGENT_TICK_MS * 1000000L };
+	struct pollfd p = { watch_fd(a), POLLIN, 0 };
+	struct timespec burst = { 0, AGENT_BURST_MS * 1000000L };
 
 	/* a signal cuts it short; stop_now is looked at right after */
-	nanosleep(&t, NULL);
+	if (poll(&p, 1, AGENT_TICK_MS) > 0) {
+		/* the rest of a burst (a placement, states) in the same round */
+		nanosleep(&burst, NULL);
+		watch_drain_fd(a);
+	}
 }
 
 static int
@@ -130,6 +140,9 @@ run(struct agent *a, int ready_fd)
 	if (access(a->release, X_OK) == -1)
 		snprintf(a->release, sizeof(a->release), "/usr/bin/release");
 	host_adopt_lease(a);
+	if (watch_start(a) == -1)
+		diag_warn("%s: no watch of etcd: reading it every round",
+		    a->host);
 	while (!stop_now) {
 		host_tick(a);
 		/*
@@ -141,6 +154,7 @@ run(struct agent *a, int ready_fd)
 		if (a->ka_sent == a->ok_sent) {
 			place_tick(a);
 			local_tick(a);
+			logs_tick(a);
 			net_tick(a);
 		}
 		if (host_refused(a))
@@ -152,8 +166,9 @@ run(struct agent *a, int ready_fd)
 				diag_warn("%s", err);
 		}
 		if (!stop_now)
-			pause_tick();
+			pause_tick(a);
 	}
+	watch_stop(a);
 	/*
 	 * A clean stop leaves the lease and the managers alone: an agent back
 	 * within the lease adopts both; one that is not fences the managers

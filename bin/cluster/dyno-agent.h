@@ -14,6 +14,7 @@
 #define AGENT_PREFIX	"/dyno/"
 #define AGENT_MARGIN_MS	3000	/* fence this long before the lease ends */
 #define AGENT_TICK_MS	500	/* one round of the agent's loop */
+#define AGENT_BURST_MS	20	/* changes this close: one round */
 
 /* A status key this host wrote, and what (so only changes are written). */
 struct pubkey {
@@ -21,8 +22,11 @@ struct pubkey {
 	char		*value;
 };
 
+struct watcher;
+
 struct agent {
 	const struct conf *conf;
+	struct watcher	*watch;		/* dyno-agent-watch.c */
 	struct etcd	*etcd;
 	char		 host[64];
 	char		 manager[PATH_MAX];	/* dyno-manager to run */
@@ -39,6 +43,8 @@ struct agent {
 	/* dyno-agent-place.c: the placer */
 	int64_t		 placer_rev;	/* create_revision of our placer key */
 	unsigned long	 writes;	/* txns the placer made */
+	int64_t		 wait_rev;	/* our last write: not placed again */
+	uint64_t	 wait_since;	/* before the watch shows it */
 
 	/* dyno-agent-local.c: this host's dynos */
 	struct pubkey	*pub;
@@ -52,10 +58,18 @@ struct agent {
 		uint64_t last;		/* started (monotonic ms) */
 	}		 follows[8];	/* release follow APP, recent */
 
+	/* dyno-agent-logs.c: drains agreed with etcd, per app */
+	struct logsync	*logs;
+	size_t		 nlogs;
+
 	/* dyno-agent-net.c: space-net peers made */
 	char		 spacenet[PATH_MAX];
 	char		**peers;	/* "SPACE HOST ADDR SUBNET" */
 	size_t		 npeers;
+	char		**names_pub;	/* "SPACE LEASE\nnames" we put */
+	size_t		 nnames_pub;
+	char		**names_fed;	/* "SPACE HOST\nnames" space-net has */
+	size_t		 nnames_fed;
 };
 
 /* ---- dyno-agent-host.c ---- */
@@ -83,8 +97,32 @@ void	local_forget(struct agent *a);
 void	local_reap(struct agent *a);
 
 /* ---- dyno-agent-net.c ---- */
-/* Every local space reaches the other live hosts' parts (space-net peer). */
+/*
+ * Every local space reaches the other live hosts' parts (space-net peer),
+ * and knows their dynos' names (spaces/<space>/names/<host>, peer names).
+ */
 void	net_tick(struct agent *a);
+
+/* ---- dyno-agent-logs.c ---- */
+/* Each cluster app's log-owner, log-tokens and drains, as etcd says. */
+void	logs_tick(struct agent *a);
+
+/* ---- dyno-agent-watch.c ---- */
+/* Start the watch of /dyno/ in its thread.  0, or -1 (the agent polls). */
+int	watch_start(struct agent *a);
+void	watch_stop(struct agent *a);
+/* Readable when the watch brought changes; watch_drain_fd reads it. */
+int	watch_fd(const struct agent *a);
+void	watch_drain_fd(const struct agent *a);
+/* The revision the copy is at; 0 while it is out of sync. */
+int64_t	watch_revision(const struct agent *a);
+/*
+ * The key (or every key under it) from the watched copy, as etcd_range
+ * gives it (etcd_range_free it); without a watch, from etcd.  0, or -1
+ * with errno (EAGAIN: the copy is out of sync: act on nothing).
+ */
+int	agent_range(struct agent *a, const char *key, int prefix,
+	    struct etcd_range *out);
 
 /* ---- dyno-agent-json.c ---- */
 /* A JSON string value ("\"v3\"" -> "v3") or the raw text; malloc'd. */

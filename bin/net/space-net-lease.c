@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "names.h"
 #include "num.h"
 #include "state.h"
 #include "space-net.h"
@@ -225,26 +226,88 @@ dns_line(char *buf, size_t size, const struct lease *l)
 	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
 }
 
+/*
+ * One line of a peer's names file, "ADDR DYNO APP", into *l: the address
+ * inside the peer's part (a host names only its own dynos), the dyno and
+ * app names as names.h checks them.  0, or -1.
+ */
+static int
+dns_peer_parse(const char *line, const struct peer *p, struct lease *l)
+{
+	char a[32], dyno[80], app[64], rest[2];
+
+	memset(l, 0, sizeof(*l));
+	if (sscanf(line, "%31s %79s %63s %1s", a, dyno, app, rest) != 3 ||
+	    addr_parse(a, &l->addr) == -1 || !cidr_contains(&p->subnet,
+	    l->addr) || names_check_dyno(dyno, NULL, NULL) != NULL ||
+	    names_check_app(app) != NULL)
+		return -1;
+	snprintf(l->dyno, sizeof(l->dyno), "%s", dyno);
+	snprintf(l->app, sizeof(l->app), "%s", app);
+	return 0;
+}
+
+static int
+dns_peer_path(const struct space *sp, const char *host, char *buf,
+    size_t size)
+{
+	return state_pathf(buf, size, "%s/dns/peer-%s", sp->dir, host);
+}
+
+/* The names of each peer's dynos (its dns/peer-HOST file) into f. */
+static void
+dns_peers(FILE *f, const struct space *sp)
+{
+	char path[PATH_MAX], line[512], *text, *p, *nl;
+	struct lease l;
+	unsigned i;
+
+	for (i = 0; i < sp->npeers; i++) {
+		if (dns_peer_path(sp, sp->peers[i].host, path, sizeof(path)) ==
+		    -1 || state_read(path, DNS_PEER_MAX, &text, NULL) == -1)
+			continue;
+		for (p = text; *p != '\0'; p = nl) {
+			nl = p + strcspn(p, "\n");
+			if (*nl != '\0')
+				*nl++ = '\0';
+			if (dns_peer_parse(p, &sp->peers[i], &l) == 0 &&
+			    dns_line(line, sizeof(line), &l) > 0)
+				fputs(line, f);
+		}
+		free(text);
+	}
+}
+
 int
 dns_write(const struct space *sp, const struct leases *ls)
 {
 	static const char head[] = "# written by space-net(8)\n"
 	    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
-	char path[PATH_MAX], *buf;
-	size_t i, len, size = sizeof(head) + 512 * (ls->n + 1);
+	char path[PATH_MAX], line[512], *buf = NULL;
+	size_t i, len = 0;
+	FILE *f;
 	int rc = 0;
 
 	if (sp->common)
 		return 0;
-	if ((buf = malloc(size)) == NULL) {
+	if ((f = open_memstream(&buf, &len)) == NULL) {
 		diag_error_errno("dns");
 		return EXIT_OSERR;
 	}
-	len = sizeof(head) - 1;
-	memcpy(buf, head, len);
+	fputs(head, f);
 	for (i = 0; i < ls->n; i++)
-		if (ls->v[i].live && strcmp(ls->v[i].app, "-") != 0)
-			len += dns_line(buf + len, size - len, &ls->v[i]);
+		if (ls->v[i].live && strcmp(ls->v[i].app, "-") != 0 &&
+		    dns_line(line, sizeof(line), &ls->v[i]) > 0)
+			fputs(line, f);
+	if (sp->npeers > 0) {
+		fputs(DNS_PEERS_MARK "\n", f);
+		dns_peers(f, sp);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		diag_error_errno("dns");
+		return EXIT_OSERR;
+	}
 	if (state_pathf(path, sizeof(path), "%s/dns", sp->dir) == -1 ||
 	    state_mkdirs(path, 0755) == -1 ||
 	    state_pathf(path, sizeof(path), "%s/dns/hosts", sp->dir) == -1 ||
@@ -254,4 +317,79 @@ dns_write(const struct space *sp, const struct leases *ls)
 	}
 	free(buf);
 	return rc;
+}
+
+/*
+ * peer names: the peer's dynos from `in` ("ADDR DYNO APP" a line, at most
+ * DNS_PEER_MAX bytes), all checked before any is kept; none removes the
+ * file.  Then the hosts file again.
+ */
+int
+dns_peer_names(const struct space *sp, const struct leases *ls,
+    const char *host, int fd)
+{
+	char path[PATH_MAX], a[INET_ADDRSTRLEN], *text = NULL, *p, *nl,
+	    *out = NULL;
+	const struct peer *pe = NULL;
+	size_t len = 0, olen = 0;
+	struct lease l;
+	unsigned i, n = 0;
+	FILE *f = NULL;
+	int rc = EXIT_DATAERR;
+
+	for (i = 0; i < sp->npeers; i++)
+		if (strcmp(sp->peers[i].host, host) == 0)
+			pe = &sp->peers[i];
+	if (pe == NULL) {
+		diag_error("%s: no peer %.63s (peer add first)", sp->name, host);
+		return EXIT_NOINPUT;
+	}
+	if (state_read_fd(fd, DNS_PEER_MAX, &text, &len) == -1) {
+		diag_error_errno("stdin");
+		return errno == EFBIG ? EXIT_DATAERR : diag_exit_for_errno(errno);
+	}
+	if (strlen(text) != len || (f = open_memstream(&out, &olen)) == NULL)
+		goto bad;
+	for (p = text; *p != '\0'; p = nl) {
+		nl = p + strcspn(p, "\n");
+		if (*nl != '\0')
+			*nl++ = '\0';
+		n++;
+		if (p[strspn(p, " \t")] == '\0' || p[strspn(p, " \t")] == '#')
+			continue;
+		if (dns_peer_parse(p, pe, &l) == -1) {
+			diag_error("stdin:%u: expected ADDR DYNO APP, ADDR in "
+			    "%s's part", n, host);
+			goto bad;
+		}
+		addr_format(l.addr, a, sizeof(a));
+		fprintf(f, "%s %s %s\n", a, l.dyno, l.app);
+	}
+	fclose(f);
+	f = NULL;
+	rc = 0;
+	if (dns_peer_path(sp, host, path, sizeof(path)) == -1 ||
+	    (olen == 0 ? unlink(path) == -1 && errno != ENOENT :
+	    state_replace(path, out, olen, 0644, 0) == -1)) {
+		diag_error_errno("%s/dns/peer-%s", sp->dir, host);
+		rc = EXIT_CANTCREAT;
+	}
+	if (rc == 0)
+		rc = dns_write(sp, ls);
+bad:
+	if (f != NULL)
+		fclose(f);
+	free(out);
+	free(text);
+	return rc;
+}
+
+/* A peer gone: its names go with it. */
+void
+dns_peer_forget(const struct space *sp, const char *host)
+{
+	char path[PATH_MAX];
+
+	if (dns_peer_path(sp, host, path, sizeof(path)) == 0)
+		(void)unlink(path);
 }

@@ -48,7 +48,8 @@ static const char synopsis[] =
 	    "       space-net destroy SPACE [--force]\n"
 	    "       space-net peer add SPACE HOST UNDERLAY-ADDR SUBNET\n"
 	    "       space-net peer del SPACE HOST\n"
-	    "       space-net peer list [SPACE]\n";
+	    "       space-net peer list [SPACE]\n"
+	    "       space-net peer names SPACE HOST < NAMES\n";
 
 static noreturn void
 usage(void)
@@ -687,8 +688,36 @@ peer_locked(struct opts *o, int add)
 	    (rc = space_converge(sk, &sp, &ls, 0)) == 0)
 		rc = add ? peer_add(sk, &sp, &ls, o->argv + 1) :
 		    peer_del(sk, &sp, &ls, o->argv[1]);
+	/* a peer gone takes its dynos' names along */
+	if (rc == 0 && !add) {
+		dns_peer_forget(&sp, o->argv[1]);
+		rc = dns_write(&sp, &ls);
+	}
 	leases_free(&ls);
 	link_close(sk);
+	close(lock);
+	return rc;
+}
+
+/*
+ * peer names SPACE HOST: the names of HOST's dynos in the space's hosts
+ * file, from stdin (dyno-agent feeds them from etcd).  No links change:
+ * only the lock, the leases and the hosts file.
+ */
+static int
+peer_names(struct opts *o)
+{
+	struct leases ls = { NULL, 0 };
+	struct space sp;
+	int rc, lock;
+
+	if ((rc = space_dir(o->root, o->argv[0], &sp)) != 0)
+		return rc;
+	if ((lock = lock_spaces(o->root)) == -1)
+		return EXIT_TEMPFAIL;
+	if ((rc = space_load(&sp)) == 0 && (rc = leases_scan(&sp, &ls)) == 0)
+		rc = dns_peer_names(&sp, &ls, o->argv[1], STDIN_FILENO);
+	leases_free(&ls);
 	close(lock);
 	return rc;
 }
@@ -706,7 +735,10 @@ cmd_peer(struct opts *o)
 		return peer_locked(o, 1);
 	if (strcmp(verb, "del") == 0 && o->argc == 2)
 		return peer_locked(o, 0);
-	if (strcmp(verb, "add") && strcmp(verb, "del") && strcmp(verb, "list"))
+	if (strcmp(verb, "names") == 0 && o->argc == 2)
+		return peer_names(o);
+	if (strcmp(verb, "add") && strcmp(verb, "del") && strcmp(verb, "list") &&
+	    strcmp(verb, "names"))
 		diag_error("peer: unknown command \"%s\"", verb);
 	usage();
 }

@@ -115,6 +115,15 @@ int	lease_write(const struct space *sp, const struct lease *l);
 int	lease_remove(const struct space *sp, uint32_t addr);
 int	pid_alive(pid_t pid);
 int	dns_write(const struct space *sp, const struct leases *ls);
+/*
+ * Other hosts' dynos in the hosts file (dyno-agent feeds them): the lines
+ * after DNS_PEERS_MARK come from DIR/dns/peer-HOST, one per peer.
+ */
+#define DNS_PEERS_MARK		"# other hosts' dynos (space-net peer names)"
+#define DNS_PEER_MAX		(256 * 1024)
+int	dns_peer_names(const struct space *sp, const struct leases *ls,
+	    const char *host, int fd);
+void	dns_peer_forget(const struct space *sp, const char *host);
 void	veth_name(uint32_t addr, char *out);
 void	addr_mac(uint32_t addr, unsigned char mac[6]);
 

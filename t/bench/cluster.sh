@@ -3,7 +3,8 @@
 # dyno-agent on a 3-member etcd (127.0.0.1, data on tmpfs) with three hosts
 # (agents with their own DYNO_ROOT): the time to place N=300 dynos over the
 # three hosts, with etcd's write counts (puts, txns, deletes and consensus
-# proposals from /metrics); then, with real dynos, the time from a host's
+# proposals from /metrics); then, with real dynos, the time from a formation
+# change to its new dyno starting, and the time from a host's
 # death (kill -9 of its agent) to its dynos fenced, and to the formation up
 # and routed on the other hosts.  Goals (issue 21): placement under 3 s,
 # back and routed within 15 s, fenced within the lease (10 s).
@@ -155,6 +156,15 @@ up_n() {
 	[ "$(ectl get --prefix "/dyno/status/$APP/" --print-value-only |
 		grep -c '"state":"up"')" -eq "$1" ]
 }
+until_true 60 up_n 6
+# a formation change to the new dyno starting (its state file, any host)
+started() { compgen -G "$work/h*/root/apps/$APP/dynos/worker.4/state" >/dev/null; }
+start=$(now_ms)
+ectl put "/dyno/apps/$APP/formation" '{"web":3,"worker":4}' >/dev/null
+until_true 30 started
+echo "formation change: worker.4 starting after $(($(now_ms) - start)) ms"
+until_true 60 up_n 7
+ectl put "/dyno/apps/$APP/formation" '{"web":3,"worker":3}' >/dev/null
 until_true 60 up_n 6
 victim=h1
 [ "$(ectl get /dyno/placer --print-value-only)" = '"h1"' ] && victim=h2

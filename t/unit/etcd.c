@@ -205,6 +205,7 @@ test_lease(struct etcd *e)
 
 struct seen {
 	int	 resets, puts, dels;
+	size_t	 count, left[4];
 	char	 last[64];
 	struct etcd *writer;
 };
@@ -213,15 +214,22 @@ static int
 on_event(void *arg, const struct etcd_event *ev)
 {
 	struct seen *s = arg;
+	struct etcd_op ops[2] = {
+		{ ETCD_OP_PUT, "/dyno/w/b", "2", 0, 0 },
+		{ ETCD_OP_DELETE, "/dyno/w/a", NULL, 0, 0 },
+	};
 
 	if (ev->type == ETCD_EV_RESET) {
-		/* the first reset: write two changes for the watch to see */
+		/* the first reset: one txn of two changes for the watch */
 		if (s->resets++ == 0) {
-			etcd_put(s->writer, "/dyno/w/b", "2", 1, 0, NULL, 0);
-			etcd_delete(s->writer, "/dyno/w/a", 0, NULL, NULL, 0);
+			s->count = ev->count;
+			etcd_txn(s->writer, NULL, 0, ops, 2, NULL, 0, NULL, NULL,
+			    NULL, 0);
 		}
 		return 0;
 	}
+	if (s->puts + s->dels < 4)
+		s->left[s->puts + s->dels] = ev->left;
 	if (ev->type == ETCD_EV_PUT)
 		s->puts++;
 	else
@@ -242,6 +250,9 @@ test_watch(struct etcd *e, const char *url)
 	ok(etcd_watch(w, "/dyno/w/", 1, on_event, &s, NULL, 3, err,
 	    sizeof(err)) == 0, "watch returns when fn says so");
 	is_int(s.resets, 1, "one reset");
+	is_int(s.count, 1, "the reset says one key follows");
+	ok(s.left[1] == 1 && s.left[2] == 0, "a txn's two changes in one "
+	    "response: 1 left after the first, 0 after the last");
 	is_int(s.puts, 2, "the range's a, then the new b (no \"type\": a PUT)");
 	is_int(s.dels, 1, "then the DELETE of a");
 	is_str(s.last, "/dyno/w/a", "the delete names its key");
