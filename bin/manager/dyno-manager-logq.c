@@ -41,7 +41,7 @@
 #define LOGQ_SLACK	1024U	/* room before the lines for an L10 line */
 #define LOGQ_CAP	(LOGQ_MAX + 2 * LOGQ_SLACK)
 #define RETRY_MS	50
-#define GRACE_MS	5000
+#define GRACE_MS	10000
 
 struct logq {
 	struct mgr	*m;
