@@ -102,9 +102,9 @@ frames(struct lpd *l, struct sconn *c, const char *buf, size_t len)
 }
 
 /*
- * One read(2) after the unfinished frame, its frames ingested.  1 when
- * the read filled the buffer (more may wait), 0 when it did not or the
- * socket is empty, -1 at the end of the stream or on bad bytes.
+ * One read(2) after the unfinished frame, its frames ingested.  2 when
+ * the read filled the buffer (more waits), 1 when it read less, 0 when
+ * the socket is empty, -1 at the end of the stream or on bad bytes.
  */
 static int
 read_once(struct lpd *l, struct sconn *c)
@@ -122,7 +122,7 @@ read_once(struct lpd *l, struct sconn *c)
 		return -1;
 	if (frames(l, c, s->scratch, c->restlen + (size_t)n) == -1)
 		return -1;
-	return (size_t)n == room;
+	return (size_t)n == room ? 2 : 1;
 }
 
 static void
@@ -148,8 +148,10 @@ conn_free(struct lpd *l, struct sconn *c)
 static void
 conn_end(struct lpd *l, struct sconn *c)
 {
+	int i;
+
 	(void)shutdown(c->fd, SHUT_RD);
-	while (read_once(l, c) != -1)
+	for (i = 0; i < 4096 && read_once(l, c) > 0; i++)
 		;
 	conn_free(l, c);
 }
@@ -159,13 +161,14 @@ on_conn(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
 	struct sconn *c = arg;
 	struct lpd *l = c->lpd;
-	int round, r = 1;
+	int round, r = 2;
 
 	(void)ev;
 	(void)fd;
-	for (round = 0; round < ROUNDS && r == 1; round++)
+	for (round = 0; round < ROUNDS && r == 2; round++)
 		r = read_once(l, c);
-	if (r == -1 || (events & (EPOLLHUP | EPOLLERR) && r == 0 &&
+	/* Hung up with everything read: the next read says the end. */
+	if (r == -1 || ((events & (EPOLLHUP | EPOLLERR)) && r != 2 &&
 	    read_once(l, c) == -1)) {
 		conn_free(l, c);
 		return;
