@@ -166,6 +166,8 @@ bench_rsyslog() {
 	wait "$rs" 2>/dev/null || true
 }
 
+# The machine may be shared: what else ran shows in the load.
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 bench_dyno
 bench_rsyslog
 awk -v d="$(cat "$WORK/dyno.rate")" -v r="$(cat "$WORK/rsyslog.rate")" 'BEGIN {
