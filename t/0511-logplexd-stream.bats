@@ -12,7 +12,8 @@ setup() {
 }
 teardown() { lp_cleanup; dyno_teardown; }
 
-# received: logplexd's count of lines taken (its SIGUSR1 dump).
+# lp_count NAME: a count of logplexd's SIGUSR1 dump (received, malformed);
+# its stderr is emptied first.
 lp_count() {
 	: >"$DYNO_TEST_DIR/logplexd.err"
 	kill -USR1 "$LP_PID"
@@ -74,10 +75,10 @@ hostile() {
 	assert_output closed
 	run --separate-stderr hostile oversized
 	assert_output closed
+	lp_err_has 'not octet-counted framing'
 	printf 'still here\n' | logplex-send -S myapp app web.1
 	wait_for 10 lp_log_has myapp 'still here'
 	assert_equal "$(lp_count malformed)" 2
-	lp_err_has 'not octet-counted framing'
 }
 
 @test "more producers than the table holds: the quietest go, no line lost" {
