@@ -134,7 +134,7 @@ bench_histories() {
 		bench_history "  same, max_dgram_qlen=1024"
 	fi
 	start_logplexd
-	bench_history "logplexd: logplexd.stream -> history" -S
+	bench_history "logplexd: unix stream -> history" -S
 	lport=$(free_port)
 	start_logplexd --listen "127.0.0.1:$lport"
 	bench_history "logplexd: tcp -> history" -T "127.0.0.1:$lport"
