@@ -7,23 +7,40 @@
 
 #include "logmsg.h"
 
+/*
+ * A busy producer stamps thousands of lines a second: the date and time
+ * part changes once a second, so it is made then (gmtime_r and strftime
+ * cost more than the rest of a line) and kept per thread.
+ */
 void
 logmsg_timestamp(char buf[LOGMSG_TS_LEN + 1], const struct timespec *t)
 {
+	static __thread time_t last_sec = -1;
+	static __thread char last[20];
 	struct timespec now;
 	struct tm tm;
+	unsigned us, i;
 
 	if (t == NULL) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		t = &now;
 	}
-	gmtime_r(&t->tv_sec, &tm);
-	if (strftime(buf, LOGMSG_TS_LEN + 1, "%Y-%m-%dT%H:%M:%S", &tm) != 19) {
-		strcpy(buf, "1970-01-01T00:00:00.000000+00:00");
-		return;
+	if (t->tv_sec != last_sec) {
+		gmtime_r(&t->tv_sec, &tm);
+		if (strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm) !=
+		    19) {
+			last_sec = -1;
+			strcpy(buf, "1970-01-01T00:00:00.000000+00:00");
+			return;
+		}
+		last_sec = t->tv_sec;
 	}
-	snprintf(buf + 19, LOGMSG_TS_LEN + 1 - 19, ".%06u+00:00",
-	    (unsigned)(t->tv_nsec / 1000) % 1000000u);
+	memcpy(buf, last, 19);
+	buf[19] = '.';
+	us = (unsigned)(t->tv_nsec / 1000) % 1000000u;
+	for (i = 0; i < 6; i++, us /= 10)
+		buf[25 - i] = (char)('0' + us % 10);
+	memcpy(buf + 26, "+00:00", 7);
 }
 
 /* n decimal digits at p, within [min, max]: the value, or -1. */

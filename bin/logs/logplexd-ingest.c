@@ -34,8 +34,8 @@ struct ingest_conn {
 };
 
 /* Count and drop; say so at most every 10 s. */
-static void
-malformed(struct lpd *l, const char *why)
+void
+ingest_malformed(struct lpd *l, const char *why)
 {
 	l->malformed++;
 	diag_warn_ratelimited(WARN_MALFORMED, 10000,
@@ -63,7 +63,7 @@ app_of(struct lpd *l, const struct logmsg *m, const char *name, size_t len)
 	if (errno == ENOENT)
 		unknown_app(l, m);
 	else
-		malformed(l, errno == EINVAL ? "bad app name" : "out of memory");
+		ingest_malformed(l, errno == EINVAL ? "bad app name" : "out of memory");
 	return NULL;
 }
 
@@ -72,11 +72,11 @@ static int
 parse(struct lpd *l, const char *buf, size_t len, struct logmsg *m)
 {
 	if (logmsg_parse(buf, len, m) == -1) {
-		malformed(l, "not \"<PRI>1 TS APP SOURCE DYNO - - MSG\"");
+		ingest_malformed(l, "not \"<PRI>1 TS APP SOURCE DYNO - - MSG\"");
 		return -1;
 	}
 	if (m->ts.len > 64 || m->source.len > 64 || m->dyno.len > 64) {
-		malformed(l, "field too long");
+		ingest_malformed(l, "field too long");
 		return -1;
 	}
 	return 0;
@@ -117,7 +117,7 @@ take(struct lpd *l, struct app *a, const struct logmsg *m,
 			n = l->conf.line_max;
 		lm = lmsg_new(m->pri, &ts, source, &m->dyno, m->msg.p + off, n);
 		if (lm == NULL)
-			return malformed(l, "out of memory");
+			return ingest_malformed(l, "out of memory");
 		deliver_msg(l, a, lm);
 		off += n;
 	} while (off < m->msg.len);
@@ -190,7 +190,7 @@ on_dgram(struct evloop *ev, int fd, uint32_t events, void *arg)
 			break;
 		for (i = 0; i < n; i++) {
 			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
-				malformed(l, "datagram over 64 KiB");
+				ingest_malformed(l, "datagram over 64 KiB");
 			else
 				ingest_message(l, iov[i].iov_base, mm[i].msg_len);
 		}
@@ -263,7 +263,7 @@ conn_frames(struct lpd *l, struct ingest_conn *c)
 	memmove(c->buf, c->buf + off, c->len - off);
 	c->len -= off;
 	if (used == -1) {
-		malformed(l, errno == EMSGSIZE ? "frame over 64 KiB" :
+		ingest_malformed(l, errno == EMSGSIZE ? "frame over 64 KiB" :
 		    "not octet-counted framing");
 		return -1;
 	}

@@ -102,6 +102,7 @@ struct lnotice {
 #define KNOWN_NAME_MAX	31	/* names_check_app: at most 30 */
 
 struct ingest_conn;
+struct lpd_stream;
 
 struct lpd {
 	struct conf	 conf;
@@ -118,6 +119,7 @@ struct lpd {
 	unsigned	 ntails;	/* sessions open */
 	char		*dgram_bufs;	/* ingest: recvmmsg(2)'s buffers */
 	struct ingest_conn *conns;	/* ingest: TCP producers */
+	struct lpd_stream *stream;	/* logplexd.stream and its producers */
 	unsigned	 nconns;
 	struct {
 		uint64_t	until;
@@ -136,7 +138,7 @@ struct lpd {
 
 /*
  * Who calls whom (no circle; t/0503 checks it from the objects):
- * logplexd.c -> most; ingest -> known, token, deliver, store; deliver ->
+ * logplexd.c -> most; stream -> ingest; ingest -> known, token, deliver, store; deliver ->
  * tail, drain, store; tail -> known, store; drains -> drain, http and
  * syslog (their ops), store; http -> drain, store; syslog -> drain,
  * resolve, store; known -> store; drain -> store; store, token, resolve

@@ -85,6 +85,7 @@ on_term(struct evloop *ev, int signo, void *arg)
 	l->stopping = 1;
 	diag_verbose("stopping: flushing drains for at most %llu ms",
 	    (unsigned long long)l->conf.flush_timeout_ms);
+	stream_close(l);
 	ingest_close(l);
 	tail_close_all(l);
 	l->stop_deadline = evloop_now_ms() + l->conf.flush_timeout_ms;
@@ -131,6 +132,7 @@ on_usr1(struct evloop *ev, int signo, void *arg)
 	    "unknown_app=%llu unauthenticated=%llu bad_timestamps=%llu "
 	    "tails_served=%llu\n", l->napps, l->received, l->malformed,
 	    l->unknown_app, l->unauthenticated, l->bad_ts, l->tails_open);
+	stream_dump(l, stderr);
 	drains_dump(l, stderr);
 	tail_dump(l, stderr);
 	fflush(stderr);
@@ -161,6 +163,9 @@ setup(struct lpd *l, const char *listen_addr)
 		diag_die_errno(EXIT_CANTCREAT, "%s", l->conf.rundir);
 	if (ingest_open(l) == -1)
 		diag_die_errno(EXIT_CANTCREAT, "%s/logplexd.sock", l->conf.rundir);
+	if (stream_open(l) == -1)
+		diag_die_errno(EXIT_CANTCREAT, "%s/logplexd.stream",
+		    l->conf.rundir);
 	if (tail_open(l) == -1)
 		diag_die_errno(EXIT_CANTCREAT, "%s/logplexd.tail", l->conf.rundir);
 	if (listen_addr != NULL && (tokens_reload(l) == -1 ||
@@ -180,6 +185,7 @@ teardown(struct lpd *l)
 	if (state_pathf(path, sizeof(path), "%s/logplexd.pid",
 	    l->conf.rundir) == 0 && state_read_pid(path) == getpid())
 		unlink(path);
+	stream_free(l);
 	ingest_close(l);
 	tail_close_all(l);
 	deliver_free(l);

@@ -76,6 +76,16 @@ int	ingest_listen(struct lpd *l, const char *addr);
 void	ingest_close(struct lpd *l);
 /* Parse one RFC 5424 message and deliver it (split if long). */
 void	ingest_message(struct lpd *l, const char *buf, size_t len);
+/* Count a message dropped as malformed, and say why (rate-limited). */
+void	ingest_malformed(struct lpd *l, const char *why);
+
+/* logplexd-stream.c: logplexd.stream, octet-counted messages from local
+ * producers (dyno-manager); ends connections without losing a line. */
+int	stream_open(struct lpd *l);
+/* Stop taking lines: no new connection, every open one read to its end. */
+void	stream_close(struct lpd *l);
+void	stream_free(struct lpd *l);
+void	stream_dump(const struct lpd *l, FILE *fp);
 
 /* logplexd-tail.c: tail sessions on logplexd.tail. */
 int	tail_open(struct lpd *l);

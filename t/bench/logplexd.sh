@@ -133,6 +133,8 @@ bench_histories() {
 		LP_WRAP=()
 		bench_history "  same, max_dgram_qlen=1024"
 	fi
+	start_logplexd
+	bench_history "logplexd: unix stream -> history" -S
 	lport=$(free_port)
 	start_logplexd --listen "127.0.0.1:$lport"
 	bench_history "logplexd: tcp -> history" -T "127.0.0.1:$lport"

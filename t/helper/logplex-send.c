@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* Test producer for logplexd: lines from stdin, or -n generated ones, as
  * datagrams on DYNO_RUNDIR/logplexd.sock (blocking: nothing is lost) or as
- * octet-counted frames on TCP (-T host:port).  -r sends stdin lines raw. */
+ * octet-counted frames on TCP (-T host:port) or on DYNO_RUNDIR/logplexd.stream
+ * (-S).  -r sends stdin lines raw. */
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -55,16 +56,19 @@ send_one(const char *p, size_t len)
 }
 
 static void
-open_unix(void)
+open_unix(int stream)
 {
 	struct sockaddr_un sa;
 	const char *rundir = getenv("DYNO_RUNDIR");
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/logplexd.sock",
-	    rundir ? rundir : "/run/dyno");
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/logplexd.%s",
+	    rundir ? rundir : "/run/dyno", stream ? "stream" : "sock");
+	/* A stream carries frames as TCP does. */
+	tcp = stream;
+	fd = socket(AF_UNIX, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC,
+	    0);
 	if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		perror("logplex-send: connect");
 		exit(69);
@@ -101,20 +105,22 @@ main(int argc, char *argv[])
 	size_t cap = 0, len;
 	ssize_t n;
 	unsigned long i, count = 0;
-	int ch, raw = 0;
+	int ch, raw = 0, stream = 0;
 
-	while ((ch = getopt(argc, argv, "n:rT:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:rST:")) != -1) {
 		if (ch == 'n')
 			count = strtoul(optarg, NULL, 10);
 		else if (ch == 'r')
 			raw = 1;
+		else if (ch == 'S')
+			stream = 1;
 		else if (ch == 'T')
 			open_tcp(optarg);
 		else
 			return 64;
 	}
 	if (!tcp)
-		open_unix();
+		open_unix(stream);
 	if (raw) {
 		while ((n = getline(&line, &cap, stdin)) > 0)
 			send_one(line, (size_t)n - (line[n - 1] == '\n'));

@@ -21,6 +21,21 @@ test_logmsg(void)
 
 	logmsg_timestamp(ts, &t);
 	is_str(ts, "2026-11-22T10:00:00.123456+00:00", "timestamp");
+	/* The date part is kept for a second: the same second, then others. */
+	t.tv_nsec = 5000;
+	logmsg_timestamp(ts, &t);
+	is_str(ts, "2026-11-22T10:00:00.000005+00:00", "same second");
+	t.tv_sec += 61;
+	t.tv_nsec = 999999999;
+	logmsg_timestamp(ts, &t);
+	is_str(ts, "2026-11-22T10:01:01.999999+00:00", "a second later");
+	t.tv_sec -= 86400 * 366;
+	t.tv_nsec = 0;
+	logmsg_timestamp(ts, &t);
+	is_str(ts, "2025-11-21T10:01:01.000000+00:00", "back a year");
+	t.tv_sec += 86400 * 366 - 61;
+	t.tv_nsec = 123456789;
+	logmsg_timestamp(ts, &t);
 	n = logmsg_format(buf, sizeof(buf), 190, ts, "myapp", "app", "web.1",
 	    "Listening on 5000", 17);
 	is_str(buf, "<190>1 2026-11-22T10:00:00.123456+00:00 myapp app web.1 - - "
