@@ -339,7 +339,8 @@ dynorun_argv(struct mgr *m, struct dyno *d, struct inst *in,
 static noreturn void
 exec_dynorun(const char *path, char *const av[], int out, int err)
 {
-	static const char msg[] = "dyno-manager: cannot run dyno-run\n";
+	static const char prog[] = "dyno-manager: ";
+	const char *why;
 
 	evloop_child_sigreset();
 	if (dup2(out, STDOUT_FILENO) == -1 || dup2(err, STDERR_FILENO) == -1)
@@ -350,7 +351,14 @@ exec_dynorun(const char *path, char *const av[], int out, int err)
 	/* Nothing else the manager inherited reaches the dyno. */
 	close_range(3, ~0U, 0);
 	execv(path, av);
-	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	/* strerrordesc_np: no locale, no allocation, as strerror may. */
+	if ((why = strerrordesc_np(errno)) == NULL)
+		why = "cannot execute";
+	(void)!write(STDERR_FILENO, prog, sizeof(prog) - 1);
+	(void)!write(STDERR_FILENO, path, strlen(path));
+	(void)!write(STDERR_FILENO, ": ", 2);
+	(void)!write(STDERR_FILENO, why, strlen(why));
+	(void)!write(STDERR_FILENO, "\n", 1);
 	_exit(EXIT_CANTRUN);
 }
 
