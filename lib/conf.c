@@ -56,6 +56,7 @@ static const struct key keys[] = {
 	DUR("manager", "metrics_interval", metrics_interval_ms),
 	/* 100: Heroku's default; also FORMATION_MAX_DYNOS, the manager's tables */
 	UINT("manager", "max_dynos", max_dynos, 1, 100),
+	UINT("manager", "start_parallel", start_parallel, 0, 1000),
 	DUR("cycle", "max_age", cycle_max_age_ms),
 	DUR("cycle", "jitter", cycle_jitter_ms),
 	DUR("router", "connect_timeout", connect_timeout_ms),
@@ -156,6 +157,7 @@ conf_defaults(struct conf *c)
 	c->crash_reset_ms = 10 * 60000;
 	c->metrics_interval_ms = 20000;
 	c->max_dynos = 100;
+	c->start_parallel = 0;	/* auto: the manager picks by CPUs */
 	c->cluster_ttl_ms = 10000;
 	c->cluster_capacity = 100;
 	c->cycle_max_age_ms = 24 * 3600000ULL;

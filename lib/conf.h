@@ -58,6 +58,7 @@ struct conf {
 	uint64_t	crash_reset_ms;		/* crash_reset = 10m */
 	uint64_t	metrics_interval_ms;	/* metrics_interval = 20s */
 	unsigned	max_dynos;		/* max_dynos = 100 (per app) */
+	unsigned	start_parallel;		/* start_parallel = 0 (auto) */
 
 	/* [cycle] */
 	uint64_t	cycle_max_age_ms;	/* max_age = 24h */

@@ -90,6 +90,19 @@ check_routes() {
 	wait_for 10 log_has_n 1 "heroku\[web.3\]: State changed from up to down"
 }
 
+@test "start_parallel = 1: a scale-up sets its dynos up one after the other, in order" {
+	sed -i '/^\[manager\]/a start_parallel = 1' "$DYNO_CONF"
+	deploy
+	dyno-manager scale "$APPNAME" web=0 worker=3 >/dev/null
+	start_mgr
+	wait_for 60 is_up worker.3
+	# before: all three started at once, then came up in any order
+	run bash -c "grep -o 'worker\.[0-9]\]: State changed from [a-z]* to [a-z]*' '$LOG' | sed 's/].*from / /; s/ to / /'"
+	assert_output $'worker.1 down starting\nworker.1 starting up\nworker.2 down starting\nworker.2 starting up\nworker.3 down starting\nworker.3 starting up'
+	stop_mgr
+	assert_equal "$STATUS" 0
+}
+
 @test "a crashing dyno restarts at once, then after its cool-off, then waits" {
 	printf 'web: exec python3 web.py\ncrasher: echo crashing; exit 0\n' >"$SLUG/Procfile"
 	deploy

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -444,6 +445,28 @@ on_signal(struct evloop *ev, int signo, void *arg)
 	}
 }
 
+/*
+ * How many dynos may be in dyno-run's setup at once: dyno.conf's
+ * start_parallel, else four per CPU we may run on (at least 8).  The
+ * setups share the spaces lock and the CPUs: a hundred at once made each
+ * lock holder wait behind the others for the CPU, and a 100-dyno
+ * scale-up held the lock 7 of its 8.4 s (t/bench/dyno-manager.sh).  Much
+ * fewer (4 on 2 CPUs) left the CPUs idle while setups waited on each
+ * other's wakeups: 100 dynos with no network took 7-8 s against 5-6.
+ */
+static unsigned
+start_limit(const struct conf *c)
+{
+	cpu_set_t cpus;
+	int n;
+
+	if (c->start_parallel > 0)
+		return c->start_parallel;
+	n = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ?
+	    CPU_COUNT(&cpus) : 1;
+	return 4 * n < 8 ? 8 : 4 * (unsigned)n;
+}
+
 static int
 setup(struct mgr *m)
 {
@@ -462,6 +485,10 @@ setup(struct mgr *m)
 	if (logq_open(m, mgr_resume_output) == -1)
 		return -1;
 	find_dynorun(m);
+	m->start_limit = start_limit(m->conf);
+	if (mgr_watch_info(m) == -1)
+		diag_warn_errno("%s/info: watching (dynos found up by probes)",
+		    m->app.rundir);
 	srandom((unsigned)(time(NULL) ^ getpid()));
 	return 0;
 }
@@ -483,6 +510,8 @@ teardown(struct mgr *m)
 		remove_dyno(m, m->dynos, 0);
 	logq_close(m);
 	logclient_close(m->lc);
+	if (m->infowatch != -1)
+		close(m->infowatch);
 	evloop_free(m->ev);
 	app_free(&m->app);
 }
@@ -497,6 +526,7 @@ app_run(const struct conf *conf, const char *name, int ready_fd)
 	memset(&m, 0, sizeof(m));
 	m.conf = conf;
 	m.lockfd = -1;
+	m.infowatch = -1;
 	if ((rc = app_load(conf, name, &m.app)) != 0)
 		return rc;
 	if ((rc = take_app(&m)) != 0 || (rc = mgr_cgroup_setup(&m)) != 0 ||

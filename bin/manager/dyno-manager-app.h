@@ -21,6 +21,10 @@ void	dyno_restart(struct mgr *m, struct dyno *d, const char *why,
 /* Enter a state: log the change, write dynos/NAME and, if need be, routes. */
 void	dyno_set_state(struct mgr *m, struct dyno *d, enum dstate to);
 void	inst_reaped(struct mgr *m, struct inst *in, int wstatus);
+/* Start the dynos that wait for one of the start_parallel setup slots. */
+void	mgr_start_waiting(struct mgr *m);
+/* Watch dyno-run's info files (a setup done): 0, or -1 (then probes only). */
+int	mgr_watch_info(struct mgr *m);
 void	inst_hardkill(struct mgr *m, struct inst *in);
 struct inst *inst_find(struct mgr *m, pid_t pid);
 void	mgr_write_routes(struct mgr *m);

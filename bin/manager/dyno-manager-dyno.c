@@ -9,7 +9,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdnoreturn.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,6 +28,7 @@
 #define PROBE_MS	100
 #define LINE_MAX_DYNO	10000
 #define KILL_SLACK_MS	10000	/* beyond the grace, before we SIGKILL */
+#define SETUP_HOLD_MS	10000	/* a setup slot is held at most this long */
 
 void
 mgr_logf(struct mgr *m, const char *dyno, const char *fmt, ...)
@@ -280,16 +283,64 @@ image_of(struct mgr *m, const char *type, char *dir, size_t len)
 	return imageref_dir(m->conf->root, path, dir, len);
 }
 
-/* The child: stdout and stderr are the pipes (the only fds that cross
- * exec), then dyno-run does the isolation. */
+/* dyno-run's argv, built before the vfork: the child only execs it. */
+struct runargs {
+	char	 port[16], grace[32], net[80], img[PATH_MAX];
+	char	*av[24];
+};
+
 static void
-exec_dynorun(struct mgr *m, struct dyno *d, struct inst *in, int out, int err)
+dynorun_argv(struct mgr *m, struct dyno *d, struct inst *in,
+    struct runargs *a)
 {
 	const struct procfile_entry *e = procfile_find(&m->app.pf, d->type);
 	const struct ftype *t = formation_find(&m->f, d->type);
-	char port[16], grace[32], net[80], img[PATH_MAX], *av[24];
 	const char *size = t && t->size[0] ? t->size : m->app.size;
 	size_t n = 0;
+
+	snprintf(a->port, sizeof(a->port), "%u", in->port);
+	snprintf(a->grace, sizeof(a->grace), "%llu",
+	    (unsigned long long)(m->conf->grace_ms + 999) / 1000);
+	network(m, a->net, sizeof(a->net));
+	a->av[n++] = "dyno-run";
+	a->av[n++] = "--app";
+	a->av[n++] = m->app.name;
+	a->av[n++] = "--name";
+	a->av[n++] = d->name;
+	a->av[n++] = "--release";
+	a->av[n++] = m->app.reldir;
+	a->av[n++] = "--size";
+	a->av[n++] = (char *)size;
+	a->av[n++] = "--net";
+	a->av[n++] = a->net;
+	a->av[n++] = "--grace";
+	a->av[n++] = a->grace;
+	a->av[n++] = "--info-file";
+	a->av[n++] = in->info;
+	if (in->port) {
+		a->av[n++] = "--port";
+		a->av[n++] = a->port;
+	}
+	/* A type released from an image runs on it (dyno-image(1)). */
+	if (image_of(m, d->type, a->img, sizeof(a->img)) == 0) {
+		a->av[n++] = "--image";
+		a->av[n++] = a->img;
+	}
+	a->av[n++] = "--";
+	a->av[n++] = e ? (char *)e->command : "false";
+	a->av[n] = NULL;
+}
+
+/*
+ * The vfork child: stdout and stderr are the pipes (the only fds that
+ * cross exec), then dyno-run does the isolation.  It shares our memory
+ * until the exec: system calls only, no allocation, no stdio.
+ */
+static noreturn void
+exec_dynorun(const char *path, char *const av[], int out, int err)
+{
+	static const char prog[] = "dyno-manager: ";
+	const char *why;
 
 	evloop_child_sigreset();
 	if (dup2(out, STDOUT_FILENO) == -1 || dup2(err, STDERR_FILENO) == -1)
@@ -299,47 +350,38 @@ exec_dynorun(struct mgr *m, struct dyno *d, struct inst *in, int out, int err)
 	open("/dev/null", O_RDONLY);
 	/* Nothing else the manager inherited reaches the dyno. */
 	close_range(3, ~0U, 0);
-	snprintf(port, sizeof(port), "%u", in->port);
-	snprintf(grace, sizeof(grace), "%llu",
-	    (unsigned long long)(m->conf->grace_ms + 999) / 1000);
-	network(m, net, sizeof(net));
-	av[n++] = "dyno-run";
-	av[n++] = "--app";
-	av[n++] = m->app.name;
-	av[n++] = "--name";
-	av[n++] = d->name;
-	av[n++] = "--release";
-	av[n++] = m->app.reldir;
-	av[n++] = "--size";
-	av[n++] = (char *)size;
-	av[n++] = "--net";
-	av[n++] = net;
-	av[n++] = "--grace";
-	av[n++] = grace;
-	av[n++] = "--info-file";
-	av[n++] = in->info;
-	if (in->port) {
-		av[n++] = "--port";
-		av[n++] = port;
-	}
-	/* A type released from an image runs on it (dyno-image(1)). */
-	if (image_of(m, d->type, img, sizeof(img)) == 0) {
-		av[n++] = "--image";
-		av[n++] = img;
-	}
-	av[n++] = "--";
-	av[n++] = e ? (char *)e->command : "false";
-	av[n] = NULL;
-	execv(m->dynorun, av);
-	dprintf(STDERR_FILENO, "dyno-manager: %s: %s\n", m->dynorun,
-	    strerror(errno));
+	execv(path, av);
+	/* strerrordesc_np: no locale, no allocation, as strerror may. */
+	if ((why = strerrordesc_np(errno)) == NULL)
+		why = "cannot execute";
+	(void)!write(STDERR_FILENO, prog, sizeof(prog) - 1);
+	(void)!write(STDERR_FILENO, path, strlen(path));
+	(void)!write(STDERR_FILENO, ": ", 2);
+	(void)!write(STDERR_FILENO, why, strlen(why));
+	(void)!write(STDERR_FILENO, "\n", 1);
 	_exit(EXIT_CANTRUN);
+}
+
+/*
+ * vfork: no copy of the manager's page tables per dyno (a fork held the
+ * loop ~30 ms a start under a 100-dyno scale-up).  Its own frame, so no
+ * variable of the caller lives across it.
+ */
+static pid_t
+spawn_dynorun(const char *path, char *const av[], int out, int err)
+{
+	pid_t pid;
+
+	if ((pid = vfork()) == 0)
+		exec_dynorun(path, av, out, err);
+	return pid;
 }
 
 static struct inst *
 inst_spawn(struct mgr *m, struct dyno *d)
 {
 	struct inst *in;
+	struct runargs a;
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
 
 	if ((in = calloc(1, sizeof(*in))) == NULL)
@@ -353,11 +395,11 @@ inst_spawn(struct mgr *m, struct dyno *d)
 	state_pathf(in->info, sizeof(in->info), "%s/info/%s.%u", m->app.rundir,
 	    d->name, ++m->seq);
 	unlink(in->info);
+	dynorun_argv(m, d, in, &a);
 	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
-	    (in->pid = fork()) == -1)
+	    (in->pid = spawn_dynorun(m->dynorun, a.av, out[1], err[1])) == -1)
 		goto fail;
-	if (in->pid == 0)
-		exec_dynorun(m, d, in, out[1], err[1]);
+	in->spawned_ms = evloop_now_ms();
 	close(out[1]);
 	close(err[1]);
 	in->out.fd = in->err.fd = -1;
@@ -428,8 +470,8 @@ on_probe(struct evloop *ev, void *arg)
 	d->probe = NULL;
 	if (in == NULL || dlife_next(d->state, EV_READY)->act == ACT_IGNORE)
 		return;
-	if (!in->info_seen)
-		read_info(in);
+	if (!in->info_seen && read_info(in))
+		mgr_start_waiting(in->m);
 	/* Web dynos are up once PORT accepts; others once they started. */
 	if (in->info_seen && (in->port == 0 || port_open(in)))
 		dyno_event(in->m, d, EV_READY);
@@ -459,6 +501,25 @@ on_restart_timer(struct evloop *ev, void *arg)
 		dyno_event(d->m, d, EV_COOLOFF_OVER);
 }
 
+/*
+ * Instances still in dyno-run's isolation setup (no info file yet).  One
+ * that has taken longer than SETUP_HOLD_MS no longer counts: a setup
+ * stuck somewhere never holds the rest of the formation back.
+ */
+static unsigned
+setups_running(const struct mgr *m)
+{
+	const struct inst *in;
+	uint64_t now = evloop_now_ms();
+	unsigned n = 0;
+
+	for (in = m->insts; in != NULL; in = in->next)
+		if (in->dyno != NULL && !in->info_seen && !in->retiring &&
+		    now - in->spawned_ms < SETUP_HOLD_MS)
+			n++;
+	return n;
+}
+
 /* ACT_START: a new instance; the outcome is the next event. */
 static void
 start(struct mgr *m, struct dyno *d)
@@ -468,6 +529,16 @@ start(struct mgr *m, struct dyno *d)
 	cancel(m, &d->restart);
 	d->norestart = 0;
 	d->stopped = NULL;
+	/*
+	 * Setups beyond the limit wait their turn (start_waiting): a hundred
+	 * at once only queue on the spaces lock and the CPUs, each holder
+	 * preempted by the others (see dyno.conf(5) start_parallel).
+	 */
+	if (setups_running(m) >= m->start_limit) {
+		d->waiting = 1;
+		return;
+	}
+	d->waiting = 0;
 	if ((in = inst_spawn(m, d)) == NULL) {
 		dyno_event(m, d, EV_SPAWN_FAILED);
 		return;
@@ -574,6 +645,7 @@ restart(struct mgr *m, struct dyno *d, const struct dtrans *t)
 static void
 stop(struct mgr *m, struct dyno *d, enum dstate to)
 {
+	d->waiting = 0;
 	retire_old(m, d);
 	cancel(m, &d->probe);
 	cancel(m, &d->boot);
@@ -665,6 +737,66 @@ dyno_restart(struct mgr *m, struct dyno *d, const char *why, int preboot)
 {
 	mgr_logf(m, d->name, "%s", why);
 	dyno_event(m, d, preboot ? EV_PREBOOT : EV_RESTART);
+}
+
+/* The dynos waiting for a setup slot, in formation order, while slots are free. */
+void
+mgr_start_waiting(struct mgr *m)
+{
+	struct dyno *d;
+
+	if (m->pumping || m->stopping)
+		return;
+	m->pumping = 1;
+	for (d = m->dynos; d != NULL; d = d->next)
+		if (d->waiting) {
+			if (setups_running(m) >= m->start_limit)
+				break;
+			start(m, d);
+		}
+	m->pumping = 0;
+}
+
+/*
+ * dyno-run renames its info file into place once the dyno is set up:
+ * that instance's setup slot is free, and a worker is up, at once rather
+ * than at the next probe.
+ */
+static void
+on_info(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	struct mgr *m = arg;
+	struct dyno *d;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	(void)events;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	for (d = m->dynos; d != NULL; d = d->next)
+		if (d->cur != NULL && !d->cur->info_seen && read_info(d->cur) &&
+		    d->probe != NULL) {
+			cancel(m, &d->probe);
+			on_probe(ev, d);
+		}
+	mgr_start_waiting(m);
+}
+
+int
+mgr_watch_info(struct mgr *m)
+{
+	char path[PATH_MAX];
+
+	m->infowatch = -1;
+	if (state_pathf(path, sizeof(path), "%s/info", m->app.rundir) == -1 ||
+	    (m->infowatch = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1)
+		return -1;
+	if (inotify_add_watch(m->infowatch, path, IN_MOVED_TO) == -1 ||
+	    evloop_add_fd(m->ev, m->infowatch, EPOLLIN, on_info, m) == -1) {
+		close(m->infowatch);
+		m->infowatch = -1;
+		return -1;
+	}
+	return 0;
 }
 
 struct inst *
@@ -759,4 +891,5 @@ inst_reaped(struct mgr *m, struct inst *in, int wstatus)
 		d->exit_code = code;
 		dyno_event(m, d, EV_EXITED);
 	}
+	mgr_start_waiting(m);
 }

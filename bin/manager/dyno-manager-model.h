@@ -42,6 +42,7 @@ struct inst {
 	char		 info[PATH_MAX];
 	char		 cgroup[PATH_MAX];	/* from info, once needed */
 	int		 info_seen;
+	uint64_t	 spawned_ms;	/* evloop ms of the vfork */
 	int		 retiring;	/* SIGTERM sent on purpose */
 	int		 hardkilled;	/* SIGKILL sent (R10, grace over) */
 	struct evtimer	*kill_timer;
@@ -62,6 +63,7 @@ struct dyno {
 	unsigned	 crashes;	/* in a row, for the restart cool-off */
 	uint64_t	 up_since;	/* evloop ms when it went up */
 	int		 norestart;	/* exited 64/65/78: fix and restart */
+	int		 waiting;	/* to start once a setup slot is free */
 	int		 exit_code;	/* of the last instance (EV_EXITED) */
 	struct evtimer	*probe, *boot, *restart;
 	struct inst	*stopped;	/* stop: back once this one exits */
@@ -81,6 +83,9 @@ struct mgr {
 	char		 dynorun[PATH_MAX];
 	unsigned	 seq;
 	int		 stopping;
+	unsigned	 start_limit;	/* setups at once (start_parallel) */
+	int		 pumping;	/* in mgr_start_waiting */
+	int		 infowatch;	/* inotify on DYNO_RUNDIR/apps/APP/info */
 	int		 lockfd;
 	char		 cgbase[PATH_MAX];	/* v2: where dyno/APP is; "" v1 */
 	struct metrics	*metrics;	/* log-runtime-metrics, when on */

@@ -104,25 +104,44 @@ space_net_path(void)
 /* The pid space-net attach was given, for the matching detach. */
 static pid_t attached_pid;
 
-/* Run space-net with argv; its stdout (one line at most) into out. */
+/*
+ * The vfork child: it shares our memory until the exec, so system calls
+ * only.  fds crossing exec: stdout (the pipe), stderr; stdin is null.
+ */
+static pid_t
+spawn(char *const argv[], int outfd)
+{
+	pid_t pid;
+	int null;
+
+	if ((pid = vfork()) != 0)
+		return pid;
+	evloop_child_sigreset();
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null == -1 || dup2(null, 0) == -1 || dup2(outfd, 1) == -1)
+		_exit(127);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+/*
+ * Run space-net with argv; its stdout (one line at most) into out.  No
+ * fork: copying our page tables cost more than the exec's own setup.
+ */
 static int
 run(char *const argv[], char *out, size_t outlen, int *status)
 {
-	int fds[2], null;
+	int fds[2];
 	size_t len = 0;
 	ssize_t n;
 	pid_t pid;
 
-	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1)
+	if (pipe2(fds, O_CLOEXEC) == -1)
 		return -1;
-	if (pid == 0) {
-		evloop_child_sigreset();
-		/* fds crossing exec: stdout (the pipe), stderr; stdin is null. */
-		null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null == -1 || dup2(null, 0) == -1 || dup2(fds[1], 1) == -1)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
+	if ((pid = spawn(argv, fds[1])) == -1) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
 	}
 	close(fds[1]);
 	while (len + 1 < outlen && ((n = read(fds[0], out + len,

@@ -2,12 +2,16 @@
 # SPDX-License-Identifier: ISC
 # dyno-manager with 100 isolated dynos (dyno-run: namespaces, cgroup,
 # seccomp, overlay /app) of a trivial Procfile, against foreman running the
-# same Procfile without isolation: time until all are up, time from a
-# dyno's crash until its replacement is up, and the supervisor's memory.
+# same Procfile without isolation: time and CPU until all are up, in the
+# common space, a private space and with no network; time from a dyno's
+# crash until its replacement is up; the supervisor's memory.  CPU is the
+# supervisor's and every process below it (what they reaped included):
+# on a shared machine it moves far less than the time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PATH="$PWD/bin:$PATH"
 N=${N:-100}
+SPACE=dynobench-priv
 # shellcheck source=t/helper/bench.bash
 . "$(dirname "$0")/../helper/bench.bash"
 bench_root
@@ -18,49 +22,97 @@ export DYNO_ROOT="$work/root" DYNO_RUNDIR="$work/run" DYNO_CONF="$work/dyno.conf
 mkdir -p "$DYNO_ROOT" "$DYNO_RUNDIR" "$work/slug"
 printf '[dyno]\ngrace = 5s\n' >"$DYNO_CONF"
 echo 'w: exec sleep 4242.9' >"$work/slug/Procfile"
+app="$DYNO_ROOT/apps/bench-app"
 mgr=
 cleanup() {
 	[ -n "$mgr" ] && kill -TERM "$mgr" 2>/dev/null && wait "$mgr" 2>/dev/null
 	bench_kill_all
+	space-net destroy "$SPACE" --force >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
-count_up() { grep -lx up "$DYNO_ROOT"/apps/bench-app/dynos/*/state 2>/dev/null | wc -l; }
+count_up() { grep -lx up "$app"/dynos/*/state 2>/dev/null | wc -l; }
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 anon() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }
 
+# cpu_ms PID: CPU of PID and every process below it, and of what they reaped.
+cpu_ms() {
+	local p hz
+	hz=$(getconf CLK_TCK)
+	{
+		cat "/proc/$1/stat"
+		for p in $(bench_descendants "$1"); do
+			cat "/proc/$p/stat" 2>/dev/null || true
+		done
+	} | sed 's/^.*) //' |
+		awk -v hz="$hz" '{ t += $12 + $13 + $14 + $15 }
+			END { printf "%d\n", t * 1000 / hz }'
+}
+
+# scale_up NETWORK: the manager from nothing to $N dynos up, on
+# space:common, space:$SPACE (private) or none; sets up_ms, cpu, and
+# leaves the manager running (mgr).
+scale_up() {
+	local i=0
+	printf '[dyno]\ngrace = 5s\n[manager]\nnetwork = %s\n' "$1" >"$DYNO_CONF"
+	dyno-manager scale bench-app "w=$N" >/dev/null
+	t0=$(now_ms)
+	dyno-manager bench-app 2>/dev/null &
+	mgr=$!
+	until [ "$(count_up)" -ge "$N" ]; do
+		kill -0 "$mgr" 2>/dev/null || bench_fail "dyno-manager ended ($1)"
+		i=$((i + 1))
+		[ "$i" -lt 15000 ] || bench_fail "$N dynos not up in 300 s ($1)"
+		sleep 0.02
+	done
+	up_ms=$(($(now_ms) - t0))
+	cpu=$(cpu_ms "$mgr")
+}
+
+stop_mgr() {
+	kill -TERM "$mgr"
+	wait "$mgr" || true
+	mgr=
+}
+
 release create bench-app --slug "$work/slug" >/dev/null 2>&1
-dyno-manager scale bench-app "w=$N" >/dev/null
-t0=$(now_ms)
-dyno-manager bench-app 2>/dev/null &
-mgr=$!
-until [ "$(count_up)" -ge "$N" ]; do sleep 0.02; done
-d_up=$(($(now_ms) - t0))
+scale_up space:common
+d_up=$up_ms d_cpu=$cpu
 d_hwm=$(hwm "$mgr")
 d_anon=$(anon "$mgr")
 
 # a crash: the dyno's process dies; the first restart comes at once
-old=$(cat "$DYNO_ROOT/apps/bench-app/dynos/w.7/pid")
+old=$(cat "$app/dynos/w.7/pid")
 # the command runs as the child of the dyno's init (its pid is in the info file)
 init=$(sed -n 's/^init=//p' "$DYNO_RUNDIR"/apps/bench-app/info/w.7.*)
 victim=$(pgrep -P "$init" | head -1)
 t0=$(now_ms)
 kill -KILL "$victim"
-until [ "$(cat "$DYNO_ROOT/apps/bench-app/dynos/w.7/pid")" != "$old" ] &&
+until [ "$(cat "$app/dynos/w.7/pid")" != "$old" ] &&
 	[ "$(count_up)" -ge "$N" ]; do sleep 0.005; done
 d_crash=$(($(now_ms) - t0))
-kill -TERM "$mgr"
-wait "$mgr" || true
-mgr=
+stop_mgr
 
-# foreman: the same Procfile, no isolation, no restarts
+space-net create "$SPACE" --cidr 10.213.210.0/24 --mode private >/dev/null
+scale_up "space:$SPACE"
+p_up=$up_ms p_cpu=$cpu
+stop_mgr
+space-net destroy "$SPACE" --force >/dev/null
+
+scale_up none
+n_up=$up_ms n_cpu=$cpu
+stop_mgr
+
+# foreman: the same Procfile, no isolation, no restarts; `exec` makes
+# each sleep foreman's own child
 t0=$(now_ms)
 foreman start -d "$work/slug" -f "$work/slug/Procfile" -m "w=$N" >/dev/null 2>&1 &
 fm=$!
-until [ "$(bench_count "$fm" sleep)" -ge "$N" ]; do sleep 0.02; done
+until [ "$(pgrep -c -P "$fm" -x sleep)" -ge "$N" ]; do sleep 0.02; done
 f_up=$(($(now_ms) - t0))
+f_cpu=$(cpu_ms "$fm")
 sleep 0.5
 f_hwm=$(hwm "$fm")
 f_anon=$(anon "$fm")
@@ -68,9 +120,15 @@ kill -TERM "$fm"
 wait "$fm" || true
 
 printf '%-34s %14s %14s\n' "$N dynos, trivial Procfile" "dyno-manager" "foreman"
-printf '%-34s %11s ms %11s ms\n' "time until all are up" "$d_up" "$f_up"
+printf '%-34s %11s ms %11s ms\n' "all up, common space" "$d_up" "$f_up"
+printf '%-34s %11s ms\n' "all up, private space" "$p_up"
+printf '%-34s %11s ms\n' "all up, network none" "$n_up"
+printf '%-34s %11s ms %11s ms\n' "CPU until all up, common space" "$d_cpu" "$f_cpu"
+printf '%-34s %11s ms\n' "CPU until all up, private space" "$p_cpu"
+printf '%-34s %11s ms\n' "CPU until all up, network none" "$n_cpu"
 printf '%-34s %11s ms %14s\n' "crash until the replacement is up" "$d_crash" "(no restart)"
 printf '%-34s %11s kB %11s kB\n' "supervisor peak RSS" "$d_hwm" "$f_hwm"
 printf '%-34s %11s kB %11s kB\n' "supervisor private memory" "$d_anon" "$f_anon"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v d="$d_up" -v f="$f_up" 'BEGIN { printf "isolation costs %.1f ms per dyno to start (foreman %.1f ms without)\n", d / '"$N"', f / '"$N"' }'
-awk -v d="$d_up" -v f="$f_up" 'BEGIN { printf "scale-up ratio: dyno-manager / foreman = %.2f\n", d / f }'
+awk -v d="$d_up" -v f="$f_up" -v dc="$d_cpu" -v fc="$f_cpu" 'BEGIN { printf "scale-up ratio: dyno-manager / foreman = %.2f (CPU %.2f)\n", d / f, dc / fc }'
