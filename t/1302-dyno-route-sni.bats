@@ -224,3 +224,18 @@ PY
 		done
 	done
 }
+
+@test "a resumed TLS 1.3 session gets a fresh ticket (a client uses one once)" {
+	app_with app-a www.a.test web.1
+	start_tls
+	# A request, read to the end: TLS 1.3 tickets come after it.
+	printf 'GET / HTTP/1.1\r\nHost: www.a.test\r\nConnection: close\r\n\r\n' |
+		openssl s_client -connect "127.0.0.1:$TPORT" -ign_eof \
+		-servername www.a.test -tls1_3 -sess_out "$D/sess" >/dev/null 2>&1
+	run --separate-stderr sh -c "printf 'GET / HTTP/1.1\r\nHost: www.a.test\r\nConnection: close\r\n\r\n' |
+		openssl s_client -connect 127.0.0.1:$TPORT -ign_eof \
+		-servername www.a.test -tls1_3 -sess_in $D/sess"
+	assert_line --regexp '^Reused, TLSv1.3'
+	# Without one, OpenSSL's client (wrk's) does a full handshake next.
+	assert_line 'Post-Handshake New Session Ticket arrived:'
+}

@@ -108,7 +108,6 @@ ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
 	OSSL_PARAM p[3];
 	int i, rc;
 
-	(void)ssl;
 	if (enc) {
 		epoch = now;
 		ticket_keys(epoch, aes, mac, key_name);
@@ -135,8 +134,14 @@ ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
 	OPENSSL_cleanse(mac, sizeof(mac));
 	if (!rc)
 		return -1;
-	/* A ticket of the period before resumes, and gets a fresh one. */
-	return enc || epoch == now ? 1 : 2;
+	/*
+	 * A ticket of the period before resumes, and gets a fresh one; so
+	 * does every TLS 1.3 ticket: a client uses one ticket once (RFC 8446
+	 * C.4, OpenSSL's client does), and without a new one its next
+	 * connection is a full handshake.
+	 */
+	return enc || (epoch == now && SSL_version(ssl) != TLS1_3_VERSION) ?
+	    1 : 2;
 }
 
 int
