@@ -224,3 +224,63 @@ PY
 		done
 	done
 }
+
+@test "a resumed TLS 1.3 session gets a fresh ticket (a client uses one once)" {
+	app_with app-a www.a.test web.1
+	start_tls
+	# A request, read to the end: TLS 1.3 tickets come after it.
+	printf 'GET / HTTP/1.1\r\nHost: www.a.test\r\nConnection: close\r\n\r\n' |
+		openssl s_client -connect "127.0.0.1:$TPORT" -ign_eof \
+		-servername www.a.test -tls1_3 -sess_out "$D/sess" >/dev/null 2>&1
+	run --separate-stderr sh -c "printf 'GET / HTTP/1.1\r\nHost: www.a.test\r\nConnection: close\r\n\r\n' |
+		openssl s_client -connect 127.0.0.1:$TPORT -ign_eof \
+		-servername www.a.test -tls1_3 -sess_in $D/sess"
+	assert_line --regexp '^Reused, TLSv1.3'
+	# Without one, OpenSSL's client (wrk's) does a full handshake next.
+	assert_line 'Post-Handshake New Session Ticket arrived:'
+}
+
+@test "two TLS records in one segment: both requests answered (read ahead)" {
+	app_with app-a www.a.test web.1
+	start_tls
+	# The router reads whole segments ahead: a record it holds unread must
+	# not wait for bytes the socket will never bring.
+	run --separate-stderr timeout 20 python3 - "$TPORT" <<'PY'
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(inc, out, server_hostname="www.a.test")
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+def pump():
+    if out.pending:
+        s.sendall(out.read())
+def fill():
+    d = s.recv(65536)
+    if not d:
+        raise SystemExit("eof")
+    inc.write(d)
+while True:
+    try:
+        tls.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        pump()
+        fill()
+pump()
+req = b"GET / HTTP/1.1\r\nHost: www.a.test\r\n\r\n"
+tls.write(req)
+tls.write(req)    # a second record, sent with the first
+s.sendall(out.read())
+got = b""
+while got.count(b"HTTP/1.1 200") < 2:
+    try:
+        got += tls.read(65536)
+    except ssl.SSLWantReadError:
+        fill()
+print("answers", got.count(b"HTTP/1.1 200"))
+PY
+	assert_success
+	assert_output "answers 2"
+}

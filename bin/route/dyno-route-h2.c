@@ -661,7 +661,7 @@ h2_in(struct worker *w, struct conn *c)
 		return 1;
 	}
 	c->last_active = w->now;
-	if ((size_t)n < sizeof(buf) && SSL_pending(c->ssl) == 0)
+	if ((size_t)n < sizeof(buf) && !SSL_has_pending(c->ssl))
 		c->rready = 0;
 	/* A bad preface or a flood: GOAWAY, then close. */
 	if ((rv = nghttp2_session_mem_recv(h->s, (const uint8_t *)buf,

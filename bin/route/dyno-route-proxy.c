@@ -596,7 +596,7 @@ client_in(struct worker *w, struct conn *c)
 	c->last_active = w->now;
 	if (c->state == C_HEAD && c->head_start == 0)
 		c->head_start = c->last_active;
-	if ((size_t)n < room && (c->ssl == NULL || SSL_pending(c->ssl) == 0))
+	if ((size_t)n < room && (c->ssl == NULL || !SSL_has_pending(c->ssl)))
 		c->rready = 0;
 	return 1;
 }

@@ -74,69 +74,94 @@ sni_cb(SSL *ssl, int *alert, void *arg)
 }
 
 /* The ticket keys of one period: AES-256 and HMAC-SHA256, and a name. */
-static void
-ticket_keys(uint64_t epoch, unsigned char aes[32], unsigned char mac[32],
-    unsigned char name[16])
+struct tkeys {
+	uint64_t	 epoch;
+	int		 ok;
+	unsigned char	 aes[32], mac[32], name[16];
+};
+
+/*
+ * A worker's keys of the period and of the one before, derived once a
+ * period and not per ticket (3 HMACs and their fetches each time showed
+ * in the handshake profile); the cipher fetched once.
+ */
+static struct tkeys tkc[2];
+static EVP_CIPHER *tk_aes;
+
+static const struct tkeys *
+ticket_keys(uint64_t epoch)
 {
+	struct tkeys *k = &tkc[epoch & 1];
 	unsigned char msg[9], out[EVP_MAX_MD_SIZE];
 	unsigned int len;
 	int i;
 
+	if (k->ok && k->epoch == epoch)
+		return k;
 	for (i = 0; i < 8; i++)
 		msg[1 + i] = (unsigned char)(epoch >> (56 - 8 * i));
+	k->epoch = epoch;
 	msg[0] = 'a';
-	HMAC(EVP_sha256(), tset.secret, sizeof(tset.secret), msg, sizeof(msg),
-	    aes, &len);
+	k->ok = HMAC(EVP_sha256(), tset.secret, sizeof(tset.secret), msg,
+	    sizeof(msg), k->aes, &len) != NULL;
 	msg[0] = 'm';
-	HMAC(EVP_sha256(), tset.secret, sizeof(tset.secret), msg, sizeof(msg),
-	    mac, &len);
+	k->ok &= HMAC(EVP_sha256(), tset.secret, sizeof(tset.secret), msg,
+	    sizeof(msg), k->mac, &len) != NULL;
 	msg[0] = 'n';
-	HMAC(EVP_sha256(), tset.secret, sizeof(tset.secret), msg, sizeof(msg),
-	    out, &len);
+	k->ok &= HMAC(EVP_sha256(), tset.secret, sizeof(tset.secret), msg,
+	    sizeof(msg), out, &len) != NULL;
 	/* The period in clear, so a ticket says which keys open it. */
-	memcpy(name, msg + 1, 8);
-	memcpy(name + 8, out, 8);
+	memcpy(k->name, msg + 1, 8);
+	memcpy(k->name + 8, out, 8);
 	OPENSSL_cleanse(out, sizeof(out));
+	return k->ok ? k : NULL;
 }
 
 static int
 ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
     EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
-	unsigned char aes[32], mac[32], name[16];
 	uint64_t now = (uint64_t)time(NULL) / TICKET_PERIOD, epoch = 0;
+	const struct tkeys *k;
 	OSSL_PARAM p[3];
-	int i, rc;
+	int i;
 
-	(void)ssl;
+	if (tk_aes == NULL &&
+	    (tk_aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL)
+		return -1;
 	if (enc) {
 		epoch = now;
-		ticket_keys(epoch, aes, mac, key_name);
-		if (RAND_bytes(iv, 16) != 1)
+		if ((k = ticket_keys(epoch)) == NULL ||
+		    RAND_bytes(iv, 16) != 1)
 			return -1;
+		memcpy(key_name, k->name, 16);
 	} else {
 		for (i = 0; i < 8; i++)
 			epoch = epoch << 8 | key_name[i];
 		if (epoch != now && epoch + 1 != now)
 			return 0;	/* too old: a full handshake */
-		ticket_keys(epoch, aes, mac, name);
-		if (CRYPTO_memcmp(name, key_name, 16) != 0)
+		if ((k = ticket_keys(epoch)) == NULL)
+			return -1;
+		if (CRYPTO_memcmp(k->name, key_name, 16) != 0)
 			return 0;
 	}
-	p[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, mac,
-	    sizeof(mac));
+	p[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+	    (void *)k->mac, sizeof(k->mac));
 	p[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    (char *)"SHA256", 0);
 	p[2] = OSSL_PARAM_construct_end();
-	rc = EVP_MAC_CTX_set_params(hctx, p) == 1 && (enc ?
-	    EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) :
-	    EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv)) == 1;
-	OPENSSL_cleanse(aes, sizeof(aes));
-	OPENSSL_cleanse(mac, sizeof(mac));
-	if (!rc)
+	if (EVP_MAC_CTX_set_params(hctx, p) != 1 || (enc ?
+	    EVP_EncryptInit_ex(cctx, tk_aes, NULL, k->aes, iv) :
+	    EVP_DecryptInit_ex(cctx, tk_aes, NULL, k->aes, iv)) != 1)
 		return -1;
-	/* A ticket of the period before resumes, and gets a fresh one. */
-	return enc || epoch == now ? 1 : 2;
+	/*
+	 * A ticket of the period before resumes, and gets a fresh one; so
+	 * does every TLS 1.3 ticket: a client uses one ticket once (RFC 8446
+	 * C.4, OpenSSL's client does), and without a new one its next
+	 * connection is a full handshake.
+	 */
+	return enc || (epoch == now && SSL_version(ssl) != TLS1_3_VERSION) ?
+	    1 : 2;
 }
 
 int
@@ -179,6 +204,12 @@ ctx_base(char *err, size_t errlen)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	/*
+	 * A record in one read(2), not its header then its body: a third of
+	 * the reads per HTTP/2 request.  Bytes read ahead are seen by
+	 * SSL_has_pending, never by SSL_pending (proxy.c, h2.c).
+	 */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
 	/* Resumption by tickets only: a session cache is one worker's. */

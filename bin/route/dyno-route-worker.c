@@ -105,9 +105,25 @@ tick(struct worker *w)
 	return w->now = evloop_now_ms();
 }
 
+/* c leaves the worker's due list (h2_due). */
+static void
+due_unlink(struct worker *w, struct conn *c)
+{
+	struct conn **pp;
+
+	for (pp = &w->due; *pp != NULL; pp = &(*pp)->due_next)
+		if (*pp == c) {
+			*pp = c->due_next;
+			break;
+		}
+	c->due = 0;
+}
+
 static void
 conn_free(struct worker *w, struct conn *c)
 {
+	if (c->due)
+		due_unlink(w, c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -156,13 +172,55 @@ handshake(struct worker *w, struct conn *c)
 	return 1;
 }
 
+static void	service(struct worker *, struct conn *);
+
+/* The HTTP/2 connections whose streams moved in the round just over. */
+static void
+h2_due(struct evloop *ev, void *arg)
+{
+	struct worker *w = arg;
+	struct conn *c;
+
+	(void)ev;
+	(void)tick(w);
+	w->due_armed = 0;
+	while ((c = w->due) != NULL) {
+		w->due = c->due_next;
+		c->due = 0;
+		service(w, c);
+	}
+}
+
+/*
+ * A stream's bytes wake its connection (frames to send) once the round
+ * of events is over: one pump and one SSL_write for all the streams whose
+ * dynos answered in it, not one each.
+ */
+static void
+h2_later(struct worker *w, struct conn *c)
+{
+	if (c->due)
+		return;
+	if (!w->due_armed) {
+		if (evloop_timer(w->ev, 0, h2_due, w) == NULL) {
+			service(w, c);
+			return;
+		}
+		w->due_armed = 1;
+	}
+	c->due = 1;
+	c->due_next = w->due;
+	w->due = c;
+}
+
 /* Move c's bytes as far as they go; free it once it is closed. */
 static void
 service(struct worker *w, struct conn *c)
 {
-	/* A stream's bytes may wake its connection (frames to send). */
-	if (c->sio != NULL)
-		c = h2_stream_pump(w, c);
+	if (c->sio != NULL) {
+		h2_later(w, h2_stream_pump(w, c));
+		return;
+	}
 	if (c->ssl != NULL && !c->hs_done && !c->closed && !handshake(w, c))
 		return;
 	if (c->h2 != NULL ? h2_pump(w, c) : proxy_pump(w, c))

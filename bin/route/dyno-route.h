@@ -305,6 +305,8 @@ struct conn {
 	uint64_t	 head_start;	/* a head under way since; 0: idle */
 	struct ipslot	*ips;		/* the client address's count */
 	struct conn	*next, *prev;
+	struct conn	*due_next;	/* HTTP/2: in worker's due list */
+	int		 due;
 };
 
 #define IP_BUCKETS	4096
@@ -321,6 +323,9 @@ struct worker {
 	int		 draining;
 	struct evtimer	*sweeper;
 	int		 flush_armed;	/* a 0 ms timer will flush the log */
+	/* HTTP/2 connections whose streams moved, pumped after the round */
+	struct conn	*due;
+	int		 due_armed;
 	uint64_t	 now;		/* monotonic ms, read once per event */
 	uint64_t	 spliced;	/* bytes splice(2) moved, for dump() */
 	uint64_t	 drain_deadline;
