@@ -9,7 +9,8 @@
 # of 20 connections); p99 of each, and the ratios.  The handshakes are
 # TLS 1.3 resumptions with both proxies: wrk offers each new connection
 # the ticket its last one got, as browsers do (50 full handshakes, the
-# first of each connection, then none).
+# first of each connection, then none).  Full handshakes (no ticket, no
+# session id) are counted apart, with openssl s_time -new.
 set -eu
 
 TOP="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -80,6 +81,26 @@ h2_run() {
 	echo "$(bench_per_cpu "$reqs" $((t1 - t0))) $p99"
 }
 
+# full_run PORT: "handshakes/cpu-s -" of full handshakes (openssl s_time
+# -new: a fresh session each time, never a ticket), two clients at once.
+full_run() {
+	local p=$1 t0 t1 n=0 c pids clients=()
+	read -r -a pids <<<"$(bench_proxy_pids)"
+	t0=$(bench_ticks "${pids[@]}")
+	for c in 1 2; do
+		taskset -c 1 openssl s_time -connect "127.0.0.1:$p" -new \
+			-time "$DUR" >"$W/s_time.$c" 2>&1 &
+		clients+=("$!")
+	done
+	wait "${clients[@]}"
+	t1=$(bench_ticks "${pids[@]}")
+	for c in 1 2; do
+		n=$((n + $(awk '/connections in .* real seconds/ { print $1; exit }' \
+			"$W/s_time.$c")))
+	done
+	echo "$(bench_per_cpu "$n" $((t1 - t0))) -"
+}
+
 # Both proxies run at once (one idles while the other is measured) and
 # take turns, run by run: the machine's other load weighs on both alike.
 declare -A RES PORT_OF PID_OF
@@ -93,7 +114,7 @@ for proxy in dynoroute haproxy; do
 	taskset -c 1 wrk -t1 -c50 -d2s -H 'Host: bench.localhost' \
 		"https://127.0.0.1:$P/" >/dev/null
 done
-for k in keep hs h2; do
+for k in keep hs full h2; do
 	for proxy in dynoroute haproxy; do
 		echo "== $proxy $k" >&2
 		P=${PORT_OF[$proxy]}
@@ -102,21 +123,23 @@ for k in keep hs h2; do
 		keep) RES[$proxy.$k]=$(bench_wrk "https://127.0.0.1:$P/" 50) ;;
 		hs) RES[$proxy.$k]=$(bench_wrk "https://127.0.0.1:$P/" 50 \
 			'Connection: close') ;;
+		full) RES[$proxy.$k]=$(full_run "$P") ;;
 		h2) RES[$proxy.$k]=$(h2_run "$P") ;;
 		esac
 	done
 done
 
-printf '%-10s %16s %9s %16s %9s %16s %9s\n' proxy "https req/cpu-s" p99 \
-	"handshakes/cpu-s" p99 "h2 req/cpu-s" p99
+printf '%-10s %16s %9s %16s %9s %11s %16s %9s\n' proxy "https req/cpu-s" p99 \
+	"handshakes/cpu-s" p99 "full hs/cpu-s" "h2 req/cpu-s" p99
 for proxy in dynoroute haproxy; do
 	read -r a b <<<"${RES[$proxy.keep]}"
 	read -r c d <<<"${RES[$proxy.hs]}"
+	read -r g _ <<<"${RES[$proxy.full]}"
 	read -r e f <<<"${RES[$proxy.h2]}"
-	printf '%-10s %16s %9s %16s %9s %16s %9s\n' "$proxy" "$a" "$b" "$c" \
-		"$d" "$e" "$f"
+	printf '%-10s %16s %9s %16s %9s %11s %16s %9s\n' "$proxy" "$a" "$b" \
+		"$c" "$d" "$g" "$e" "$f"
 done
-for k in keep hs h2; do
+for k in keep hs full h2; do
 	read -r dr _ <<<"${RES[dynoroute.$k]}"
 	read -r hp _ <<<"${RES[haproxy.$k]}"
 	awk -v d="$dr" -v h="$hp" -v k="$k" 'BEGIN {
