@@ -13,6 +13,7 @@
 #include "diag.h"
 #include "envfile.h"
 #include "etcd.h"
+#include "slugstore.h"
 #include "state.h"
 #include "release.h"
 
@@ -37,15 +38,14 @@ get_value(struct etcd *e, const char *key, char *err, size_t errlen)
 static int
 fetch_slug(struct app *a, struct etcd *e, const char *hex)
 {
-	char path[PATH_MAX], url[1024], err[256];
+	char url[1024], err[256];
 	struct etcd_range r;
 	const char *s;
 	json_t *j;
 	size_t i;
 	int rc = EXIT_UNAVAILABLE;
 
-	if (state_pathf(path, sizeof(path), "%s/slugs/sha256-%s.tgz",
-	    a->conf->root, hex) == 0 && access(path, R_OK) == 0)
+	if (slugstore_has(a->conf->root, hex))
 		return 0;
 	if (etcd_range(e, "/dyno/hosts/", 1, &r, err, sizeof(err)) == -1) {
 		diag_error("%s", err);
@@ -55,9 +55,7 @@ fetch_slug(struct app *a, struct etcd *e, const char *hex)
 		j = json_loads(r.kvs[i].value, 0, NULL);
 		s = json_string_value(json_object_get(j, "slug_url"));
 		/* the URL is another host's word: release fetch checks the sha */
-		if (s != NULL && *s != '\0' && snprintf(url, sizeof(url),
-		    "%s%ssha256-%s.tgz", s, s[strlen(s) - 1] == '/' ? "" : "/",
-		    hex) < (int)sizeof(url))
+		if (s != NULL && slugstore_url(url, sizeof(url), s, hex) == 0)
 			rc = cmd_fetch(a->conf, url, hex);
 		json_decref(j);
 	}
@@ -80,8 +78,7 @@ follow_make(struct app *a, struct etcd *e, unsigned version, json_t *rec)
 	int rc, web, rel;
 	unsigned v;
 
-	if (hex == NULL || strlen(hex) != 64 || strspn(hex,
-	    "0123456789abcdef") != 64) {
+	if (hex == NULL || !slugstore_hex_valid(hex, strlen(hex))) {
 		diag_error("%s: v%u: no slug sha256 in etcd", a->name, version);
 		return EXIT_DATAERR;
 	}

@@ -63,7 +63,7 @@ cmd_fetch(const struct conf *c, const char *url, const char *hex)
 		diag_error("%s: not a sha256 (64 lowercase hex digits)", hex);
 		return EXIT_USAGE;
 	}
-	if (state_pathf(dir, sizeof(dir), "%s/" SLUGSTORE_DIR, c->root) == -1 ||
+	if (slugstore_dir(dir, sizeof(dir), c->root) == -1 ||
 	    slugstore_path(to, sizeof(to), c->root, hex) == -1) {
 		diag_error("%s: path too long", c->root);
 		return EXIT_SOFTWARE;
