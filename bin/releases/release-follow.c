@@ -65,6 +65,50 @@ fetch_slug(struct app *a, struct etcd *e, const char *hex)
 	return rc;
 }
 
+/*
+ * A release of this host whose slug has that sha256 (a config change made
+ * on another host): its sealed slug is shared, nothing is downloaded.  1
+ * with its slug folder in from, else 0.
+ */
+static int
+local_slug(struct app *a, const char *hex, char *from, size_t size)
+{
+	struct relinfo r;
+	unsigned *v;
+	size_t n, i;
+	int found = 0;
+
+	if (app_versions(a, &v, &n) != 0)
+		return 0;
+	for (i = n; i-- > 0 && !found;)
+		found = app_read_release(a, v[i], &r) == 0 &&
+		    strcmp(r.slug_sha256, hex) == 0 && state_pathf(from, size,
+		    "%s/releases/v%u/slug", a->dir, v[i]) == 0 &&
+		    access(from, F_OK) == 0;
+	free(v);
+	return found;
+}
+
+/* The slug of vN into staging's slug: shared with a local release, or
+ * from the store (fetched first when missing), checked and sealed. */
+static int
+follow_slug(struct app *a, const char *from, const char *hex,
+    const char *slug, char sha[65])
+{
+	char src[80];
+	int rc, web, rel;
+
+	if (from != NULL) {
+		snprintf(sha, 65, "%s", hex);
+		return slug_link(from, slug);
+	}
+	snprintf(src, sizeof(src), "sha256:%s", hex);
+	if ((rc = slug_import(a->conf, src, slug, sha)) != 0 ||
+	    (rc = slug_check_procfile(slug, &web, &rel)) != 0)
+		return rc;
+	return slug_seal(slug);
+}
+
 /* vN of etcd's record into a new release of this host, at that version. */
 static int
 follow_make(struct app *a, struct etcd *e, unsigned version, json_t *rec)
@@ -73,19 +117,19 @@ follow_make(struct app *a, struct etcd *e, unsigned version, json_t *rec)
 	    "slug"), "sha256")), *env = json_string_value(json_object_get(rec,
 	    "env")), *desc = json_string_value(json_object_get(rec,
 	    "description"));
-	char slug[PATH_MAX], src[80], sha[65] = "", err[512];
+	char slug[PATH_MAX], from[PATH_MAX], sha[65] = "", err[512];
 	struct newrel nr;
-	int rc, web, rel;
 	unsigned v;
+	int rc, have;
 
 	if (hex == NULL || !slugstore_hex_valid(hex, strlen(hex))) {
 		diag_error("%s: v%u: no slug sha256 in etcd", a->name, version);
 		return EXIT_DATAERR;
 	}
-	if ((rc = fetch_slug(a, e, hex)) != 0 || (rc = newrel_begin(a, &nr))
-	    != 0)
+	have = local_slug(a, hex, from, sizeof(from));
+	if ((!have && (rc = fetch_slug(a, e, hex)) != 0) ||
+	    (rc = newrel_begin(a, &nr)) != 0)
 		return rc;
-	snprintf(src, sizeof(src), "sha256:%s", hex);
 	if (state_pathf(slug, sizeof(slug), "%s/slug", nr.staging) == -1)
 		rc = EXIT_SOFTWARE;
 	if (rc == 0 && env != NULL && envfile_parse_release("etcd", env,
@@ -93,24 +137,41 @@ follow_make(struct app *a, struct etcd *e, unsigned version, json_t *rec)
 		diag_error("%s: v%u: %s", a->name, version, err);
 		rc = EXIT_DATAERR;
 	}
-	if (rc != 0 || (rc = slug_import(a->conf, src, slug, sha)) != 0 ||
-	    (rc = slug_check_procfile(slug, &web, &rel)) != 0 ||
-	    (rc = slug_seal(slug)) != 0)
+	if (rc != 0 || (rc = follow_slug(a, have ? from : NULL, hex, slug,
+	    sha)) != 0)
 		goto out;
 	newrel_describe(&nr, desc ? desc : "Deploy", sha, NULL);
 	nr.logline = "Deploy";
 	nr.follow = version;
-	if ((rc = app_commit(a, &nr, &v)) == 0)
-		printf("v%u\n", v);
+	rc = app_commit(a, &nr, &v);
 out:
 	newrel_abort(&nr);
 	return rc;
 }
 
 int
+follow_version(struct app *a, struct etcd *e, unsigned version)
+{
+	char key[160], err[256], *val;
+	json_t *j = NULL;
+	int rc = EXIT_UNAVAILABLE;
+
+	snprintf(key, sizeof(key), "/dyno/apps/%s/releases/v%u", a->name,
+	    version);
+	if ((val = get_value(e, key, err, sizeof(err))) == NULL ||
+	    !json_is_object(j = json_loads(val, 0, NULL)))
+		diag_error("%s", val ? "not a release record" : err);
+	else
+		rc = follow_make(a, e, version, j);
+	json_decref(j);
+	free(val);
+	return rc;
+}
+
+int
 cmd_follow(struct app *a)
 {
-	char key[160], err[256], *cur = NULL, *val = NULL, path[PATH_MAX];
+	char key[160], err[256], *cur = NULL, path[PATH_MAX];
 	unsigned version;
 	struct etcd *e;
 	json_t *j = NULL;
@@ -146,18 +207,11 @@ cmd_follow(struct app *a)
 		rc = 0;
 		goto out;
 	}
-	snprintf(key, sizeof(key), "/dyno/apps/%s/releases/v%u", a->name,
-	    version);
-	if ((val = get_value(e, key, err, sizeof(err))) == NULL ||
-	    !json_is_object(j = json_loads(val, 0, NULL))) {
-		diag_error("%s", val ? "not a release record" : err);
-		goto out;
-	}
-	rc = follow_make(a, e, version, j);
+	if ((rc = follow_version(a, e, version)) == 0)
+		printf("v%u\n", version);
 out:
 	json_decref(j);
 	free(cur);
-	free(val);
 	etcd_close(e);
 	return rc;
 }
