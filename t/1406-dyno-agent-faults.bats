@@ -96,13 +96,13 @@ freezer_v2() {
 # moved into one of ours).  A child forked meanwhile is born in its
 # parent's cgroup, so a few passes catch every process.
 host_freeze() {
-	local h=$1 cg pass p v2 path
+	local h=$1 cg p v2 path
 	if [ -d "$FREEZER_V1" ] && [ -f "$FREEZER_V1/cgroup.procs" ] &&
 		[ ! -f "$FREEZER_V1/cgroup.controllers" ]; then
 		cg=$FREEZER_V1/dynotest-frz-$$-$h
 		mkdir -p "$cg" || return 1
 		FROZEN[$h]=$cg
-		for pass in 1 2 3; do
+		for _ in 1 2 3; do
 			for p in $(host_procs "$h"); do
 				echo "$p" >"$cg/cgroup.procs" 2>/dev/null || true
 			done
@@ -115,7 +115,7 @@ host_freeze() {
 	cg=$v2/dynotest-frz-$$-$h
 	mkdir -p "$cg" || return 1
 	FROZEN[$h]=$cg
-	for pass in 1 2 3; do
+	for _ in 1 2 3; do
 		for p in $(host_procs "$h"); do
 			path=$(sed -n 's/^0:://p' "/proc/$p/cgroup" 2>/dev/null)
 			case $path in
@@ -143,9 +143,9 @@ host_thaw() {
 	done
 	cg=${FROZEN[$h]%% *}
 	root=${cg%/*}
-	for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do
+	while read -r p; do
 		echo "$p" >"$root/cgroup.procs" 2>/dev/null || true
-	done
+	done 2>/dev/null <"$cg/cgroup.procs"
 	rmdir "$cg" 2>/dev/null || true
 	FROZEN[$h]=
 }
