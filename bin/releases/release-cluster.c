@@ -99,20 +99,30 @@ unlock_at_exit(void)
 	cl.e = cl.ke = NULL;
 }
 
+/* The renewing thread started: 0, or an error number. */
 static int
 start_renewing(void)
 {
 	pthread_condattr_t ca;
+	int rc;
 
-	if (pthread_condattr_init(&ca) != 0 ||
-	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&cl.cv, &ca) != 0)
-		return -1;
+	if ((rc = pthread_condattr_init(&ca)) != 0)
+		return rc;
+	if ((rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) == 0 &&
+	    (rc = pthread_cond_init(&cl.cv, &ca)) == 0 &&
+	    (rc = pthread_create(&cl.th, NULL, renew, NULL)) == 0)
+		cl.th_on = 1;
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&cl.th, NULL, renew, NULL) != 0)
-		return -1;
-	cl.th_on = 1;
-	return 0;
+	return rc;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -123,31 +133,40 @@ start_renewing(void)
 static int
 take_lock(struct app *a, char *err, size_t errlen)
 {
-	char val[128];
 	struct etcd_cmp free_ = { ETCD_CREATE, ETCD_EQUAL, cl.lockkey, 0,
 	    NULL };
-	struct etcd_op put = { ETCD_OP_PUT, cl.lockkey, val, 0, 0 };
-	long granted, waited = 0, limit = (long)a->conf->release_timeout_ms +
-	    60000;
-	int won = 0, said = 0;
+	struct etcd_op put = { ETCD_OP_PUT, cl.lockkey, NULL, 0, 0 };
+	long granted, limit = (long)a->conf->release_timeout_ms + 60000,
+	    start = now_ms();
+	int won = 0, said = 0, rc;
+	json_t *j;
+	char *val;
 
 	if (etcd_lease_grant(cl.e, LOCK_TTL, &cl.lease, &granted, err,
 	    errlen) == -1)
 		return -1;
 	put.lease = cl.lease;
-	snprintf(val, sizeof(val), "{\"host\":\"%s\",\"pid\":%ld}",
-	    a->conf->cluster_host, (long)getpid());
-	if (start_renewing() == -1) {
-		snprintf(err, errlen, "pthread: %s", strerror(errno));
+	if ((rc = start_renewing()) != 0) {
+		snprintf(err, errlen, "pthread: %s", strerror(rc));
+		errno = rc;
 		return -1;
 	}
+	/* who holds it, for whoever looks (etcdctl get) */
+	j = json_pack("{s:s, s:I}", "host", a->conf->cluster_host, "pid",
+	    (json_int_t)getpid());
+	if (j == NULL || (val = json_dumps(j, JSON_COMPACT)) == NULL)
+		diag_die_errno(EXIT_OSERR, "json");
+	json_decref(j);
+	put.value = val;
 	for (;;) {
-		if (etcd_txn(cl.e, &free_, 1, &put, 1, NULL, 0, &won, NULL,
-		    err, errlen) == -1)
-			return -1;
-		if (won)
-			return 0;
-		if (waited >= limit) {
+		rc = etcd_txn(cl.e, &free_, 1, &put, 1, NULL, 0, &won, NULL,
+		    err, errlen);
+		if (rc == -1 || won) {
+			free(val);
+			return rc;
+		}
+		if (now_ms() - start >= limit) {
+			free(val);
 			snprintf(err, errlen, "%s: held by another release "
 			    "command for over %ld s", cl.lockkey, limit / 1000);
 			errno = ETIMEDOUT;
@@ -157,7 +176,6 @@ take_lock(struct app *a, char *err, size_t errlen)
 			diag_warn("%s: waiting for a release command on "
 			    "another host", a->name);
 		usleep(LOCK_POLL_MS * 1000);
-		waited += LOCK_POLL_MS;
 	}
 }
 
