@@ -38,7 +38,7 @@ get_value(struct etcd *e, const char *key, char *err, size_t errlen)
 static int
 fetch_slug(struct app *a, struct etcd *e, const char *hex)
 {
-	char url[1024], err[256];
+	char url[1024], err[256], path[PATH_MAX];
 	struct etcd_range r;
 	const char *s;
 	json_t *j;
@@ -56,7 +56,8 @@ fetch_slug(struct app *a, struct etcd *e, const char *hex)
 		s = json_string_value(json_object_get(j, "slug_url"));
 		/* the URL is another host's word: release fetch checks the sha */
 		if (s != NULL && slugstore_url(url, sizeof(url), s, hex) == 0)
-			rc = cmd_fetch(a->conf, url, hex);
+			rc = slug_fetch(a->conf, url, hex, path,
+			    sizeof(path));
 		json_decref(j);
 	}
 	etcd_range_free(&r);

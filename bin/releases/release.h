@@ -134,9 +134,12 @@ int	fetch_url(const struct conf *, const char *url, const char *path);
 /*
  * release-store.c: release fetch URL SHA256: download into DYNO_ROOT/slugs,
  * verify size and sha256 before the rename that makes it sha256-HEX.tgz
- * (R17 otherwise); prints the stored path.
+ * (R17 otherwise); cmd_fetch prints the stored path, slug_fetch puts it
+ * in `to`.
  */
 int	cmd_fetch(const struct conf *, const char *url, const char *hex);
+int	slug_fetch(const struct conf *, const char *url, const char *hex,
+	    char *to, size_t size);
 
 /* release-phase.c: the release phase in a one-off dyno. */
 int	phase_run(struct app *, unsigned version, const char *command);
