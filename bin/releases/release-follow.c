@@ -101,7 +101,9 @@ follow_slug(struct app *a, const char *from, const char *hex,
 
 	if (from != NULL) {
 		snprintf(sha, 65, "%s", hex);
-		return slug_link(from, slug);
+		if ((rc = slug_link(from, slug)) != 0)
+			return rc;
+		return slug_seal(slug);
 	}
 	snprintf(src, sizeof(src), "sha256:%s", hex);
 	if ((rc = slug_import(a->conf, src, slug, sha)) != 0 ||
