@@ -86,7 +86,7 @@ sets() {
 		run --separate-stderr on "$h" release follow "$APPNAME"
 		assert_success
 		assert_output "v$((2 * N + 1))"
-		run --separate-stderr on "$h" release config show "$APPNAME" --shell
+		run --separate-stderr on "$h" release config "$APPNAME" --shell
 		assert_success
 		assert_equal "$(grep -c '^export [AB][0-9]*=x$' <<<"$output")" $((2 * N))
 	done
