@@ -294,38 +294,37 @@ assigned() {
 }
 
 @test "the placer's host killed while it writes a big placement: the next placer completes it, no dyno twice" {
-	# 300 dynos of an app no host can run (no release record: the hosts'
-	# follows fail, nothing starts): placement alone, 3 txns of 100
-	local app=dynotest-big placer n t0 t1 caught=
+	# 150 dynos of an app no host can run (no release record: the hosts'
+	# follows fail, nothing starts): placement alone, txns of 100 puts,
+	# and two live hosts of capacity 100 can take them all
+	local app=dynotest-big placer caught t0 t1 w h
 	placer=$(placer)
 	[ -n "$placer" ]
 	ectl put "/dyno/apps/$app/current" '"v1"' >/dev/null
+	# kill -9 the placer's agent at its first write (a watch sees it)
+	(timeout 60 bash -c "ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) watch --prefix /dyno/assign/ | grep -m1 -q '/$app/w\.'") 3>&- &
+	w=$!
+	sleep 1
 	t0=$(ms)
-	ectl put "/dyno/apps/$app/formation" '{"w":300}' >/dev/null
-	# kill -9 the placer's agent as soon as its first writes land
-	for ((n = 0; n < 400; n++)); do
-		caught=$(assigned "$app" | wc -l)
-		[ "$caught" -gt 0 ] && break
-		sleep 0.01
-	done
+	ectl put "/dyno/apps/$app/formation" '{"w":150}' >/dev/null
+	wait_status "$w"
 	agent_kill "$placer" KILL
 	t1=$(ms)
-	echo "# placer $placer killed $((t1 - t0)) ms after the scale, with $caught of 300 written" >&3
+	caught=$(assigned "$app" | wc -l)
+	echo "# placer $placer killed $((t1 - t0)) ms after the scale, with $caught of 150 written" >&3
 	wait_for 60 host_gone "$placer"
 	wait_for 30 bash -c "[ -n \"\$(ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get /dyno/placer --print-value-only)\" ]"
 	[ "$(placer)" != "$placer" ]
-	wait_for 60 bash -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get --prefix /dyno/assign/ --keys-only | grep -c '/$app/w\.')\" -eq 300 ]"
+	wait_for 60 bash -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get --prefix /dyno/assign/ --keys-only | grep -c '/$app/w\.')\" -eq 150 ]"
 	t1=$(ms)
-	echo "# 300 placed by the new placer $((t1 - t0)) ms after the scale" >&3
+	echo "# 150 placed by the new placer $((t1 - t0)) ms after the scale" >&3
 	run assigned "$app"
-	# none on the dead host, each name once, w.1..w.300
+	# none on the dead host, each name once, w.1..w.150, 75 a host
 	[ "$(grep -c "^$placer " <<<"$output")" -eq 0 ]
-	assert_equal "$(cut -d' ' -f2 <<<"$output" | sort -u | wc -l)" 300
-	assert_equal "$(cut -d' ' -f2 <<<"$output" | sort -t. -k2n | sed -n '1p;$p' | tr '\n' ' ')" "w.1 w.300 "
-	# spread over the two live hosts
+	assert_equal "$(cut -d' ' -f2 <<<"$output" | sort -u | wc -l)" 150
+	assert_equal "$(cut -d' ' -f2 <<<"$output" | sort -t. -k2n | sed -n '1p;$p' | tr '\n' ' ')" "w.1 w.150 "
 	for h in $HOSTS; do
 		[ "$h" = "$placer" ] && continue
-		[ "$(grep -c "^$h " <<<"$output")" -eq 150 ]
+		[ "$(grep -c "^$h " <<<"$output")" -eq 75 ]
 	done
-	ectl del --prefix "/dyno/apps/$app/" >/dev/null
 }
