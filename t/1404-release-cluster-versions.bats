@@ -88,7 +88,7 @@ sets() {
 		assert_output "v$((2 * N + 1))"
 		run --separate-stderr on "$h" release config "$APPNAME" --shell
 		assert_success
-		assert_equal "$(grep -c '^export [AB][0-9]*=x$' <<<"$output")" $((2 * N))
+		assert_equal "$(grep -c "^export [AB][0-9]*='x'$" <<<"$output")" $((2 * N))
 	done
 	# a version both hosts have is the same release on both
 	local v
