@@ -454,15 +454,16 @@ parse_kvs(json_t *arr, struct etcd_range *out, char *err, size_t errlen)
 	return 0;
 }
 
-int
-etcd_range(struct etcd *e, const char *key, int prefix, struct etcd_range *out,
-    char *err, size_t errlen)
+static int
+range(struct etcd *e, const char *key, int prefix, int keys_only,
+    struct etcd_range *out, char *err, size_t errlen)
 {
 	json_t *req = json_object(), *res = NULL;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (req == NULL || set_key(req, key, prefix) == -1) {
+	if (req == NULL || set_key(req, key, prefix) == -1 || (keys_only &&
+	    json_object_set_new(req, "keys_only", json_true()) == -1)) {
 		seterr(err, errlen, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -476,6 +477,20 @@ out:
 	json_decref(req);
 	json_decref(res);
 	return rc;
+}
+
+int
+etcd_range(struct etcd *e, const char *key, int prefix, struct etcd_range *out,
+    char *err, size_t errlen)
+{
+	return range(e, key, prefix, 0, out, err, errlen);
+}
+
+int
+etcd_range_keys(struct etcd *e, const char *prefix, struct etcd_range *out,
+    char *err, size_t errlen)
+{
+	return range(e, prefix, 1, 1, out, err, errlen);
 }
 
 void

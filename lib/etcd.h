@@ -84,6 +84,10 @@ int	etcd_range(struct etcd *e, const char *key, int prefix,
 	    struct etcd_range *out, char *err, size_t errlen);
 void	etcd_range_free(struct etcd_range *r);
 
+/* Every key under prefix without its value (each kv's value is ""). */
+int	etcd_range_keys(struct etcd *e, const char *prefix,
+	    struct etcd_range *out, char *err, size_t errlen);
+
 /* Put key = value (len bytes), on lease (0 = none). */
 int	etcd_put(struct etcd *e, const char *key, const char *value,
 	    size_t len, int64_t lease, char *err, size_t errlen);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /* Names in the content-addressed slug store. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "slugstore.h"
 #include "state.h"
@@ -47,6 +49,12 @@ slugstore_name(char *buf, size_t size, const char *hex)
 }
 
 int
+slugstore_dir(char *buf, size_t size, const char *root)
+{
+	return state_pathf(buf, size, "%s/" SLUGSTORE_DIR, root);
+}
+
+int
 slugstore_path(char *buf, size_t size, const char *root, const char *hex)
 {
 	if (!slugstore_hex_valid(hex, strlen(hex))) {
@@ -55,6 +63,28 @@ slugstore_path(char *buf, size_t size, const char *root, const char *hex)
 	}
 	return state_pathf(buf, size, "%s/" SLUGSTORE_DIR "/sha256-%s.tgz",
 	    root, hex);
+}
+
+int
+slugstore_has(const char *root, const char *hex)
+{
+	char path[PATH_MAX];
+
+	return slugstore_path(path, sizeof(path), root, hex) == 0 &&
+	    access(path, F_OK) == 0;
+}
+
+int
+slugstore_url(char *buf, size_t size, const char *base, const char *hex)
+{
+	size_t blen = strlen(base);
+
+	if (blen == 0 || !slugstore_hex_valid(hex, strlen(hex))) {
+		errno = EINVAL;
+		return -1;
+	}
+	return state_pathf(buf, size, "%s%ssha256-%s.tgz", base,
+	    base[blen - 1] == '/' ? "" : "/", hex);
 }
 
 int

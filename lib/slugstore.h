@@ -30,8 +30,25 @@ int	slugstore_name_parse(const char *name, size_t len,
 /* The store name of hex into buf.  0, or -1 with errno EINVAL/ENAMETOOLONG. */
 int	slugstore_name(char *buf, size_t size, const char *hex);
 
+/* DYNO_ROOT/slugs into buf.  0, or -1 with errno ENAMETOOLONG. */
+int	slugstore_dir(char *buf, size_t size, const char *root);
+
 /* DYNO_ROOT/slugs/sha256-HEX.tgz into buf.  0, or -1 with errno. */
 int	slugstore_path(char *buf, size_t size, const char *root,
+	    const char *hex);
+
+/*
+ * 1 when the store under root has hex's archive (a name present was
+ * verified when stored), 0 when not (or hex is not a sha256).
+ */
+int	slugstore_has(const char *root, const char *hex);
+
+/*
+ * The URL of hex's archive in a store served at base (a host's slug_url,
+ * "http://h:port/slugs/", with or without its last slash) into buf.  0, or
+ * -1 with errno EINVAL (hex, or an empty base) or ENAMETOOLONG.
+ */
+int	slugstore_url(char *buf, size_t size, const char *base,
 	    const char *hex);
 
 /*

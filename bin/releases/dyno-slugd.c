@@ -114,7 +114,7 @@ setup(struct slugd *s, const struct conf *c, const char *addr)
 {
 	char dir[PATH_MAX];
 
-	if (state_pathf(dir, sizeof(dir), "%s/" SLUGSTORE_DIR, c->root) == -1)
+	if (slugstore_dir(dir, sizeof(dir), c->root) == -1)
 		diag_die(EXIT_CONFIG, "%s: path too long", c->root);
 	if (state_mkdirs(dir, 0755) == -1 ||
 	    (s->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)

@@ -18,11 +18,17 @@
 static int
 base_env(struct app *a, struct env *e)
 {
+	char path[PATH_MAX];
 	unsigned base;
 	int rc;
 
 	if ((rc = app_lock(a)) != 0 || (rc = release_base(a, &base)) != 0)
 		return rc;
+	/* on a cluster a base another host made, not made here */
+	if (base != 0 && base == a->cluster_base && (state_pathf(path,
+	    sizeof(path), "%s/releases/v%u", a->dir, base) == -1 ||
+	    access(path, F_OK) == -1))
+		return cluster_base_env(a, e);
 	return base == 0 ? 0 : app_read_env(a, base, e);
 }
 
@@ -34,6 +40,10 @@ cmd_create(struct app *a, const struct opts *o)
 	int rc, web, rel, existed = access(a->dir, F_OK) == 0;
 	unsigned v;
 
+	/* on a cluster: its lock and its current here, before our staging */
+	if (a->conf->cluster_etcd[0] != '\0' && ((rc = app_lock(a)) != 0 ||
+	    (rc = cluster_begin(a, 0)) != 0))
+		return rc;
 	if ((rc = newrel_begin(a, &nr)) != 0)
 		return rc;
 	if (state_pathf(slug, sizeof(slug), "%s/slug", nr.staging) == -1)
@@ -277,7 +287,8 @@ cmd_rollback(struct app *a, const char *arg)
 	unsigned t, v;
 	int rc;
 
-	if ((rc = app_lock(a)) != 0 || (rc = rollback_target(a, arg, &t)) ||
+	if ((rc = app_lock(a)) != 0 || (rc = cluster_begin(a, 1)) != 0 ||
+	    (rc = rollback_target(a, arg, &t)) ||
 	    (rc = app_read_release(a, t, &r)) != 0)
 		return rc;
 	if (strcmp(r.status, "pending") == 0) {

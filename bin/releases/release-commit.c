@@ -104,7 +104,9 @@ release_base(struct app *a, unsigned *version)
 	size_t n;
 	int rc;
 
-	if ((*version = app_current(a)) != 0)
+	/* on a cluster: its current, made here by cluster_begin */
+	if ((*version = a->cluster_base) != 0 ||
+	    (*version = app_current(a)) != 0)
 		return 0;
 	if ((rc = app_versions(a, &v, &n)) != 0)
 		return rc;
@@ -283,7 +285,9 @@ app_commit(struct app *a, struct newrel *nr, unsigned *version)
 	now_rfc3339(nr->info.created, sizeof(nr->info.created));
 	snprintf(nr->info.user, sizeof(nr->info.user), "%s", a->user);
 	snprintf(nr->info.status, sizeof(nr->info.status), "pending");
-	if ((rc = stage_files(nr)) != 0 ||
+	/* on a cluster the version is etcd's, taken before a file is written */
+	if ((rc = cluster_allocate(a, nr, &nr->info.version)) != 0 ||
+	    (rc = stage_files(nr)) != 0 ||
 	    (rc = publish(a, nr, reldir, sizeof(reldir))) != 0)
 		return rc;
 	/* a follower's vN: logged, and its release phase run, where it was made */
@@ -297,7 +301,7 @@ app_commit(struct app *a, struct newrel *nr, unsigned *version)
 	if ((rc = deploy(a, reldir, &nr->info)) != 0)
 		return rc;
 	/* on a cluster: the release phase ran here, once; the hosts follow */
-	if (!nr->follow && (rc = cluster_publish(a, reldir, &nr->info)) != 0)
+	if (!nr->follow && (rc = cluster_publish(a, nr->info.version)) != 0)
 		return rc;
 	*version = nr->info.version;
 	if (!nr->follow)

@@ -543,7 +543,7 @@ slug_store(const struct conf *c, const char *path, const char *sha)
 	char dir[PATH_MAX], to[PATH_MAX], tmp[PATH_MAX];
 	int in = -1, out = -1, rc = EXIT_CANTCREAT;
 
-	if (state_pathf(dir, sizeof(dir), "%s/" SLUGSTORE_DIR, c->root) == -1 ||
+	if (slugstore_dir(dir, sizeof(dir), c->root) == -1 ||
 	    slugstore_path(to, sizeof(to), c->root, sha) == -1 ||
 	    state_pathf(tmp, sizeof(tmp), "%s/.store-XXXXXX", dir) == -1)
 		return EXIT_SOFTWARE;

@@ -54,17 +54,17 @@ fetch_verify(const struct conf *c, const char *url, const char *hex,
 }
 
 int
-cmd_fetch(const struct conf *c, const char *url, const char *hex)
+slug_fetch(const struct conf *c, const char *url, const char *hex,
+    char *to, size_t size)
 {
-	char dir[PATH_MAX], to[PATH_MAX];
-	int rc;
+	char dir[PATH_MAX];
 
 	if (!slugstore_hex_valid(hex, strlen(hex))) {
 		diag_error("%s: not a sha256 (64 lowercase hex digits)", hex);
 		return EXIT_USAGE;
 	}
-	if (state_pathf(dir, sizeof(dir), "%s/" SLUGSTORE_DIR, c->root) == -1 ||
-	    slugstore_path(to, sizeof(to), c->root, hex) == -1) {
+	if (slugstore_dir(dir, sizeof(dir), c->root) == -1 ||
+	    slugstore_path(to, size, c->root, hex) == -1) {
 		diag_error("%s: path too long", c->root);
 		return EXIT_SOFTWARE;
 	}
@@ -73,10 +73,18 @@ cmd_fetch(const struct conf *c, const char *url, const char *hex)
 		return EXIT_CANTCREAT;
 	}
 	/* Content-addressed: a name present was verified when stored. */
-	if (access(to, F_OK) == 0 || (rc = fetch_verify(c, url, hex, dir,
-	    to)) == 0) {
-		printf("%s\n", to);
+	if (access(to, F_OK) == 0)
 		return 0;
-	}
+	return fetch_verify(c, url, hex, dir, to);
+}
+
+int
+cmd_fetch(const struct conf *c, const char *url, const char *hex)
+{
+	char to[PATH_MAX];
+	int rc;
+
+	if ((rc = slug_fetch(c, url, hex, to, sizeof(to))) == 0)
+		printf("%s\n", to);
 	return rc;
 }

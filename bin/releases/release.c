@@ -292,6 +292,20 @@ lookup(const char *name, int *ac, char ***av)
 	usage(EXIT_USAGE);
 }
 
+/*
+ * Whether cmd may name an app this host does not have yet: create and
+ * follow anywhere; on a cluster also what makes a release from the
+ * cluster's current one (cluster_begin makes it here first).
+ */
+static int
+makes_anywhere(const struct conf *c, const struct cmd *cmd)
+{
+	if (cmd->run == run_create || cmd->run == run_follow)
+		return 1;
+	return c->cluster_etcd[0] != '\0' && (cmd->run == run_config_set ||
+	    cmd->run == run_config_unset || cmd->run == run_rollback);
+}
+
 /* Run subcommand `name` with operands av[0..ac), options o. */
 static int
 dispatch(const struct conf *c, const char *name, int ac, char **av,
@@ -315,8 +329,7 @@ dispatch(const struct conf *c, const char *name, int ac, char **av,
 		a.conf = c;
 		return cmd->run(&a, ac, av, o);
 	}
-	if ((rc = app_open(&a, c, av[0], cmd->run != run_create &&
-	    cmd->run != run_follow)) != 0)
+	if ((rc = app_open(&a, c, av[0], !makes_anywhere(c, cmd))) != 0)
 		return rc;
 	rc = cmd->run(&a, ac - 1, av + 1, o);
 	app_close(&a);

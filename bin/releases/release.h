@@ -21,6 +21,7 @@ struct app {
 	char		 dir[PATH_MAX];		/* DYNO_ROOT/apps/NAME */
 	char		 user[64];		/* the Unix user, for app[api] */
 	int		 lockfd;		/* -1 until app_lock() */
+	unsigned	 cluster_base;		/* cluster_begin: etcd's current */
 	struct logclient *lc;
 };
 
@@ -106,12 +107,26 @@ int	slug_store(const struct conf *, const char *path, const char *sha);
  */
 int	release_images_copy(const char *src, const char *staging);
 
-/* release-cluster.c: vN and current into etcd when [cluster] etcd is set. */
-int	cluster_publish(struct app *, const char *reldir, const struct relinfo *);
+/*
+ * release-cluster.c, when [cluster] etcd is set (0 and nothing done when
+ * not): cluster_begin takes the app's release lock in etcd and makes the
+ * cluster's current release here when make_base (the base: else
+ * cluster_base_env gives its config vars from etcd); cluster_allocate takes the
+ * release's version in etcd (releases/vN created, *version in: this
+ * host's next); cluster_publish moves current there after the release
+ * phase.  Each returns 0 or an exit status having said why.
+ */
+int	cluster_begin(struct app *, int make_base);
+int	cluster_base_env(struct app *, struct env *);
+int	cluster_allocate(struct app *, struct newrel *, unsigned *version);
+int	cluster_publish(struct app *, unsigned version);
 
 /* release-follow.c: release follow APP: the cluster's current vN made here
  * from etcd's record and the slug fetched from a host that has it. */
 int	cmd_follow(struct app *);
+/* vN of etcd's record made here (no output); an exit status or 0. */
+struct etcd;
+int	follow_version(struct app *, struct etcd *, unsigned version);
 
 /* release-fetch.c: download a URL to a file (libcurl). */
 int	fetch_url(const struct conf *, const char *url, const char *path);
@@ -119,9 +134,12 @@ int	fetch_url(const struct conf *, const char *url, const char *path);
 /*
  * release-store.c: release fetch URL SHA256: download into DYNO_ROOT/slugs,
  * verify size and sha256 before the rename that makes it sha256-HEX.tgz
- * (R17 otherwise); prints the stored path.
+ * (R17 otherwise); cmd_fetch prints the stored path, slug_fetch puts it
+ * in `to`.
  */
 int	cmd_fetch(const struct conf *, const char *url, const char *hex);
+int	slug_fetch(const struct conf *, const char *url, const char *hex,
+	    char *to, size_t size);
 
 /* release-phase.c: the release phase in a one-off dyno. */
 int	phase_run(struct app *, unsigned version, const char *command);

@@ -140,6 +140,14 @@ test_kv(struct etcd *e)
 	}
 	ok(r.revision > 0, "header revision is read");
 	etcd_range_free(&r);
+	ok(etcd_range_keys(e, "/dyno/t/", &r, err, sizeof(err)) == 0 &&
+	    r.n == 2, "keys only: both keys");
+	if (r.n == 2) {
+		is_str(r.kvs[1].key, "/dyno/t/b", "key b");
+		ok(r.kvs[1].vlen == 0 && r.kvs[1].mod_rev > 0,
+		    "no value, its revisions");
+	}
+	etcd_range_free(&r);
 	ok(etcd_range(e, "/dyno/none", 0, &r, err, sizeof(err)) == 0 &&
 	    r.n == 0, "a missing key: no kvs, no error");
 	etcd_range_free(&r);

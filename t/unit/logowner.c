@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* The log-owner file and the slug store's names: what is taken, what not. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +63,23 @@ test_slugstore(void)
 	ok(slugstore_ref_parse(name, hex) == 1, "sha256:HEX");
 	ok(!slugstore_ref_parse("sha256:abc", hex), "short hex");
 	ok(!slugstore_ref_parse(h, hex), "no prefix: a file name");
+	ok(slugstore_dir(buf, sizeof(buf), "/var/lib/dyno") == 0, "the folder");
+	is_str(buf, "/var/lib/dyno/slugs", "DYNO_ROOT/slugs");
+	ok(slugstore_url(buf, sizeof(buf), "http://h:1/slugs/", h) == 0,
+	    "a URL");
+	snprintf(name, sizeof(name), "http://h:1/slugs/sha256-%s.tgz", h);
+	is_str(buf, name, "base with its slash");
+	ok(slugstore_url(buf, sizeof(buf), "http://h:1/slugs", h) == 0,
+	    "a URL, base without the slash");
+	is_str(buf, name, "one slash added");
+	ok(slugstore_url(buf, sizeof(buf), "", h) == -1 && errno == EINVAL,
+	    "no URL on an empty base");
+	ok(slugstore_url(buf, sizeof(buf), "http://h/", "../../etc") == -1,
+	    "no URL for junk");
+	ok(slugstore_url(buf, 20, "http://h/", h) == -1 &&
+	    errno == ENAMETOOLONG, "too long");
+	ok(!slugstore_has("/nonexistent", h), "not in a missing store");
+	ok(!slugstore_has("/", "../etc/passwd"), "junk is never in it");
 }
 
 int
