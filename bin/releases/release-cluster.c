@@ -242,10 +242,10 @@ lock_still_ours(char *err, size_t errlen)
  * said why: no release is made without the cluster.
  */
 int
-cluster_begin(struct app *a, int make_base)
+cluster_begin(struct app *a)
 {
-	char err[256], path[PATH_MAX];
-	int rc, errnum;
+	char err[256];
+	int errnum;
 
 	if (a->conf->cluster_etcd[0] == '\0' || cl.e != NULL)
 		return 0;
@@ -269,13 +269,15 @@ cluster_begin(struct app *a, int make_base)
 		    "etcd): %s", a->name, err);
 		return errnum == ETIMEDOUT ? EXIT_TEMPFAIL : EXIT_UNAVAILABLE;
 	}
-	if (make_base && cl.cur != 0 && (state_pathf(path, sizeof(path),
-	    "%s/releases/v%u", a->dir, cl.cur) == -1 ||
-	    access(path, F_OK) == -1) &&
-	    (rc = follow_version(a, cl.e, cl.cur)) != 0)
-		return rc;
 	a->cluster_base = cl.cur;
 	return 0;
+}
+
+/* The connection of the lock's holder (NULL before cluster_begin). */
+struct etcd *
+cluster_etcd(void)
+{
+	return cl.e;
 }
 
 /*

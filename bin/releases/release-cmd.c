@@ -42,7 +42,7 @@ cmd_create(struct app *a, const struct opts *o)
 
 	/* on a cluster: its lock and its current here, before our staging */
 	if (a->conf->cluster_etcd[0] != '\0' && ((rc = app_lock(a)) != 0 ||
-	    (rc = cluster_begin(a, 0)) != 0))
+	    (rc = cluster_begin(a)) != 0))
 		return rc;
 	if ((rc = newrel_begin(a, &nr)) != 0)
 		return rc;
@@ -287,7 +287,7 @@ cmd_rollback(struct app *a, const char *arg)
 	unsigned t, v;
 	int rc;
 
-	if ((rc = app_lock(a)) != 0 || (rc = cluster_begin(a, 1)) != 0 ||
+	if ((rc = app_lock(a)) != 0 || (rc = cluster_begin_base(a)) != 0 ||
 	    (rc = rollback_target(a, arg, &t)) ||
 	    (rc = app_read_release(a, t, &r)) != 0)
 		return rc;

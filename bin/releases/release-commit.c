@@ -104,7 +104,7 @@ release_base(struct app *a, unsigned *version)
 	size_t n;
 	int rc;
 
-	/* on a cluster: its current, made here by cluster_begin */
+	/* on a cluster: its current, made here by cluster_begin_base */
 	if ((*version = a->cluster_base) != 0 ||
 	    (*version = app_current(a)) != 0)
 		return 0;

@@ -189,7 +189,7 @@ cmd_config_set(struct app *a, char **pairs, int n)
 
 	env_init(&e);
 	if ((rc = check_pairs(pairs, n)) != 0 || (rc = app_lock(a)) != 0 ||
-	    (rc = cluster_begin(a, 1)) != 0 ||
+	    (rc = cluster_begin_base(a)) != 0 ||
 	    (rc = config_base(a, &e, &base)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -221,7 +221,7 @@ cmd_config_unset(struct app *a, char **keys, int n)
 	for (i = 0, rc = 0; i < n && rc == 0; i++)
 		rc = check_name(keys[i]);
 	if (rc != 0 || (rc = app_lock(a)) != 0 ||
-	    (rc = cluster_begin(a, 1)) != 0 ||
+	    (rc = cluster_begin_base(a)) != 0 ||
 	    (rc = config_base(a, &e, &base)) != 0)
 		goto out;
 	for (i = 0; i < n; i++)

@@ -153,6 +153,20 @@ out:
 }
 
 int
+cluster_begin_base(struct app *a)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = cluster_begin(a)) != 0 || a->cluster_base == 0)
+		return rc;
+	if (state_pathf(path, sizeof(path), "%s/releases/v%u", a->dir,
+	    a->cluster_base) == 0 && access(path, F_OK) == 0)
+		return 0;
+	return follow_version(a, cluster_etcd(), a->cluster_base);
+}
+
+int
 follow_version(struct app *a, struct etcd *e, unsigned version)
 {
 	char key[160], err[256], *val;

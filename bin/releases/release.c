@@ -295,7 +295,7 @@ lookup(const char *name, int *ac, char ***av)
 /*
  * Whether cmd may name an app this host does not have yet: create and
  * follow anywhere; on a cluster also what makes a release from the
- * cluster's current one (cluster_begin makes it here first).
+ * cluster's current one (cluster_begin_base makes it here first).
  */
 static int
 makes_anywhere(const struct conf *c, const struct cmd *cmd)

@@ -108,25 +108,29 @@ int	slug_store(const struct conf *, const char *path, const char *sha);
 int	release_images_copy(const char *src, const char *staging);
 
 /*
- * release-cluster.c, when [cluster] etcd is set (0 and nothing done when
- * not): cluster_begin takes the app's release lock in etcd and makes the
- * cluster's current release here when make_base (the base: else
- * cluster_base_env gives its config vars from etcd); cluster_allocate takes the
- * release's version in etcd (releases/vN created, *version in: this
- * host's next); cluster_publish moves current there after the release
- * phase.  Each returns 0 or an exit status having said why.
+ * release-cluster.c: when [cluster] etcd is set (0 and nothing done when
+ * not): cluster_begin takes the app's release lock in etcd and reads the
+ * cluster's current release (a->cluster_base); cluster_base_env gives its
+ * config vars from etcd; cluster_allocate takes the release's version in
+ * etcd (releases/vN created, *version in: this host's next);
+ * cluster_publish moves current there after the release phase.  Each
+ * returns 0 or an exit status having said why.  cluster_etcd is the
+ * lock holder's connection.
  */
-int	cluster_begin(struct app *, int make_base);
+struct etcd;
+int	cluster_begin(struct app *);
 int	cluster_base_env(struct app *, struct env *);
 int	cluster_allocate(struct app *, struct newrel *, unsigned *version);
 int	cluster_publish(struct app *, unsigned version);
+struct etcd *cluster_etcd(void);
 
 /* release-follow.c: release follow APP: the cluster's current vN made here
  * from etcd's record and the slug fetched from a host that has it. */
 int	cmd_follow(struct app *);
 /* vN of etcd's record made here (no output); an exit status or 0. */
-struct etcd;
 int	follow_version(struct app *, struct etcd *, unsigned version);
+/* cluster_begin, then the cluster's current made here when it lacks it. */
+int	cluster_begin_base(struct app *);
 
 /* release-fetch.c: download a URL to a file (libcurl). */
 int	fetch_url(const struct conf *, const char *url, const char *path);
