@@ -122,6 +122,23 @@ sets() {
 	assert_output 2
 }
 
+@test "the first release's formation in etcd: web=1 with a web type, none without" {
+	run --separate-stderr on h1 release create "$APPNAME" --slug "$DYNO_TEST_DIR/slug.tgz"
+	assert_success
+	run ectl get --print-value-only "/dyno/apps/$APPNAME/formation"
+	assert_output '{"web":1}'
+	mkdir "$DYNO_TEST_DIR/noweb"
+	printf 'worker: exec sleep 4242.404\n' >"$DYNO_TEST_DIR/noweb/Procfile"
+	tar czf "$DYNO_TEST_DIR/noweb.tgz" -C "$DYNO_TEST_DIR/noweb" .
+	run --separate-stderr on h1 release create dynotest-cvw --slug "$DYNO_TEST_DIR/noweb.tgz"
+	assert_success
+	run ectl get --print-value-only /dyno/apps/dynotest-cvw/formation
+	assert_output '{}'
+	# and it can be scaled: the formation names no type it lacks
+	run --separate-stderr on h1 dyno-manager scale dynotest-cvw worker=0
+	assert_success
+}
+
 @test "the release lock: a holder's command waits, and goes on when the holder's lease ends" {
 	run --separate-stderr on h1 release create "$APPNAME" --slug "$DYNO_TEST_DIR/slug.tgz"
 	assert_success

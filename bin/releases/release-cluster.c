@@ -430,25 +430,32 @@ fail:
 
 /*
  * After the release phase: current = vN in etcd, if we still hold the
- * lock and no one moved current; the formation web=1 when the cluster has
- * none.  0, or an exit status having said why (vN stands on this host).
+ * lock and no one moved current; when the cluster has no formation yet,
+ * web=1 if the Procfile declares web, else none (as app_ensure_files
+ * scales a new app here).  0, or an exit status having said why (vN
+ * stands on this host).
  */
 int
 cluster_publish(struct app *a, unsigned version)
 {
-	char fkey[160], cur[32], err[256];
+	char fkey[160], cur[32], err[256], slug[PATH_MAX];
 	struct etcd_cmp cmp[2] = {
 		{ ETCD_LEASE, ETCD_EQUAL, cl.lockkey, cl.lease, NULL },
 		{ ETCD_MOD, ETCD_EQUAL, cl.curkey, cl.cur_mod, NULL } };
 	struct etcd_cmp none = { ETCD_CREATE, ETCD_EQUAL, fkey, 0, NULL };
 	struct etcd_op op = { ETCD_OP_PUT, cl.curkey, cur, 0, 0 };
 	struct etcd_op fop = { ETCD_OP_PUT, fkey, "{\"web\":1}", 0, 0 };
-	int won = 0;
+	int won = 0, web = 0, rel = 0;
 
 	if (a->conf->cluster_etcd[0] == '\0')
 		return 0;
 	if (cl.e == NULL)
 		return EXIT_SOFTWARE;
+	if (state_pathf(slug, sizeof(slug), "%s/releases/v%u/slug", a->dir,
+	    version) == -1 || slug_check_procfile(slug, &web, &rel) != 0)
+		web = 0;
+	if (!web)
+		fop.value = "{}";
 	snprintf(fkey, sizeof(fkey), "/dyno/apps/%s/formation", a->name);
 	snprintf(cur, sizeof(cur), "\"v%u\"", version);
 	if (etcd_txn(cl.e, cmp, 2, &op, 1, NULL, 0, &won, NULL, err,
