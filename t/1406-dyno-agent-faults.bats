@@ -150,47 +150,7 @@ host_thaw() {
 	FROZEN[$h]=
 }
 
-# --- checks, as t/1401's -----------------------------------------------------
-
-up_count() {
-	ectl get --prefix "/dyno/status/$APPNAME/" --print-value-only |
-		grep -v "\"host\":\"${1:-none}\"" | grep -c '"state":"up"' || true
-}
-formation_up() { [ "$(up_count "${2:-}")" -eq "$1" ]; }
-
-host_gone() {
-	[ -z "$(ectl get "/dyno/hosts/$1")" ] &&
-		! ectl get --prefix "/dyno/status/$APPNAME/" --print-value-only |
-		grep -q "\"host\":\"$1\""
-}
-
-running_on() {
-	DYNO_ROOT="$DYNO_TEST_DIR/$1/root" test_dynoruns "$APPNAME" | wc -l
-}
-not_running_on() { [ "$(running_on "$1")" -eq 0 ]; }
-
-routes_ok() {
-	local f="$DYNO_TEST_DIR/$1/root/apps/$APPNAME/routes" dyno addr
-	[ "$(wc -l <"$f")" -eq "$2" ] || return 1
-	while read -r dyno addr; do
-		[ "$(curl -sf -m 2 "http://$addr/")" = "$dyno hello" ] || return 1
-	done <"$f"
-}
-
-# once_each: no dyno name up or starting on two hosts (their state files).
-once_each() {
-	local h d seen=" "
-	for h in $HOSTS; do
-		for d in "$DYNO_TEST_DIR/$h/root/apps/$APPNAME"/dynos/*/; do
-			[ -f "$d/state" ] || continue
-			case $(cat "$d/state") in up|starting) ;; *) continue ;; esac
-			d=${d%/}
-			d=${d##*/}
-			[[ $seen == *" $d "* ]] && { echo "$d twice"; return 1; }
-			seen+="$d "
-		done
-	done
-}
+# --- checks (and those of helper/etcd) ----------------------------------------
 
 # web_hosts: the hosts that run a web dyno, as etcd says.
 web_hosts() {

@@ -144,3 +144,53 @@ host_teardown() {
 	done
 	return 0
 }
+
+# --- checks of an app's dynos over the hosts: APPNAME, HOSTS ---------------
+
+# up_count [HOST]: how many dynos of the app are up, as etcd says (not
+# counting those of HOST).
+up_count() {
+	ectl get --prefix "/dyno/status/$APPNAME/" --print-value-only |
+		grep -v "\"host\":\"${1:-none}\"" | grep -c '"state":"up"' || true
+}
+
+# formation_up N [HOST]: N dynos up in etcd (none of them on HOST).
+formation_up() { [ "$(up_count "${2:-}")" -eq "$1" ]; }
+
+# host_gone H: H's lease has ended: no hosts/ key, no status of its dynos.
+host_gone() {
+	[ -z "$(ectl get "/dyno/hosts/$1")" ] &&
+		! ectl get --prefix "/dyno/status/$APPNAME/" --print-value-only |
+		grep -q "\"host\":\"$1\""
+}
+
+# running_on H: how many dyno-run processes host H runs of the app.
+running_on() {
+	DYNO_ROOT="$DYNO_TEST_DIR/$1/root" test_dynoruns "$APPNAME" | wc -l
+}
+not_running_on() { [ "$(running_on "$1")" -eq 0 ]; }
+
+# routes_ok H N: host H's routes file names N web dynos, and each address
+# answers as its dyno ("web.2 hello").
+routes_ok() {
+	local f="$DYNO_TEST_DIR/$1/root/apps/$APPNAME/routes" dyno addr
+	[ "$(wc -l <"$f")" -eq "$2" ] || return 1
+	while read -r dyno addr; do
+		[ "$(curl -sf -m 2 "http://$addr/")" = "$dyno hello" ] || return 1
+	done <"$f"
+}
+
+# once_each: no dyno name runs on two hosts (by their state files).
+once_each() {
+	local h d seen=" "
+	for h in $HOSTS; do
+		for d in "$DYNO_TEST_DIR/$h/root/apps/$APPNAME"/dynos/*/; do
+			[ -f "$d/state" ] || continue
+			case $(cat "$d/state") in up|starting) ;; *) continue ;; esac
+			d=${d%/}
+			d=${d##*/}
+			[[ $seen == *" $d "* ]] && { echo "$d twice"; return 1; }
+			seen+="$d "
+		done
+	done
+}
