@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -408,12 +409,33 @@ commit(struct place *p)
 	}
 }
 
+/* -v: what one round cost (the benchmark reads it). */
+static void
+say_round(const struct agent *a, const struct timespec *t0, size_t nkeys,
+    const struct place *p)
+{
+	struct timespec t1;
+	size_t keys, bytes;
+
+	if (diag_verbosity == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	watch_size(a, &keys, &bytes);
+	diag_verbose("placer: round %.3f ms: %zu apps/ keys read, %zu "
+	    "assignments, %zu writes; watched copy %zu keys, %zu bytes",
+	    (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec -
+	    t0->tv_nsec) / 1e6, nkeys, p->nasg, p->nops, keys, bytes);
+}
+
 static void
 place_once(struct agent *a)
 {
 	struct place p = { .a = a };
 	struct etcd_range apps;
+	struct timespec t0;
 	size_t i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 
 	if (load_hosts(&p) == -1 || load_assignments(&p) == -1 ||
 	    agent_range(a, AGENT_PREFIX "status/", 1, &p.status) == -1)
@@ -426,6 +448,7 @@ place_once(struct agent *a)
 				    "assign/%s/%s/%s", p.asg[i].host, p.asg[i].app,
 				    p.asg[i].dyno), NULL);
 		commit(&p);
+		say_round(a, &t0, apps.n, &p);
 		etcd_range_free(&apps);
 	}
 out:

@@ -333,6 +333,20 @@ watch_revision(const struct agent *a)
 	return rev;
 }
 
+void
+watch_size(const struct agent *a, size_t *keys, size_t *bytes)
+{
+	struct watcher *w = a->watch;
+
+	*keys = *bytes = 0;
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	*keys = w->t.n;
+	*bytes = w->t.bytes;
+	pthread_mutex_unlock(&w->mu);
+}
+
 static int
 copy_kv(struct etcd_kv *d, const struct wkv *s)
 {

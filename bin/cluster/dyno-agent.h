@@ -116,6 +116,8 @@ int	watch_fd(const struct agent *a);
 void	watch_drain_fd(const struct agent *a);
 /* The revision the copy is at; 0 while it is out of sync. */
 int64_t	watch_revision(const struct agent *a);
+/* The keys and bytes (keys and values) the copy holds. */
+void	watch_size(const struct agent *a, size_t *keys, size_t *bytes);
 /*
  * The key (or every key under it) from the watched copy, as etcd_range
  * gives it (etcd_range_free it); without a watch, from etcd.  0, or -1

@@ -8,6 +8,10 @@
 # death (kill -9 of its agent) to its dynos fenced, and to the formation up
 # and routed on the other hosts.  Goals (issue 21): placement under 3 s,
 # back and routed within 15 s, fenced within the lease (10 s).
+# Then the cost of release records (issue 21): with APPS=50 apps of
+# RELS=20 releases each, 4 KiB of config vars in every record, the
+# placer's time per round and the bytes its watched copy holds (its -v
+# round line), and each agent's resident memory.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PATH="$PWD/bin:$PATH"
@@ -107,7 +111,7 @@ host() {
 agent() {
 	local h=$1
 	DYNO_ROOT="$work/$h/root" DYNO_RUNDIR="$work/$h/run" \
-		DYNO_CONF="$work/$h/dyno.conf" dyno-agent run >>"$work/$h/agent.log" 2>&1 &
+		DYNO_CONF="$work/$h/dyno.conf" dyno-agent -v run >>"$work/$h/agent.log" 2>&1 &
 	pids[$h]=$!
 	until_true 20 bash -c "ETCDCTL_API=3 etcdctl --endpoints $EP get /dyno/hosts/$h | grep -q ."
 }
@@ -142,6 +146,56 @@ echo "  etcd writes: $((p1 - p0)) puts, $((t1 - t0)) txns, $((d1 - d0)) deletes,
 	"$((c1 - c0)) proposals committed (2 s after, agents' renewals included)"
 ectl put /dyno/apps/bench-place/formation '{"w":0}' >/dev/null
 until_true 30 assigned_n bench-place 0
+
+# 1b. release records: APPS apps x RELS releases, 4 KiB of config each
+APPS=${APPS:-50}
+RELS=${RELS:-20}
+rss() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"; }
+placer=$(ectl get /dyno/placer --print-value-only | tr -d '"')
+# rounds NAME: the median time of the placer's rounds logged since mark,
+# and the bytes of its watched copy
+rounds() {
+	tail -c +"$mark" "$work/$placer/agent.log" | awk -v name="$1" '
+	/placer: round / { t[n++] = $4; keys = $(NF - 3); bytes = $(NF - 1) }
+	END {
+		if (n == 0) { print name ": no round logged"; exit }
+		asort(t)
+		printf "%s: placer round median %.3f ms (min %.3f, max %.3f, %d rounds); " \
+		    "watched copy %d keys, %d bytes\n", name, t[int((n + 1) / 2)], t[1], t[n], n, keys, bytes
+	}'
+}
+mark=$(($(stat -c %s "$work/$placer/agent.log") + 1))
+sleep 5
+rounds "before the records"
+echo "  agents' RSS: $(for h in h1 h2 h3; do printf '%s %s KiB  ' "$h" "$(rss "${pids[$h]}")"; done)"
+python3 - "$BASE" "$APPS" "$RELS" <<'PY'
+import base64, http.client, json, sys
+base, apps, rels = (int(a) for a in sys.argv[1:])
+c = http.client.HTTPConnection("127.0.0.1", base + 10, timeout=10)
+def put(k, v):
+	b = json.dumps({"key": base64.b64encode(k.encode()).decode(),
+	    "value": base64.b64encode(v.encode()).decode()})
+	c.request("POST", "/v3/kv/put", b, {"Content-Type": "application/json"})
+	r = c.getresponse()
+	r.read()
+	assert r.status == 200, r.status
+for a in range(apps):
+	app = "bench-rel%02d" % a
+	for v in range(1, rels + 1):
+		env = "".join("SECRET_%02d=%s\n" % (i, ("%02d" % v) * 30) for i in range(64))
+		put("/dyno/apps/%s/releases/v%d" % (app, v), json.dumps({"version": v,
+		    "slug": {"sha256": "0" * 64, "size": 1}, "env": env[:4096],
+		    "process_types": {"web": "exec web"}, "description": "Deploy"}))
+	put("/dyno/apps/%s/current" % app, '"v%d"' % rels)
+	put("/dyno/apps/%s/formation" % app, '{"web":0}')
+PY
+echo "release records: $APPS apps x $RELS releases, $(ectl get --prefix /dyno/apps/ --print-value-only | wc -c) bytes under /dyno/apps/"
+sleep 3
+mark=$(($(stat -c %s "$work/$placer/agent.log") + 1))
+sleep 5
+rounds "with the records"
+echo "  agents' RSS: $(for h in h1 h2 h3; do printf '%s %s KiB  ' "$h" "$(rss "${pids[$h]}")"; done)"
+ectl del --prefix /dyno/apps/bench-rel >/dev/null
 # PLACE_ONLY=1: no dynos (and none of the shared test lock's resources)
 [ "${PLACE_ONLY:-0}" = 1 ] && exit 0
 
