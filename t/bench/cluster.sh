@@ -155,14 +155,13 @@ placer=$(ectl get /dyno/placer --print-value-only | tr -d '"')
 # rounds NAME: the median time of the placer's rounds logged since mark,
 # and the bytes of its watched copy
 rounds() {
-	tail -c +"$mark" "$work/$placer/agent.log" | awk -v name="$1" '
-	/placer: round / { t[n++] = $4; keys = $(NF - 3); bytes = $(NF - 1) }
-	END {
-		if (n == 0) { print name ": no round logged"; exit }
-		asort(t)
-		printf "%s: placer round median %.3f ms (min %.3f, max %.3f, %d rounds); " \
-		    "watched copy %d keys, %d bytes\n", name, t[int((n + 1) / 2)], t[1], t[n], n, keys, bytes
-	}'
+	local log t n
+	log=$(tail -c +"$mark" "$work/$placer/agent.log" | grep 'placer: round ')
+	n=$(grep -c . <<<"$log") || { echo "$1: no round logged"; return; }
+	t=$(awk '{ print $4 }' <<<"$log" | sort -n)
+	echo "$1: placer round median $(sed -n "$(((n + 1) / 2))p" <<<"$t") ms" \
+		"(min $(head -1 <<<"$t"), max $(tail -1 <<<"$t"), $n rounds);" \
+		"watched copy $(tail -1 <<<"$log" | awk '{ print $(NF - 3) " keys, " $(NF - 1) " bytes" }')"
 }
 mark=$(($(stat -c %s "$work/$placer/agent.log") + 1))
 sleep 5
