@@ -730,6 +730,7 @@ struct watch {
 	struct buf	 line;
 	int64_t		 next_rev;	/* resume from here */
 	int		 compacted;	/* the revision is gone: range again */
+	int64_t		 compact_rev;	/* etcd's, when it said so */
 	int		 done;		/* fn said stop */
 	int		 got;		/* a message arrived on this stream */
 };
@@ -765,8 +766,10 @@ watch_line(struct watch *w, const char *s, size_t len)
 	}
 	w->got = 1;
 	if (get_i64(r, "compact_revision") > 0 ||
-	    json_is_true(json_object_get(r, "canceled")))
+	    json_is_true(json_object_get(r, "canceled"))) {
 		w->compacted = 1;
+		w->compact_rev = get_i64(r, "compact_revision");
+	}
 	rev = get_i64(json_object_get(r, "header"), "revision");
 	evs = json_object_get(r, "events");
 	for (i = 0; !w->done && i < json_array_size(evs); i++) {
@@ -824,6 +827,7 @@ watch_reset(struct watch *w, const char *key, int prefix, char *err,
 		return -1;
 	ev.revision = r.revision;
 	ev.count = r.n;
+	ev.compacted = w->compacted ? w->compact_rev : 0;
 	w->done = w->fn(w->arg, &ev) != 0;
 	for (i = 0; !w->done && i < r.n; i++) {
 		ev.type = ETCD_EV_PUT;

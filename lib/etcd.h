@@ -140,6 +140,9 @@ struct etcd_event {
 	size_t		 count;		/* RESET: how many PUTs of the range follow */
 	size_t		 left;		/* PUT, DELETE: events of the same
 					   response after this one */
+	int64_t		 compacted;	/* RESET: etcd's compact revision when
+					   it had compacted the one to resume
+					   from (else 0) */
 };
 typedef int (*etcd_watch_fn)(void *arg, const struct etcd_event *ev);
 int	etcd_watch(struct etcd *e, const char *prefix, int is_prefix,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* dyno-agent: one etcd watch on /dyno/ kept as a copy the rounds read. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "cluster.h"
 #include "diag.h"
 #include "dyno-agent.h"
+#include "logtokens.h"
 
 /*
  * The rounds read etcd through this copy instead of ranging every prefix
@@ -27,7 +29,11 @@
  * gives up is started again with a backoff of 0.25 s doubling to 5 s.
  * Memory: one event is at most lib/etcd's 2 MiB line; the copy at most
  * WATCH_MAX_BYTES, past which it is out of sync (the rounds wait) rather
- * than partial.
+ * than partial.  The copy holds only what the rounds act on (agent_keeps):
+ * an app's release records, whose config vars are secrets and which only
+ * release follow reads (the one it needs, from etcd), are dropped as they
+ * come, so 50 apps of 20 releases with 4 KiB of config each cost the
+ * copy 4.4 MB less and every round's ranges nothing.
  */
 #define WATCH_MAX_BYTES	(64UL << 20)
 #define WATCH_MAX_KEYS	200000
@@ -61,6 +67,27 @@ struct watcher {
 	int64_t		 rev;
 	unsigned long	 events, resets;
 };
+
+/* Under apps/<app>/, the leaves the rounds read; all else is kept. */
+static const char *const app_leaves[] = {
+	"formation", "current", "loghost", LOGTOKENS_FILE, "drains"
+};
+
+int
+agent_keeps(const char *key)
+{
+	const char *leaf;
+	size_t i;
+
+	if (strncmp(key, AGENT_PREFIX "apps/", strlen(AGENT_PREFIX "apps/")))
+		return 1;
+	if ((leaf = strchr(key + strlen(AGENT_PREFIX "apps/"), '/')) == NULL)
+		return 0;
+	for (i = 0; i < sizeof(app_leaves) / sizeof(app_leaves[0]); i++)
+		if (strcmp(leaf + 1, app_leaves[i]) == 0)
+			return 1;
+	return 0;
+}
 
 static void
 wkv_free(struct wkv *k)
@@ -111,6 +138,8 @@ table_put(struct wtable *t, const struct etcd_kv *kv)
 	size_t i, klen = strlen(kv->key);
 	int found;
 
+	if (!agent_keeps(kv->key))
+		return 0;
 	i = table_find(t, kv->key, &found);
 	if (t->bytes + klen + kv->vlen > WATCH_MAX_BYTES || (!found &&
 	    t->n >= WATCH_MAX_KEYS))
@@ -173,11 +202,19 @@ swap_in(struct watcher *w)
 	memset(&w->fresh, 0, sizeof(w->fresh));
 	w->filling = 0;
 	w->synced = !w->full;
+	diag_verbose("%s: watch: copy of %zu keys, %zu bytes at revision %"
+	    PRId64, w->a->host, w->t.n, w->t.bytes, w->rev);
 }
 
 static void
 on_reset(struct watcher *w, const struct etcd_event *ev)
 {
+	/* the revision we were at is gone: what changed meanwhile is read whole */
+	if (ev->compacted > 0)
+		diag_warn("%s: watch: etcd compacted its history to revision "
+		    "%" PRId64 ", past ours (%" PRId64 "): all of " AGENT_PREFIX
+		    " read again at revision %" PRId64, w->a->host, ev->compacted,
+		    w->rev, ev->revision);
 	w->midbatch = 0;
 	table_clear(&w->fresh);
 	w->full = 0;
@@ -364,6 +401,27 @@ copy_kv(struct etcd_kv *d, const struct wkv *s)
 	return 0;
 }
 
+/* Without a watch: etcd's range, only what agent_keeps (as the copy). */
+static int
+range_kept(struct agent *a, const char *key, int prefix,
+    struct etcd_range *out)
+{
+	size_t i, n = 0;
+
+	if (etcd_range(a->etcd, key, prefix, out, NULL, 0) == -1)
+		return -1;
+	for (i = 0; i < out->n; i++) {
+		if (agent_keeps(out->kvs[i].key))
+			out->kvs[n++] = out->kvs[i];
+		else {
+			free(out->kvs[i].key);
+			free(out->kvs[i].value);
+		}
+	}
+	out->n = n;
+	return 0;
+}
+
 int
 agent_range(struct agent *a, const char *key, int prefix,
     struct etcd_range *out)
@@ -374,7 +432,7 @@ agent_range(struct agent *a, const char *key, int prefix,
 
 	memset(out, 0, sizeof(*out));
 	if (w == NULL)
-		return etcd_range(a->etcd, key, prefix, out, NULL, 0);
+		return range_kept(a, key, prefix, out);
 	pthread_mutex_lock(&w->mu);
 	/* half a txn is no state etcd ever had: the wake comes at its end */
 	if (!w->synced || w->midbatch) {

@@ -125,6 +125,12 @@ void	watch_size(const struct agent *a, size_t *keys, size_t *bytes);
  */
 int	agent_range(struct agent *a, const char *key, int prefix,
 	    struct etcd_range *out);
+/*
+ * Whether the rounds read key: all of /dyno/ but, under apps/<app>/, what
+ * is not its formation, current, loghost, log-tokens or drains (release
+ * records, with their config vars, and the release lock).
+ */
+int	agent_keeps(const char *key);
 
 /* ---- dyno-agent-json.c ---- */
 /* A JSON string value ("\"v3\"" -> "v3") or the raw text; malloc'd. */
