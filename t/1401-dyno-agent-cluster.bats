@@ -10,30 +10,11 @@ APPNAME=dynotest-clu
 HOSTS="h1 h2 h3"
 
 setup() {
-	require_root
-	[ -x "$TOP/bin/dyno-run" ] || skip "dyno-run is not built"
-	dyno_setup
-	etcd_setup
-	local h
-	for h in $HOSTS; do
-		host_setup "$h"
-		# the slug on every host (fetching it is the slug server's part)
-		on "$h" release create "$APPNAME" \
-			--slug "$TOP/t/data/dyno-manager/app" >/dev/null 2>&1 ||
-			fail "release create on $h"
-	done
-	for h in $HOSTS; do agent_start "$h"; done
+	cluster_begin
+	cluster_up "$TOP/t/data/dyno-manager/app"
 }
 
-teardown() {
-	local h
-	for h in $HOSTS; do host_teardown "$h"; done
-	for h in $HOSTS; do
-		DYNO_ROOT="$DYNO_TEST_DIR/$h/root" stop_app_dynos "$APPNAME"
-	done
-	etcd_teardown
-	dyno_teardown
-}
+teardown() { cluster_end; }
 
 # status_of DYNO: "HOST STATE" of the dyno in etcd, or nothing.
 status_of() {

@@ -14,11 +14,8 @@ HOSTS="h1 h2 h3"
 N=40
 
 setup() {
-	require_root
-	[ -x "$TOP/bin/dyno-run" ] || skip "dyno-run is not built"
 	command -v rsyslogd >/dev/null || skip "rsyslogd is not installed"
-	dyno_setup
-	etcd_setup
+	cluster_begin
 	mkdir -p "$DYNO_TEST_DIR/app"
 	# shellcheck disable=SC2016
 	printf 'worker: i=1; while [ $i -le %s ]; do echo "line $i"; i=$((i+1)); done; exec sleep 4242.105\n' \
@@ -26,27 +23,18 @@ setup() {
 	# release create's formation is web=1: scaled to 0 below
 	echo 'web: exec sleep 4242.106' >>"$DYNO_TEST_DIR/app/Procfile"
 	local h
-	for h in $HOSTS; do
-		printf -v "PORT_$h" %s "$(free_port)"
-		local p="PORT_$h"
-		host_setup "$h" "log_addr = 127.0.0.1:${!p}"
-		on "$h" release create "$APPNAME" --slug "$DYNO_TEST_DIR/app" \
-			>/dev/null 2>&1 || fail "release create on $h"
-		logplexd_on "$h" "${!p}"
-	done
-	for h in $HOSTS; do agent_start "$h"; done
+	for h in $HOSTS; do printf -v "PORT_$h" %s "$(free_port)"; done
+	cluster_up "$DYNO_TEST_DIR/app" log_conf log_start
 }
 
 teardown() {
-	local h
-	for h in $HOSTS; do host_teardown "$h"; done
-	for h in $HOSTS; do
-		DYNO_ROOT="$DYNO_TEST_DIR/$h/root" stop_app_dynos "$APPNAME"
-	done
 	lp_cleanup
-	etcd_teardown
-	dyno_teardown
+	cluster_end
 }
+
+# log_conf H: H's log_addr; log_start H: its logplexd there.
+log_conf() { local p="PORT_$1"; echo "log_addr = 127.0.0.1:${!p}"; }
+log_start() { local p="PORT_$1"; logplexd_on "$1" "${!p}"; }
 
 # logplexd_on H PORT: H's logplexd, its --listen on PORT; PID_H.
 logplexd_on() {

@@ -14,10 +14,7 @@ HOSTS="h1 h2 h3"
 declare -gA FROZEN
 
 setup() {
-	require_root
-	[ -x "$TOP/bin/dyno-run" ] || skip "dyno-run is not built"
-	dyno_setup
-	etcd_setup
+	cluster_begin
 	local h hex
 	# one release, made on h1; the others make the same vN from etcd's
 	# record, the slug from their store (fetching it is t/1403's part)
@@ -46,12 +43,7 @@ teardown() {
 			tail -n 30 "$DYNO_TEST_DIR/$h/agent.log" | sed 's/^/# /' >&3
 		done
 	fi
-	for h in $HOSTS; do host_teardown "$h"; done
-	for h in $HOSTS; do
-		DYNO_ROOT="$DYNO_TEST_DIR/$h/root" stop_app_dynos "$APPNAME"
-	done
-	etcd_teardown
-	dyno_teardown
+	cluster_end
 }
 
 # --- a host frozen whole ---------------------------------------------------

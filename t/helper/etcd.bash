@@ -112,11 +112,12 @@ host_setup() {
 
 declare -gA AGENT_PIDS
 
-# agent_start H: dyno-agent of host H in the background, registered.
+# agent_start H [OPTION...]: dyno-agent of host H in the background,
+# registered.
 agent_start() {
 	local h=$1
 	# shellcheck disable=SC2046
-	env $(host_env "$h") dyno-agent run \
+	env $(host_env "$h") dyno-agent "${@:2}" run \
 		>>"$DYNO_TEST_DIR/$h/agent.log" 2>&1 3>&- &
 	AGENT_PIDS[$h]=$!
 	wait_for 20 bash -c "ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get /dyno/hosts/$h | grep -q ."
@@ -143,6 +144,44 @@ host_teardown() {
 		wait_for 15 bash -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null
 	done
 	return 0
+}
+
+# --- a cluster of HOSTS running APPNAME (t/1401, t/1405, t/1406) ------------
+
+# cluster_begin: the test's tree and the 3-member etcd (root and dyno-run
+# needed).
+cluster_begin() {
+	require_root
+	[ -x "$TOP/bin/dyno-run" ] || skip "dyno-run is not built"
+	dyno_setup
+	etcd_setup
+}
+
+# cluster_up SLUG [CONF_OF [AFTER]]: each host of HOSTS set up (CONF_OF H
+# prints its extra dyno.conf lines), APPNAME released there from SLUG (the
+# slug on every host: fetching it is t/1403's part), AFTER H run; then
+# every host's agent.
+cluster_up() {
+	local slug=$1 conf_of=${2:-} after=${3:-} h
+	for h in $HOSTS; do
+		host_setup "$h" "$([ -z "$conf_of" ] || "$conf_of" "$h")"
+		on "$h" release create "$APPNAME" --slug "$slug" >/dev/null 2>&1 ||
+			fail "release create on $h"
+		[ -z "$after" ] || "$after" "$h"
+	done
+	for h in $HOSTS; do agent_start "$h"; done
+}
+
+# cluster_end: every host's agent, managers and dynos of APPNAME; etcd;
+# the test's tree.
+cluster_end() {
+	local h
+	for h in $HOSTS; do host_teardown "$h"; done
+	for h in $HOSTS; do
+		DYNO_ROOT="$DYNO_TEST_DIR/$h/root" stop_app_dynos "$APPNAME"
+	done
+	etcd_teardown
+	dyno_teardown
 }
 
 # --- checks of an app's dynos over the hosts: APPNAME, HOSTS ---------------
