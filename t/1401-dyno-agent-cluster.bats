@@ -153,6 +153,91 @@ ms() { echo $(($(date +%s%N) / 1000000)); }
 	assert_failure 64
 }
 
+# etcd_rev: etcd's revision now.
+etcd_rev() {
+	ectl get /dyno/placer -w json |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])'
+}
+
+# cut_etcd H: every TCP connection of H's agent (its watch among them)
+# destroyed in the kernel (ss -K), as a network fault would end them.
+cut_etcd() {
+	local pid=${AGENT_PIDS[$1]} ports p filter=""
+	ports=$(ss -tnpH state established | grep "pid=$pid," |
+		awk '{ n = split($3, a, ":"); print a[n] }')
+	[ -n "$ports" ] || return 1
+	for p in $ports; do filter+="${filter:+ or }sport = :$p"; done
+	ss -K -tn state established "( $filter )" >/dev/null
+	! ss -tnpH state established | grep -q "pid=$pid,"
+}
+
+# assigned_on H: how many of the app's dynos etcd assigns to host H.
+assigned_on() {
+	ectl get --prefix "/dyno/assign/$1/$APPNAME/" --keys-only | grep -c . || true
+}
+
+# runs_assigned: every host runs exactly what etcd assigns to it.
+runs_assigned() {
+	local h
+	for h in $HOSTS; do
+		[ "$(running_on "$h")" -eq "$(assigned_on "$h")" ] || return 1
+	done
+}
+
+@test "the watch resumes past a compaction: the agent reads all again, converges and says so" {
+	scale_five
+	local h p t0 rev
+	p=$(ectl get /dyno/placer --print-value-only | tr -d '"')
+	for h in $HOSTS; do [ "$h" != "$p" ] && break; done
+	# h stopped within its lease (no fence) with its connections cut: on
+	# SIGCONT its watch resumes from a revision etcd compacted away
+	t0=$(ms)
+	agent_kill "$h" STOP
+	cut_etcd "$h" || { agent_kill "$h" CONT; skip "ss -K cannot destroy sockets here"; }
+	run --separate-stderr on "$p" dyno-manager scale "$APPNAME" web=2 worker=3
+	assert_success
+	wait_for 5 bash -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get --prefix /dyno/assign/ --keys-only | grep -c '/$APPNAME/')\" -eq 5 ]"
+	rev=$(etcd_rev)
+	ectl compact "$rev" >/dev/null
+	agent_kill "$h" CONT
+	echo "# $h stopped $(($(ms) - t0)) ms, etcd compacted to $rev" >&3
+	wait_for 15 grep -q "$h: watch: etcd compacted its history to revision $rev, past ours" \
+		"$DYNO_TEST_DIR/$h/agent.log"
+	# web=2 worker=3 up, each host running what it is assigned, routed
+	wait_for 40 formation_up 5
+	wait_for 20 runs_assigned
+	run ectl get --prefix "/dyno/assign/" --keys-only
+	refute_output --partial "/$APPNAME/web.3"
+	for p in $HOSTS; do wait_for 15 routes_ok "$p" 2; done
+	once_each
+	run grep -c "$h: fenced" "$DYNO_TEST_DIR/$h/agent.log"
+	assert_output 0
+}
+
+@test "release records (their config vars) stay out of the agents' watched copy" {
+	local v env
+	env=$(for v in $(seq 1 64); do printf 'SECRET_%02d=%060d\n' "$v" 0; done |
+		head -c 4096 | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')
+	# 20 releases of another app, 4 KiB of config each: 80 KiB in etcd
+	for v in $(seq 1 20); do
+		ectl put "/dyno/apps/dynotest-clu2/releases/v$v" \
+			"{\"version\":$v,\"env\":$env}" >/dev/null
+	done
+	ectl put /dyno/apps/dynotest-clu2/lock '{"host":"h1","pid":1}' >/dev/null
+	# h2's agent again, -v: it says what its copy holds
+	agent_kill h2 TERM
+	wait_status "${AGENT_PIDS[h2]}"
+	agent_start h2 -v
+	wait_for 10 grep -q "h2: watch: copy of " "$DYNO_TEST_DIR/h2/agent.log"
+	run grep -o "h2: watch: copy of .*" "$DYNO_TEST_DIR/h2/agent.log"
+	# the hosts, the placer, this app's keys: a few KiB, never the 80
+	[[ $output =~ copy\ of\ [0-9]+\ keys,\ ([0-9]+)\ bytes ]]
+	echo "# h2's copy: ${BASH_REMATCH[1]} bytes" >&3
+	[ "${BASH_REMATCH[1]}" -lt 16384 ]
+	# and it still acts on the rest
+	scale_five
+}
+
 @test "no [cluster] etcd: dyno-agent refuses to run (one host stays one host)" {
 	run --separate-stderr env DYNO_CONF=/dev/null dyno-agent run
 	assert_failure 78

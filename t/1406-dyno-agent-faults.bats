@@ -21,7 +21,8 @@ setup() {
 	tar czf "$DYNO_TEST_DIR/slug.tgz" -C "$TOP/t/data/dyno-manager/app" .
 	hex=$(sha256sum "$DYNO_TEST_DIR/slug.tgz" | cut -d' ' -f1)
 	for h in $HOSTS; do
-		host_setup "$h"
+		# room for the placer test's 1000 dynos on two hosts
+		host_setup "$h" "capacity = 600"
 		mkdir -p "$DYNO_TEST_DIR/$h/root/slugs"
 		cp "$DYNO_TEST_DIR/slug.tgz" "$DYNO_TEST_DIR/$h/root/slugs/sha256-$hex.tgz"
 	done
@@ -245,38 +246,47 @@ assigned() {
 		awk -F/ -v app="$1" '$5 == app { print $4, $6 }' | sort
 }
 
-@test "the placer's host killed while it writes a big placement: the next placer completes it, no dyno twice" {
-	# 150 dynos of an app no host can run (no release record: the hosts'
-	# follows fail, nothing starts): placement alone, txns of 100 puts,
-	# and two live hosts of capacity 100 can take them all
-	local app=dynotest-big placer caught t0 t1 w h
+@test "the placer's host stopped between its writes of a big placement, killed: the next placer completes it, no dyno twice" {
+	# 1000 dynos of an app no host can run (no release record: the hosts'
+	# follows fail, nothing starts): placement alone, 10 txns of 100 puts,
+	# and two live hosts of capacity 600 can take them all
+	local app=dynotest-big n=1000 placer pid caught t0 t1 w h
 	placer=$(placer)
 	[ -n "$placer" ]
+	pid=${AGENT_PIDS[$placer]}
 	ectl put "/dyno/apps/$app/current" '"v1"' >/dev/null
-	# kill -9 the placer's agent at its first write (a watch sees it)
-	(timeout 60 bash -c "ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) watch --prefix /dyno/assign/ | grep -m1 -q '/$app/w\.'") 3>&- &
+	# SIGSTOP the placer's agent as soon as a watch sees its first write:
+	# the kill lands between its txns, whatever the machine's load
+	(timeout 60 bash -c "ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) watch --prefix /dyno/assign/ | { grep -m1 -q '/$app/w\.'; kill -STOP $pid; }") 3>&- &
 	w=$!
 	sleep 1
 	t0=$(ms)
-	ectl put "/dyno/apps/$app/formation" '{"w":150}' >/dev/null
+	ectl put "/dyno/apps/$app/formation" "{\"w\":$n}" >/dev/null
 	wait_status "$w"
-	agent_kill "$placer" KILL
 	t1=$(ms)
+	wait_for 5 grep -q '^State:.*stopped' "/proc/$pid/status"
 	caught=$(assigned "$app" | wc -l)
-	echo "# placer $placer killed $((t1 - t0)) ms after the scale, with $caught of 150 written" >&3
+	echo "# placer $placer stopped $((t1 - t0)) ms after the scale, with $caught of $n written" >&3
+	# some of the placement written, not all: the kill lands mid-write
+	[ "$caught" -gt 0 ]
+	[ "$caught" -lt "$n" ]
+	agent_kill "$placer" KILL
 	wait_for 60 host_gone "$placer"
 	wait_for 30 bash -c "[ -n \"\$(ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get /dyno/placer --print-value-only)\" ]"
 	[ "$(placer)" != "$placer" ]
-	wait_for 60 bash -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get --prefix /dyno/assign/ --keys-only | grep -c '/$app/w\.')\" -eq 150 ]"
+	wait_for 60 bash -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get --prefix /dyno/assign/ --keys-only | grep -c '/$app/w\.')\" -eq $n ]"
 	t1=$(ms)
-	echo "# 150 placed by the new placer $((t1 - t0)) ms after the scale" >&3
+	echo "# $n placed by the new placer $((t1 - t0)) ms after the scale" >&3
+	sleep 1
 	run assigned "$app"
-	# none on the dead host, each name once, w.1..w.150, 75 a host
+	# none on the dead host, each name once (no dyno on two hosts),
+	# w.1..w.N, half a live host
 	[ "$(grep -c "^$placer " <<<"$output")" -eq 0 ]
-	assert_equal "$(cut -d' ' -f2 <<<"$output" | sort -u | wc -l)" 150
-	assert_equal "$(cut -d' ' -f2 <<<"$output" | sort -t. -k2n | sed -n '1p;$p' | tr '\n' ' ')" "w.1 w.150 "
+	assert_equal "$(wc -l <<<"$output")" "$n"
+	assert_equal "$(cut -d' ' -f2 <<<"$output" | sort -u | wc -l)" "$n"
+	assert_equal "$(cut -d' ' -f2 <<<"$output" | sort -t. -k2n | sed -n '1p;$p' | tr '\n' ' ')" "w.1 w.$n "
 	for h in $HOSTS; do
 		[ "$h" = "$placer" ] && continue
-		[ "$(grep -c "^$h " <<<"$output")" -eq 75 ]
+		[ "$(grep -c "^$h " <<<"$output")" -eq $((n / 2)) ]
 	done
 }
