@@ -171,16 +171,27 @@ cut_etcd() {
 	! ss -tnpH state established | grep -q "pid=$pid,"
 }
 
-# assigned_on H: how many of the app's dynos etcd assigns to host H.
+# assigned_on H: the app's dynos etcd assigns to host H, sorted.
 assigned_on() {
-	ectl get --prefix "/dyno/assign/$1/$APPNAME/" --keys-only | grep -c . || true
+	ectl get --prefix "/dyno/assign/$1/$APPNAME/" --keys-only |
+		awk -F/ 'NF { print $NF }' | sort
+}
+
+# up_on H: the app's dynos up on host H (by their state files), sorted.
+up_on() {
+	local d
+	for d in "$DYNO_TEST_DIR/$1/root/apps/$APPNAME"/dynos/*/; do
+		[ "$(cat "$d/state" 2>/dev/null)" = up ] || continue
+		d=${d%/}
+		echo "${d##*/}"
+	done | sort
 }
 
 # runs_assigned: every host runs exactly what etcd assigns to it.
 runs_assigned() {
 	local h
 	for h in $HOSTS; do
-		[ "$(running_on "$h")" -eq "$(assigned_on "$h")" ] || return 1
+		[ "$(up_on "$h")" = "$(assigned_on "$h")" ] || return 1
 	done
 }
 
@@ -205,7 +216,15 @@ runs_assigned() {
 		"$DYNO_TEST_DIR/$h/agent.log"
 	# web=2 worker=3 up, each host running what it is assigned, routed
 	wait_for 40 formation_up 5
-	wait_for 20 runs_assigned
+	wait_for 20 runs_assigned || {
+		for p in $HOSTS; do
+			echo "# $p runs $(up_on "$p" | tr '\n' ' '), assigned" \
+				"$(assigned_on "$p" | tr '\n' ' ')" >&3
+			tail -5 "$DYNO_TEST_DIR/$p/agent.log" | sed 's/^/#   /' >&3
+		done
+		ectl get --prefix /dyno/assign/ --keys-only | grep . | sed 's/^/# /' >&3
+		false
+	}
 	run ectl get --prefix "/dyno/assign/" --keys-only
 	refute_output --partial "/$APPNAME/web.3"
 	for p in $HOSTS; do wait_for 15 routes_ok "$p" 2; done
