@@ -38,6 +38,7 @@ setup() {
 teardown() {
 	local h
 	for h in $HOSTS; do host_thaw "$h"; done
+	cpu_slow_end
 	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
 		for h in $HOSTS; do
 			echo "# == $h" >&3
@@ -141,6 +142,39 @@ host_thaw() {
 	done 2>/dev/null <"$cg/cgroup.procs"
 	rmdir "$cg" 2>/dev/null || true
 	FROZEN[$h]=
+}
+
+# --- a host slowed down -------------------------------------------------------
+
+# cpu_slow PID: process PID held to 1% of a CPU by a cpu cgroup of ours
+# (v1 or v2), so what it does takes time (a starved host).
+cpu_slow() {
+	local v2
+	if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
+		SLOWCG=/sys/fs/cgroup/cpu/dynotest-slow-$$
+		mkdir -p "$SLOWCG" || return 1
+		echo 100000 >"$SLOWCG/cpu.cfs_period_us"
+		echo 1000 >"$SLOWCG/cpu.cfs_quota_us"
+	else
+		if ! v2=$(freezer_v2) || ! grep -qw cpu "$v2/cgroup.subtree_control"; then
+			skip "no cpu cgroup controller"
+		fi
+		SLOWCG=$v2/dynotest-slow-$$
+		mkdir -p "$SLOWCG" || return 1
+		echo "1000 100000" >"$SLOWCG/cpu.max"
+	fi
+	echo "$1" >"$SLOWCG/cgroup.procs"
+}
+
+# cpu_slow_end: what is left in the cgroup back in its parent; removed.
+cpu_slow_end() {
+	local p
+	[ -n "${SLOWCG:-}" ] || return 0
+	while read -r p; do
+		echo "$p" >"${SLOWCG%/*}/cgroup.procs" 2>/dev/null || true
+	done 2>/dev/null <"$SLOWCG/cgroup.procs"
+	rmdir "$SLOWCG" 2>/dev/null || true
+	SLOWCG=
 }
 
 # --- checks (and those of helper/etcd) ----------------------------------------
@@ -255,16 +289,16 @@ assigned() {
 	[ -n "$placer" ]
 	pid=${AGENT_PIDS[$placer]}
 	ectl put "/dyno/apps/$app/current" '"v1"' >/dev/null
-	# SIGSTOP the placer's agent as soon as a watch sees its first write:
-	# the kill lands between its txns, whatever the machine's load
+	# the placer's agent held to 1% of a CPU, then SIGSTOP'd as soon as
+	# a watch sees its first write: the kill lands between its txns
+	cpu_slow "$pid"
 	(timeout 60 bash -c "ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) watch --prefix /dyno/assign/ | { grep -m1 -q '/$app/w\.'; kill -STOP $pid; }") 3>&- &
 	w=$!
 	sleep 1
 	t0=$(ms)
 	ectl put "/dyno/apps/$app/formation" "{\"w\":$n}" >/dev/null
-	wait_status "$w"
+	wait_for 30 grep -q '^State:.*stopped' "/proc/$pid/status"
 	t1=$(ms)
-	wait_for 5 grep -q '^State:.*stopped' "/proc/$pid/status"
 	caught=$(assigned "$app" | wc -l)
 	echo "# placer $placer stopped $((t1 - t0)) ms after the scale, with $caught of $n written" >&3
 	# some of the placement written, not all: the kill lands mid-write
@@ -277,6 +311,8 @@ assigned() {
 	wait_for 60 bash -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints $(etcd_endpoints) get --prefix /dyno/assign/ --keys-only | grep -c '/$app/w\.')\" -eq $n ]"
 	t1=$(ms)
 	echo "# $n placed by the new placer $((t1 - t0)) ms after the scale" >&3
+	# the watch's etcdctl ends at its first write after grep's exit
+	wait_status "$w"
 	sleep 1
 	run assigned "$app"
 	# none on the dead host, each name once (no dyno on two hosts),
