@@ -218,6 +218,13 @@ poke_manager(struct agent *a, const char *app, int changed, int wanted)
 		spawn_manager(a, app);
 }
 
+/* apps/<app>/current: all local_tick reads of apps/. */
+static int
+current_key(const char *key)
+{
+	return strcmp(strrchr(key, '/'), "/current") == 0;
+}
+
 /* Whether the cluster knows app (apps/<app>/current in the range). */
 static int
 in_cluster(const struct etcd_range *apps, const char *app)
@@ -513,7 +520,8 @@ local_tick(struct agent *a)
 	/* without a lease that holds, etcd's word is not ours to act on */
 	if (!host_live(a))
 		return;
-	if (agent_range(a, AGENT_PREFIX "apps/", 1, &apps) == -1)
+	if (agent_range_if(a, AGENT_PREFIX "apps/", 1, current_key, &apps) ==
+	    -1)
 		return;
 	if ((m = read_mine(a, &n)) == NULL) {
 		etcd_range_free(&apps);

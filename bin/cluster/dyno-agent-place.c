@@ -427,6 +427,16 @@ say_round(const struct agent *a, const struct timespec *t0, size_t nkeys,
 	    t0->tv_nsec) / 1e6, nkeys, p->nasg, p->nops, keys, bytes);
 }
 
+/* What placement reads of apps/: formation, current, loghost. */
+static int
+placement_key(const char *key)
+{
+	const char *leaf = strrchr(key, '/') + 1;
+
+	return !strcmp(leaf, "formation") || !strcmp(leaf, "current") ||
+	    !strcmp(leaf, "loghost");
+}
+
 static void
 place_once(struct agent *a)
 {
@@ -440,7 +450,8 @@ place_once(struct agent *a)
 	if (load_hosts(&p) == -1 || load_assignments(&p) == -1 ||
 	    agent_range(a, AGENT_PREFIX "status/", 1, &p.status) == -1)
 		goto out;
-	if (agent_range(a, AGENT_PREFIX "apps/", 1, &apps) == 0) {
+	if (agent_range_if(a, AGENT_PREFIX "apps/", 1, placement_key,
+	    &apps) == 0) {
 		place_apps(&p, &apps);
 		for (i = 0; i < p.nasg; i++)
 			if (!p.asg[i].keep)

@@ -401,17 +401,18 @@ copy_kv(struct etcd_kv *d, const struct wkv *s)
 	return 0;
 }
 
-/* Without a watch: etcd's range, only what agent_keeps (as the copy). */
+/* Without a watch: etcd's range, only what agent_keeps (as the copy)
+ * and keep. */
 static int
 range_kept(struct agent *a, const char *key, int prefix,
-    struct etcd_range *out)
+    int (*keep)(const char *), struct etcd_range *out)
 {
 	size_t i, n = 0;
 
 	if (etcd_range(a->etcd, key, prefix, out, NULL, 0) == -1)
 		return -1;
 	for (i = 0; i < out->n; i++) {
-		if (agent_keeps(out->kvs[i].key))
+		if (agent_keeps(out->kvs[i].key) && keep(out->kvs[i].key))
 			out->kvs[n++] = out->kvs[i];
 		else {
 			free(out->kvs[i].key);
@@ -426,13 +427,20 @@ int
 agent_range(struct agent *a, const char *key, int prefix,
     struct etcd_range *out)
 {
+	return agent_range_if(a, key, prefix, agent_keeps, out);
+}
+
+int
+agent_range_if(struct agent *a, const char *key, int prefix,
+    int (*keep)(const char *), struct etcd_range *out)
+{
 	struct watcher *w = a->watch;
-	size_t i, first, kl = strlen(key);
+	size_t i, first, kl = strlen(key), n;
 	int found, rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (w == NULL)
-		return range_kept(a, key, prefix, out);
+		return range_kept(a, key, prefix, keep, out);
 	pthread_mutex_lock(&w->mu);
 	/* half a txn is no state etcd ever had: the wake comes at its end */
 	if (!w->synced || w->midbatch) {
@@ -444,11 +452,14 @@ agent_range(struct agent *a, const char *key, int prefix,
 	for (i = first; i < w->t.n && (prefix ? strncmp(w->t.v[i].key, key,
 	    kl) == 0 : strcmp(w->t.v[i].key, key) == 0); i++)
 		;
-	if (i > first && (out->kvs = calloc(i - first, sizeof(*out->kvs))) ==
-	    NULL)
+	for (n = 0, kl = first; kl < i; kl++)
+		n += keep(w->t.v[kl].key) != 0;
+	if (n > 0 && (out->kvs = calloc(n, sizeof(*out->kvs))) == NULL)
 		rc = -1;
 	for (; rc == 0 && first < i; first++)
-		if (copy_kv(&out->kvs[out->n], &w->t.v[first]) == 0)
+		if (!keep(w->t.v[first].key))
+			continue;
+		else if (copy_kv(&out->kvs[out->n], &w->t.v[first]) == 0)
 			out->n++;
 		else
 			rc = -1;

@@ -131,6 +131,9 @@ int	agent_range(struct agent *a, const char *key, int prefix,
  * records, with their config vars, and the release lock).
  */
 int	agent_keeps(const char *key);
+/* agent_range, only the keys keep(key) is non-zero for. */
+int	agent_range_if(struct agent *a, const char *key, int prefix,
+	    int (*keep)(const char *), struct etcd_range *out);
 
 /* ---- dyno-agent-json.c ---- */
 /* A JSON string value ("\"v3\"" -> "v3") or the raw text; malloc'd. */
