@@ -105,12 +105,17 @@ record_check(struct app *a, struct record *r, char *err, size_t errlen)
 		return -1;
 	}
 	d = json_object_get(r->j, "description");
-	r->desc = json_string_value(d);
+	if ((r->desc = json_string_value(d)) == NULL && d != NULL) {
+		snprintf(err, errlen, "description: not a string");
+		return -1;
+	}
+	/* absent in the records of releases made before statuses */
 	r->status = json_string_value(st);
-	if ((d != NULL && r->desc == NULL) || (st != NULL && (r->status ==
-	    NULL || (strcmp(r->status, "pending") != 0 && strcmp(r->status,
-	    "succeeded") != 0 && strcmp(r->status, "failed") != 0)))) {
-		snprintf(err, errlen, "description or status: not one");
+	if (st != NULL && (r->status == NULL || (strcmp(r->status, "pending")
+	    != 0 && strcmp(r->status, "succeeded") != 0 && strcmp(r->status,
+	    "failed") != 0))) {
+		snprintf(err, errlen, "status: not pending, succeeded or "
+		    "failed");
 		return -1;
 	}
 	return record_env(a, env, &r->env, err, errlen);
