@@ -191,6 +191,8 @@ hostile() {
 		printf '%s' "$cur" | ectl put "/dyno/apps/$APPNAME/current" >/dev/null
 		run --separate-stderr on h2 release follow "$APPNAME"
 		[ "$status" -eq 65 ] || fail "current $cur: exit $status: $stderr"
+		run --separate-stderr on h2 release config set "$APPNAME" X=1
+		[ "$status" -eq 65 ] || fail "current $cur: set: exit $status: $stderr"
 	done
 	run ls "$(apps h2)/releases"
 	assert_output v1

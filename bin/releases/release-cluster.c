@@ -211,7 +211,7 @@ read_current(char *err, size_t errlen)
 		if (!json_is_string(j) || cluster_parse_version(
 		    json_string_value(j), &cl.cur) != 0) {
 			snprintf(err, errlen, "%s: not a version", cl.curkey);
-			errno = EPROTO;
+			errno = EBADMSG;
 			rc = -1;
 		}
 		json_decref(j);
@@ -281,7 +281,9 @@ cluster_begin(struct app *a)
 		errnum = errno;
 		diag_error("%s: no release made (the cluster's versions are in "
 		    "etcd): %s", a->name, err);
-		return errnum == ETIMEDOUT ? EXIT_TEMPFAIL : EXIT_UNAVAILABLE;
+		/* a current that is not vN is bad data, not etcd's absence */
+		return errnum == ETIMEDOUT ? EXIT_TEMPFAIL : errnum == EBADMSG ?
+		    EXIT_DATAERR : EXIT_UNAVAILABLE;
 	}
 	a->cluster_base = cl.cur;
 	return 0;
