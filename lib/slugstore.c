@@ -79,7 +79,9 @@ slugstore_url(char *buf, size_t size, const char *base, const char *hex)
 {
 	size_t blen = strlen(base);
 
-	if (blen == 0 || !slugstore_hex_valid(hex, strlen(hex))) {
+	/* a host's word from etcd: no file:, no other scheme libcurl has */
+	if ((strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8)
+	    != 0) || !slugstore_hex_valid(hex, strlen(hex))) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -46,7 +46,8 @@ int	slugstore_has(const char *root, const char *hex);
 /*
  * The URL of hex's archive in a store served at base (a host's slug_url,
  * "http://h:port/slugs/", with or without its last slash) into buf.  0, or
- * -1 with errno EINVAL (hex, or an empty base) or ENAMETOOLONG.
+ * -1 with errno EINVAL (hex, or a base not http:// or https://) or
+ * ENAMETOOLONG.
  */
 int	slugstore_url(char *buf, size_t size, const char *base,
 	    const char *hex);

@@ -14,15 +14,7 @@ setup() {
 	[ -x "$TOP/bin/dyno-run" ] || skip "dyno-run is not built"
 	dyno_setup
 	etcd_setup
-	SLUGD_PORT=$(free_port)
-	host_setup h1 "slug_url = http://127.0.0.1:$SLUGD_PORT/slugs/"
-	host_setup h2
-	# shellcheck disable=SC2046
-	env $(host_env h1) dyno-slugd --listen "127.0.0.1:$SLUGD_PORT" \
-		>>"$DYNO_TEST_DIR/slugd.log" 2>&1 3>&- &
-	SLUGD=$!
-	wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$SLUGD_PORT/"
-	tar czf "$DYNO_TEST_DIR/slug.tgz" -C "$TOP/t/data/dyno-manager/app" .
+	slug_hosts_setup
 }
 
 teardown() {
@@ -38,19 +30,9 @@ teardown() {
 	for h in $HOSTS; do
 		DYNO_ROOT="$DYNO_TEST_DIR/$h/root" stop_app_dynos "$APPNAME"
 	done
-	[ -n "${SLUGD:-}" ] && kill "$SLUGD" 2>/dev/null
+	slug_hosts_teardown
 	etcd_teardown
 	dyno_teardown
-}
-
-# answers H N GREETING: host H's routes name N web dynos, each answering
-# as itself with GREETING.
-answers() {
-	local f="$DYNO_TEST_DIR/$1/root/apps/$APPNAME/routes" dyno addr
-	[ "$(wc -l <"$f")" -eq "$2" ] || return 1
-	while read -r dyno addr; do
-		[ "$(curl -sf -m 2 "http://$addr/")" = "$dyno $3" ] || return 1
-	done <"$f"
 }
 
 @test "a release made on h1 runs on h2: same version, slug fetched and checked, config from etcd" {
@@ -66,8 +48,8 @@ answers() {
 	# h2 has no copy of the app: scale from h1, the host that made it
 	run --separate-stderr on h1 dyno-manager scale "$APPNAME" web=2
 	assert_success
-	wait_for 40 answers h2 2 bonjour
-	wait_for 10 answers h1 2 bonjour
+	wait_for 40 routes_say h2 2 bonjour
+	wait_for 10 routes_say h1 2 bonjour
 	run readlink "$DYNO_TEST_DIR/h2/root/apps/$APPNAME/current"
 	assert_output releases/v2
 	[ -f "$DYNO_TEST_DIR/h2/root/slugs/sha256-$(sha256sum "$DYNO_TEST_DIR/slug.tgz" | cut -d' ' -f1).tgz" ]
@@ -83,7 +65,7 @@ answers() {
 	local hex
 	hex=$(sha256sum "$DYNO_TEST_DIR/slug.tgz" | cut -d' ' -f1)
 	# h1 as its agent registers it (no agent: no dynos in this test)
-	ectl put /dyno/hosts/h1 "{\"addr\":\"127.0.0.1\",\"slug_url\":\"http://127.0.0.1:$SLUGD_PORT/slugs/\"}" >/dev/null
+	slug_host_register
 	# the served archive is swapped for other bytes under its name
 	printf 'not a slug' >"$DYNO_TEST_DIR/h1/root/slugs/sha256-$hex.tgz"
 	run --separate-stderr on h2 release follow "$APPNAME"

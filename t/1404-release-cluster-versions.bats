@@ -15,24 +15,16 @@ setup() {
 	require_root
 	dyno_setup
 	etcd_setup
-	SLUGD_PORT=$(free_port)
-	host_setup h1 "slug_url = http://127.0.0.1:$SLUGD_PORT/slugs/"
-	host_setup h2
-	# shellcheck disable=SC2046
-	env $(host_env h1) dyno-slugd --listen "127.0.0.1:$SLUGD_PORT" \
-		>>"$DYNO_TEST_DIR/slugd.log" 2>&1 3>&- &
-	SLUGD=$!
-	wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$SLUGD_PORT/"
-	# h1's slug_url, as its agent publishes it (no agents in this file)
-	ectl put /dyno/hosts/h1 "{\"addr\":\"127.0.0.1\",\"slug_url\":\"http://127.0.0.1:$SLUGD_PORT/slugs/\"}" >/dev/null
-	tar czf "$DYNO_TEST_DIR/slug.tgz" -C "$TOP/t/data/dyno-manager/app" .
+	slug_hosts_setup
+	# no agents in this file
+	slug_host_register
 }
 
 teardown() {
 	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
 		ectl get --prefix /dyno/apps/ --keys-only | sed 's/^/# /' >&3
 	fi
-	[ -n "${SLUGD:-}" ] && kill "$SLUGD" 2>/dev/null
+	slug_hosts_teardown
 	etcd_teardown
 	dyno_teardown
 }

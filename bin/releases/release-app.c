@@ -79,6 +79,41 @@ app_close(struct app *a)
 	a->lc = NULL;
 }
 
+/* The lock file's fd still names path (app_forget_new may have removed
+ * it while we waited): 1, else 0. */
+static int
+lock_current(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* The app's lock file, locked (waiting for another holder); -1 with
+ * errno. */
+static int
+lock_file(struct app *a, const char *path)
+{
+	int fd, tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		if (state_mkdirs(a->dir, 0755) == -1)
+			return -1;
+		if ((fd = state_lock(path, 0)) == -1 && errno == EWOULDBLOCK) {
+			if (isatty(STDERR_FILENO) && tries == 0)
+				diag_warn("%s: waiting for another release "
+				    "command", a->name);
+			fd = state_lock(path, 1);
+		}
+		if (fd == -1 || lock_current(fd, path))
+			return fd;
+		close(fd);
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
 /*
  * Every read-modify-write of the app holds this lock (dyno-manager's scale
  * takes it too).  Waiting is right: the other holder finishes in bounded
@@ -91,23 +126,53 @@ app_lock(struct app *a)
 
 	if (a->lockfd != -1)
 		return 0;
-	if (state_mkdirs(a->dir, 0755) == -1) {
-		diag_error_errno("%s", a->dir);
-		return EXIT_CANTCREAT;
-	}
 	if (state_pathf(path, sizeof(path), "%s/lock", a->dir) == -1)
 		return EXIT_SOFTWARE;
-	if ((a->lockfd = state_lock(path, 0)) == -1 && errno == EWOULDBLOCK) {
-		if (isatty(STDERR_FILENO))
-			diag_warn("%s: waiting for another release command",
-			    a->name);
-		a->lockfd = state_lock(path, 1);
-	}
-	if (a->lockfd == -1) {
+	if ((a->lockfd = lock_file(a, path)) == -1) {
 		diag_error_errno("%s", path);
 		return diag_exit_for_errno(errno);
 	}
 	return app_recover(a);
+}
+
+/* a->dir holds nothing but its lock file: 1, else 0. */
+static int
+only_lock(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int only = 1;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while (only && (de = readdir(d)) != NULL)
+		only = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name,
+		    "..") == 0 || strcmp(de->d_name, "lock") == 0;
+	closedir(d);
+	return only;
+}
+
+/*
+ * A command that failed on an app it was to make (its folder did not
+ * exist before) leaves nothing: the folder goes while it holds no more
+ * than the lock and an empty releases/.  The lock file goes while held,
+ * so a command waiting on it takes a new one (lock_file).
+ */
+void
+app_forget_new(struct app *a)
+{
+	char path[PATH_MAX];
+
+	if (state_pathf(path, sizeof(path), "%s/releases", a->dir) == -1)
+		return;
+	(void)rmdir(path);
+	if (!only_lock(a->dir) || state_pathf(path, sizeof(path), "%s/lock",
+	    a->dir) == -1)
+		return;
+	if (unlink(path) == -1 && errno != ENOENT)
+		return;
+	if (rmdir(a->dir) == -1 && errno != ENOENT)
+		diag_warn_errno("removing %s", a->dir);
 }
 
 /* "v12" or "12" into 12; versions start at 1. */

@@ -40,6 +40,8 @@ static struct {
 	char		 curkey[160];
 	unsigned	 cur;		/* the cluster's current version */
 	int64_t		 cur_mod;	/* current's mod revision (0: none) */
+	json_t		*rec;		/* the record cluster_allocate put */
+	char		 reckey[160];
 	pthread_t	 th;
 	pid_t		 owner;		/* a forked child has no lock to free */
 	int		 th_on;
@@ -97,6 +99,8 @@ unlock_at_exit(void)
 	etcd_close(cl.ke);
 	etcd_close(cl.e);
 	cl.e = cl.ke = NULL;
+	json_decref(cl.rec);
+	cl.rec = NULL;
 }
 
 /* The renewing thread started: 0, or an error number. */
@@ -179,6 +183,16 @@ take_lock(struct app *a, char *err, size_t errlen)
 	}
 }
 
+int
+cluster_parse_version(const char *s, unsigned *out)
+{
+	/* a folder name here: no "../v1", no "01" beside "1", no "V1" */
+	if (s[0] != 'v' || s[1] < '1' || s[1] > '9' || strlen(s) > 10 ||
+	    strspn(s + 1, "0123456789") != strlen(s + 1))
+		return -1;
+	return app_parse_version(s, out);
+}
+
 /* current's version and mod revision (0 and 0 when there is none). */
 static int
 read_current(char *err, size_t errlen)
@@ -194,10 +208,10 @@ read_current(char *err, size_t errlen)
 	if (r.n == 1) {
 		cl.cur_mod = r.kvs[0].mod_rev;
 		j = json_loads(r.kvs[0].value, JSON_DECODE_ANY, NULL);
-		if (!json_is_string(j) || app_parse_version(
+		if (!json_is_string(j) || cluster_parse_version(
 		    json_string_value(j), &cl.cur) != 0) {
 			snprintf(err, errlen, "%s: not a version", cl.curkey);
-			errno = EPROTO;
+			errno = EBADMSG;
 			rc = -1;
 		}
 		json_decref(j);
@@ -267,7 +281,9 @@ cluster_begin(struct app *a)
 		errnum = errno;
 		diag_error("%s: no release made (the cluster's versions are in "
 		    "etcd): %s", a->name, err);
-		return errnum == ETIMEDOUT ? EXIT_TEMPFAIL : EXIT_UNAVAILABLE;
+		/* a current that is not vN is bad data, not etcd's absence */
+		return errnum == ETIMEDOUT ? EXIT_TEMPFAIL : errnum == EBADMSG ?
+		    EXIT_DATAERR : EXIT_UNAVAILABLE;
 	}
 	a->cluster_base = cl.cur;
 	return 0;
@@ -316,11 +332,15 @@ cluster_base_env(struct app *a, struct env *e)
 	return rc;
 }
 
-/* {slug:{sha256}, env, process_types, release_cmd, description, created} */
-static char *
+/*
+ * {slug:{sha256}, env, process_types, release_cmd, description, created,
+ * status}: status is pending until cluster_publish makes it succeeded (a
+ * failed release phase or a dead maker leaves it pending).
+ */
+static json_t *
 release_json(struct newrel *nr)
 {
-	char path[PATH_MAX], err[256], *env, *s;
+	char path[PATH_MAX], err[256], *env;
 	const struct procfile_entry *e;
 	struct procfile pf;
 	json_t *j, *types;
@@ -340,15 +360,13 @@ release_json(struct newrel *nr)
 		json_decref(types);
 		return NULL;
 	}
-	j = json_pack("{s:{s:s}, s:s%, s:o, s:s, s:s, s:s}", "slug", "sha256",
-	    nr->info.slug_sha256, "env", env, len, "process_types", types,
-	    "release_cmd", json_string_value(json_object_get(types,
+	j = json_pack("{s:{s:s}, s:s%, s:o, s:s, s:s, s:s, s:s}", "slug",
+	    "sha256", nr->info.slug_sha256, "env", env, len, "process_types",
+	    types, "release_cmd", json_string_value(json_object_get(types,
 	    "release")) ?: "", "description", nr->info.description, "created",
-	    nr->info.created);
+	    nr->info.created, "status", "pending");
 	free(env);
-	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	return s;
+	return j;
 }
 
 /* The highest vN under apps/APP/releases/ in etcd (0: none). */
@@ -366,7 +384,8 @@ highest(struct app *a, unsigned *max, char *err, size_t errlen)
 	if (etcd_range_keys(cl.e, prefix, &r, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < r.n; i++)
-		if (app_parse_version(r.kvs[i].key + plen, &v) == 0 && v > *max)
+		if (cluster_parse_version(r.kvs[i].key + plen, &v) == 0 &&
+		    v > *max)
 			*max = v;
 	etcd_range_free(&r);
 	return 0;
@@ -381,12 +400,12 @@ highest(struct app *a, unsigned *max, char *err, size_t errlen)
 int
 cluster_allocate(struct app *a, struct newrel *nr, unsigned *version)
 {
-	char key[160], err[256], *rec;
+	char err[256], *rec;
 	struct etcd_cmp cmp[3] = {
 		{ ETCD_LEASE, ETCD_EQUAL, cl.lockkey, cl.lease, NULL },
 		{ ETCD_MOD, ETCD_EQUAL, cl.curkey, cl.cur_mod, NULL },
-		{ ETCD_CREATE, ETCD_EQUAL, key, 0, NULL } };
-	struct etcd_op put = { ETCD_OP_PUT, key, NULL, 0, 0 };
+		{ ETCD_CREATE, ETCD_EQUAL, cl.reckey, 0, NULL } };
+	struct etcd_op put = { ETCD_OP_PUT, cl.reckey, NULL, 0, 0 };
 	unsigned n, max;
 	int tries, won = 0;
 
@@ -394,7 +413,8 @@ cluster_allocate(struct app *a, struct newrel *nr, unsigned *version)
 		return 0;
 	if (cl.e == NULL)	/* every maker calls cluster_begin first */
 		return EXIT_SOFTWARE;
-	if ((rec = release_json(nr)) == NULL)
+	if ((cl.rec = release_json(nr)) == NULL ||
+	    (rec = json_dumps(cl.rec, JSON_COMPACT)) == NULL)
 		diag_die_errno(EXIT_OSERR, "release record");
 	put.value = rec;
 	if (highest(a, &max, err, sizeof(err)) == -1)
@@ -405,8 +425,8 @@ cluster_allocate(struct app *a, struct newrel *nr, unsigned *version)
 	if (n <= cl.cur)
 		n = cl.cur + 1;
 	for (tries = 0; tries < ALLOC_TRIES && !won; tries++, n++) {
-		snprintf(key, sizeof(key), "/dyno/apps/%s/releases/v%u",
-		    a->name, n);
+		snprintf(cl.reckey, sizeof(cl.reckey), "/dyno/apps/%s/"
+		    "releases/v%u", a->name, n);
 		if (etcd_txn(cl.e, cmp, 3, &put, 1, NULL, 0, &won, NULL, err,
 		    sizeof(err)) == -1)
 			goto fail;
@@ -428,12 +448,24 @@ fail:
 	return EXIT_UNAVAILABLE;
 }
 
+/* The record cluster_allocate put, now succeeded (malloc'd). */
+static char *
+record_succeeded(void)
+{
+	char *s;
+
+	if (json_object_set_new(cl.rec, "status", json_string("succeeded"))
+	    == -1 || (s = json_dumps(cl.rec, JSON_COMPACT)) == NULL)
+		diag_die_errno(EXIT_OSERR, "release record");
+	return s;
+}
+
 /*
- * After the release phase: current = vN in etcd, if we still hold the
- * lock and no one moved current; when the cluster has no formation yet,
- * web=1 if the Procfile declares web, else none (as app_ensure_files
- * scales a new app here).  0, or an exit status having said why (vN
- * stands on this host).
+ * After the release phase: current = vN in etcd and vN's record
+ * succeeded, in one txn, if we still hold the lock and no one moved
+ * current; when the cluster has no formation yet, web=1 if the Procfile
+ * declares web, else none (as app_ensure_files scales a new app here).
+ * 0, or an exit status having said why (vN stands on this host).
  */
 int
 cluster_publish(struct app *a, unsigned version)
@@ -443,13 +475,14 @@ cluster_publish(struct app *a, unsigned version)
 		{ ETCD_LEASE, ETCD_EQUAL, cl.lockkey, cl.lease, NULL },
 		{ ETCD_MOD, ETCD_EQUAL, cl.curkey, cl.cur_mod, NULL } };
 	struct etcd_cmp none = { ETCD_CREATE, ETCD_EQUAL, fkey, 0, NULL };
-	struct etcd_op op = { ETCD_OP_PUT, cl.curkey, cur, 0, 0 };
+	struct etcd_op op[2] = { { ETCD_OP_PUT, cl.curkey, cur, 0, 0 },
+		{ ETCD_OP_PUT, cl.reckey, NULL, 0, 0 } };
 	struct etcd_op fop = { ETCD_OP_PUT, fkey, "{\"web\":1}", 0, 0 };
-	int won = 0, web = 0, rel = 0;
+	int won = 0, web = 0, rel = 0, rc;
 
 	if (a->conf->cluster_etcd[0] == '\0')
 		return 0;
-	if (cl.e == NULL)
+	if (cl.e == NULL || cl.rec == NULL)
 		return EXIT_SOFTWARE;
 	if (state_pathf(slug, sizeof(slug), "%s/releases/v%u/slug", a->dir,
 	    version) == -1 || slug_check_procfile(slug, &web, &rel) != 0)
@@ -458,9 +491,12 @@ cluster_publish(struct app *a, unsigned version)
 		fop.value = "{}";
 	snprintf(fkey, sizeof(fkey), "/dyno/apps/%s/formation", a->name);
 	snprintf(cur, sizeof(cur), "\"v%u\"", version);
-	if (etcd_txn(cl.e, cmp, 2, &op, 1, NULL, 0, &won, NULL, err,
-	    sizeof(err)) == -1 || (won && etcd_txn(cl.e, &none, 1, &fop, 1,
-	    NULL, 0, NULL, NULL, err, sizeof(err)) == -1)) {
+	op[1].value = record_succeeded();
+	rc = etcd_txn(cl.e, cmp, 2, op, 2, NULL, 0, &won, NULL, err,
+	    sizeof(err));
+	free((char *)op[1].value);
+	if (rc == -1 || (won && etcd_txn(cl.e, &none, 1, &fop, 1, NULL, 0,
+	    NULL, NULL, err, sizeof(err)) == -1)) {
 		diag_error("%s: v%u stands on this host but is not current in "
 		    "the cluster: %s", a->name, version, err);
 		return EXIT_UNAVAILABLE;
@@ -471,5 +507,56 @@ cluster_publish(struct app *a, unsigned version)
 		return EXIT_TEMPFAIL;
 	}
 	cl.cur = version;
+	return 0;
+}
+
+/* vN's record in etcd says succeeded (or predates statuses): 1, else 0. */
+static int
+record_succeeded_in_etcd(struct app *a, unsigned v)
+{
+	char key[160], err[256];
+	struct etcd_range r;
+	const char *st;
+	json_t *j = NULL;
+	int ok = 0;
+
+	snprintf(key, sizeof(key), "/dyno/apps/%s/releases/v%u", a->name, v);
+	if (etcd_range(cl.e, key, 0, &r, err, sizeof(err)) == -1)
+		return 0;
+	if (r.n == 1 && json_is_object(j = json_loadb(r.kvs[0].value,
+	    r.kvs[0].vlen, 0, NULL)))
+		ok = (st = json_string_value(json_object_get(j, "status"))) ==
+		    NULL || strcmp(st, "succeeded") == 0;
+	json_decref(j);
+	etcd_range_free(&r);
+	return ok;
+}
+
+int
+cluster_rollback_default(struct app *a, unsigned *version)
+{
+	char prefix[160], err[256];
+	struct etcd_range r;
+	unsigned v, x, best = 0;
+	size_t i, plen;
+
+	*version = 0;
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "/dyno/apps/%s/"
+	    "releases/", a->name);
+	if (etcd_range_keys(cl.e, prefix, &r, err, sizeof(err)) == -1) {
+		diag_error("%s", err);
+		return EXIT_UNAVAILABLE;
+	}
+	/* newest first, each record read once at most */
+	for (;;) {
+		for (i = 0, v = best, best = 0; i < r.n; i++)
+			if (cluster_parse_version(r.kvs[i].key + plen, &x) == 0 &&
+			    x < cl.cur && (v == 0 || x < v) && x > best)
+				best = x;
+		if (best == 0 || record_succeeded_in_etcd(a, best))
+			break;
+	}
+	etcd_range_free(&r);
+	*version = best;
 	return 0;
 }

@@ -36,8 +36,8 @@ int
 cmd_create(struct app *a, const struct opts *o)
 {
 	struct newrel nr;
-	char slug[PATH_MAX], sha[65] = "", deploy[32], dir[PATH_MAX];
-	int rc, web, rel, existed = access(a->dir, F_OK) == 0;
+	char slug[PATH_MAX], sha[65] = "", deploy[32];
+	int rc, web, rel;
 	unsigned v;
 
 	/* on a cluster: its lock and its current here, before our staging */
@@ -62,13 +62,8 @@ cmd_create(struct app *a, const struct opts *o)
 	    (rc = app_commit(a, &nr, &v)) == 0)
 		printf("v%u\n", v);
 out:
+	/* a refused first slug leaves no app behind: main's app_forget_new */
 	newrel_abort(&nr);
-	/* A refused first slug leaves no empty app behind. */
-	if (rc != 0 && !existed && a->lockfd == -1 &&
-	    state_pathf(dir, sizeof(dir), "%s/releases", a->dir) == 0) {
-		(void)rmdir(dir);
-		(void)rmdir(a->dir);
-	}
 	return rc;
 }
 
@@ -241,17 +236,15 @@ cmd_show(struct app *a, const char *arg, int output)
 	return output ? show_build_output(a, v) : 0;
 }
 
-/* Rollback's default: the newest succeeded release before current. */
+/* The newest succeeded release of this host before current (0: none). */
 static int
-rollback_target(struct app *a, const char *arg, unsigned *target)
+local_default(struct app *a, unsigned *target)
 {
 	unsigned cur = app_current(a), *v;
 	struct relinfo r;
 	size_t n, i;
 	int rc;
 
-	if (arg != NULL)
-		return pick_version(a, arg, target);
 	if ((rc = app_versions(a, &v, &n)) != 0)
 		return rc;
 	for (*target = 0, i = n; i-- > 0 && *target == 0;)
@@ -259,6 +252,21 @@ rollback_target(struct app *a, const char *arg, unsigned *target)
 		    strcmp(r.status, "succeeded") == 0)
 			*target = v[i];
 	free(v);
+	return 0;
+}
+
+/* Rollback's default: the newest succeeded release before current, on a
+ * cluster among its versions, not only those this host has. */
+static int
+rollback_target(struct app *a, const char *arg, unsigned *target)
+{
+	int rc;
+
+	if (arg != NULL)
+		return pick_version(a, arg, target);
+	if ((rc = a->cluster_base != 0 ? cluster_rollback_default(a, target) :
+	    local_default(a, target)) != 0)
+		return rc;
 	if (*target == 0) {
 		diag_error("%s: no earlier release to roll back to", a->name);
 		return EXIT_NOINPUT;
@@ -289,6 +297,7 @@ cmd_rollback(struct app *a, const char *arg)
 
 	if ((rc = app_lock(a)) != 0 || (rc = cluster_begin_base(a)) != 0 ||
 	    (rc = rollback_target(a, arg, &t)) ||
+	    (rc = follow_store(a, t)) != 0 ||
 	    (rc = app_read_release(a, t, &r)) != 0)
 		return rc;
 	if (strcmp(r.status, "pending") == 0) {

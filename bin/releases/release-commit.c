@@ -269,7 +269,8 @@ deploy(struct app *a, const char *reldir, struct relinfo *r)
 /*
  * Under the app lock: the next version, its files, the rename that makes
  * releases/vN, the release phase, then `current`.  Killed at any point,
- * current still names a complete release (app_recover tidies up).
+ * current still names a complete release (app_recover tidies up).  A
+ * store_only release (follow_store) stops after the rename.
  */
 int
 app_commit(struct app *a, struct newrel *nr, unsigned *version)
@@ -284,12 +285,18 @@ app_commit(struct app *a, struct newrel *nr, unsigned *version)
 	nr->info.version = nr->follow ? nr->follow : next_version(a);
 	now_rfc3339(nr->info.created, sizeof(nr->info.created));
 	snprintf(nr->info.user, sizeof(nr->info.user), "%s", a->user);
-	snprintf(nr->info.status, sizeof(nr->info.status), "pending");
+	if (!nr->store_only)
+		snprintf(nr->info.status, sizeof(nr->info.status), "pending");
 	/* on a cluster the version is etcd's, taken before a file is written */
 	if ((rc = cluster_allocate(a, nr, &nr->info.version)) != 0 ||
 	    (rc = stage_files(nr)) != 0 ||
 	    (rc = publish(a, nr, reldir, sizeof(reldir))) != 0)
 		return rc;
+	/* another host's vN a command needs here: not deployed */
+	if (nr->store_only) {
+		*version = nr->info.version;
+		return 0;
+	}
 	/* a follower's vN: logged, and its release phase run, where it was made */
 	if (!nr->follow)
 		logclient_sendf(a->lc, a->name, "app", "api", "%s by user %s",

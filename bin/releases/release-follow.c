@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: ISC */
-/* release follow APP: the cluster's current release made on this host from
- * its record in etcd and its slug fetched from a host that serves it. */
+/*
+ * release follow APP, and the versions a command needs from the cluster:
+ * a release made on this host from its record in etcd and its slug
+ * fetched from a host that serves it.  The record is another host's word:
+ * every field is checked before anything is fetched or written.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,28 +17,148 @@
 #include "diag.h"
 #include "envfile.h"
 #include "etcd.h"
+#include "names.h"
 #include "slugstore.h"
 #include "state.h"
 #include "release.h"
 
+/* What a record says of a release, checked (borrowed from its JSON). */
+struct record {
+	json_t		*j;
+	const char	*hex;		/* the slug's sha256 */
+	const char	*desc;
+	const char	*status;	/* NULL: a record older than statuses */
+	struct env	 env;
+};
+
+static void
+record_free(struct record *r)
+{
+	json_decref(r->j);
+	r->j = NULL;
+	env_free(&r->env);
+}
+
 /* One value of etcd, NULL when absent (malloc'd, NUL-terminated). */
 static char *
-get_value(struct etcd *e, const char *key, char *err, size_t errlen)
+get_value(struct etcd *e, const char *key, size_t *len, char *err,
+    size_t errlen)
 {
 	struct etcd_range r;
 	char *v = NULL;
 
 	if (etcd_range(e, key, 0, &r, err, errlen) == -1)
 		return NULL;
-	if (r.n == 1)
-		v = strdup(r.kvs[0].value);
+	if (r.n == 1 && (v = malloc(r.kvs[0].vlen + 1)) != NULL) {
+		memcpy(v, r.kvs[0].value, r.kvs[0].vlen + 1);
+		*len = r.kvs[0].vlen;
+	} else if (r.n == 1)
+		diag_die_errno(EXIT_OSERR, "malloc");
 	else
 		snprintf(err, errlen, "%s: not in etcd", key);
 	etcd_range_free(&r);
 	return v;
 }
 
-/* The slug store has sha256-HEX.tgz, or a host's slug_url gives it. */
+/* The config vars of a record: release format, names a user could set,
+ * within config_max.  0, or -1 with err. */
+static int
+record_env(struct app *a, const char *text, struct env *env, char *err,
+    size_t errlen)
+{
+	const char *why;
+	size_t i;
+
+	if (envfile_parse_release("env", text, strlen(text), env, err,
+	    errlen) == -1)
+		return -1;
+	for (i = 0; i < env->n; i++)
+		if ((why = names_check_configvar(env->vars[i].key)) != NULL) {
+			snprintf(err, errlen, "env: bad config var name: %s",
+			    why);
+			return -1;
+		}
+	if (env_total_size(env) > a->conf->config_max) {
+		snprintf(err, errlen, "env: %zu bytes, over the %llu-byte "
+		    "limit", env_total_size(env),
+		    (unsigned long long)a->conf->config_max);
+		return -1;
+	}
+	return 0;
+}
+
+/* Check the record's fields into r.  0, or -1 with err. */
+static int
+record_check(struct app *a, struct record *r, char *err, size_t errlen)
+{
+	json_t *st = json_object_get(r->j, "status"), *d;
+	const char *env;
+
+	r->hex = json_string_value(json_object_get(json_object_get(r->j,
+	    "slug"), "sha256"));
+	if (r->hex == NULL || !slugstore_hex_valid(r->hex, strlen(r->hex))) {
+		snprintf(err, errlen, "slug: no sha256");
+		return -1;
+	}
+	if ((env = json_string_value(json_object_get(r->j, "env"))) == NULL) {
+		snprintf(err, errlen, "env: not a string");
+		return -1;
+	}
+	d = json_object_get(r->j, "description");
+	if ((r->desc = json_string_value(d)) == NULL && d != NULL) {
+		snprintf(err, errlen, "description: not a string");
+		return -1;
+	}
+	/* absent in the records of releases made before statuses */
+	r->status = json_string_value(st);
+	if (st != NULL && (r->status == NULL || (strcmp(r->status, "pending")
+	    != 0 && strcmp(r->status, "succeeded") != 0 && strcmp(r->status,
+	    "failed") != 0))) {
+		snprintf(err, errlen, "status: not pending, succeeded or "
+		    "failed");
+		return -1;
+	}
+	return record_env(a, env, &r->env, err, errlen);
+}
+
+/* vN's record from etcd into r, checked.  0, or an exit status (66: no
+ * such record). */
+static int
+record_load(struct app *a, struct etcd *e, unsigned version,
+    struct record *r)
+{
+	char key[160], err[512];
+	struct etcd_range er;
+	size_t n;
+
+	memset(r, 0, sizeof(*r));
+	env_init(&r->env);
+	snprintf(key, sizeof(key), "/dyno/apps/%s/releases/v%u", a->name,
+	    version);
+	if (etcd_range(e, key, 0, &er, err, sizeof(err)) == -1) {
+		diag_error("%s", err);
+		return EXIT_UNAVAILABLE;
+	}
+	if ((n = er.n) == 1)
+		r->j = json_loadb(er.kvs[0].value, er.kvs[0].vlen, 0, NULL);
+	etcd_range_free(&er);
+	if (n != 1) {
+		diag_error("%s: no release v%u, here or in the cluster",
+		    a->name, version);
+		return EXIT_NOINPUT;
+	}
+	if (!json_is_object(r->j)) {
+		diag_error("%s: not a release record", key);
+		return EXIT_DATAERR;
+	}
+	if (record_check(a, r, err, sizeof(err)) == -1) {
+		diag_error("%s: not a release record: %s", key, err);
+		return EXIT_DATAERR;
+	}
+	return 0;
+}
+
+/* The store has sha256-HEX.tgz, or a host's slug_url gives it. */
 static int
 fetch_slug(struct app *a, struct etcd *e, const char *hex)
 {
@@ -52,16 +176,17 @@ fetch_slug(struct app *a, struct etcd *e, const char *hex)
 		return EXIT_UNAVAILABLE;
 	}
 	for (i = 0; i < r.n && rc != 0; i++) {
-		j = json_loads(r.kvs[i].value, 0, NULL);
+		j = json_loadb(r.kvs[i].value, r.kvs[i].vlen, 0, NULL);
 		s = json_string_value(json_object_get(j, "slug_url"));
-		/* the URL is another host's word: release fetch checks the sha */
+		/* another host's word: http(s) only, and the sha is checked */
 		if (s != NULL && slugstore_url(url, sizeof(url), s, hex) == 0)
 			rc = slug_fetch(a->conf, url, hex, path,
 			    sizeof(path));
 		json_decref(j);
 	}
 	etcd_range_free(&r);
-	if (rc != 0)
+	/* R17 said why for a host that served other bytes */
+	if (rc != 0 && rc != EXIT_DATAERR)
 		diag_error("%s: no host serves slug sha256:%s", a->name, hex);
 	return rc;
 }
@@ -112,44 +237,85 @@ follow_slug(struct app *a, const char *from, const char *hex,
 	return slug_seal(slug);
 }
 
-/* vN of etcd's record into a new release of this host, at that version. */
-static int
-follow_make(struct app *a, struct etcd *e, unsigned version, json_t *rec)
+/*
+ * The status vN keeps here: the cluster's current succeeded; another
+ * version what its record says, where pending means its maker was
+ * interrupted (it would hold the release lock the caller holds).
+ */
+static const char *
+record_status(const struct record *r, int deploy)
 {
-	const char *hex = json_string_value(json_object_get(json_object_get(rec,
-	    "slug"), "sha256")), *env = json_string_value(json_object_get(rec,
-	    "env")), *desc = json_string_value(json_object_get(rec,
-	    "description"));
-	char slug[PATH_MAX], from[PATH_MAX], sha[65] = "", err[512];
+	if (deploy || r->status == NULL)
+		return "succeeded";
+	return strcmp(r->status, "pending") == 0 ? "failed" : r->status;
+}
+
+/*
+ * vN of the checked record r made here at that version: deploy, it
+ * becomes current and the manager hears of it (follow); else it is only
+ * stored (a version a command needs).  0, or an exit status.
+ */
+static int
+make_version(struct app *a, struct etcd *e, unsigned version,
+    struct record *r, int deploy)
+{
+	char slug[PATH_MAX], from[PATH_MAX], sha[65] = "";
 	struct newrel nr;
 	unsigned v;
 	int rc, have;
 
-	if (hex == NULL || !slugstore_hex_valid(hex, strlen(hex))) {
-		diag_error("%s: v%u: no slug sha256 in etcd", a->name, version);
-		return EXIT_DATAERR;
-	}
-	have = local_slug(a, hex, from, sizeof(from));
-	if ((!have && (rc = fetch_slug(a, e, hex)) != 0) ||
+	have = local_slug(a, r->hex, from, sizeof(from));
+	if ((!have && (rc = fetch_slug(a, e, r->hex)) != 0) ||
 	    (rc = newrel_begin(a, &nr)) != 0)
 		return rc;
+	nr.env = r->env;	/* the new release takes over the record's */
+	env_init(&r->env);
 	if (state_pathf(slug, sizeof(slug), "%s/slug", nr.staging) == -1)
 		rc = EXIT_SOFTWARE;
-	if (rc == 0 && env != NULL && envfile_parse_release("etcd", env,
-	    strlen(env), &nr.env, err, sizeof(err)) == -1) {
-		diag_error("%s: v%u: %s", a->name, version, err);
-		rc = EXIT_DATAERR;
-	}
-	if (rc != 0 || (rc = follow_slug(a, have ? from : NULL, hex, slug,
+	if (rc != 0 || (rc = follow_slug(a, have ? from : NULL, r->hex, slug,
 	    sha)) != 0)
 		goto out;
-	newrel_describe(&nr, desc ? desc : "Deploy", sha, NULL);
+	newrel_describe(&nr, r->desc ? r->desc : "Deploy", sha, NULL);
 	nr.logline = "Deploy";
 	nr.follow = version;
+	nr.store_only = !deploy;
+	snprintf(nr.info.status, sizeof(nr.info.status), "%s",
+	    record_status(r, deploy));
 	rc = app_commit(a, &nr, &v);
 out:
 	newrel_abort(&nr);
 	return rc;
+}
+
+/* vN of etcd's record made here, current or only stored. */
+static int
+make_from_etcd(struct app *a, struct etcd *e, unsigned version, int deploy)
+{
+	struct record r;
+	int rc;
+
+	if ((rc = record_load(a, e, version, &r)) == 0)
+		rc = make_version(a, e, version, &r, deploy);
+	record_free(&r);
+	return rc;
+}
+
+int
+follow_version(struct app *a, struct etcd *e, unsigned version)
+{
+	return make_from_etcd(a, e, version, 1);
+}
+
+int
+follow_store(struct app *a, unsigned version)
+{
+	char path[PATH_MAX];
+
+	if (cluster_etcd() == NULL || (state_pathf(path, sizeof(path),
+	    "%s/releases/v%u", a->dir, version) == 0 && access(path, F_OK)
+	    == 0))
+		return 0;
+	return make_from_etcd(a, cluster_etcd(), version, 0);
 }
 
 int
@@ -166,33 +332,38 @@ cluster_begin_base(struct app *a)
 	return follow_version(a, cluster_etcd(), a->cluster_base);
 }
 
-int
-follow_version(struct app *a, struct etcd *e, unsigned version)
+/* The cluster's current version from etcd.  0, or an exit status. */
+static int
+etcd_current(struct app *a, struct etcd *e, unsigned *version)
 {
-	char key[160], err[256], *val;
-	json_t *j = NULL;
-	int rc = EXIT_UNAVAILABLE;
+	char key[160], err[256], *cur;
+	size_t len = 0;
+	json_t *j;
+	int rc = 0;
 
-	snprintf(key, sizeof(key), "/dyno/apps/%s/releases/v%u", a->name,
-	    version);
-	if ((val = get_value(e, key, err, sizeof(err))) == NULL ||
-	    !json_is_object(j = json_loads(val, 0, NULL)))
-		diag_error("%s", val ? "not a release record" : err);
-	else
-		rc = follow_make(a, e, version, j);
+	snprintf(key, sizeof(key), "/dyno/apps/%s/current", a->name);
+	if ((cur = get_value(e, key, &len, err, sizeof(err))) == NULL) {
+		diag_error("%s", err);
+		return EXIT_UNAVAILABLE;
+	}
+	j = json_loadb(cur, len, JSON_DECODE_ANY, NULL);
+	if (!json_is_string(j) || cluster_parse_version(json_string_value(j),
+	    version) != 0) {
+		diag_error("%s: not a version", key);
+		rc = EXIT_DATAERR;
+	}
 	json_decref(j);
-	free(val);
+	free(cur);
 	return rc;
 }
 
 int
 cmd_follow(struct app *a)
 {
-	char key[160], err[256], *cur = NULL, path[PATH_MAX];
+	char err[256], path[PATH_MAX];
 	unsigned version;
 	struct etcd *e;
-	json_t *j = NULL;
-	int rc = EXIT_UNAVAILABLE;
+	int rc;
 
 	if (a->conf->cluster_etcd[0] == '\0') {
 		diag_error("no etcd in [cluster]: this host is not in a cluster");
@@ -203,32 +374,14 @@ cmd_follow(struct app *a)
 		diag_error("[cluster] etcd: %s", err);
 		return EXIT_CONFIG;
 	}
-	snprintf(key, sizeof(key), "/dyno/apps/%s/current", a->name);
-	if ((cur = get_value(e, key, err, sizeof(err))) == NULL) {
-		diag_error("%s", err);
-		goto out;
+	if ((rc = etcd_current(a, e, &version)) == 0) {
+		/* made here already (here or by an earlier follow) */
+		if (state_pathf(path, sizeof(path), "%s/releases/v%u",
+		    a->dir, version) == -1 || access(path, F_OK) == -1)
+			rc = follow_version(a, e, version);
+		if (rc == 0)
+			printf("v%u\n", version);
 	}
-	j = json_loads(cur, JSON_DECODE_ANY, NULL);
-	if (!json_is_string(j) || app_parse_version(json_string_value(j),
-	    &version) != 0) {
-		diag_error("%s: not a version", key);
-		rc = EXIT_DATAERR;
-		goto out;
-	}
-	json_decref(j);
-	j = NULL;
-	/* made here already (here or by an earlier follow): nothing to do */
-	if (state_pathf(path, sizeof(path), "%s/releases/v%u", a->dir, version)
-	    == 0 && access(path, F_OK) == 0) {
-		printf("v%u\n", version);
-		rc = 0;
-		goto out;
-	}
-	if ((rc = follow_version(a, e, version)) == 0)
-		printf("v%u\n", version);
-out:
-	json_decref(j);
-	free(cur);
 	etcd_close(e);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdnoreturn.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "diag.h"
@@ -313,7 +314,7 @@ dispatch(const struct conf *c, const char *name, int ac, char **av,
 {
 	const struct cmd *cmd = lookup(name, &ac, &av);
 	struct app a;
-	int rc;
+	int rc, existed;
 
 	if ((seen & ~cmd->allowed) != 0)
 		diag_error("%s does not apply to %s", opt_name(seen &
@@ -331,7 +332,11 @@ dispatch(const struct conf *c, const char *name, int ac, char **av,
 	}
 	if ((rc = app_open(&a, c, av[0], !makes_anywhere(c, cmd))) != 0)
 		return rc;
+	existed = access(a.dir, F_OK) == 0;
 	rc = cmd->run(&a, ac - 1, av + 1, o);
+	/* an app this command was to make, and did not: nothing left */
+	if (rc != 0 && !existed)
+		app_forget_new(&a);
 	app_close(&a);
 	return rc;
 }

@@ -48,6 +48,8 @@ struct newrel {
 	struct env	 env;
 	const char	*logline;	/* "Deploy abc", "Set A config vars"... */
 	unsigned	 follow;	/* cluster: make vN of another host's */
+	int		 store_only;	/* follow: vN stored, current and the
+					   manager left alone; info.status set */
 };
 
 /* Options gathered by main() for the subcommands. */
@@ -69,6 +71,9 @@ int	app_open(struct app *, const struct conf *, const char *name,
 	    int must_exist);
 void	app_close(struct app *);
 int	app_lock(struct app *);
+/* After a failed command on an app that did not exist: its empty folder
+ * and lock removed (anything more is kept). */
+void	app_forget_new(struct app *);
 int	app_versions(struct app *, unsigned **v, size_t *n);
 unsigned app_current(struct app *);
 int	app_read_release(struct app *, unsigned version, struct relinfo *);
@@ -123,12 +128,23 @@ int	cluster_base_env(struct app *, struct env *);
 int	cluster_allocate(struct app *, struct newrel *, unsigned *version);
 int	cluster_publish(struct app *, unsigned version);
 struct etcd *cluster_etcd(void);
+/* A version name from etcd: exactly "v" and digits without a leading
+ * zero, 1..999999999.  0, or -1. */
+int	cluster_parse_version(const char *s, unsigned *out);
+/* Rollback's default on a cluster: the newest version below the cluster's
+ * current whose record says succeeded.  0, or an exit status. */
+int	cluster_rollback_default(struct app *, unsigned *version);
 
 /* release-follow.c: release follow APP: the cluster's current vN made here
- * from etcd's record and the slug fetched from a host that has it. */
+ * from etcd's record (checked: another host's word) and the slug fetched
+ * from a host that has it. */
 int	cmd_follow(struct app *);
-/* vN of etcd's record made here (no output); an exit status or 0. */
+/* vN of etcd's record made here and current (no output); 0 or an exit
+ * status. */
 int	follow_version(struct app *, struct etcd *, unsigned version);
+/* After cluster_begin: vN of etcd's record stored here when this host
+ * lacks it, current and the manager left alone (0 off a cluster). */
+int	follow_store(struct app *, unsigned version);
 /* cluster_begin, then the cluster's current made here when it lacks it. */
 int	cluster_begin_base(struct app *);
 

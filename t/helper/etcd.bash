@@ -211,13 +211,7 @@ not_running_on() { [ "$(running_on "$1")" -eq 0 ]; }
 
 # routes_ok H N: host H's routes file names N web dynos, and each address
 # answers as its dyno ("web.2 hello").
-routes_ok() {
-	local f="$DYNO_TEST_DIR/$1/root/apps/$APPNAME/routes" dyno addr
-	[ "$(wc -l <"$f")" -eq "$2" ] || return 1
-	while read -r dyno addr; do
-		[ "$(curl -sf -m 2 "http://$addr/")" = "$dyno hello" ] || return 1
-	done <"$f"
-}
+routes_ok() { routes_say "$1" "$2" hello; }
 
 # once_each: no dyno name runs on two hosts (by their state files).
 once_each() {
@@ -232,4 +226,42 @@ once_each() {
 			seen+="$d "
 		done
 	done
+}
+
+# --- release across hosts: h1 serving its slugs, h2 (t/1403, t/1404, t/1407)
+
+# slug_hosts_setup: hosts h1 (its dyno-slugd on SLUGD_PORT, named by its
+# dyno.conf's slug_url) and h2; DYNO_TEST_DIR/slug.tgz, the test app.
+slug_hosts_setup() {
+	SLUGD_PORT=$(free_port)
+	host_setup h1 "slug_url = http://127.0.0.1:$SLUGD_PORT/slugs/"
+	host_setup h2
+	# shellcheck disable=SC2046
+	env $(host_env h1) dyno-slugd --listen "127.0.0.1:$SLUGD_PORT" \
+		>>"$DYNO_TEST_DIR/slugd.log" 2>&1 3>&- &
+	SLUGD=$!
+	wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$SLUGD_PORT/"
+	tar czf "$DYNO_TEST_DIR/slug.tgz" -C "$TOP/t/data/dyno-manager/app" .
+}
+
+# slug_host_register: h1's host record with its slug_url, as its agent
+# publishes it (for tests without agents).
+slug_host_register() {
+	ectl put /dyno/hosts/h1 "{\"addr\":\"127.0.0.1\",\"slug_url\":\"http://127.0.0.1:$SLUGD_PORT/slugs/\"}" >/dev/null
+}
+
+slug_hosts_teardown() {
+	[ -n "${SLUGD:-}" ] && kill "$SLUGD" 2>/dev/null
+	SLUGD=
+	return 0
+}
+
+# routes_say H N WORD: host H's routes name N web dynos of the app, each
+# answering as itself with WORD (its GREETING, or what its code says).
+routes_say() {
+	local f="$DYNO_TEST_DIR/$1/root/apps/$APPNAME/routes" dyno addr
+	[ "$(wc -l <"$f")" -eq "$2" ] || return 1
+	while read -r dyno addr; do
+		[ "$(curl -sf -m 2 "http://$addr/")" = "$dyno $3" ] || return 1
+	done <"$f"
 }
