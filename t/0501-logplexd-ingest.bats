@@ -117,3 +117,24 @@ teardown() { lp_cleanup; dyno_teardown; }
 	run --separate-stderr dyno-logs myapp -n 100
 	assert_line --index 4 --partial 'line 20'
 }
+
+@test "its sockets are 0600 whatever the umask; after a crash a new one takes them" {
+	local s um
+	um=$(umask)
+	umask 000
+	lp_start
+	umask "$um"
+	for s in logplexd.sock logplexd.stream logplexd.tail; do
+		run -0 stat -c '%F %a' "$DYNO_RUNDIR/$s"
+		assert_output "socket 600"
+	done
+	kill -KILL "$LP_PID"
+	wait "$LP_PID" || true
+	lp_start
+	printf 'after\n' | logplex-send myapp app web.1
+	run -0 dyno-logs myapp -n 1
+	assert_output --partial 'app[web.1]: after'
+	# No temporary name is left beside them.
+	run -0 find "$DYNO_RUNDIR" -maxdepth 1 -name 'logplexd.*.*'
+	assert_output ""
+}

@@ -2,14 +2,13 @@
 /* Log ingest: the unix datagram socket and the optional TCP syslog listener. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "diag.h"
+#include "listener.h"
 #include "logframe.h"
 #include "logplexd.h"
 #include "state.h"
@@ -202,26 +201,21 @@ on_dgram(struct evloop *ev, int fd, uint32_t events, void *arg)
 int
 ingest_open(struct lpd *l)
 {
-	struct sockaddr_un sa;
+	char path[PATH_MAX];
 	int fd, size = 8 << 20;
 
 	if (l->dgram_bufs == NULL &&
 	    (l->dgram_bufs = malloc((size_t)BATCH * DGRAM_MAX)) == NULL)
 		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (state_pathf(sa.sun_path, sizeof(sa.sun_path), "%s/logplexd.sock",
-	    l->conf.rundir) == -1)
-		return -1;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
+	/* Whoever writes here names any app and source: the host's tools. */
+	if (state_pathf(path, sizeof(path), "%s/logplexd.sock",
+	    l->conf.rundir) == -1 ||
+	    (fd = listener_unix(path, SOCK_DGRAM, 0600, 0)) == -1)
 		return -1;
 	/* A deep queue absorbs bursts; producers never block on a full one. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	unlink(sa.sun_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
-	    evloop_add_fd(l->ev, fd, EPOLLIN, on_dgram, l) == -1) {
+	if (evloop_add_fd(l->ev, fd, EPOLLIN, on_dgram, l) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -348,58 +342,17 @@ on_accept(struct evloop *ev, int fd, uint32_t events, void *arg)
 	}
 }
 
-/* "HOST:PORT" or "[V6]:PORT" into host and port. */
-static int
-split_addr(const char *addr, char *host, size_t size, const char **port)
-{
-	const char *colon = strrchr(addr, ':');
-	size_t len;
-
-	if (colon == NULL || colon[1] == '\0')
-		return -1;
-	len = (size_t)(colon - addr);
-	if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
-		addr++;
-		len -= 2;
-	}
-	if (len == 0 || len >= size)
-		return -1;
-	memcpy(host, addr, len);
-	host[len] = '\0';
-	*port = colon + 1;
-	return 0;
-}
-
 int
 ingest_listen(struct lpd *l, const char *addr)
 {
-	struct addrinfo hints, *res;
-	char host[256];
-	const char *port;
-	int fd, on = 1;
+	int fd;
 
-	if (split_addr(addr, host, sizeof(host), &port) == -1) {
-		errno = EINVAL;
+	if ((fd = listener_tcp_addr(addr, 0, 128)) == -1)
+		return -1;
+	if (evloop_add_fd(l->ev, fd, EPOLLIN, on_accept, l) == -1) {
+		close(fd);
 		return -1;
 	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if (getaddrinfo(host, port, &hints, &res) != 0) {
-		errno = EADDRNOTAVAIL;
-		return -1;
-	}
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
-	    sizeof(on)) == -1 || bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, 128) == -1 ||
-	    evloop_add_fd(l->ev, fd, EPOLLIN, on_accept, l) == -1) {
-		freeaddrinfo(res);
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	freeaddrinfo(res);
 	l->listen_fd = fd;
 	return 0;
 }

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "diag.h"
+#include "listener.h"
 #include "logframe.h"
 #include "logplexd.h"
 #include "state.h"
@@ -231,7 +231,7 @@ stream_path(const struct lpd *l, char *buf, size_t size)
 int
 stream_open(struct lpd *l)
 {
-	struct sockaddr_un sa;
+	char path[PATH_MAX];
 	struct lpd_stream *s;
 	int fd;
 
@@ -239,17 +239,11 @@ stream_open(struct lpd *l)
 		return -1;
 	s->fd = -1;
 	l->stream = s;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (stream_path(l, sa.sun_path, sizeof(sa.sun_path)) == -1)
+	/* Whoever connects names any app's lines: the host's tools alone. */
+	if (stream_path(l, path, sizeof(path)) == -1 ||
+	    (fd = listener_unix(path, SOCK_STREAM, 0600, 128)) == -1)
 		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -1;
-	unlink(sa.sun_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
-	    listen(fd, 128) == -1 ||
-	    evloop_add_fd(l->ev, fd, EPOLLIN, on_accept, l) == -1) {
+	if (evloop_add_fd(l->ev, fd, EPOLLIN, on_accept, l) == -1) {
 		close(fd);
 		return -1;
 	}

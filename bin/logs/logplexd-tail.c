@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /* Tail sessions on logplexd.tail: history, then live lines, L11 when slow. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "diag.h"
+#include "listener.h"
 #include "logplexd.h"
 #include "state.h"
 
@@ -403,21 +404,15 @@ on_accept(struct evloop *ev, int fd, uint32_t events, void *arg)
 int
 tail_open(struct lpd *l)
 {
-	struct sockaddr_un sa;
+	char path[PATH_MAX];
 	int fd;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (state_pathf(sa.sun_path, sizeof(sa.sun_path), "%s/logplexd.tail",
-	    l->conf.rundir) == -1)
+	/* A tail reads any app's lines: the host's tools alone connect. */
+	if (state_pathf(path, sizeof(path), "%s/logplexd.tail",
+	    l->conf.rundir) == -1 ||
+	    (fd = listener_unix(path, SOCK_STREAM, 0600, 64)) == -1)
 		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -1;
-	unlink(sa.sun_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
-	    listen(fd, 64) == -1 ||
-	    evloop_add_fd(l->ev, fd, EPOLLIN, on_accept, l) == -1) {
+	if (evloop_add_fd(l->ev, fd, EPOLLIN, on_accept, l) == -1) {
 		close(fd);
 		return -1;
 	}

@@ -670,12 +670,28 @@ cmd_destroy(struct opts *o)
 	return rc;
 }
 
+/* The space loaded, its leases read: all `peer names` needs (no link). */
+static int
+space_read(struct opts *o, struct space *sp, struct leases *ls)
+{
+	int rc;
+
+	if ((rc = space_dir(o->root, o->argv[0], sp)) != 0 ||
+	    (rc = space_load(sp)) != 0)
+		return rc;
+	return leases_scan(sp, ls);
+}
+
 /*
- * peer add|del: under the lock, with the space converged (its bridge holds
- * the gateway address the routes to other hosts' parts start from).
+ * peer add|del|names SPACE HOST ... (verb: the first letter), under the
+ * lock.  add and del change routes: the space is converged first (its
+ * bridge holds the gateway address the routes to other hosts' parts start
+ * from).  names (HOST's dynos in the hosts file, from stdin: dyno-agent
+ * feeds them from etcd) touches no link: only the leases and the hosts
+ * file.
  */
 static int
-peer_locked(struct opts *o, int add)
+peer_locked(struct opts *o, char verb)
 {
 	struct nl_sock *sk = NULL;
 	struct leases ls = { NULL, 0 };
@@ -684,40 +700,22 @@ peer_locked(struct opts *o, int add)
 
 	if ((lock = lock_spaces(o->root)) == -1)
 		return EXIT_TEMPFAIL;
-	if ((rc = link_open(&sk)) == 0 && (rc = space_open(o, sk, &sp)) == 0 &&
-	    (rc = space_converge(sk, &sp, &ls, 0)) == 0)
-		rc = add ? peer_add(sk, &sp, &ls, o->argv + 1) :
-		    peer_del(sk, &sp, &ls, o->argv[1]);
-	/* a peer gone takes its dynos' names along */
-	if (rc == 0 && !add) {
+	if (verb == 'n')
+		rc = space_read(o, &sp, &ls);
+	else if ((rc = link_open(&sk)) == 0 &&
+	    (rc = space_open(o, sk, &sp)) == 0)
+		rc = space_converge(sk, &sp, &ls, 0);
+	if (rc == 0 && verb == 'a')
+		rc = peer_add(sk, &sp, &ls, o->argv + 1);
+	else if (rc == 0 && verb == 'd' &&
+	    (rc = peer_del(sk, &sp, &ls, o->argv[1])) == 0) {
+		/* a peer gone takes its dynos' names along */
 		dns_peer_forget(&sp, o->argv[1]);
 		rc = dns_write(&sp, &ls);
-	}
-	leases_free(&ls);
-	link_close(sk);
-	close(lock);
-	return rc;
-}
-
-/*
- * peer names SPACE HOST: the names of HOST's dynos in the space's hosts
- * file, from stdin (dyno-agent feeds them from etcd).  No links change:
- * only the lock, the leases and the hosts file.
- */
-static int
-peer_names(struct opts *o)
-{
-	struct leases ls = { NULL, 0 };
-	struct space sp;
-	int rc, lock;
-
-	if ((rc = space_dir(o->root, o->argv[0], &sp)) != 0)
-		return rc;
-	if ((lock = lock_spaces(o->root)) == -1)
-		return EXIT_TEMPFAIL;
-	if ((rc = space_load(&sp)) == 0 && (rc = leases_scan(&sp, &ls)) == 0)
+	} else if (rc == 0 && verb == 'n')
 		rc = dns_peer_names(&sp, &ls, o->argv[1], STDIN_FILENO);
 	leases_free(&ls);
+	link_close(sk);
 	close(lock);
 	return rc;
 }
@@ -731,12 +729,10 @@ cmd_peer(struct opts *o)
 	o->argc--;
 	if (strcmp(verb, "list") == 0 && o->argc <= 1)
 		return peer_list(o->root, o->argc == 1 ? o->argv[0] : NULL);
-	if (strcmp(verb, "add") == 0 && o->argc == 4)
-		return peer_locked(o, 1);
-	if (strcmp(verb, "del") == 0 && o->argc == 2)
-		return peer_locked(o, 0);
-	if (strcmp(verb, "names") == 0 && o->argc == 2)
-		return peer_names(o);
+	if ((strcmp(verb, "add") == 0 && o->argc == 4) ||
+	    (strcmp(verb, "del") == 0 && o->argc == 2) ||
+	    (strcmp(verb, "names") == 0 && o->argc == 2))
+		return peer_locked(o, verb[0]);
 	if (strcmp(verb, "add") && strcmp(verb, "del") && strcmp(verb, "list") &&
 	    strcmp(verb, "names"))
 		diag_error("peer: unknown command \"%s\"", verb);
@@ -859,6 +855,7 @@ main(int argc, char **argv)
 		diag_die(EXIT_CONFIG, "%s", err);
 	o.root = conf.root;
 	space_host_index(conf.cluster_index);
+	space_root(conf.root);
 	/* Output is data for scripts (dyno-run reads the address). */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return c->run(&o);

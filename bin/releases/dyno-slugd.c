@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "evloop.h"
+#include "listener.h"
 #include "ready.h"
 #include "slugstore.h"
 #include "state.h"
@@ -35,43 +35,6 @@ usage(int code)
 		    "  -v, --verbose            say more\n"
 		    "  -h, --help               this text\n", stdout);
 	exit(code);
-}
-
-/* "HOST:PORT" or "[V6]:PORT": a bound, listening, non-blocking socket. */
-static int
-listen_on(const char *addr)
-{
-	struct addrinfo hints, *res;
-	char host[256];
-	const char *colon = strrchr(addr, ':');
-	size_t len;
-	int fd, on = 1;
-
-	if (colon == NULL || colon[1] == '\0' ||
-	    (len = (size_t)(colon - addr)) == 0 || len >= sizeof(host)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (addr[0] == '[' && len >= 2 && addr[len - 1] == ']')
-		addr++, len -= 2;
-	memcpy(host, addr, len);
-	host[len] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
-	if (getaddrinfo(host, colon + 1, &hints, &res) != 0) {
-		errno = EADDRNOTAVAIL;
-		return -1;
-	}
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd != -1 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
-	    sizeof(on)) == -1 || bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, 128) == -1)) {
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
 }
 
 static void
@@ -126,7 +89,8 @@ setup(struct slugd *s, const struct conf *c, const char *addr)
 	    evloop_add_signal(s->ev, SIGINT, on_term, s) == -1 ||
 	    evloop_add_signal(s->ev, SIGUSR1, on_usr1, s) == -1)
 		diag_die_errno(EXIT_OSERR, "signalfd");
-	if ((s->listen_fd = listen_on(addr)) == -1 ||
+	if ((s->listen_fd = listener_tcp_addr(addr, LISTENER_NUMERIC,
+	    128)) == -1 ||
 	    evloop_add_fd(s->ev, s->listen_fd, EPOLLIN, on_accept, s) == -1)
 		diag_die_errno(EXIT_OSERR, "listen %s", addr);
 }

@@ -623,25 +623,6 @@ h2_start(struct worker *w, struct conn *c)
 	return 0;
 }
 
-static ssize_t
-tls_read(struct conn *c, char *p, size_t n)
-{
-	int r;
-
-	if ((r = SSL_read(c->ssl, p, (int)n)) > 0)
-		return r;
-	switch (SSL_get_error(c->ssl, r)) {
-	case SSL_ERROR_WANT_WRITE:
-		c->ssl_wantw = 1;
-		/* FALLTHROUGH */
-	case SSL_ERROR_WANT_READ:
-		errno = EAGAIN;
-		return -1;
-	default:
-		return 0;
-	}
-}
-
 /* Frames in: TLS to nghttp2, while the frames out have room. */
 static int
 h2_in(struct worker *w, struct conn *c)
@@ -652,11 +633,12 @@ h2_in(struct worker *w, struct conn *c)
 
 	if (!c->rready || h->fatal || c->down.len - c->down.off >= H2_WIRE_MAX)
 		return 0;
-	if ((n = tls_read(c, buf, sizeof(buf))) == -1) {
+	n = tls_read(c->ssl, buf, sizeof(buf), &c->ssl_wantw);
+	if (n == -1 && errno == EAGAIN) {
 		c->rready = 0;
 		return 0;
 	}
-	if (n == 0) {
+	if (n <= 0) {		/* closed, or a TLS error */
 		proxy_close(w, c);
 		return 1;
 	}
@@ -672,25 +654,6 @@ h2_in(struct worker *w, struct conn *c)
 		    NGHTTP2_PROTOCOL_ERROR);
 	}
 	return 1;
-}
-
-static ssize_t
-tls_write(struct conn *c, const char *p, size_t n)
-{
-	int r;
-
-	if ((r = SSL_write(c->ssl, p, (int)n)) > 0)
-		return r;
-	switch (SSL_get_error(c->ssl, r)) {
-	case SSL_ERROR_WANT_WRITE:
-	case SSL_ERROR_WANT_READ:
-		c->ssl_wantw = 1;
-		errno = EAGAIN;
-		return -1;
-	default:
-		errno = EPIPE;
-		return -1;
-	}
 }
 
 /* Frames out: nghttp2 to c->down to TLS. */
@@ -717,8 +680,8 @@ h2_out(struct worker *w, struct conn *c)
 	}
 	if (c->closed || c->wblocked || c->down.off == c->down.len)
 		return progress;
-	if ((k = tls_write(c, c->down.p + c->down.off,
-	    c->down.len - c->down.off)) == -1) {
+	if ((k = tls_write(c->ssl, c->down.p + c->down.off,
+	    c->down.len - c->down.off, &c->ssl_wantw)) == -1) {
 		if (errno == EAGAIN)
 			c->wblocked = 1;
 		else

@@ -76,50 +76,21 @@ proxy_close(struct worker *w, struct conn *c)
 static ssize_t
 cl_read(struct conn *c, char *p, size_t n)
 {
-	int r;
-
 	if (c->sio != NULL)
 		return c->sio->read(c, p, n);
 	if (c->ssl == NULL)
 		return read(c->fd, p, n);
-	if ((r = SSL_read(c->ssl, p, (int)n)) > 0)
-		return r;
-	switch (SSL_get_error(c->ssl, r)) {
-	case SSL_ERROR_WANT_WRITE:
-		c->ssl_wantw = 1;
-		/* FALLTHROUGH */
-	case SSL_ERROR_WANT_READ:
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	default:
-		errno = ECONNRESET;
-		return -1;
-	}
+	return tls_read(c->ssl, p, n, &c->ssl_wantw);
 }
 
 static ssize_t
 cl_write(struct conn *c, const char *p, size_t n)
 {
-	int r;
-
 	if (c->sio != NULL)
 		return c->sio->write(c, p, n);
 	if (c->ssl == NULL)
 		return send(c->fd, p, n, MSG_NOSIGNAL);
-	if ((r = SSL_write(c->ssl, p, (int)n)) > 0)
-		return r;
-	switch (SSL_get_error(c->ssl, r)) {
-	case SSL_ERROR_WANT_WRITE:
-	case SSL_ERROR_WANT_READ:
-		c->ssl_wantw = 1;
-		errno = EAGAIN;
-		return -1;
-	default:
-		errno = EPIPE;
-		return -1;
-	}
+	return tls_write(c->ssl, p, n, &c->ssl_wantw);
 }
 
 static void

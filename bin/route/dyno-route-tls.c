@@ -363,6 +363,47 @@ tls_handshake(void *ssl, int *wantw)
 	}
 }
 
+ssize_t
+tls_read(void *ssl, char *p, size_t n, int *wantw)
+{
+	int r;
+
+	if ((r = SSL_read(ssl, p, (int)n)) > 0)
+		return r;
+	switch (SSL_get_error(ssl, r)) {
+	case SSL_ERROR_WANT_WRITE:
+		*wantw = 1;
+		/* FALLTHROUGH */
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		errno = ECONNRESET;
+		return -1;
+	}
+}
+
+ssize_t
+tls_write(void *ssl, const char *p, size_t n, int *wantw)
+{
+	int r;
+
+	if ((r = SSL_write(ssl, p, (int)n)) > 0)
+		return r;
+	switch (SSL_get_error(ssl, r)) {
+	case SSL_ERROR_WANT_WRITE:
+	case SSL_ERROR_WANT_READ:
+		*wantw = 1;
+		errno = EAGAIN;
+		return -1;
+	default:
+		errno = EPIPE;
+		return -1;
+	}
+}
+
 int
 tls_alpn_h2(void *ssl)
 {

@@ -2,7 +2,6 @@
 /* dyno-route: the HTTP router; from Host names to an app's up web dynos. */
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "diag.h"
 #include "dyno-route.h"
 #include "evloop.h"
+#include "listener.h"
 #include "num.h"
 #include "ready.h"
 #include "state.h"
@@ -144,36 +144,25 @@ parse_opts(int argc, char **argv, struct opts *o)
 static int
 listen_on(const char *spec, struct listener *l)
 {
-	struct addrinfo hints, *res;
-	char host[256], *port;
-	int fd, one = 1, e;
+	char host[256];
+	const char *port;
+	int fd;
 
-	snprintf(host, sizeof(host), "%s", spec[0] == '[' ? spec + 1 : spec);
-	if ((port = strrchr(host, ':')) != NULL) {
-		*port++ = '\0';
-		if (port - host >= 2 && port[-2] == ']')
-			port[-2] = '\0';
-	} else {
+	if (strchr(spec, ':') == NULL) {
 		/* A bare port listens on every IPv4 address. */
-		port = (char *)spec;
+		port = spec;
 		host[0] = '\0';
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((e = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0)
-		diag_die(EXIT_USAGE, "%s: %s", spec, gai_strerror(e));
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, LISTEN_BACKLOG) == -1)
-		diag_die_errno(diag_exit_for_errno(errno), "listen %s", spec);
+	} else if (spec[0] == ':') {
+		port = spec + 1;
+		host[0] = '\0';
+	} else if (listener_split(spec, host, sizeof(host), &port) == -1)
+		diag_die(EXIT_USAGE, "%s: not ADDR:PORT, :PORT or PORT", spec);
+	if ((fd = listener_tcp(host[0] ? host : NULL, port, LISTENER_NUMERIC |
+	    LISTENER_REUSEPORT, LISTEN_BACKLOG)) == -1)
+		diag_die_errno(errno == EINVAL ? EXIT_USAGE :
+		    diag_exit_for_errno(errno), "listen %s", spec);
 	l->fd = fd;
 	l->port = (unsigned)strtoul(port, NULL, 10);
-	freeaddrinfo(res);
 	return 0;
 }
 

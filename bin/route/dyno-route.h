@@ -103,6 +103,14 @@ void	tls_sni_reload(struct tls *t, struct apps *a, const char *root);
  */
 void	tls_sni_tick(struct tls *t, struct apps *a, const char *root);
 /*
+ * ssl's records as read(2) and send(2) would: the bytes; for tls_read 0
+ * when the peer closed; -1 with EAGAIN when it must wait (*wantw set to 1
+ * when it waits to write, left alone otherwise), else -1 with ECONNRESET
+ * (read) or EPIPE (write).
+ */
+ssize_t	tls_read(void *ssl, char *p, size_t n, int *wantw);
+ssize_t	tls_write(void *ssl, const char *p, size_t n, int *wantw);
+/*
  * Go on with ssl's handshake: 1 done, 0 not yet (*wantw when it waits to
  * write), -1 failed.
  */
