@@ -104,9 +104,15 @@ evidence() {
 #   up-run   its dyno-run, as soon as web.1 is up
 #   early-app  its app's process, as soon as it exists (before up)
 #   early-run  its dyno-run, as soon as the manager names it (in setup)
+#   stop-app   its app's process, right after `dyno-manager stop` of web.1
+#   stop-run   its dyno-run, the same (the replacement starts once it is gone)
 round() {
 	local i=$1 p old
 	case $2 in
+	stop-*)
+		stop_round "$@"
+		return
+		;;
 	up-*)
 		wait_for 30 is_up web.1 || return 1
 		;;
@@ -133,6 +139,25 @@ round() {
 	wait_for 10 bash -c "! kill -0 $p 2>/dev/null" || return 1
 	wait_for 30 starts "$i" || return 1
 	step "round $i: restarted (web.1 $(state_of web.1))"
+}
+
+# stop_round I stop-app|stop-run: web.1 up, stopped, killed while it stops;
+# its next instance must come up.
+stop_round() {
+	local p old
+	wait_for 30 is_up web.1 || return 1
+	old=$(pid_of web.1)
+	if [ "$2" = stop-app ]; then
+		wait_for 30 web_python || return 1
+		p=$(web_python)
+	else
+		p=$old
+	fi
+	dyno-manager stop "$APPNAME" web.1 || return 1
+	step "round $1 $2: stopped, kill $p (web.1 $(state_of web.1), dyno-run $old)"
+	kill -KILL "$p"
+	wait_for 30 up_again web.1 "$old" || return 1
+	step "round $1: up again (dyno-run $(pid_of web.1))"
 }
 
 # crash_loop MODE NET WHEN: CRASH_LOOPS rounds, then web.1 must come up
@@ -170,6 +195,14 @@ crash_loop() {
 
 @test "common space: dyno-run killed in its setup, each replacement comes up" {
 	crash_loop common 10.213.81 early-run
+}
+
+@test "common space: the app killed while web.1 stops (dyno-manager stop), web.1 comes back up each time" {
+	crash_loop common 10.213.81 stop-app
+}
+
+@test "private space: dyno-run killed while web.1 stops (dyno-manager stop), web.1 comes back up each time" {
+	crash_loop private 10.213.82 stop-run
 }
 
 @test "private space: the app killed as soon as web.1 is up, each replacement comes up" {

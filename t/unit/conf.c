@@ -34,6 +34,8 @@ main(void)
 	is_int(c.grace_ms, 30000, "default grace 30 s");
 	is_int(c.boot_timeout_ms, 60000, "default boot timeout 60 s");
 	is_int(c.history_lines, 1500, "default history 1500");
+	is_int(c.metrics_interval_ms, 20000,
+	    "default log-runtime-metrics every 20 s (heroku.md)");
 	is_int(c.nbackoff, 6, "default backoff schedule has 6 steps");
 	is_int(c.backoff_ms[5], 320 * 60000, "last cool-off 320 min");
 	s = conf_size(&c, "Standard-2X");
