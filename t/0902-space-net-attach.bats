@@ -5,8 +5,8 @@ load helper/common
 load helper/space-net
 
 # This file's own range and space; other files use other ranges, so the
-# suites can run side by side.  Veth host ends are "dv" + the address in hex:
-# 10.213.2.x is dv0ad502xx.
+# suites can run side by side.  Veth host ends are "dv" + the address in hex
+# + the root's tag: 10.213.2.x is dv0ad502xxTAG (sn_veth).
 SP=dynotest-att
 NET=10.213.2
 VETHS=dv0ad502
@@ -25,7 +25,7 @@ teardown() {
 # ours: this test's links and tables, as `ip link` and `nft` list them
 # (only ours: other suites may add and remove their own meanwhile).
 ours() {
-	ip -o link show | grep -E ": $VETHS|alias dyno space $SP\$" || true
+	ip -o link show | grep -E ": $VETHS|alias dyno space $SP( |\$)" || true
 	nft list tables | grep -F "dyno-$SP" || true
 }
 
@@ -45,7 +45,7 @@ ours() {
 	assert_output --partial "UP"
 	run cat "$DYNO_ROOT/spaces/$SP/leases/$NET.2"
 	assert_line --index 0 "myapp web.1 $SN_PID"
-	run ip -o link show "${VETHS}02"
+	run ip -o link show "$(sn_veth "$SP" "$NET.2")"
 	assert_output --partial "master $(sn_bridge "$SP")"
 	run cat "$DYNO_ROOT/spaces/$SP/space.conf"
 	assert_line "cidr = $NET.0/24"
@@ -68,7 +68,7 @@ ours() {
 	run space-net detach "$SP" web.1 --app myapp
 	assert_success
 	assert [ ! -e "$DYNO_ROOT/spaces/$SP/leases/$NET.2" ]
-	run ip link show "${VETHS}02"
+	run ip link show "$(sn_veth "$SP" "$NET.2")"
 	assert_failure
 	run nsenter -t "$SN_PID" -n ip link show eth0
 	assert_failure

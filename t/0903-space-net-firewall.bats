@@ -67,11 +67,9 @@ outside() {
 	assert_success
 }
 
-# veth_of ADDR: the host end of the dyno's veth ("dv", the address in hex).
+# veth_of ADDR: the host end of the veth of $C's dyno at ADDR.
 veth_of() {
-	local IFS=.
-	# shellcheck disable=SC2086 # split on the dots
-	printf 'dv%02x%02x%02x%02x\n' $1
+	sn_veth "$C" "$1"
 }
 
 @test "common: the bridge isolates dyno ports, nftables or not; an older space's ports at the next attach" {
@@ -92,8 +90,7 @@ veth_of() {
 	assert_output --partial "isolated on"
 	run -0 grep -x "rules = 2" "$DYNO_ROOT/spaces/$C/space.conf"
 	# Rules flushed by hand: still no frame from one dyno to another.
-	nft delete table inet "dyno-$C"
-	nft delete table bridge "dyno-$C" 2>/dev/null || true
+	nft delete table inet "$(sn_table "$C")"
 	run sn_probe "$other" tcp "$web1a" 5000
 	assert_failure
 	run sn_probe "$other" udp "$web1a" 5000

@@ -88,7 +88,7 @@ teardown() {
 	assert_line "dynos 1"
 	assert_line "dyno $NET.2 myapp web.1 $SN_PID 5000 1.web.myapp.app.localspace"
 	assert_line "rules"
-	assert_line --partial "table inet dyno-$SP {"
+	assert_line --regexp "^table inet dyno-${SP}_[0-9a-v]{4} \{"
 	assert_line --partial "elements = { $NET.2 . 5000 }"
 	run --separate-stderr space-net show dynotest-none
 	assert_failure 66

@@ -48,7 +48,7 @@ attacks() {
 	run sn_probe host tcp "$web_a" 5000
 	assert_success
 	# The rule is in the space's own table (outbound: t/0903).
-	run nft list chain inet "dyno-$2" input
+	run nft list chain inet "$(sn_table "$2")" input
 	assert_success
 	assert_output --partial "iifname \"$(sn_bridge "$2")\" drop"
 }

@@ -114,7 +114,8 @@ from_host() {
 	# A dyno cannot pass for another part's dyno: its spoofed packets stop.
 	local br
 	br=$(in_host 1 space-net show "$A" | awk '$1 == "bridge" { print $2 }')
-	run in_host 1 nft list chain inet "dyno-$A" forward
+	run in_host 1 nft list chain inet \
+		"$(in_host 1 space-net show "$A" | awk '$2 == "inet" { print $3 }')" forward
 	assert_output --partial "iifname \"$br\" ip saddr != $ANET.1.0/24 drop"
 	in_host 2 space-net peer del "$A" h1
 	run sn_probe "$a2" tcp "$ANET.1.2" 7000

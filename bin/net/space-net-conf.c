@@ -94,25 +94,78 @@ cidr_gateway(const struct cidr *c)
 	return c->net + 1;
 }
 
+static uint32_t
+fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* This DYNO_ROOT's real path, and its tag ("" for the default root). */
+static char root_path[PATH_MAX];
+static char root_tag[SPACE_TAG_LEN + 1];
+
 /*
- * Interface names have 15 characters; "dyno-" leaves 10 for the space.
- * Longer names keep 4 of their characters, for people reading `ip link`,
- * and a hash of the whole name.
+ * Bridges, veths and nftables tables are the host's, not a DYNO_ROOT's:
+ * two roots naming the same space (a bench beside a test, two installs on
+ * one host) took each other's bridge, swept each other's veths, rewrote
+ * each other's rules, and failed on each other's veth names ("Object
+ * exists").  Every root but the default marks its names with a tag: 20
+ * bits of a hash of its real path, in base 32.  It is the root's for good,
+ * so the runs after a restart find the links of the dynos still running;
+ * the default root keeps the names the hosts already have.
+ */
+void
+space_root(const char *root)
+{
+	static const char b32[] = "0123456789abcdefghijklmnopqrstuv";
+	char real[PATH_MAX];
+	uint32_t h;
+	int i;
+
+	snprintf(root_path, sizeof(root_path), "%s",
+	    realpath(root, real) != NULL ? real : root);
+	root_tag[0] = '\0';
+	if (strcmp(root_path, SPACE_DEFAULT_ROOT) == 0)
+		return;
+	h = fnv1a(root_path);
+	for (i = 0; i < SPACE_TAG_LEN; i++, h >>= 5)
+		root_tag[i] = b32[h & 31];
+	root_tag[i] = '\0';
+}
+
+const char *
+space_tag(void)
+{
+	return root_tag;
+}
+
+/*
+ * Interface names have 15 characters; "dyno-" and the tag leave 10 or 6
+ * for the space.  Longer names keep a few of their characters, for people
+ * reading `ip link`, and a hash of the whole name.  The bridge's alias
+ * (with the root's path, for a tagged root) says whose it is.
  */
 void
 space_bridge_name(const char *name, char *out)
 {
-	uint32_t h = 2166136261u;
-	const char *p;
+	size_t room = IFNAMSIZ - 1 - strlen(SPACE_BRIDGE_PREFIX) -
+	    strlen(root_tag);
 
-	if (strlen(name) <= IFNAMSIZ - 1 - strlen(SPACE_BRIDGE_PREFIX)) {
-		snprintf(out, IFNAMSIZ, SPACE_BRIDGE_PREFIX "%s", name);
-		return;
-	}
-	for (p = name; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	snprintf(out, IFNAMSIZ, SPACE_BRIDGE_PREFIX "%.4s-%05x", name,
-	    (unsigned)(h & 0xfffff));
+	char full[64];
+
+	if (strlen(name) <= room)
+		snprintf(full, sizeof(full), SPACE_BRIDGE_PREFIX "%s%s",
+		    root_tag, name);
+	else
+		snprintf(full, sizeof(full), SPACE_BRIDGE_PREFIX "%s%.*s-%05x",
+		    root_tag, (int)(room - 6), name,
+		    (unsigned)(fnv1a(name) & 0xfffff));
+	/* it fits by the room taken out above */
+	snprintf(out, IFNAMSIZ, "%.*s", IFNAMSIZ - 1, full);
 }
 
 /* dyno.conf's [cluster] index: which part of every space is this host's. */
@@ -202,6 +255,12 @@ space_dir(const char *root, const char *name, struct space *sp)
 		return EXIT_USAGE;
 	}
 	space_bridge_name(name, sp->bridge);
+	snprintf(sp->table, sizeof(sp->table), "dyno-%s%s%s", name,
+	    root_tag[0] ? "_" : "", root_tag);
+	/* A root path too long for IFALIASZ is cut: its tag still differs. */
+	if (snprintf(sp->alias, sizeof(sp->alias), "dyno space %s%s%s", name,
+	    root_tag[0] ? " " : "", root_tag[0] ? root_path : "") < 0)
+		sp->alias[0] = '\0';
 	sp->common = strcmp(name, SPACE_COMMON) == 0;
 	return 0;
 }

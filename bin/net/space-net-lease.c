@@ -20,7 +20,8 @@
 void
 veth_name(uint32_t addr, char *out)
 {
-	snprintf(out, IFNAMSIZ, SPACE_VETH_PREFIX "%08x", (unsigned)addr);
+	snprintf(out, IFNAMSIZ, SPACE_VETH_PREFIX "%08x%s", (unsigned)addr,
+	    space_tag());
 }
 
 /*

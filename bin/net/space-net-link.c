@@ -22,9 +22,6 @@
 #include "diag.h"
 #include "space-net.h"
 
-/* Written on our bridges: we never delete a bridge that lacks it. */
-#define ALIAS_FMT	"dyno space %s"
-
 static int
 nl_fail(int err, const char *what)
 {
@@ -195,16 +192,16 @@ static int
 bridge_is_ours(struct nl_sock *sk, const struct space *sp, int *up)
 {
 	struct rtnl_link *l;
-	char alias[64];
 	const char *have;
 	int ours;
 
 	*up = 0;
 	if (rtnl_link_get_kernel(sk, 0, sp->bridge, &l) < 0)
 		return -1;
-	snprintf(alias, sizeof(alias), ALIAS_FMT, sp->name);
+	/* Written on our bridges: we never delete a bridge that lacks it. */
 	have = rtnl_link_get_ifalias(l);
-	ours = rtnl_link_is_bridge(l) && have != NULL && strcmp(have, alias) == 0;
+	ours = rtnl_link_is_bridge(l) && have != NULL &&
+	    strcmp(have, sp->alias) == 0;
 	*up = (rtnl_link_get_flags(l) & IFF_UP) != 0;
 	rtnl_link_put(l);
 	return ours;
@@ -254,10 +251,8 @@ bridge_fix_mac(struct nl_sock *sk, const struct space *sp)
 int
 link_bridge_ensure(struct nl_sock *sk, const struct space *sp, int *made)
 {
-	char alias[64];
 	int err, ours, up, rc;
 
-	snprintf(alias, sizeof(alias), ALIAS_FMT, sp->name);
 	if ((ours = bridge_is_ours(sk, sp, &up)) == 0) {
 		diag_error("%s: interface %s exists and is not this space's "
 		    "bridge", sp->name, sp->bridge);
@@ -269,7 +264,7 @@ link_bridge_ensure(struct nl_sock *sk, const struct space *sp, int *made)
 	*made = ours == -1;
 	if (ours == -1 && (rc = bridge_fix_mac(sk, sp)) != 0)
 		return rc;
-	if (!up && (rc = link_set_up(sk, sp->bridge, alias)) != 0)
+	if (!up && (rc = link_set_up(sk, sp->bridge, sp->alias)) != 0)
 		return rc;
 	return link_addr_add(sk, link_index(sk, sp->bridge),
 	    cidr_gateway(&sp->cidr), sp->cidr.len, "address");

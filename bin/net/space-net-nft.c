@@ -387,8 +387,8 @@ put_nat(FILE *f, const struct space *sp, const char *cidr)
 static void
 put_bridge(FILE *f, const struct space *sp)
 {
-	fprintf(f, "table bridge dyno-%s {}\ndelete table bridge dyno-%s\n",
-	    sp->name, sp->name);
+	fprintf(f, "table bridge %s {}\ndelete table bridge %s\n",
+	    sp->table, sp->table);
 }
 
 /*
@@ -402,8 +402,8 @@ put_sets(FILE *f, const struct space *sp, const struct leases *ls)
 {
 	char add[128];
 
-	fprintf(f, "flush set inet dyno-%s web\n", sp->name);
-	snprintf(add, sizeof(add), "add element inet dyno-%s web { ", sp->name);
+	fprintf(f, "flush set inet %s web\n", sp->table);
+	snprintf(add, sizeof(add), "add element inet %s web { ", sp->table);
 	put_web_elements(f, ls, add);
 }
 
@@ -421,8 +421,8 @@ nft_script(const struct space *sp, const struct leases *ls, int full,
 	}
 	if (full) {
 		cidr_format(&sp->cidr, cidr, sizeof(cidr));
-		fprintf(f, "table inet dyno-%s {}\ndelete table inet dyno-%s\n"
-		    "table inet dyno-%s {\n", sp->name, sp->name, sp->name);
+		fprintf(f, "table inet %s {}\ndelete table inet %s\n"
+		    "table inet %s {\n", sp->table, sp->table, sp->table);
 		put_web(f, ls);
 		put_trusted(f, sp);
 		put_peer_sets(f, sp);
@@ -473,12 +473,12 @@ nft_update(const struct space *sp, const struct leases *ls)
 int
 nft_remove(const struct space *sp)
 {
-	char script[256];
+	char script[512];
 
-	snprintf(script, sizeof(script), "table inet dyno-%s {}\n"
-	    "delete table inet dyno-%s\ntable bridge dyno-%s {}\n"
-	    "delete table bridge dyno-%s\n", sp->name, sp->name, sp->name,
-	    sp->name);
+	snprintf(script, sizeof(script), "table inet %s {}\n"
+	    "delete table inet %s\ntable bridge %s {}\n"
+	    "delete table bridge %s\n", sp->table, sp->table, sp->table,
+	    sp->table);
 	return nft_run(script, sp->name, 0);
 }
 
@@ -494,8 +494,8 @@ nft_print(const struct space *sp)
 		return nft.run == NULL ? EXIT_UNAVAILABLE : EXIT_OSERR;
 	nft.buffer_error(ctx);
 	for (fam = 0; fam < 2; fam++) {
-		snprintf(cmd, sizeof(cmd), "list table %s dyno-%s",
-		    fam == 0 ? "inet" : "bridge", sp->name);
+		snprintf(cmd, sizeof(cmd), "list table %s %s",
+		    fam == 0 ? "inet" : "bridge", sp->table);
 		fflush(stdout);
 		/* A missing table (spaces now have no bridge one) is fine. */
 		(void)nft.run(ctx, cmd);

@@ -855,6 +855,7 @@ main(int argc, char **argv)
 		diag_die(EXIT_CONFIG, "%s", err);
 	o.root = conf.root;
 	space_host_index(conf.cluster_index);
+	space_root(conf.root);
 	/* Output is data for scripts (dyno-run reads the address). */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return c->run(&o);

@@ -15,8 +15,15 @@
 #define SPACE_COMMON_CIDR	"172.16.0.0/16"
 /* Every bridge we create starts with this; the firewall keys on it. */
 #define SPACE_BRIDGE_PREFIX	"dyno-"
-/* Host ends of the dynos' veth pairs: "dv" and the address in hex. */
+/* Host ends of the dynos' veth pairs: "dv", the address in hex, the tag. */
 #define SPACE_VETH_PREFIX	"dv"
+/*
+ * Kernel names are the host's, DYNO_ROOT's are not: every root but this
+ * one (conf.c's default) marks its bridges, veths, tables and bridge
+ * aliases with a tag of SPACE_TAG_LEN characters (space_root).
+ */
+#define SPACE_DEFAULT_ROOT	"/var/lib/dyno"
+#define SPACE_TAG_LEN		4
 /* Other hosts holding a part of a space ([cluster] index, space-net-peer.c). */
 #define SPACE_PEER_MAX		128
 #define PEER_NAME_MAX		63
@@ -49,6 +56,8 @@ struct space {
 	char		name[SPACE_NAME_MAX + 1];
 	char		dir[PATH_MAX];		/* DYNO_ROOT/spaces/NAME */
 	char		bridge[IFNAMSIZ];
+	char		table[64];		/* nftables: dyno-NAME[_TAG] */
+	char		alias[256];		/* the bridge's: ours */
 	int		common;			/* mode = common */
 	/*
 	 * range is the space's whole range (space.conf's cidr); cidr is this
@@ -88,6 +97,10 @@ void	cidr_format(const struct cidr *c, char *buf, size_t size);
 int	cidr_contains(const struct cidr *c, uint32_t addr);
 int	cidr_overlaps(const struct cidr *a, const struct cidr *b);
 uint32_t cidr_gateway(const struct cidr *c);
+/* This DYNO_ROOT's tag in kernel names, set once by main() before any
+ * other call: "" for SPACE_DEFAULT_ROOT. */
+void	space_root(const char *root);
+const char *space_tag(void);
 void	space_bridge_name(const char *name, char *out);
 /* This host's [cluster] index (0: none), read once by main(). */
 void	space_host_index(unsigned index);

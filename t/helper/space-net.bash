@@ -17,6 +17,11 @@ sn_space() {
 	echo "space $1" >>"$SN_LOG"
 }
 
+# sn_root_space ROOT NAME: sn_space for a space of another DYNO_ROOT.
+sn_root_space() {
+	echo "rootspace $1 $2" >>"$SN_LOG"
+}
+
 # sn_sleeper: start a dyno stand-in, a process alone in a new network
 # namespace; its pid is left in SN_PID.  Returns once the unshare is done.
 sn_sleeper() {
@@ -122,6 +127,8 @@ sn_teardown() {
 	while read -r kind what; do
 		case $kind in
 		space) space-net destroy "$what" --force 2>/dev/null ;;
+		rootspace) DYNO_ROOT=${what% *} space-net destroy "${what##* }" \
+			--force 2>/dev/null ;;
 		netns) ip netns delete "$what" 2>/dev/null ;;
 		link) ip link delete "$what" 2>/dev/null ;;
 		esac
@@ -132,6 +139,21 @@ sn_teardown() {
 # sn_bridge SPACE: the space's bridge, as `space-net show` names it.
 sn_bridge() {
 	space-net show "$1" | awk '$1 == "bridge" { print $2 }'
+}
+
+# sn_veth SPACE ADDR: the host end of the veth of SPACE's dyno at ADDR:
+# "dv", the address in hex, then the DYNO_ROOT's tag (space-net(8) NAMES),
+# which a test root's bridge names carry right after "dyno-".
+sn_veth() {
+	local br IFS=.
+	br=$(sn_bridge "$1")
+	# shellcheck disable=SC2086 # split on the dots
+	printf 'dv%02x%02x%02x%02x%s\n' $2 "${br:5:4}"
+}
+
+# sn_table SPACE: the space's nftables table, as `space-net show` lists it.
+sn_table() {
+	space-net show "$1" | awk '$1 == "table" && $2 == "inet" { print $3; exit }'
 }
 
 # sn_files_setup SPACE...: a space-net test file's setup: a test tree, the
