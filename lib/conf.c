@@ -51,6 +51,7 @@ static const struct key keys[] = {
 	UINT("dyno", "userns_ranges", userns_ranges, 1, 1048576),
 	{ "manager", "restart_backoff", K_BACKOFF, 0, 0, 0, 0 },
 	STR("manager", "network", network),
+	STR("manager", "common_range", common_range),
 	UINT("manager", "base_port", base_port, 1, 65535),
 	DUR("manager", "crash_reset", crash_reset_ms),
 	DUR("manager", "metrics_interval", metrics_interval_ms),
@@ -153,6 +154,7 @@ conf_defaults(struct conf *c)
 	memcpy(c->backoff_ms, default_backoff, sizeof(default_backoff));
 	c->nbackoff = sizeof(default_backoff) / sizeof(default_backoff[0]);
 	strcpy(c->network, "space:common");
+	strcpy(c->common_range, "172.16.0.0/16");
 	c->base_port = 5000;
 	c->crash_reset_ms = 10 * 60000;
 	c->metrics_interval_ms = 20000;

@@ -54,6 +54,7 @@ struct conf {
 	uint64_t	backoff_ms[CONF_MAX_BACKOFF];	/* restart_backoff */
 	unsigned	nbackoff;
 	char		network[64];		/* network = space:common */
+	char		common_range[32];	/* common_range = 172.16.0.0/16 */
 	unsigned	base_port;		/* base_port = 5000 */
 	uint64_t	crash_reset_ms;		/* crash_reset = 10m */
 	uint64_t	metrics_interval_ms;	/* metrics_interval = 20s */

@@ -29,6 +29,7 @@ struct opts {
 	char		**argv;		/* operands after the subcommand */
 	int		 argc;
 	const char	*root;		/* DYNO_ROOT */
+	const char	*common_range;	/* dyno.conf's, for `common` made here */
 };
 
 struct cmd {
@@ -253,7 +254,7 @@ out:
 	return rc;
 }
 
-/* Load a space; `common` is created on first use with the default range. */
+/* Load a space; `common` is created on first use with dyno.conf's range. */
 static int
 space_open(struct opts *o, struct nl_sock *sk, struct space *sp)
 {
@@ -263,7 +264,7 @@ space_open(struct opts *o, struct nl_sock *sk, struct space *sp)
 		return rc;
 	if (space_exists(sp) || strcmp(sp->name, SPACE_COMMON) != 0)
 		return space_load(sp);
-	if ((rc = space_define(sp, SPACE_COMMON_CIDR, o)) != 0 ||
+	if ((rc = space_define(sp, o->common_range, o)) != 0 ||
 	    (rc = link_check_routes(sk, sp)) != 0)
 		return rc;
 	return space_save(sp);
@@ -854,6 +855,7 @@ main(int argc, char **argv)
 	if (conf_load(&conf, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
 	o.root = conf.root;
+	o.common_range = conf.common_range;
 	space_host_index(conf.cluster_index);
 	space_root(conf.root);
 	/* Output is data for scripts (dyno-run reads the address). */

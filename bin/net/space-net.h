@@ -11,8 +11,6 @@
 #define SPACE_NAME_MAX		31
 #define SPACE_TRUST_MAX		20
 #define SPACE_COMMON		"common"
-/* The Common Runtime's range when `common` is created on first use. */
-#define SPACE_COMMON_CIDR	"172.16.0.0/16"
 /* Every bridge we create starts with this; the firewall keys on it. */
 #define SPACE_BRIDGE_PREFIX	"dyno-"
 /* Host ends of the dynos' veth pairs: "dv", the address in hex, the tag. */
