@@ -60,7 +60,7 @@ long_opts() {
 
 @test "share/dyno.conf documents keys that all parse" {
 	sed 's/^;\([a-z_]* = \)/\1/; s/^;\[size/[size/' "$TOP/share/dyno.conf" |
-		grep -v '^stack =' >"$DYNO_CONF"
+		grep -v '^stack =' | conf_put
 	run -0 dyno-manager check -d "$TOP/examples/python-web"
 }
 

@@ -233,9 +233,9 @@ out_has() {
 	run -64 --separate-stderr dyno-manager check
 	assert_equal "${stderr_lines[0]}" "dyno-manager: -d DIR is required"
 
-	printf '[dyno]\ngrace = soon\n' >"$DYNO_CONF"
+	printf '[dyno]\ngrace = soon\n' | conf_put
 	run -78 --separate-stderr dyno-manager -d "$APP"
-	assert_equal "$stderr" "dyno-manager: $DYNO_CONF:2: bad value \"soon\" for grace in [dyno]"
+	assert_equal "$stderr" "dyno-manager: $DYNO_CONF:4: bad value \"soon\" for grace in [dyno]"
 }
 
 @test "a Procfile line that does not parse is a warning, not silence" {

@@ -276,7 +276,7 @@ refused_cmd() {
 }
 
 @test "a slug over slug_max is refused" {
-	printf '[release]\nslug_max = 1K\n' >"$DYNO_CONF"
+	printf '[release]\nslug_max = 1K\n' | conf_put
 	head -c 4096 /dev/urandom >"$APP/blob"
 	tar czf "$DYNO_TEST_DIR/big.tgz" -C "$APP" .
 	run --separate-stderr release create dynotest-a --slug "$DYNO_TEST_DIR/big.tgz"

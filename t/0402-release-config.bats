@@ -95,7 +95,7 @@ b' 'SP=  two  ' >/dev/null 2>&1
 	[[ "$stderr" == *"over the 65536-byte limit" ]]
 	run release config get dynotest-c B
 	assert_failure 1
-	printf '[release]\nconfig_max = 100\n' >"$DYNO_CONF"
+	printf '[release]\nconfig_max = 100\n' | conf_put
 	run release config set dynotest-c C=1
 	assert_failure 65
 }

@@ -68,7 +68,7 @@ teardown() {
 
 @test "keep_slugs keeps the newest slugs and every release file" {
 	local i
-	printf '[release]\nkeep_slugs = 2\n' >"$DYNO_CONF"
+	printf '[release]\nkeep_slugs = 2\n' | conf_put
 	release create dynotest-r --slug "$APP" >/dev/null 2>&1
 	for i in 1 2 3 4; do
 		release config set dynotest-r "N=$i" >/dev/null 2>&1

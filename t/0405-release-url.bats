@@ -87,7 +87,7 @@ EOF
 	assert_failure 64
 	head -c 300000 /dev/urandom >"$APP/blob"
 	tar cf "$WWW/big.tar" -C "$APP" .
-	printf '[release]\nslug_max = 100K\n' >"$DYNO_CONF"
+	printf '[release]\nslug_max = 100K\n' | conf_put
 	run --separate-stderr release create dynotest-u --slug "http://127.0.0.1:$PORT/big.tar"
 	assert_failure 65
 	[[ "$stderr" == *"over the 102400-byte limit"* ]]

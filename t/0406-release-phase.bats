@@ -68,7 +68,7 @@ procfile() {
 }
 
 @test "a release command past release_timeout fails" {
-	printf '[release]\nrelease_timeout = 2s\n[dyno]\ngrace = 1s\n' >"$DYNO_CONF"
+	printf '[release]\nrelease_timeout = 2s\n[dyno]\ngrace = 1s\n' | conf_put
 	procfile 'true'
 	release create dynotest-p --slug "$APP" >/dev/null 2>&1
 	procfile 'sleep 300'

@@ -102,7 +102,7 @@ raw() {
 @test "fetch: a slug over slug_max is refused and never stored" {
 	head -c 300000 /dev/urandom >"$DYNO_TEST_DIR/big.tgz"
 	big=$(sha256sum "$DYNO_TEST_DIR/big.tgz" | cut -c1-64)
-	printf '[release]\nslug_max = 100K\n' >"$DYNO_CONF"
+	printf '[release]\nslug_max = 100K\n' | conf_put
 	run --separate-stderr release fetch "file://$DYNO_TEST_DIR/big.tgz" "$big"
 	assert_failure 65
 	[[ $stderr == *"slug over the 102400-byte limit"* ]]

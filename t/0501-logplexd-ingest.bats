@@ -80,7 +80,7 @@ teardown() { lp_cleanup; dyno_teardown; }
 @test "-n checks the configuration" {
 	run --separate-stderr logplexd -n
 	assert_success
-	printf '[logs]\nhistory = lots\n' >"$DYNO_CONF"
+	printf '[logs]\nhistory = lots\n' | conf_put
 	run --separate-stderr logplexd -n
 	assert_failure 78
 	[[ $stderr == 'logplexd: '*history* ]]
@@ -103,15 +103,15 @@ teardown() { lp_cleanup; dyno_teardown; }
 }
 
 @test "SIGHUP with a bad dyno.conf keeps running and says why" {
-	printf '[logs]\nhistory = 10\n' >"$DYNO_CONF"
+	printf '[logs]\nhistory = 10\n' | conf_put
 	lp_start
 	logplex-send -n 20 myapp app web.1
 	run --separate-stderr dyno-logs myapp -n 100
 	assert_equal "${#lines[@]}" 10
-	printf '[logs]\nhistory = nope\n' >"$DYNO_CONF"
+	printf '[logs]\nhistory = nope\n' | conf_put
 	kill -HUP "$LP_PID"
 	wait_for 10 lp_err_has 'keeping the running configuration'
-	printf '[logs]\nhistory = 5\n' >"$DYNO_CONF"
+	printf '[logs]\nhistory = 5\n' | conf_put
 	kill -HUP "$LP_PID"
 	wait_for 10 eval '[ "$(dyno-logs myapp -n 100 | wc -l)" -eq 5 ]'
 	run --separate-stderr dyno-logs myapp -n 100

@@ -14,7 +14,7 @@ status_of() {
 }
 
 @test "H12: no first byte within response_timeout" {
-	printf '[router]\nresponse_timeout = 1s\n' >"$DYNO_CONF"
+	printf '[router]\nresponse_timeout = 1s\n' | conf_put
 	route_backend hang web.1
 	route_app myapp
 	route_routes myapp "web.1 $BACKEND_PORT"
@@ -54,7 +54,7 @@ status_of() {
 }
 
 @test "H15: the dyno goes silent mid-stream" {
-	printf '[router]\nidle_timeout = 1s\n' >"$DYNO_CONF"
+	printf '[router]\nidle_timeout = 1s\n' | conf_put
 	route_backend silent web.1
 	route_app myapp
 	route_routes myapp "web.1 $BACKEND_PORT"
@@ -104,7 +104,7 @@ waiting_requests() {
 
 @test "H99 when every dyno stays quarantined for the connect budget" {
 	# The budget is 15 connect timeouts (1.5 s here) unless connect_wait.
-	printf '[router]\nconnect_timeout = 100ms\nquarantine = 1h\n' >"$DYNO_CONF"
+	printf '[router]\nconnect_timeout = 100ms\nquarantine = 1h\n' | conf_put
 	route_app myapp
 	route_routes myapp "web.1 $(free_port)"
 	route_start
@@ -119,7 +119,7 @@ waiting_requests() {
 @test "connect_wait sets the connect budget" {
 	# 15 connect timeouts would be 30 s: connect_wait cuts it to 0.3 s.
 	printf '[router]\nconnect_timeout = 2s\nconnect_wait = 300ms\nquarantine = 1h\n' \
-		>"$DYNO_CONF"
+		| conf_put
 	route_app myapp
 	route_routes myapp "web.1 $(free_port)"
 	route_start
@@ -133,7 +133,7 @@ waiting_requests() {
 }
 
 @test "a request waits while every dyno is quarantined, then takes a new one" {
-	printf '[router]\nconnect_timeout = 2s\nquarantine = 1h\n' >"$DYNO_CONF"
+	printf '[router]\nconnect_timeout = 2s\nquarantine = 1h\n' | conf_put
 	route_backend ok web.2
 	dead=$(free_port)
 	route_app myapp
@@ -152,7 +152,7 @@ waiting_requests() {
 }
 
 @test "while web dynos boot a request waits for one to be up, H20 if none" {
-	printf '[router]\nconnect_timeout = 2s\n' >"$DYNO_CONF"
+	printf '[router]\nconnect_timeout = 2s\n' | conf_put
 	route_backend ok web.1
 	route_app myapp
 	mkdir -p "$DYNO_ROOT/apps/myapp/dynos/web.1"
@@ -169,7 +169,7 @@ waiting_requests() {
 	kill "$ROUTER_PID"
 	wait "$ROUTER_PID" || true
 	rm "$DYNO_TEST_DIR/ready"
-	printf '[router]\nconnect_timeout = 100ms\n' >"$DYNO_CONF"
+	printf '[router]\nconnect_timeout = 100ms\n' | conf_put
 	rm "$DYNO_ROOT/apps/myapp/routes"
 	echo starting >"$DYNO_ROOT/apps/myapp/dynos/web.1/state"
 	route_start

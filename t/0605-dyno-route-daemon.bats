@@ -20,7 +20,7 @@ inflight_seen() {
 	[[ $stderr == *"usage: dyno-route"* ]]
 	run --separate-stderr dyno-route -n
 	assert_success
-	printf '[router]\nresponse_timeout = soon\n' >"$DYNO_CONF"
+	printf '[router]\nresponse_timeout = soon\n' | conf_put
 	run --separate-stderr dyno-route -n
 	assert_failure 78
 	[[ $stderr == "dyno-route: "* ]]
@@ -71,7 +71,7 @@ inflight_seen() {
 	printf 'web.2 127.0.0.1:%s\n' "$BACKEND_PORT" >"$DYNO_ROOT/apps/myapp/routes"
 	kill -HUP "$ROUTER_PID"
 	wait_for 10 bash -c "curl -s -H 'Host: myapp.localhost' http://127.0.0.1:$ROUTER_PORT/ | grep -q dyno=web.2"
-	printf '[router]\nidle_timeout = never\n' >"$DYNO_CONF"
+	printf '[router]\nidle_timeout = never\n' | conf_put
 	kill -HUP "$ROUTER_PID"
 	wait_for 10 grep -q "keeping the running configuration" "$ROUTER_LOG"
 	run --separate-stderr route_curl myapp.localhost /

@@ -46,7 +46,7 @@ cpu_ms() {
 }
 
 @test "slowloris: a head trickling in gets 408 at request_head_timeout" {
-	printf '[router]\nrequest_head_timeout = 1s\n' >"$DYNO_CONF"
+	printf '[router]\nrequest_head_timeout = 1s\n' | conf_put
 	route_start
 	run --separate-stderr flood trickle myapp.localhost 8
 	assert_output --regexp '^408 (1|2)\.'
@@ -65,7 +65,7 @@ cpu_ms() {
 }
 
 @test "out of fds: the router sheds without spinning, and serves after" {
-	printf '[router]\nmax_connections_per_ip = 0\n' >"$DYNO_CONF"
+	printf '[router]\nmax_connections_per_ip = 0\n' | conf_put
 	ROUTE_NOFILE=64 route_start
 	wait_for 5 route_log_has 'open file limit 64 is below'
 	hold 200 127.0.0.2 4
@@ -86,7 +86,7 @@ cpu_ms() {
 }
 
 @test "max_connections_per_ip: the excess of one address gets 503, others are served" {
-	printf '[router]\nmax_connections_per_ip = 5\n' >"$DYNO_CONF"
+	printf '[router]\nmax_connections_per_ip = 5\n' | conf_put
 	route_start
 	hold 10 127.0.0.2 60
 	run --separate-stderr cat "$DYNO_TEST_DIR/hold"
@@ -101,7 +101,7 @@ cpu_ms() {
 }
 
 @test "max_connections: the excess gets 503 until connections close" {
-	printf '[router]\nmax_connections = 5\nmax_connections_per_ip = 0\n' >"$DYNO_CONF"
+	printf '[router]\nmax_connections = 5\nmax_connections_per_ip = 0\n' | conf_put
 	route_start
 	hold 10 127.0.0.2 60
 	run --separate-stderr cat "$DYNO_TEST_DIR/hold"

@@ -136,7 +136,7 @@ print(hashlib.sha1(b[:n]).hexdigest())' "$1"
 }
 
 @test "H12 on the stream whose dyno times out, 200 on the others" {
-	printf '[router]\nresponse_timeout = 1s\n' >"$DYNO_CONF"
+	printf '[router]\nresponse_timeout = 1s\n' | conf_put
 	h2_start bulk
 	run --separate-stderr nghttp -v "${AUTH[@]}" "$(h2_ip_url /hang)" "$(h2_ip_url /10)"
 	assert_success

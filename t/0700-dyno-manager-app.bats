@@ -124,7 +124,7 @@ check_routes() {
 }
 
 @test "R10: a web process that never binds PORT is killed and crashed" {
-	printf '[dyno]\ngrace = 3s\nboot_timeout = 2s\n[manager]\nrestart_backoff = 0, 1h\nnetwork = host\n' >"$DYNO_CONF"
+	printf '[dyno]\ngrace = 3s\nboot_timeout = 2s\n[manager]\nrestart_backoff = 0, 1h\nnetwork = host\n' | conf_put
 	printf 'web: echo not listening; exec sleep 4242.102\n' >"$SLUG/Procfile"
 	deploy
 	start_mgr
@@ -147,7 +147,7 @@ undone() {
 }
 
 @test "a dyno-run killed outright by pid: the manager undoes its cgroups, info file and record within 5 s" {
-	printf '[dyno]\ngrace = 3s\n[manager]\nrestart_backoff = 1h\nnetwork = host\n' >"$DYNO_CONF"
+	printf '[dyno]\ngrace = 3s\n[manager]\nrestart_backoff = 1h\nnetwork = host\n' | conf_put
 	deploy
 	dyno-manager scale "$APPNAME" web=0 worker=1 >/dev/null
 	start_mgr

@@ -85,6 +85,6 @@ teardown() {
 @test "-n checks the app and the configuration" {
 	run -0 dyno-manager -n "$APPNAME"
 	run -66 --separate-stderr dyno-manager -n dynotest-nosuch
-	printf '[manager]\nrestart_backoff = soon\n' >"$DYNO_CONF"
+	printf '[manager]\nrestart_backoff = soon\n' | conf_put
 	run -78 dyno-manager -n "$APPNAME"
 }

@@ -10,7 +10,7 @@ APPNAME=dynotest-life
 
 setup() {
 	manager_setup
-	cat >"$DYNO_CONF" <<-'C'
+	conf_put <<-'C'
 	[dyno]
 	grace = 20s
 	boot_timeout = 30s
@@ -134,7 +134,7 @@ crash_loop() {
 	[ -x "$TOP/bin/space-net" ] || skip "space-net is not built"
 	SPACE=dynotest-life
 	run -0 space-net create "$SPACE" --cidr "$2.0/24" --mode "$1"
-	printf '[dyno]\ngrace = 5s\nboot_timeout = 30s\n[manager]\nrestart_backoff = 0\nnetwork = space:%s\n' "$SPACE" >"$DYNO_CONF"
+	printf '[dyno]\ngrace = 5s\nboot_timeout = 30s\n[manager]\nrestart_backoff = 0\nnetwork = space:%s\n' "$SPACE" | conf_put
 	deploy
 	start_mgr
 	local i p n=${CRASH_LOOPS:-10}

@@ -45,7 +45,7 @@ load_start() {
 crash_setup() {
 	run -0 space-net create "$SPACE" --cidr "$2.0/24" --mode "$1"
 	printf '[dyno]\ngrace = 5s\nboot_timeout = 30s\n[manager]\nrestart_backoff = 0\nnetwork = space:%s\n' \
-		"$SPACE" >"$DYNO_CONF"
+		"$SPACE" | conf_put
 	deploy
 	load_start
 	start_mgr
@@ -95,7 +95,8 @@ evidence() {
 	echo "--- links"
 	ip -br link show master "$(sed -n 's/^bridge *= *//p' "$DYNO_ROOT/spaces/$SPACE/space.conf")" 2>&1
 	echo "--- web set"
-	nft list set inet "dyno-$SPACE" web 2>&1
+	nft list set inet "$(space-net show "$SPACE" |
+		awk '$1 == "table" && $2 == "inet" { print $3; exit }')" web 2>&1
 }
 
 # round I WHEN: kill web.1 at moment WHEN of its I-th instance, then wait

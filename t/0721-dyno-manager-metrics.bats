@@ -10,7 +10,7 @@ APPNAME=dynotest-metrics
 
 setup() {
 	manager_setup
-	cat >"$DYNO_CONF" <<-'C'
+	conf_put <<-'C'
 	[dyno]
 	grace = 3s
 	[manager]

@@ -7,7 +7,7 @@ APPNAME=dynotest-cycle
 
 setup() {
 	dyno_setup
-	printf '[dyno]\ngrace = 3s\n[manager]\nrestart_backoff = 0, 1h\nnetwork = host\n' >"$DYNO_CONF"
+	printf '[dyno]\ngrace = 3s\n[manager]\nrestart_backoff = 0, 1h\nnetwork = host\n' | conf_put
 	LOG="$DYNO_TEST_DIR/manager.log"
 	SLUG="$DYNO_TEST_DIR/slug"
 	cp -r "$TOP/t/data/dyno-manager/app" "$SLUG"

@@ -14,7 +14,7 @@ setup() {
 	require_root
 	dyno_setup
 	printf '[dyno]\ngrace = 5s\n[manager]\nnetwork = space:%s\n' "$SPACE" \
-		>"$DYNO_CONF"
+		| conf_put
 	ROUTER_PORT=$(free_port)
 }
 

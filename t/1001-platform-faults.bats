@@ -9,7 +9,7 @@ APPNAME=dynotest-fault
 setup() {
 	require_root
 	dyno_setup
-	printf '[dyno]\ngrace = 3s\n[manager]\nnetwork = host\n' >"$DYNO_CONF"
+	printf '[dyno]\ngrace = 3s\n[manager]\nnetwork = host\n' | conf_put
 	ROUTER_PORT=$(free_port)
 	TRAFFIC=
 	# the example app under a name of its own, so that counting its

@@ -15,7 +15,7 @@ setup() {
 	require_cmd umoci
 	require_cmd cc
 	dyno_setup
-	printf '[dyno]\ngrace = 3s\n[manager]\nnetwork = host\n' >"$DYNO_CONF"
+	printf '[dyno]\ngrace = 3s\n[manager]\nnetwork = host\n' | conf_put
 	ROUTER_PORT=$(free_port)
 	# One image for both types: dash, libc, sleep and the example C server.
 	I="$DYNO_TEST_DIR/img"

@@ -191,7 +191,7 @@ PY
 
 @test "dyno.conf's tls_ciphers and tls_ciphersuites; a bad one stops the start" {
 	app_with app-a www.a.test web.1
-	printf '[router]\ntls_ciphersuites = TLS_CHACHA20_POLY1305_SHA256\ntls_ciphers = ECDHE-ECDSA-AES256-GCM-SHA384\n' >"$DYNO_CONF"
+	printf '[router]\ntls_ciphersuites = TLS_CHACHA20_POLY1305_SHA256\ntls_ciphers = ECDHE-ECDSA-AES256-GCM-SHA384\n' | conf_put
 	start_tls
 	run openssl s_client -connect "127.0.0.1:$TPORT" -servername www.a.test </dev/null
 	assert_line --partial "Cipher is TLS_CHACHA20_POLY1305_SHA256"
@@ -201,7 +201,7 @@ PY
 	run openssl s_client -connect "127.0.0.1:$TPORT" -servername www.a.test \
 		-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256 </dev/null
 	assert_failure
-	printf '[router]\ntls_ciphers = NOT-A-CIPHER\n' >"$DYNO_CONF"
+	printf '[router]\ntls_ciphers = NOT-A-CIPHER\n' | conf_put
 	run --separate-stderr dyno-route -n -c "$D/def.crt" -k "$D/def.key"
 	assert_failure 78
 	[[ $stderr == *tls_ciphers* ]]

@@ -9,7 +9,7 @@ setup() {
 	dyno_setup
 	mkdir -p "$DYNO_ROOT/apps/myapp"
 	dyno-domains myapp add a.example.test >/dev/null
-	cat >"$DYNO_CONF" <<-EOF
+	conf_put <<-EOF
 	[acm]
 	uacme = $DYNO_TEST_DIR/no-such-uacme
 	retry = 1s

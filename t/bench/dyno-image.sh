@@ -20,12 +20,13 @@ cleanup() {
 	if [ -n "${CONTAINERS_STORAGE_CONF:-}" ]; then
 		podman rmi -a -f >/dev/null 2>&1 || true
 	fi
+	space-net destroy common --force >/dev/null 2>&1 || true
 	rm -rf "$DIR" "$LCIMG"
 }
 trap cleanup EXIT
 export DYNO_ROOT="$DIR/root" DYNO_RUNDIR="$DIR/run" DYNO_CONF="$DIR/dyno.conf"
 mkdir -p "$DYNO_ROOT" "$DYNO_RUNDIR"
-: >"$DYNO_CONF"
+bench_conf </dev/null
 
 # Layer 1: a shell and its libraries; 2: a part of Python's standard
 # library (some thousands of files); 3: a whiteout and a changed file.

@@ -20,7 +20,7 @@ bench_need foreman ruby-foreman
 work=$(mktemp -d /tmp/dynobench-XXXXXX)
 export DYNO_ROOT="$work/root" DYNO_RUNDIR="$work/run" DYNO_CONF="$work/dyno.conf"
 mkdir -p "$DYNO_ROOT" "$DYNO_RUNDIR" "$work/slug"
-printf '[dyno]\ngrace = 5s\n' >"$DYNO_CONF"
+printf '[dyno]\ngrace = 5s\n' | bench_conf
 echo 'w: exec sleep 4242.9' >"$work/slug/Procfile"
 app="$DYNO_ROOT/apps/bench-app"
 mgr=
@@ -28,6 +28,7 @@ cleanup() {
 	[ -n "$mgr" ] && kill -TERM "$mgr" 2>/dev/null && wait "$mgr" 2>/dev/null
 	bench_kill_all
 	space-net destroy "$SPACE" --force >/dev/null 2>&1 || true
+	space-net destroy common --force >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -56,7 +57,7 @@ cpu_ms() {
 # leaves the manager running (mgr).
 scale_up() {
 	local i=0
-	printf '[dyno]\ngrace = 5s\n[manager]\nnetwork = %s\n' "$1" >"$DYNO_CONF"
+	printf '[dyno]\ngrace = 5s\n[manager]\nnetwork = %s\n' "$1" | bench_conf
 	dyno-manager scale bench-app "w=$N" >/dev/null
 	t0=$(now_ms)
 	dyno-manager bench-app 2>/dev/null &

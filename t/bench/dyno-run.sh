@@ -27,13 +27,14 @@ fi
 DIR=$(mktemp -d /tmp/dynotest-bench-XXXXXX)
 cleanup() {
 	umount -R "$DIR/bundle/rootfs" 2>/dev/null || true
+	space-net destroy common --force >/dev/null 2>&1 || true
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
 
 export DYNO_ROOT="$DIR/root" DYNO_RUNDIR="$DIR/run" DYNO_CONF="$DIR/dyno.conf"
 mkdir -p "$DYNO_ROOT" "$DYNO_RUNDIR" "$DIR/slug"
-: >"$DYNO_CONF"
+bench_conf </dev/null
 
 # The dyno's seccomp allow-list, for the OCI bundle's profile.
 syscalls() {

@@ -91,7 +91,7 @@ acme_setup() {
 		-dnsserver "127.0.0.1:$dns"
 	wait_for 30 curl -sf --cacert "$ACME/ca.pem" \
 		"https://127.0.0.1:$ACME_PORT/dir"
-	cat >"$DYNO_CONF" <<-CONF
+	conf_put <<-CONF
 	[acm]
 	directory = https://127.0.0.1:$ACME_PORT/dir
 	contact = admin@example.test

@@ -33,6 +33,18 @@ bench_need() {
 		bench_fail "needs $1 (Debian package $2; make bench-deps installs it)"
 }
 
+# bench_conf: DYNO_CONF becomes a common range of the benches' own, then
+# standard input.  A bench's DYNO_ROOT is not the host's, so its kernel
+# names carry a tag and its common space needs a range apart from an
+# installed one's 172.16.0.0/16 (space-net(8), Kernel names).
+BENCH_COMMON=10.200.0.0/16
+bench_conf() {
+	{
+		printf '[manager]\ncommon_range = %s\n' "$BENCH_COMMON"
+		cat
+	} >"$DYNO_CONF"
+}
+
 # bench_root: dyno-run and space-net need root.
 bench_root() {
 	[ "$(id -u)" -eq 0 ] || BENCH_EXIT=77 bench_fail "needs root"

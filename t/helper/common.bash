@@ -12,7 +12,8 @@ PATH="$TOP/bin:$TOP/t/helper:$PATH"
 export PATH
 export NO_COLOR=1
 
-# A fresh state tree for each test; removed by dyno_teardown.
+# A fresh state tree for each test, with a common space of its own
+# (common_slot); removed by dyno_teardown.
 dyno_setup() {
 	DYNO_TEST_DIR="$(mktemp -d "${BATS_TMPDIR:-/tmp}/dynotest-XXXXXX")"
 	export DYNO_TEST_DIR
@@ -20,12 +21,61 @@ dyno_setup() {
 	export DYNO_RUNDIR="$DYNO_TEST_DIR/run"
 	export DYNO_CONF="$DYNO_TEST_DIR/dyno.conf"
 	mkdir -p "$DYNO_ROOT" "$DYNO_RUNDIR"
-	: >"$DYNO_CONF"
+	common_slot
+	conf_put </dev/null
 }
 
+# The spaces this test's root made (their bridges, veths and tables are
+# the host's, named with the root's tag: space-net(8)), then its tree.
 dyno_teardown() {
-	[ -n "${DYNO_TEST_DIR:-}" ] && rm -rf "$DYNO_TEST_DIR"
+	local s
+	if [ -n "${DYNO_TEST_DIR:-}" ]; then
+		for s in "$DYNO_TEST_DIR"/root/spaces/*/space.conf; do
+			[ -e "$s" ] || continue
+			s=${s%/space.conf}
+			DYNO_ROOT="$DYNO_TEST_DIR/root" DYNO_CONF=/dev/null \
+				space-net destroy "${s##*/}" --force >/dev/null 2>&1
+		done
+		rm -rf "$DYNO_TEST_DIR"
+	fi
+	[ -z "${DYNO_TEST_SLOT:-}" ] || resource_unlock "common-$DYNO_TEST_SLOT"
+	DYNO_TEST_SLOT=
 	return 0
+}
+
+# common_slot: one of 32 ranges (10.160.0.0/16 to 10.191.0.0/16) for this
+# test's common space, held until dyno_teardown: the host routes a range
+# to one bridge, and make check runs several files at once, each test in
+# a DYNO_ROOT of its own.  The range is in DYNO_TEST_COMMON.
+common_slot() {
+	local n
+	DYNO_TEST_SLOT=
+	for n in $(seq 0 31); do
+		resource_lock "common-$n" 0 2>/dev/null || continue
+		# a range some killed run left routed is not ours to clean
+		if [ -n "$(ip -4 route show "10.$((160 + n)).0.0/16" 2>/dev/null)" ]
+		then
+			resource_unlock "common-$n"
+			continue
+		fi
+		DYNO_TEST_SLOT=$n
+		DYNO_TEST_COMMON="10.$((160 + n)).0.0/16"
+		return 0
+	done
+	# then dyno.conf's default: only a root's common space needs a slot
+	echo "common_slot: no common range free (all 32 in use, or no /run/lock)" >&2
+	return 0
+}
+
+# conf_put: DYNO_CONF becomes the test's common range (two lines first,
+# so lines a test appends stay in its last section), then standard input.
+# Every write of a test's dyno.conf goes through it.
+conf_put() {
+	{
+		[ -z "${DYNO_TEST_COMMON:-}" ] ||
+			printf '[manager]\ncommon_range = %s\n' "$DYNO_TEST_COMMON"
+		cat
+	} >"$DYNO_CONF.new" && mv "$DYNO_CONF.new" "$DYNO_CONF"
 }
 
 # require_root: skip unless running as root.
@@ -65,7 +115,8 @@ wait_status() {
 	wait "$1" || status=$?
 }
 
-# resource_lock NAME: wait (at most 20 minutes) until this test alone uses
+# resource_lock NAME [SECONDS]: wait (at most SECONDS, default 20 minutes;
+# 0: not at all) until this test alone uses
 # the fixed resource NAME (ports, link or namespace names a helper always
 # uses the same way), as make check runs several files at once; the lock
 # is held until resource_unlock NAME.  A child process holds it, so no
@@ -73,23 +124,27 @@ wait_status() {
 declare -gA RESOURCE_LOCKS
 resource_lock() {
 	local f="${DYNO_TEST_LOCKDIR:-/run/lock}/dynotest-$1.lock" fifo fd ans=
+	local wait=${2:-1200} how
 	[ -z "${RESOURCE_LOCKS[$1]:-}" ] || return 0
+	how="-w $wait"
+	[ "$wait" -gt 0 ] || how=-n
 	fifo=$(mktemp -u "${BATS_TMPDIR:-/tmp}/dynotest-lock-XXXXXX")
 	mkfifo "$fifo" || return 1
 	exec {fd}<>"$fifo"
 	(
 		exec 3>&- 9>"$f" || exit 1
-		flock -w 1200 9 || exit 1
+		# shellcheck disable=SC2086 # -n, or -w and the seconds
+		flock $how 9 || { echo free >"$fifo"; exit 1; }
 		echo held >"$fifo"
 		exec sleep 3600
 	) &
 	RESOURCE_LOCKS[$1]=$!
-	read -r -t 1230 ans <&"$fd"
+	read -r -t $((wait + 30)) ans <&"$fd"
 	exec {fd}<&-
 	rm -f "$fifo"
 	if [ "$ans" != held ]; then
 		resource_unlock "$1"
-		echo "resource_lock: $1: not free after 20 minutes" >&2
+		echo "resource_lock: $1: not free after $wait seconds" >&2
 		return 1
 	fi
 }

@@ -102,7 +102,7 @@ received_has() {
 
 # lp_conf KEY=VALUE...: a [logs] section for dyno.conf.
 lp_conf() {
-	printf '[logs]\n' >"$DYNO_CONF"
+	printf '[logs]\n' | conf_put
 	printf '%s\n' "$@" >>"$DYNO_CONF"
 }
 

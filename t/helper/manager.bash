@@ -11,7 +11,7 @@ manager_setup() {
 	require_root
 	[ -x "$TOP/bin/dyno-run" ] || skip "dyno-run is not built"
 	dyno_setup
-	cat >"$DYNO_CONF" <<-'C'
+	conf_put <<-'C'
 	[dyno]
 	grace = 3s
 	boot_timeout = 20s
