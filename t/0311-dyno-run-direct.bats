@@ -53,12 +53,17 @@ shell() { assert_equal "$(execs "$1" | head -1)" /bin/bash; }
 	shell 'sleep 0 # comment'
 	shell 'dynotest-no-such-command'
 	shell 'exec'
+	# variables that change what bash does, or what it leaves set
 	echo 'BASH_ENV=/dev/null' >"$DR_REL/env"
-	shell 'true'
-	echo 'BASH_FUNC_true%%=() { false; }' >"$DR_REL/env"
-	shell 'true'
+	shell 'uname'
+	echo 'BASH_FUNC_uname%%=() { false; }' >"$DR_REL/env"
+	shell 'uname'
 	echo 'SHLVL=x' >"$DR_REL/env"
-	shell 'true'
+	shell 'uname'
+	echo 'PWD=/tmp' >"$DR_REL/env"
+	shell 'uname'
+	printf 'PWD=/app\nSHLVL=3\n' >"$DR_REL/env"
+	direct 'uname' /usr/bin/uname
 }
 
 @test "the command's words and environment are the shell's" {

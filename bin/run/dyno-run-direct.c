@@ -162,24 +162,25 @@ shell_env(const struct env *e)
 
 /*
  * What the shell adds to a command's environment, so the command sees
- * the same: PWD (kept when it names the working directory), and for
- * bash SHLVL as it leaves it at an exec (0 when unset) and, for a lone
- * command without exec, _ = its path.  0, -1 on ENOMEM, 1 when SHLVL is
- * odd enough (not 0..998) that bash alone should say what it becomes.
+ * the same: PWD, and for bash SHLVL as it leaves it at an exec (0 when
+ * unset) and, for a lone command without exec, _ = its path.  0, -1 on
+ * ENOMEM, 1 when the shell alone should say what they become: a PWD
+ * that is not the working directory, a SHLVL not 0..998.
  */
 static int
 shell_vars(struct env *e, int bash, int exec, const char *file)
 {
-	struct stat a, b;
 	const char *v = env_get(e, "PWD");
 	char cwd[PATH_MAX], *end;
 	long lvl;
 
-	if (v == NULL || v[0] != '/' || stat(v, &a) == -1 ||
-	    stat(".", &b) == -1 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
-		if (getcwd(cwd, sizeof(cwd)) == NULL ||
-		    env_set(e, "PWD", cwd) == -1)
-			return -1;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return 1;
+	/* A PWD of its own (a config var): the shell decides what it keeps. */
+	if (v != NULL && strcmp(v, cwd) != 0)
+		return 1;
+	if (v == NULL && env_set(e, "PWD", cwd) == -1)
+		return -1;
 	if (!bash)
 		return 0;
 	if ((v = env_get(e, "SHLVL")) != NULL) {
