@@ -60,6 +60,8 @@ shell() { assert_equal "$(execs "$1" | head -1)" /bin/bash; }
 	shell 'uname'
 	echo 'SHLVL=x' >"$DR_REL/env"
 	shell 'uname'
+	echo 'OLDPWD=/nonexistent' >"$DR_REL/env"
+	shell 'uname'
 	echo 'PWD=/tmp' >"$DR_REL/env"
 	shell 'uname'
 	printf 'PWD=/app\nSHLVL=3\n' >"$DR_REL/env"

@@ -144,7 +144,8 @@ resolve(const char *word, const char *path)
 	}
 }
 
-/* Variables that change what bash does before the command: it runs. */
+/* Variables that change what bash does before the command, or that it
+ * may drop (an OLDPWD that is no folder): it runs. */
 static int
 shell_env(const struct env *e)
 {
@@ -155,6 +156,7 @@ shell_env(const struct env *e)
 		    strcmp(e->vars[i].key, "ENV") == 0 ||
 		    strcmp(e->vars[i].key, "SHELLOPTS") == 0 ||
 		    strcmp(e->vars[i].key, "BASHOPTS") == 0 ||
+		    strcmp(e->vars[i].key, "OLDPWD") == 0 ||
 		    strncmp(e->vars[i].key, "BASH_FUNC_", 10) == 0)
 			return 1;
 	return 0;
