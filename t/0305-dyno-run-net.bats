@@ -198,7 +198,7 @@ $NET\.[0-9]+\$"
 	cs1=$(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$DR_PID/status")
 	wait_status "$DR_PID"
 	assert_equal "$status" 0
-	run grep -c saw-last "$out"
+	run grep -cx saw-last "$out"
 	assert_output 1
 	# one wakeup a rewrite was 300; a copy a second leaves a few
 	[ $((cs1 - cs0)) -lt 60 ] || fail "monitor woke $((cs1 - cs0)) times"
