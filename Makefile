@@ -127,7 +127,7 @@ DEPS_BUILD     = gcc make pkg-config libcap-ng-dev libseccomp-dev libnl-3-dev \
 DEPS_TEST      = bats bats-assert bats-support mandoc shellcheck curl python3 procps \
                  psmisc iproute2 util-linux zsh bash-completion rsyslog nftables \
                  netcat-openbsd openssl bsdextrautils user-mode-linux kmod attr etcd-server \
-                 git openssh-server openssh-client umoci skopeo nghttp2-client
+                 git openssh-server openssh-client umoci skopeo nghttp2-client strace
 # ACM: uacme runs it (also at run time), pebble is the test ACME server.
 DEPS_TEST     += uacme pebble
 DEPS_BENCH     = ruby-foreman time bc hyperfine wrk haproxy nginx-light rsyslog bubblewrap \

@@ -43,10 +43,18 @@ script(const struct dyno *d)
 	return s;
 }
 
-/* What the command execs: prepared before the vfork, which shares memory. */
+/*
+ * What the command execs: prepared before the vfork, which shares memory.
+ * file, argv, envp: the command itself when the shell would only exec it,
+ * else NULL; sh and shenvp: the shell running the script, also the
+ * fallback when the command's exec fails (it then says why, as it would).
+ */
 struct cmd {
-	char	*argv[4];
+	char	*file;
+	char	**argv;
 	char	**envp;
+	char	*sh[4];
+	char	**shenvp;
 	int	 ttyfd;
 };
 
@@ -85,9 +93,11 @@ command(const struct cmd *c, int statusfd, const sigset_t *old)
 		cmd_failed(statusfd, EXIT_OSERR, "controlling terminal");
 	sigprocmask(SIG_SETMASK, old, NULL);
 	/* fds crossing exec: 0, 1, 2 only; everything else is O_CLOEXEC. */
-	execve(c->argv[0], c->argv, c->envp);
+	if (c->file != NULL)
+		execve(c->file, c->argv, c->envp);
+	execve(c->sh[0], c->sh, c->shenvp);
 	cmd_failed(statusfd, errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANTRUN,
-	    c->argv[0]);
+	    c->sh[0]);
 }
 
 static int
@@ -236,12 +246,14 @@ init_main(const struct dyno *d, int statusfd)
 	 */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	c.argv[0] = (char *)shell();
-	c.argv[1] = "-c";
-	c.argv[2] = script(d);
-	c.argv[3] = NULL;
+	c.sh[0] = (char *)shell();
+	c.sh[1] = "-c";
+	c.sh[2] = script(d);
+	c.sh[3] = NULL;
 	c.ttyfd = d->ttyslave;
-	if (c.argv[2] == NULL || (c.envp = env_to_envp(&d->env)) == NULL)
+	if (c.sh[2] == NULL || (c.shenvp = env_to_envp(&d->env)) == NULL ||
+	    direct_command(d, c.sh[2], strcmp(c.sh[0], "/bin/bash") == 0,
+	    &c.file, &c.argv, &c.envp) == -1)
 		setup_failed(statusfd, EXIT_OSERR, "out of memory");
 	/* vfork: no copy of our memory for a process that execs at once. */
 	if ((cmd = vfork()) == -1)

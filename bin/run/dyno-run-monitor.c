@@ -50,6 +50,7 @@ struct mon {
 	int			 dnswatch;		/* inotify on them, or -1 */
 	uint64_t		 dns_last;		/* evloop ms of the last copy */
 	struct evtimer		*dns_timer;		/* the next copy, or NULL */
+	int			 dns_quiet;		/* dnswatch unpolled until it */
 };
 
 /*
@@ -597,14 +598,27 @@ dns_refresh(struct mon *m)
 	free(space);
 }
 
+static void on_dns(struct evloop *, int, uint32_t, void *);
+
+/*
+ * The copy.  A watch that was quiet until now is polled again first, its
+ * queued events dropped: a change after that wakes us, one before it is
+ * in this copy.
+ */
 static void
 dns_due(struct evloop *ev, void *arg)
 {
 	struct mon *m = arg;
+	char buf[4096];
 
-	(void)ev;
 	m->dns_timer = NULL;
 	m->dns_last = evloop_now_ms();
+	if (m->dns_quiet) {
+		while (read(m->dnswatch, buf, sizeof(buf)) > 0)
+			;
+		if (evloop_add_fd(ev, m->dnswatch, EPOLLIN, on_dns, m) == 0)
+			m->dns_quiet = 0;
+	}
 	dns_refresh(m);
 }
 
@@ -632,6 +646,12 @@ on_dns(struct evloop *ev, int fd, uint32_t events, void *arg)
 	else if ((m->dns_timer = evloop_timer(ev, DNS_EVERY_MS -
 	    (now - m->dns_last), dns_due, m)) == NULL)
 		dns_due(ev, m);
+	/*
+	 * Until the copy the watch is not polled: a scale-up's N rewrites
+	 * woke each of its N monitors N times to learn nothing new.
+	 */
+	else if (evloop_del_fd(ev, fd) == 0)
+		m->dns_quiet = 1;
 }
 
 /* 1 when the space is private (space-net keeps its names), else 0. */
@@ -665,7 +685,8 @@ dns_end(struct mon *m)
 		m->dns_timer = NULL;
 	}
 	if (m->dnswatch != -1) {
-		evloop_del_fd(m->ev, m->dnswatch);
+		if (!m->dns_quiet)
+			evloop_del_fd(m->ev, m->dnswatch);
 		close(m->dnswatch);
 		m->dnswatch = -1;
 	}

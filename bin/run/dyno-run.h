@@ -157,6 +157,17 @@ void	init_finish(const struct dyno *d, int userns, int statusfd);
 noreturn void init_main(const struct dyno *d, int statusfd);
 
 /*
+ * dyno-run-direct.c: when line is a lone simple command (words, '...',
+ * \c, an optional exec; no builtin, no expansion, no variable that
+ * changes the shell), its file, argv and envp (with what the shell
+ * would add: PWD; for bash SHLVL and _) for execve without the shell:
+ * 1, and the caller owns them until the exec.  0 when the shell must
+ * run the line (nothing set), -1 on ENOMEM.
+ */
+int	direct_command(const struct dyno *d, const char *line, int bash,
+	    char **file, char ***argv, char ***envp);
+
+/*
  * dyno-run-meta.c: the HEROKU_* dyno metadata of the release in reldir
  * into d->env (HEROKU_APP_ID only when appid is not "").  0, or -1 and err.
  */
