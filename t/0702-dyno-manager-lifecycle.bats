@@ -112,19 +112,6 @@ mem_limit() {
 	assert_line --regexp "^=== worker \(Performance-M\)"
 }
 
-# web_python: the pid of web.1's python3, from its dyno's cgroup.
-web_python() {
-	local f p
-	for f in /sys/fs/cgroup/dyno/"$APPNAME"/web.1-*/cgroup.procs \
-	    /sys/fs/cgroup/pids/dyno/"$APPNAME"/web.1-*/cgroup.procs; do
-		[ -r "$f" ] || continue
-		for p in $(cat "$f"); do
-			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = python3 ] && echo "$p" && return 0
-		done
-	done
-	return 1
-}
-
 # crash_loop MODE NET: web.1 in a space of MODE (common or private) on
 # NET.0/24, its app's process or its dyno-run SIGKILLed as soon as it is
 # up, CRASH_LOOPS times (10): each replacement must come up on its address

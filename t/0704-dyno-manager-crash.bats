@@ -51,19 +51,6 @@ crash_setup() {
 	start_mgr
 }
 
-# web_python: the pid of web.1's python3, from its dyno's cgroup.
-web_python() {
-	local f p
-	for f in /sys/fs/cgroup/dyno/"$APPNAME"/web.1-*/cgroup.procs \
-	    /sys/fs/cgroup/pids/dyno/"$APPNAME"/web.1-*/cgroup.procs; do
-		[ -r "$f" ] || continue
-		for p in $(cat "$f"); do
-			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = python3 ] && echo "$p" && return 0
-		done
-	done
-	return 1
-}
-
 # new_run OLD: web.1's dyno-run, once it is not OLD.
 new_run() {
 	local p

@@ -17,23 +17,7 @@ setup() {
 	slug_hosts_setup
 }
 
-teardown() {
-	local h
-	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
-		for h in $HOSTS; do
-			echo "# == $h" >&3
-			sed 's/^/# /' "$DYNO_TEST_DIR/$h/agent.log" >&3 2>/dev/null
-		done
-		ectl get --prefix /dyno/ | sed 's/^/# /' >&3
-	fi
-	for h in $HOSTS; do host_teardown "$h"; done
-	for h in $HOSTS; do
-		DYNO_ROOT="$DYNO_TEST_DIR/$h/root" stop_app_dynos "$APPNAME"
-	done
-	slug_hosts_teardown
-	etcd_teardown
-	dyno_teardown
-}
+teardown() { slug_hosts_end /dyno/; }
 
 @test "a release made on h1 runs on h2: same version, slug fetched and checked, config from etcd" {
 	run --separate-stderr on h1 release create "$APPNAME" --slug "$DYNO_TEST_DIR/slug.tgz"

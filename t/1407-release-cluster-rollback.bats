@@ -25,23 +25,7 @@ setup() {
 	tar czf "$DYNO_TEST_DIR/slugb.tgz" -C "$DYNO_TEST_DIR/b" .
 }
 
-teardown() {
-	local h
-	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
-		for h in $HOSTS; do
-			echo "# == $h" >&3
-			sed 's/^/# /' "$DYNO_TEST_DIR/$h/agent.log" >&3 2>/dev/null
-		done
-		ectl get --prefix /dyno/apps/ --keys-only | sed 's/^/# /' >&3
-	fi
-	for h in $HOSTS; do host_teardown "$h"; done
-	for h in $HOSTS; do
-		DYNO_ROOT="$DYNO_TEST_DIR/$h/root" stop_app_dynos "$APPNAME"
-	done
-	slug_hosts_teardown
-	etcd_teardown
-	dyno_teardown
-}
+teardown() { slug_hosts_end /dyno/apps/ --keys-only; }
 
 apps() { echo "$DYNO_TEST_DIR/$1/root/apps/$APPNAME"; }
 

@@ -256,6 +256,27 @@ slug_hosts_teardown() {
 	return 0
 }
 
+# slug_hosts_end ETCDCTL-GET-ARGS...: the teardown of a test with agents on
+# $HOSTS: after a failure their logs and `etcdctl get --prefix ARGS`, then
+# the hosts, the app's dynos, the slug server, etcd and the tree.
+slug_hosts_end() {
+	local h
+	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+		for h in $HOSTS; do
+			echo "# == $h" >&3
+			sed 's/^/# /' "$DYNO_TEST_DIR/$h/agent.log" >&3 2>/dev/null
+		done
+		ectl get --prefix "$@" | sed 's/^/# /' >&3
+	fi
+	for h in $HOSTS; do host_teardown "$h"; done
+	for h in $HOSTS; do
+		DYNO_ROOT="$DYNO_TEST_DIR/$h/root" stop_app_dynos "$APPNAME"
+	done
+	slug_hosts_teardown
+	etcd_teardown
+	dyno_teardown
+}
+
 # routes_say H N WORD: host H's routes name N web dynos of the app, each
 # answering as itself with WORD (its GREETING, or what its code says).
 routes_say() {

@@ -72,3 +72,16 @@ log_count() { grep -c -- "$1" "$LOG" || true; }
 log_has_n() { [ "$(log_count "$2")" -ge "$1" ]; }
 # log_has ERE: a line matches the extended RE.
 log_has() { grep -E -- "$1" "$LOG"; }
+
+# web_python: the pid of web.1's python3, from its dyno's cgroup.
+web_python() {
+	local f p
+	for f in /sys/fs/cgroup/dyno/"$APPNAME"/web.1-*/cgroup.procs \
+	    /sys/fs/cgroup/pids/dyno/"$APPNAME"/web.1-*/cgroup.procs; do
+		[ -r "$f" ] || continue
+		while read -r p; do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = python3 ] && echo "$p" && return 0
+		done <"$f"
+	done
+	return 1
+}
