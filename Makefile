@@ -88,12 +88,14 @@ PKGS_dyno-manager = inih libcurl jansson
 # lib/cgstat's load averages (log-runtime-metrics) use exp(3).
 LIBS_dyno-manager = -lm
 LIBS_dyno-agent   = -pthread
-PKGS_dyno-run     = inih libcap-ng
-# dyno-run links inih and libcap-ng as shared libraries, so their security
-# updates reach it; STATIC=1 links them in (README: what it saves per start).
+# dyno-run attaches its dyno to a space itself (lib/space*.c): libnl.
+PKGS_dyno-run     = inih libcap-ng libnl-3.0 libnl-route-3.0
+# dyno-run links inih, libcap-ng and libnl as shared libraries, so their
+# security updates reach it; STATIC=1 links them in (README: what it saves
+# per start).
 ifeq ($(STATIC),1)
 PKGS_dyno-run     =
-STATIC_dyno-run   = -linih -lcap-ng
+STATIC_dyno-run   = -linih -lcap-ng -lnl-route-3 -lnl-3
 endif
 PKGS_release      = inih libcurl libarchive libcrypto jansson
 PKGS_dyno-slugd   = inih
@@ -101,7 +103,7 @@ PKGS_logplexd     = inih libcurl gnutls
 PKGS_dyno-logs    = inih
 PKGS_dyno-route   = inih openssl libnghttp2
 PKGS_dyno-cycle   = inih
-# libnftables is dlopen'ed when rules change (space-net-nft.c): not linked.
+# libnftables is dlopen'ed when rules change (lib/spacenft.c): not linked.
 PKGS_space-net    = inih libnl-3.0 libnl-route-3.0
 PKGS_dyno-build   = inih libcurl libarchive yaml-0.1
 PKGS_dyno-image   = inih libarchive libcrypto

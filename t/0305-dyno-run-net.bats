@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# dyno-run --net=space:NAME through space-net, and its failure modes.
+# dyno-run --net=space:NAME (the attach is dyno-run's own), and its failure modes.
 bats_require_minimum_version 1.5.0
 load helper/common
 load helper/dyno-run
@@ -55,14 +55,23 @@ teardown() {
 	assert_line --index 2 "own-hosts"
 }
 
-@test "space:NAME without space-net fails with 69 instead of pretending" {
+@test "space:NAME attaches the dyno itself: no space-net on PATH nor beside it" {
+	[ -x "$TOP/bin/space-net" ] || skip "bin/space-net is not built"
+	sn_setup
+	sn_space "$SP"
+	run space-net create "$SP" --cidr "$NET.0/24"
+	assert_success
 	mkdir "$DYNO_TEST_DIR/bin"
 	cp "$TOP/bin/dyno-run" "$DYNO_TEST_DIR/bin/"
-	run --separate-stderr env PATH=/usr/bin:/bin "$DYNO_TEST_DIR/bin/dyno-run" \
-		--app "$DR_APP" --net space:dynotest-nospace -- true
-	assert_equal "$status" 69
-	assert_equal "$stderr" "dyno-run: --net=space:dynotest-nospace: space-net not found next to dyno-run or on PATH"
-	run dr_cgroups
+	run --separate-stderr timeout 60 env PATH=/usr/bin:/bin \
+		"$DYNO_TEST_DIR/bin/dyno-run" --app "$DR_APP" --name web.1 \
+		--port 5000 --net "space:$SP" -- \
+		'echo $HEROKU_PRIVATE_IP; cat /etc/dyno-dns/hosts; grep -c eth0 /proc/net/dev'
+	assert_success
+	assert_line --index 0 --regexp "^$NET\.[0-9]+$"
+	assert_line --regexp "^$NET\.[0-9]+	1\.web\."
+	assert_line "1"
+	run ls -A "$DYNO_ROOT/spaces/$SP/leases"
 	assert_output ""
 }
 
@@ -71,7 +80,7 @@ teardown() {
 	run --separate-stderr timeout 60 dyno-run --app "$DR_APP" \
 		--net space:dynotest-nosuch -- true
 	assert_equal "$status" 69
-	err_has "dyno-run: space-net attach dynotest-nosuch run."
+	err_has "dyno-run: --net=space:dynotest-nosuch: dynotest-nosuch: no such space"
 	run dr_cgroups
 	assert_output ""
 }

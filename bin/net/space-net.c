@@ -75,159 +75,6 @@ help(void)
 	exit(0);
 }
 
-/* Every change to any space runs under one lock: leases, links, rules. */
-static int
-lock_spaces(const char *root)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (state_pathf(path, sizeof(path), "%s/spaces", root) == -1 ||
-	    state_mkdirs(path, 0755) == -1 ||
-	    state_pathf(path, sizeof(path), "%s/spaces/.lock", root) == -1 ||
-	    (fd = state_lock(path, 1)) == -1) {
-		diag_error_errno("%s/spaces/.lock", root);
-		return -1;
-	}
-	return fd;
-}
-
-/* Heroku spaces take an RFC 1918 range (heroku.md 7.2). */
-static int
-check_cidr(const char *s, struct cidr *c)
-{
-	static const struct cidr rfc1918[] = {
-		{ 0x0a000000, 8 }, { 0xac100000, 12 }, { 0xc0a80000, 16 },
-	};
-	size_t i;
-
-	if (cidr_parse(s, c) == -1 || c->len < 8 || c->len > 30) {
-		diag_error("%s: not a network address with a prefix of 8 to 30",
-		    s);
-		return EXIT_DATAERR;
-	}
-	for (i = 0; i < sizeof(rfc1918) / sizeof(rfc1918[0]); i++)
-		if (c->len >= rfc1918[i].len && cidr_contains(&rfc1918[i], c->net))
-			return 0;
-	diag_error("%s: not inside an RFC 1918 private range", s);
-	return EXIT_DATAERR;
-}
-
-/* What create and the first attach to `common` share. */
-static int
-space_define(struct space *sp, const char *cidr, const struct opts *o)
-{
-	struct cidr want;
-	int rc, exists = space_exists(sp);
-
-	if (exists && (rc = space_load(sp)) != 0)
-		return rc;
-	if (!exists && cidr == NULL) {
-		diag_error("%s: a new space needs --cidr", sp->name);
-		return EXIT_USAGE;
-	}
-	if (cidr != NULL && (rc = check_cidr(cidr, &want)) != 0)
-		return rc;
-	if (exists && cidr != NULL && (want.net != sp->range.net ||
-	    want.len != sp->range.len)) {
-		diag_error("%s: exists with another range; destroy it first",
-		    sp->name);
-		return EXIT_CANTCREAT;
-	}
-	if (!exists) {
-		sp->range = want;
-		sp->ntrusted = 1;	/* 0.0.0.0/0, Heroku's default */
-		sp->trusted[0].net = 0;
-		sp->trusted[0].len = 0;
-	}
-	if (o->mode != NULL && exists && sp->common != !strcmp(o->mode, "common")) {
-		diag_error("%s: exists in another mode", sp->name);
-		return EXIT_CANTCREAT;
-	}
-	if (o->mode != NULL)
-		sp->common = strcmp(o->mode, "common") == 0;
-	if (o->outbound != NULL && addr_parse(o->outbound, &sp->outbound) == -1) {
-		diag_error("%s: not an IPv4 address", o->outbound);
-		return EXIT_DATAERR;
-	}
-	return space_split(sp);
-}
-
-/*
- * The space's rules laid out whole: every dyno port of a common space
- * isolated, then the tables rebuilt (which drops the bridge table of
- * port sets older runs kept), then space.conf says so.  For a space made
- * now, a bridge made again (after a reboot) or a space.conf of an older
- * space-net.
- */
-static int
-space_rebuild(struct nl_sock *sk, struct space *sp, const struct leases *ls)
-{
-	char name[IFNAMSIZ];
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < ls->n && rc == 0 && sp->common; i++)
-		if (ls->v[i].live) {
-			veth_name(ls->v[i].addr, name);
-			rc = link_isolate(sk, name);
-		}
-	if (rc != 0 || (rc = nft_apply(sp, ls)) != 0 ||
-	    sp->rules == SPACE_RULES)
-		return rc;
-	sp->rules = SPACE_RULES;
-	return space_save(sp);
-}
-
-/*
- * Bring the kernel in line with the space's files: bridge and gateway,
- * forwarding, leases checked against live dynos, then the rules when
- * `rules` (create, trust) or when they are not laid out as this space-net
- * does.
- */
-static int
-space_converge(struct nl_sock *sk, struct space *sp, struct leases *ls,
-    int rules)
-{
-	int rc, made = 0;
-
-	if ((rc = link_bridge_ensure(sk, sp, &made)) != 0 ||
-	    (rc = ns_forwarding()) != 0 ||
-	    (rc = leases_scan(sp, ls)) != 0 ||
-	    (rc = link_sweep(sk, sp, ls)) != 0)
-		return rc;
-	if (rules || made || sp->rules != SPACE_RULES)
-		return space_rebuild(sk, sp, ls);
-	return 0;
-}
-
-/* A lease link_sweep dropped had a port: it leaves the web set. */
-static int
-web_swept(const struct leases *ls)
-{
-	size_t i;
-
-	for (i = 0; i < ls->n; i++)
-		if (!ls->v[i].live && ls->v[i].port != 0)
-			return 1;
-	return 0;
-}
-
-/*
- * Rules and names after a dyno came or went.  nftables only holds the web
- * set (address . PORT) that changes: a worker's start or stop, most of a
- * scale-up, needs none of it (nor the cost of a libnftables run).
- */
-static int
-space_publish(const struct space *sp, const struct leases *ls, int web)
-{
-	int rc;
-
-	if ((web || web_swept(ls)) && (rc = nft_update(sp, ls)) != 0)
-		return rc;
-	return dns_write(sp, ls);
-}
-
 static int
 cmd_create(struct opts *o)
 {
@@ -238,9 +85,9 @@ cmd_create(struct opts *o)
 
 	if ((rc = space_dir(o->root, o->argv[0], &sp)) != 0)
 		return rc;
-	if ((lock = lock_spaces(o->root)) == -1)
+	if ((lock = space_lock(o->root)) == -1)
 		return EXIT_TEMPFAIL;
-	if ((rc = space_define(&sp, o->cidr, o)) != 0 ||
+	if ((rc = space_define(&sp, o->cidr, o->outbound, o->mode)) != 0 ||
 	    (rc = link_open(&sk)) != 0)
 		goto out;
 	if ((rc = link_check_routes(sk, &sp)) == 0 &&
@@ -254,218 +101,48 @@ out:
 	return rc;
 }
 
-/* Load a space; `common` is created on first use with dyno.conf's range. */
-static int
-space_open(struct opts *o, struct nl_sock *sk, struct space *sp)
+static struct space_dyno
+dyno_of(const struct opts *o)
 {
-	int rc;
+	struct space_dyno w;
 
-	if ((rc = space_dir(o->root, o->argv[0], sp)) != 0)
-		return rc;
-	if (space_exists(sp) || strcmp(sp->name, SPACE_COMMON) != 0)
-		return space_load(sp);
-	if ((rc = space_define(sp, o->common_range, o)) != 0 ||
-	    (rc = link_check_routes(sk, sp)) != 0)
-		return rc;
-	return space_save(sp);
+	memset(&w, 0, sizeof(w));
+	w.root = o->root;
+	w.common_range = o->common_range;
+	w.space = o->argv[0];
+	w.dyno = o->argv[1];
+	w.app = o->app;
+	w.pid = (o->given & O_PID) ? (pid_t)o->pid : 0;
+	w.port = o->port;
+	return w;
 }
 
-/* The dyno's namespace, refused when it is the host's own. */
-static int
-dyno_netns(pid_t pid, int *fd)
-{
-	char path[64];
-	struct stat a, b;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		diag_error_errno("pid %d", (int)pid);
-		return errno == ENOENT ? EXIT_NOINPUT : diag_exit_for_errno(errno);
-	}
-	if (fstat(*fd, &a) == -1 || stat("/proc/self/ns/net", &b) == -1) {
-		diag_error_errno("pid %d: network namespace", (int)pid);
-		return EXIT_OSERR;
-	}
-	if (a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-		diag_error("pid %d: shares the host's network namespace",
-		    (int)pid);
-		return EXIT_DATAERR;
-	}
-	return 0;
-}
-
-static int
-check_dyno(const struct opts *o)
-{
-	const char *why;
-
-	if ((why = names_check_dyno(o->argv[1], NULL, NULL)) != NULL) {
-		diag_error("%s: %s", o->argv[1], why);
-		return EXIT_USAGE;
-	}
-	if (o->app != NULL && (why = names_check_app(o->app)) != NULL) {
-		diag_error("%s: %s", o->app, why);
-		return EXIT_USAGE;
-	}
-	return 0;
-}
-
-/* Drop a dyno's lease and veth; the caller republishes rules and names. */
-static int
-dyno_unplug(struct nl_sock *sk, const struct space *sp, struct lease *l)
-{
-	char name[IFNAMSIZ];
-	int rc;
-
-	veth_name(l->addr, name);
-	if ((rc = link_delete(sk, name)) != 0)
-		return rc;
-	l->live = 0;
-	return lease_remove(sp, l->addr);
-}
-
-static int
-dyno_plug(struct nl_sock *sk, struct space *sp, struct leases *ls,
-    struct lease *want, int nsfd)
-{
-	struct lease *nv;
-	int rc;
-
-	if ((rc = lease_pick(sp, ls, &want->addr)) != 0 ||
-	    (rc = ns_attach(sk, sp, want->addr, nsfd)) != 0)
-		return rc;
-	if ((nv = reallocarray(ls->v, ls->n + 1, sizeof(*nv))) == NULL) {
-		diag_error_errno("leases");
-		rc = EXIT_OSERR;
-	} else {
-		ls->v = nv;
-		ls->v[ls->n++] = *want;
-		rc = lease_write(sp, want);
-	}
-	if (rc != 0 || (rc = space_publish(sp, ls, want->port != 0)) != 0) {
-		/* No half-attached dyno: the veth and lease go together. */
-		dyno_unplug(sk, sp, want);
-		if (ls->n > 0 && ls->v[ls->n - 1].addr == want->addr)
-			ls->n--;
-	}
-	return rc;
-}
-
-/*
- * Under the lock: the lease, the veth and the rules.  *fresh says the veth
- * is new and its inside still to be brought up (outside the lock).
- */
-static int
-attach_locked(struct opts *o, struct nl_sock *sk, struct leases *ls, int nsfd,
-    struct space *sp, struct lease *want, int *fresh)
-{
-	struct lease *have;
-	int rc;
-
-	memset(want, 0, sizeof(*want));
-	snprintf(want->app, sizeof(want->app), "%s", o->app ? o->app : "-");
-	snprintf(want->dyno, sizeof(want->dyno), "%s", o->argv[1]);
-	want->pid = (pid_t)o->pid;
-	want->port = o->port;
-	want->live = 1;
-	*fresh = 0;
-	if ((rc = space_open(o, sk, sp)) != 0 ||
-	    (rc = space_converge(sk, sp, ls, 0)) != 0)
-		return rc;
-	if ((have = leases_find(ls, want->app, want->dyno, want->pid)) != NULL) {
-		/* Attached already: converge on the port asked for now. */
-		have->port = want->port;
-		want->addr = have->addr;
-		if ((rc = lease_write(sp, have)) != 0)
-			return rc;
-		return space_publish(sp, ls, 1);
-	}
-	if ((rc = dyno_plug(sk, sp, ls, want, nsfd)) == 0)
-		*fresh = 1;
-	return rc;
-}
-
-/*
- * The spaces lock is held for what other runs see (leases, the bridge's
- * ports, the rules) and let go before the dyno's own side is set up: a
- * scale-up's attaches overlap there.  A dyno whose inside fails loses its
- * veth; its lease, no longer holding, goes at the next run.
- */
+/* The address on stdout: dyno-run and scripts read it. */
 static int
 cmd_attach(struct opts *o)
 {
-	struct nl_sock *sk = NULL;
-	struct leases ls = { NULL, 0 };
-	struct space sp;
-	struct lease want;
-	char a[INET_ADDRSTRLEN], name[IFNAMSIZ];
-	int rc, fresh = 0, nsfd = -1, lock = -1;
+	struct space_dyno w = dyno_of(o);
+	char a[INET_ADDRSTRLEN];
+	uint32_t addr;
+	int rc;
 
 	if (!(o->given & O_PID)) {
 		diag_error("attach: --pid is required");
 		return EXIT_USAGE;
 	}
-	if ((rc = check_dyno(o)) != 0 ||
-	    (rc = dyno_netns((pid_t)o->pid, &nsfd)) != 0)
-		goto out;
-	if ((lock = lock_spaces(o->root)) == -1) {
-		rc = EXIT_TEMPFAIL;
-		goto out;
-	}
-	if ((rc = link_open(&sk)) == 0)
-		rc = attach_locked(o, sk, &ls, nsfd, &sp, &want, &fresh);
-	close(lock);
-	lock = -1;
-	if (rc == 0 && fresh && (rc = ns_configure(nsfd, &sp, want.addr)) != 0) {
-		veth_name(want.addr, name);
-		link_delete(sk, name);
-	}
-	if (rc == 0) {
-		addr_format(want.addr, a, sizeof(a));
-		printf("%s\n", a);
-	}
-out:
-	leases_free(&ls);
-	link_close(sk);
-	if (lock != -1)
-		close(lock);
-	if (nsfd != -1)
-		close(nsfd);
-	return rc;
+	if ((rc = space_attach_dyno(&w, &addr)) != 0)
+		return rc;
+	addr_format(addr, a, sizeof(a));
+	printf("%s\n", a);
+	return 0;
 }
 
 static int
 cmd_detach(struct opts *o)
 {
-	struct nl_sock *sk = NULL;
-	struct leases ls = { NULL, 0 };
-	struct lease *l;
-	struct space sp;
-	int rc, lock = -1;
+	struct space_dyno w = dyno_of(o);
 
-	if ((rc = check_dyno(o)) != 0 ||
-	    (rc = space_dir(o->root, o->argv[0], &sp)) != 0 ||
-	    (rc = space_load(&sp)) != 0)
-		return rc;
-	if ((lock = lock_spaces(o->root)) == -1)
-		return EXIT_TEMPFAIL;
-	if ((rc = link_open(&sk)) != 0 ||
-	    (rc = space_converge(sk, &sp, &ls, 0)) != 0)
-		goto out;
-	/* With --pid only that instance; without, every instance of the dyno. */
-	while (rc == 0 && (l = leases_find(&ls, o->app ? o->app : "-",
-	    o->argv[1], (o->given & O_PID) ? (pid_t)o->pid : 0)) != NULL) {
-		rc = dyno_unplug(sk, &sp, l);
-		l->live = 0;
-	}
-	/* The unplugged leases are not live: a web one leaves the set. */
-	if (rc == 0)
-		rc = space_publish(&sp, &ls, 0);
-out:
-	leases_free(&ls);
-	link_close(sk);
-	close(lock);
-	return rc;
+	return space_detach_dyno(&w);
 }
 
 static int
@@ -483,7 +160,7 @@ cmd_trust(struct opts *o)
 		    SPACE_TRUST_MAX);
 		return EXIT_DATAERR;
 	}
-	if ((lock = lock_spaces(o->root)) == -1)
+	if ((lock = space_lock(o->root)) == -1)
 		return EXIT_TEMPFAIL;
 	if ((rc = space_load(&sp)) != 0)
 		goto out;
@@ -593,7 +270,7 @@ cmd_show(struct opts *o)
 {
 	struct leases ls = { NULL, 0 };
 	struct space sp;
-	char c[32], out[INET_ADDRSTRLEN] = "masquerade";
+	char c[32], out[INET_ADDRSTRLEN] = "masquerade", *text = NULL;
 	unsigned i, n;
 	int rc;
 
@@ -617,7 +294,10 @@ cmd_show(struct opts *o)
 	show_dynos(&ls);
 	leases_free(&ls);
 	printf("rules\n");
-	return nft_print(&sp);
+	if ((rc = nft_list(&sp, &text)) == 0)
+		fputs(text, stdout);
+	free(text);
+	return rc;
 }
 
 static int
@@ -638,7 +318,7 @@ destroy_locked(struct opts *o, struct nl_sock *sk, struct space *sp,
 	}
 	for (i = 0; i < ls->n && rc == 0; i++)
 		if (ls->v[i].live)
-			rc = dyno_unplug(sk, sp, &ls->v[i]);
+			rc = space_unplug(sk, sp, &ls->v[i]);
 	if (rc == 0 && (rc = peer_unroute_all(sk, sp)) == 0 &&
 	    (rc = nft_remove(sp)) == 0 &&
 	    (rc = link_bridge_delete(sk, sp)) == 0 &&
@@ -659,7 +339,7 @@ cmd_destroy(struct opts *o)
 
 	if ((rc = space_dir(o->root, o->argv[0], &sp)) != 0)
 		return rc;
-	if ((lock = lock_spaces(o->root)) == -1)
+	if ((lock = space_lock(o->root)) == -1)
 		return EXIT_TEMPFAIL;
 	if (!space_exists(&sp))
 		rc = (o->given & O_FORCE) ? 0 : space_load(&sp);
@@ -699,12 +379,12 @@ peer_locked(struct opts *o, char verb)
 	struct space sp;
 	int rc, lock;
 
-	if ((lock = lock_spaces(o->root)) == -1)
+	if ((lock = space_lock(o->root)) == -1)
 		return EXIT_TEMPFAIL;
 	if (verb == 'n')
 		rc = space_read(o, &sp, &ls);
 	else if ((rc = link_open(&sk)) == 0 &&
-	    (rc = space_open(o, sk, &sp)) == 0)
+	    (rc = space_open(o->root, o->argv[0], o->common_range, sk, &sp)) == 0)
 		rc = space_converge(sk, &sp, &ls, 0);
 	if (rc == 0 && verb == 'a')
 		rc = peer_add(sk, &sp, &ls, o->argv + 1);
@@ -841,6 +521,12 @@ parse_args(int argc, char **argv, struct opts *o)
 	return c;
 }
 
+static void
+warned(const char *msg)
+{
+	diag_warn("%s", msg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -848,6 +534,7 @@ main(int argc, char **argv)
 	struct opts o;
 	const struct cmd *c;
 	char err[512];
+	int rc;
 
 	diag_start(argc, argv);
 	memset(&o, 0, sizeof(o));
@@ -860,5 +547,8 @@ main(int argc, char **argv)
 	space_root(conf.root);
 	/* Output is data for scripts (dyno-run reads the address). */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return c->run(&o);
+	space_on_warning(warned);
+	if ((rc = c->run(&o)) != 0 && *space_error() != '\0')
+		diag_error("%s", space_error());
+	return rc;
 }

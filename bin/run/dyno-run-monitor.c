@@ -716,7 +716,7 @@ prepare_and_go(struct mon *m, int sock)
 	if (!m->cg.v2 && (rc = cg_create(&m->cg, m->d, err, sizeof(err))) != 0)
 		abort_start(m, rc, "", err);
 	if (m->d->net == NET_SPACE &&
-	    space_attach(m->d, m->init, err, sizeof(err)) == -1)
+	    net_attach(m->d, m->init, err, sizeof(err)) == -1)
 		abort_start(m, EXIT_UNAVAILABLE, "", err);
 	go.has_dns = m->d->net == NET_SPACE && dns_start(m);
 	snprintf(go.addr, sizeof(go.addr), "%s", m->d->addr);
@@ -837,7 +837,7 @@ finish(struct mon *m)
 	cg_kill(&m->cg);
 	cg_remove(&m->cg);
 	if (m->d->net == NET_SPACE)
-		space_detach(m->d);
+		net_detach(m->d);
 	dns_end(m);
 	if (m->info_file != NULL)
 		(void)unlink(m->info_file);
@@ -858,10 +858,6 @@ monitor_run(struct dyno *d, const struct conf *c, const char *info_file)
 	m.c = c;
 	m.info_file = info_file;
 	m.statusfd = -1;
-	/* Fail before anything starts rather than run a dyno off the net. */
-	if (d->net == NET_SPACE && space_net_path() == NULL)
-		diag_die(EXIT_UNAVAILABLE, "--net=space:%s: space-net not found "
-		    "next to dyno-run or on PATH", d->space);
 	m.lc = logclient_open(c->rundir);
 	setup_loop(&m);
 	m.dnswatch = -1;

@@ -184,7 +184,7 @@ reclaim_one(const char *path)
 	cg_kill(&r.cg);
 	cg_remove(&r.cg);
 	if (r.space[0] != '\0' && r.init > 0)
-		space_detach_lease(r.space, r.name, r.app, (pid_t)r.init);
+		net_detach_lease(r.space, r.name, r.app, (pid_t)r.init);
 	remove_info(&r);
 	remove_dns(path);
 	(void)unlink(path);

@@ -482,6 +482,7 @@ main(int argc, char **argv)
 		diag_die(EXIT_NOPERM, "namespaces, cgroups and mounts: need root");
 	if (conf_load(&c, err, sizeof(err)) == -1)
 		diag_die(EXIT_CONFIG, "%s", err);
+	net_init(&c);
 	/* What dyno-runs killed outright left behind, then nothing else. */
 	if (o.reclaim) {
 		(void)reclaim_sweep(c.rundir, NULL);

@@ -183,13 +183,13 @@ int	secure_load_filter(char *err, size_t errlen);
 int	net_loopback_up(void);
 /* A fresh network namespace with loopback up: its fd, or -1 and err. */
 int	net_new_ns(char *err, size_t errlen);
-/* space-net attach (sets d->addr) and detach. */
-int	space_attach(struct dyno *d, pid_t pid, char *err, size_t errlen);
-/* space-net next to our own binary, else on PATH; NULL if neither. */
-const char *space_net_path(void);
-void	space_detach(struct dyno *d);
-/* space-net detach of the lease `pid` (the dyno's init) holds. */
-void	space_detach_lease(const char *space, const char *name,
+/* dyno.conf's root, common range and cluster index for the space code. */
+void	net_init(const struct conf *c);
+/* The dyno on its space (sets d->addr): 0, or -1 and err. */
+int	net_attach(struct dyno *d, pid_t pid, char *err, size_t errlen);
+void	net_detach(struct dyno *d);
+/* Detach the lease `pid` (the dyno's init) holds; a failure is a warning. */
+void	net_detach_lease(const char *space, const char *name,
 	    const char *app, pid_t pid);
 
 /*

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* space-net: each space's nftables tables, rebuilt whole from its state. */
+/* Spaces: each space's nftables tables, rebuilt whole from its state. */
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <nftables/libnftables.h>
 
 #include "diag.h"
-#include "space-net.h"
+#include "space.h"
 
 /*
  * Every change rebuilds the space's tables from space.conf and the leases
@@ -31,6 +31,7 @@ static struct {
 	int		 (*buffer_output)(struct nft_ctx *);
 	int		 (*buffer_error)(struct nft_ctx *);
 	const char	*(*error_buffer)(struct nft_ctx *);
+	const char	*(*output_buffer)(struct nft_ctx *);
 	int		 (*run)(struct nft_ctx *, const char *);
 } nft;
 
@@ -41,10 +42,8 @@ nft_load(void)
 
 	if (nft.run != NULL)
 		return 0;
-	if ((h = dlopen(LIBNFTABLES, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		diag_error("nftables: %s", dlerror());
-		return EXIT_UNAVAILABLE;
-	}
+	if ((h = dlopen(LIBNFTABLES, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return space_fail(EXIT_UNAVAILABLE, "nftables: %s", dlerror());
 	nft.ctx_new = (struct nft_ctx *(*)(uint32_t))dlsym(h, "nft_ctx_new");
 	nft.ctx_free = (void (*)(struct nft_ctx *))dlsym(h, "nft_ctx_free");
 	nft.buffer_output = (int (*)(struct nft_ctx *))dlsym(h,
@@ -53,14 +52,17 @@ nft_load(void)
 	    "nft_ctx_buffer_error");
 	nft.error_buffer = (const char *(*)(struct nft_ctx *))dlsym(h,
 	    "nft_ctx_get_error_buffer");
+	nft.output_buffer = (const char *(*)(struct nft_ctx *))dlsym(h,
+	    "nft_ctx_get_output_buffer");
 	nft.run = (int (*)(struct nft_ctx *, const char *))dlsym(h,
 	    "nft_run_cmd_from_buffer");
 	if (nft.ctx_new == NULL || nft.ctx_free == NULL ||
 	    nft.buffer_output == NULL || nft.buffer_error == NULL ||
-	    nft.error_buffer == NULL || nft.run == NULL) {
-		diag_error("nftables: %s: a function is missing", LIBNFTABLES);
+	    nft.error_buffer == NULL || nft.output_buffer == NULL ||
+	    nft.run == NULL) {
 		nft.run = NULL;
-		return EXIT_UNAVAILABLE;
+		return space_fail(EXIT_UNAVAILABLE, "nftables: %s: a function "
+		    "is missing", LIBNFTABLES);
 	}
 	return 0;
 }
@@ -74,7 +76,7 @@ nft_open(void)
 	if (nft_load() != 0)
 		return NULL;
 	if ((ctx = nft.ctx_new(NFT_CTX_DEFAULT)) == NULL)
-		diag_error("nftables: cannot make a context");
+		space_fail(EXIT_OSERR, "nftables: cannot make a context");
 	return ctx;
 }
 
@@ -94,7 +96,7 @@ nft_run(const char *script, const char *what, int quiet)
 		if (quiet)
 			goto out;
 		err = nft.error_buffer(ctx);
-		diag_error("nftables: %s: %.*s", what,
+		space_fail(EXIT_OSERR, "nftables: %s: %.*s", what,
 		    (int)strcspn(err, "\n"), err);
 		if (strstr(err, "Operation not permitted") != NULL)
 			rc = EXIT_NOPERM;
@@ -393,9 +395,9 @@ put_bridge(FILE *f, const struct space *sp)
 
 /*
  * What an attach or detach of a web dyno changes: only the web set,
- * refilled whole from the leases in one transaction.  Rebuilding the tables would unregister and
- * register their hooks each time, which costs the kernel an RCU grace
- * period or more per run.
+ * refilled whole from the leases in one transaction.  Rebuilding the
+ * tables would unregister and register their hooks each time, which
+ * costs the kernel an RCU grace period or more per run.
  */
 static void
 put_sets(FILE *f, const struct space *sp, const struct leases *ls)
@@ -415,10 +417,8 @@ nft_script(const struct space *sp, const struct leases *ls, int full,
 	size_t len;
 	FILE *f;
 
-	if ((f = open_memstream(script, &len)) == NULL) {
-		diag_error_errno("nftables");
-		return EXIT_OSERR;
-	}
+	if ((f = open_memstream(script, &len)) == NULL)
+		return space_fail_errno(EXIT_OSERR, "nftables");
 	if (full) {
 		cidr_format(&sp->cidr, cidr, sizeof(cidr));
 		fprintf(f, "table inet %s {}\ndelete table inet %s\n"
@@ -437,8 +437,7 @@ nft_script(const struct space *sp, const struct leases *ls, int full,
 	if (fclose(f) != 0) {
 		free(*script);
 		*script = NULL;
-		diag_error_errno("nftables");
-		return EXIT_OSERR;
+		return space_fail_errno(EXIT_OSERR, "nftables");
 	}
 	return 0;
 }
@@ -482,25 +481,37 @@ nft_remove(const struct space *sp)
 	return nft_run(script, sp->name, 0);
 }
 
-/* `show`: the space's rules as the kernel holds them, on stdout. */
+/* `show`: the space's rules as the kernel holds them, into *out. */
 int
-nft_print(const struct space *sp)
+nft_list(const struct space *sp, char **out)
 {
 	struct nft_ctx *ctx;
-	char cmd[128];
+	char cmd[128], *text = NULL;
+	size_t len = 0;
+	FILE *f;
 	int fam;
 
+	*out = NULL;
 	if ((ctx = nft_open()) == NULL)
 		return nft.run == NULL ? EXIT_UNAVAILABLE : EXIT_OSERR;
+	if ((f = open_memstream(&text, &len)) == NULL) {
+		nft.ctx_free(ctx);
+		return space_fail_errno(EXIT_OSERR, "nftables");
+	}
+	nft.buffer_output(ctx);
 	nft.buffer_error(ctx);
 	for (fam = 0; fam < 2; fam++) {
 		snprintf(cmd, sizeof(cmd), "list table %s %s",
 		    fam == 0 ? "inet" : "bridge", sp->table);
-		fflush(stdout);
 		/* A missing table (spaces now have no bridge one) is fine. */
-		(void)nft.run(ctx, cmd);
+		if (nft.run(ctx, cmd) == 0)
+			fputs(nft.output_buffer(ctx), f);
 	}
-	fflush(stdout);
 	nft.ctx_free(ctx);
+	if (fclose(f) != 0) {
+		free(text);
+		return space_fail_errno(EXIT_OSERR, "nftables");
+	}
+	*out = text;
 	return 0;
 }

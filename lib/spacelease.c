@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* space-net: lease files (one per leased address) and the DNS hosts file. */
+/* Spaces: lease files (one per leased address) and the DNS hosts file. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include "names.h"
 #include "num.h"
 #include "state.h"
-#include "space-net.h"
+#include "space.h"
 
 #define LEASE_MAX	512	/* bytes in one lease file */
 
@@ -81,7 +81,7 @@ lease_read(const struct space *sp, const char *name, struct lease *l)
 	rc = lease_parse(text, l);
 	free(text);
 	if (rc == -1)
-		diag_warn("%s: not a lease file, ignored", path);
+		space_warn("%s: not a lease file, ignored", path);
 	return rc;
 }
 
@@ -100,8 +100,7 @@ leases_scan(const struct space *sp, struct leases *ls)
 	    (d = opendir(path)) == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		diag_error_errno("%s/leases", sp->dir);
-		return EXIT_OSERR;
+		return space_fail_errno(EXIT_OSERR, "%s/leases", sp->dir);
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || lease_read(sp, de->d_name, &l) == -1)
@@ -109,8 +108,7 @@ leases_scan(const struct space *sp, struct leases *ls)
 		if ((nv = reallocarray(ls->v, ls->n + 1, sizeof(l))) == NULL) {
 			closedir(d);
 			leases_free(ls);
-			diag_error_errno("leases");
-			return EXIT_OSERR;
+			return space_fail_errno(EXIT_OSERR, "leases");
 		}
 		ls->v = nv;
 		ls->v[ls->n++] = l;
@@ -165,9 +163,8 @@ lease_pick(const struct space *sp, const struct leases *ls, uint32_t *addr)
 		}
 	}
 	cidr_format(&sp->cidr, c, sizeof(c));
-	diag_error("%s: no free address in %s: all %u leased", sp->name, c,
-	    last >= first ? last - first + 1 : 0);
-	return EXIT_TEMPFAIL;
+	return space_fail(EXIT_TEMPFAIL, "%s: no free address in %s: all %u "
+	    "leased", sp->name, c, last >= first ? last - first + 1 : 0);
 }
 
 int
@@ -185,10 +182,8 @@ lease_write(const struct space *sp, const struct lease *l)
 	if (state_pathf(path, sizeof(path), "%s/leases", sp->dir) == -1 ||
 	    state_mkdirs(path, 0755) == -1 ||
 	    state_pathf(path, sizeof(path), "%s/leases/%s", sp->dir, a) == -1 ||
-	    state_replace(path, buf, (size_t)len, 0644, 0) == -1) {
-		diag_error_errno("%s/leases/%s", sp->dir, a);
-		return EXIT_CANTCREAT;
-	}
+	    state_replace(path, buf, (size_t)len, 0644, 0) == -1)
+		return space_fail_errno(EXIT_CANTCREAT, "%s/leases/%s", sp->dir, a);
 	return 0;
 }
 
@@ -199,10 +194,8 @@ lease_remove(const struct space *sp, uint32_t addr)
 
 	addr_format(addr, a, sizeof(a));
 	if (state_pathf(path, sizeof(path), "%s/leases/%s", sp->dir, a) == -1 ||
-	    (unlink(path) == -1 && errno != ENOENT)) {
-		diag_error_errno("%s/leases/%s", sp->dir, a);
-		return EXIT_OSERR;
-	}
+	    (unlink(path) == -1 && errno != ENOENT))
+		return space_fail_errno(EXIT_OSERR, "%s/leases/%s", sp->dir, a);
 	return 0;
 }
 
@@ -291,10 +284,8 @@ dns_write(const struct space *sp, const struct leases *ls)
 
 	if (sp->common)
 		return 0;
-	if ((f = open_memstream(&buf, &len)) == NULL) {
-		diag_error_errno("dns");
-		return EXIT_OSERR;
-	}
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return space_fail_errno(EXIT_OSERR, "dns");
 	fputs(head, f);
 	for (i = 0; i < ls->n; i++)
 		if (ls->v[i].live && strcmp(ls->v[i].app, "-") != 0 &&
@@ -306,15 +297,13 @@ dns_write(const struct space *sp, const struct leases *ls)
 	}
 	if (fclose(f) != 0) {
 		free(buf);
-		diag_error_errno("dns");
-		return EXIT_OSERR;
+		return space_fail_errno(EXIT_OSERR, "dns");
 	}
 	if (state_pathf(path, sizeof(path), "%s/dns", sp->dir) == -1 ||
 	    state_mkdirs(path, 0755) == -1 ||
 	    state_pathf(path, sizeof(path), "%s/dns/hosts", sp->dir) == -1 ||
 	    state_replace(path, buf, len, 0644, 0) == -1) {
-		diag_error_errno("%s/dns/hosts", sp->dir);
-		rc = EXIT_CANTCREAT;
+		rc = space_fail_errno(EXIT_CANTCREAT, "%s/dns/hosts", sp->dir);
 	}
 	free(buf);
 	return rc;
@@ -341,14 +330,12 @@ dns_peer_names(const struct space *sp, const struct leases *ls,
 	for (i = 0; i < sp->npeers; i++)
 		if (strcmp(sp->peers[i].host, host) == 0)
 			pe = &sp->peers[i];
-	if (pe == NULL) {
-		diag_error("%s: no peer %.63s (peer add first)", sp->name, host);
-		return EXIT_NOINPUT;
-	}
-	if (state_read_fd(fd, DNS_PEER_MAX, &text, &len) == -1) {
-		diag_error_errno("stdin");
-		return errno == EFBIG ? EXIT_DATAERR : diag_exit_for_errno(errno);
-	}
+	if (pe == NULL)
+		return space_fail(EXIT_NOINPUT, "%s: no peer %.63s (peer add "
+		    "first)", sp->name, host);
+	if (state_read_fd(fd, DNS_PEER_MAX, &text, &len) == -1)
+		return space_fail_errno(errno == EFBIG ? EXIT_DATAERR :
+		    diag_exit_for_errno(errno), "stdin");
 	if (strlen(text) != len || (f = open_memstream(&out, &olen)) == NULL)
 		goto bad;
 	for (p = text; *p != '\0'; p = nl) {
@@ -359,8 +346,8 @@ dns_peer_names(const struct space *sp, const struct leases *ls,
 		if (p[strspn(p, " \t")] == '\0' || p[strspn(p, " \t")] == '#')
 			continue;
 		if (dns_peer_parse(p, pe, &l) == -1) {
-			diag_error("stdin:%u: expected ADDR DYNO APP, ADDR in "
-			    "%s's part", n, host);
+			space_fail(EXIT_DATAERR, "stdin:%u: expected ADDR DYNO APP, "
+			    "ADDR in %s's part", n, host);
 			goto bad;
 		}
 		addr_format(l.addr, a, sizeof(a));
@@ -372,8 +359,8 @@ dns_peer_names(const struct space *sp, const struct leases *ls,
 	if (dns_peer_path(sp, host, path, sizeof(path)) == -1 ||
 	    (olen == 0 ? unlink(path) == -1 && errno != ENOENT :
 	    state_replace(path, out, olen, 0644, 0) == -1)) {
-		diag_error_errno("%s/dns/peer-%s", sp->dir, host);
-		rc = EXIT_CANTCREAT;
+		rc = space_fail_errno(EXIT_CANTCREAT, "%s/dns/peer-%s", sp->dir,
+		    host);
 	}
 	if (rc == 0)
 		rc = dns_write(sp, ls);

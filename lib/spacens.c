@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* space-net: plug a dyno's network namespace into its space's bridge. */
+/* Spaces: plug a dyno's network namespace into its space's bridge. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,15 +15,15 @@
 #include <netlink/route/route.h>
 
 #include "diag.h"
-#include "space-net.h"
+#include "space.h"
 
 #define DYNO_IFNAME	"eth0"
 
 static int
 ns_fail(int err, const char *what)
 {
-	diag_error("dyno namespace: %s: %s", what, nl_geterror(err));
-	return -err == NLE_PERM ? EXIT_NOPERM : EXIT_OSERR;
+	return space_fail(-err == NLE_PERM ? EXIT_NOPERM : EXIT_OSERR,
+	    "dyno namespace: %s: %s", what, nl_geterror(err));
 }
 
 /*
@@ -36,18 +36,17 @@ ns_socket(int nsfd, struct nl_sock **sk)
 {
 	int self, rc;
 
-	if ((self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) == -1) {
-		diag_error_errno("/proc/self/ns/net");
-		return EXIT_OSERR;
-	}
+	if ((self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) == -1)
+		return space_fail_errno(EXIT_OSERR, "/proc/self/ns/net");
 	if (setns(nsfd, CLONE_NEWNET) == -1) {
-		diag_error_errno("setns into the dyno's network namespace");
+		rc = space_fail_errno(errno == EPERM ? EXIT_NOPERM : EXIT_OSERR,
+		    "setns into the dyno's network namespace");
 		close(self);
-		return errno == EPERM ? EXIT_NOPERM : EXIT_OSERR;
+		return rc;
 	}
 	rc = link_open(sk);
 	if (setns(self, CLONE_NEWNET) == -1)
-		diag_die_errno(EXIT_OSERR, "setns back to the host namespace");
+		space_fatal("setns back to the host namespace");
 	close(self);
 	return rc;
 }
@@ -163,11 +162,11 @@ ns_attach(struct nl_sock *sk, const struct space *sp, uint32_t addr,
 	rtnl_link_put(peer);
 	err = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_veth_release(link);
-	if (err < 0) {
-		diag_error("%s: veth %s: %s%s", sp->name, name, nl_geterror(err),
-		    err == -NLE_EXIST ? " (the dyno already has an eth0?)" : "");
-		return -err == NLE_PERM ? EXIT_NOPERM : EXIT_CANTCREAT;
-	}
+	if (err < 0)
+		return space_fail(-err == NLE_PERM ? EXIT_NOPERM :
+		    EXIT_CANTCREAT, "%s: veth %s: %s%s", sp->name, name,
+		    nl_geterror(err), err == -NLE_EXIST ?
+		    " (the dyno already has an eth0?)" : "");
 	/*
 	 * A common space's dyno reaches no other dyno, not even on layer 2:
 	 * its port is isolated before the dyno's end comes up (ns_configure),
@@ -186,20 +185,19 @@ ns_forwarding(void)
 {
 	const char *path = "/proc/sys/net/ipv4/ip_forward";
 	char c = '0';
-	int fd;
+	int fd, rc;
 
-	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
-		diag_error_errno("%s", path);
-		return errno == EACCES ? EXIT_NOPERM : EXIT_OSERR;
-	}
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1)
+		return space_fail_errno(errno == EACCES ? EXIT_NOPERM :
+		    EXIT_OSERR, "%s", path);
 	if (read(fd, &c, 1) == 1 && c == '1') {
 		close(fd);
 		return 0;
 	}
 	if (pwrite(fd, "1\n", 2, 0) != 2) {
-		diag_error_errno("%s", path);
+		rc = space_fail_errno(EXIT_OSERR, "%s", path);
 		close(fd);
-		return EXIT_OSERR;
+		return rc;
 	}
 	close(fd);
 	return 0;

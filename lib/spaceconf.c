@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* space-net: addresses, CIDRs and the space.conf file of each space. */
+/* Spaces: addresses, CIDRs and the space.conf file of each space. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include "names.h"
 #include "num.h"
 #include "state.h"
-#include "space-net.h"
+#include "space.h"
 
 int
 addr_parse(const char *s, uint32_t *addr)
@@ -195,11 +195,10 @@ space_split(struct space *sp)
 		return 0;
 	cidr_format(&sp->range, c, sizeof(c));
 	parts = sp->range.len <= 23 ? 1u << (24 - sp->range.len) : 1;
-	if (host_index >= parts) {
-		diag_error("%s: %s has %u parts of /24, too few for host index "
-		    "%u", sp->name, c, parts, host_index);
-		return EXIT_CONFIG;
-	}
+	if (host_index >= parts)
+		return space_fail(EXIT_CONFIG, "%s: %s has %u parts of /24, "
+		    "too few for host index %u", sp->name, c, parts,
+		    host_index);
 	sp->cidr.net = sp->range.net + (host_index << 8);
 	sp->cidr.len = 24;
 	sp->split = 1;
@@ -244,16 +243,12 @@ space_dir(const char *root, const char *name, struct space *sp)
 	const char *why;
 
 	memset(sp, 0, sizeof(*sp));
-	if ((why = names_check_space(name)) != NULL) {
-		diag_error("%s: %s", name, why);
-		return EXIT_USAGE;
-	}
+	if ((why = names_check_space(name)) != NULL)
+		return space_fail(EXIT_USAGE, "%s: %s", name, why);
 	strcpy(sp->name, name);
 	if (state_pathf(sp->dir, sizeof(sp->dir), "%s/spaces/%s", root,
-	    name) == -1) {
-		diag_error_errno("%s/spaces/%s", root, name);
-		return EXIT_USAGE;
-	}
+	    name) == -1)
+		return space_fail_errno(EXIT_USAGE, "%s/spaces/%s", root, name);
 	space_bridge_name(name, sp->bridge);
 	snprintf(sp->table, sizeof(sp->table), "dyno-%s%s%s", name,
 	    root_tag[0] ? "_" : "", root_tag);
@@ -328,26 +323,18 @@ space_load(struct space *sp)
 	char path[PATH_MAX];
 	int line;
 
-	if (state_pathf(path, sizeof(path), "%s/space.conf", sp->dir) == -1) {
-		diag_error_errno("%s", sp->dir);
-		return EXIT_USAGE;
-	}
+	if (state_pathf(path, sizeof(path), "%s/space.conf", sp->dir) == -1)
+		return space_fail_errno(EXIT_USAGE, "%s", sp->dir);
 	sp->range.len = 0;
 	sp->ntrusted = 0;
 	sp->npeers = 0;
 	sp->rules = 1;		/* no `rules`: written before there were any */
-	if ((line = ini_parse(path, space_ini, sp)) == -1) {
-		diag_error("%s: no such space", sp->name);
-		return EXIT_NOINPUT;
-	}
-	if (line != 0) {
-		diag_error("%s:%d: bad setting", path, line);
-		return EXIT_CONFIG;
-	}
-	if (sp->range.len == 0) {
-		diag_error("%s: no cidr", path);
-		return EXIT_CONFIG;
-	}
+	if ((line = ini_parse(path, space_ini, sp)) == -1)
+		return space_fail(EXIT_NOINPUT, "%s: no such space", sp->name);
+	if (line != 0)
+		return space_fail(EXIT_CONFIG, "%s:%d: bad setting", path, line);
+	if (sp->range.len == 0)
+		return space_fail(EXIT_CONFIG, "%s: no cidr", path);
 	if (sp->ntrusted == 0) {
 		/* Heroku's default: every source is trusted. */
 		sp->trusted[0].net = 0;
@@ -385,10 +372,8 @@ space_save(const struct space *sp)
 	}
 	if (state_mkdirs(sp->dir, 0755) == -1 ||
 	    state_pathf(path, sizeof(path), "%s/space.conf", sp->dir) == -1 ||
-	    state_replace(path, buf, len, 0644, STATE_FSYNC) == -1) {
-		diag_error_errno("%s/space.conf", sp->dir);
-		return EXIT_CANTCREAT;
-	}
+	    state_replace(path, buf, len, 0644, STATE_FSYNC) == -1)
+		return space_fail_errno(EXIT_CANTCREAT, "%s/space.conf", sp->dir);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* space-net: bridges, veth pairs, addresses and routes through libnl-route-3. */
+/* Spaces: bridges, veth pairs, addresses and routes through libnl-route-3. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,20 +20,24 @@
 #include <netlink/route/route.h>
 
 #include "diag.h"
-#include "space-net.h"
+#include "space.h"
 
 static int
 nl_fail(int err, const char *what)
 {
-	diag_error("%s: %s", what, nl_geterror(err));
+	int code;
+
 	switch (err < 0 ? -err : err) {
 	case NLE_PERM:
-		return EXIT_NOPERM;
+		code = EXIT_NOPERM;
+		break;
 	case NLE_EXIST:
-		return EXIT_CANTCREAT;
+		code = EXIT_CANTCREAT;
+		break;
 	default:
-		return EXIT_OSERR;
+		code = EXIT_OSERR;
 	}
+	return space_fail(code, "%s: %s", what, nl_geterror(err));
 }
 
 int
@@ -41,10 +45,8 @@ link_open(struct nl_sock **sk)
 {
 	int err;
 
-	if ((*sk = nl_socket_alloc()) == NULL) {
-		diag_error("netlink: out of memory");
-		return EXIT_OSERR;
-	}
+	if ((*sk = nl_socket_alloc()) == NULL)
+		return space_fail(EXIT_OSERR, "netlink: out of memory");
 	if ((err = nl_connect(*sk, NETLINK_ROUTE)) < 0) {
 		nl_socket_free(*sk);
 		*sk = NULL;
@@ -129,9 +131,8 @@ link_check_routes(struct nl_sock *sk, const struct space *sp)
 		    (nh != NULL && br != 0 && rtnl_route_nh_get_ifindex(nh) == br))
 			continue;
 		cidr_format(&c, text, sizeof(text));
-		diag_error("%s: range overlaps the host's route to %s",
-		    sp->name, text);
-		rc = EXIT_CANTCREAT;
+		rc = space_fail(EXIT_CANTCREAT, "%s: range overlaps the host's "
+		    "route to %s", sp->name, text);
 	}
 	nl_cache_free(cache);
 	return rc;
@@ -253,11 +254,9 @@ link_bridge_ensure(struct nl_sock *sk, const struct space *sp, int *made)
 {
 	int err, ours, up, rc;
 
-	if ((ours = bridge_is_ours(sk, sp, &up)) == 0) {
-		diag_error("%s: interface %s exists and is not this space's "
-		    "bridge", sp->name, sp->bridge);
-		return EXIT_CANTCREAT;
-	}
+	if ((ours = bridge_is_ours(sk, sp, &up)) == 0)
+		return space_fail(EXIT_CANTCREAT, "%s: interface %s exists and "
+		    "is not this space's bridge", sp->name, sp->bridge);
 	if (ours == -1 && (err = rtnl_link_bridge_add(sk, sp->bridge)) < 0 &&
 	    err != -NLE_EXIST)
 		return nl_fail(err, sp->bridge);
@@ -278,7 +277,7 @@ link_bridge_delete(struct nl_sock *sk, const struct space *sp)
 	if (ours == -1)
 		return 0;
 	if (ours == 0) {
-		diag_warn("%s: %s is not this space's bridge, left alone",
+		space_warn("%s: %s is not this space's bridge, left alone",
 		    sp->name, sp->bridge);
 		return 0;
 	}
