@@ -120,3 +120,24 @@ teardown() {
 	assert_line --partial "-p, --pid=PID"
 	assert_line --partial "(attach); only that instance (detach)"
 }
+
+@test "a create that cannot bring its space up leaves no space behind" {
+	require_root
+	require_cmd ip
+	local sp=dynotest-undo br
+	space-net create "$sp" --cidr 10.213.121.0/24 >/dev/null
+	br=$(space-net show "$sp" | awk '$1 == "bridge" { print $2 }')
+	space-net destroy "$sp" --force
+	# Another interface holds the bridge's name: the bridge cannot be made.
+	ip link add "$br" type veth peer name dtundop
+	run --separate-stderr space-net create "$sp" --cidr 10.213.121.0/24
+	local rc=$status err=$stderr
+	ip link show "$br" >/dev/null 2>&1 && local kept=yes
+	ip link delete "$br" 2>/dev/null || true
+	assert_equal "$rc" 73
+	assert_equal "$err" "space-net: $sp: interface $br exists and is not this space's bridge"
+	assert_equal "${kept:-}" yes
+	[ ! -e "$DYNO_ROOT/spaces/$sp" ]
+	run --separate-stderr space-net show "$sp"
+	assert_failure 66
+}

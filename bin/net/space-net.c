@@ -75,25 +75,53 @@ help(void)
 	exit(0);
 }
 
+static void
+warned(const char *msg)
+{
+	diag_warn("%s", msg);
+}
+
+/*
+ * A space this create made and could not bring up is taken back whole:
+ * its rules, its bridge, its folder.  Its own message was printed first.
+ */
+static void
+create_undo(struct nl_sock *sk, const struct space *sp)
+{
+	char why[1024];
+
+	snprintf(why, sizeof(why), "%s", space_error());
+	space_on_warning(NULL);		/* an interface not ours stays, quietly */
+	(void)nft_remove(sp);
+	(void)link_bridge_delete(sk, sp);
+	(void)state_remove_tree(sp->dir);
+	space_on_warning(warned);
+	space_fail(EXIT_OSERR, "%s", why);
+}
+
 static int
 cmd_create(struct opts *o)
 {
 	struct nl_sock *sk = NULL;
 	struct leases ls = { NULL, 0 };
 	struct space sp;
-	int rc, lock = -1;
+	int rc, lock = -1, made;
 
 	if ((rc = space_dir(o->root, o->argv[0], &sp)) != 0)
 		return rc;
 	if ((lock = space_lock(o->root)) == -1)
 		return EXIT_TEMPFAIL;
+	made = !space_exists(&sp);
 	if ((rc = space_define(&sp, o->cidr, o->outbound, o->mode)) != 0 ||
 	    (rc = link_open(&sk)) != 0)
 		goto out;
-	if ((rc = link_check_routes(sk, &sp)) == 0 &&
-	    (rc = space_save(&sp)) == 0 &&
-	    (rc = space_converge(sk, &sp, &ls, 1)) == 0)
+	if ((rc = link_check_routes(sk, &sp)) != 0 ||
+	    (rc = space_save(&sp)) != 0)
+		goto out;
+	if ((rc = space_converge(sk, &sp, &ls, 1)) == 0)
 		rc = dns_write(&sp, &ls);
+	if (rc != 0 && made)
+		create_undo(sk, &sp);
 out:
 	leases_free(&ls);
 	link_close(sk);
@@ -519,12 +547,6 @@ parse_args(int argc, char **argv, struct opts *o)
 	    o->argc > c->maxargs)
 		usage();
 	return c;
-}
-
-static void
-warned(const char *msg)
-{
-	diag_warn("%s", msg);
 }
 
 int
