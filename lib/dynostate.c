@@ -98,8 +98,12 @@ dynostate_update(const char *appdir, const struct dynostate *d,
 		snprintf(err, errlen, "%s/dynos/%s", appdir, d->name);
 		goto fail;
 	}
-	if (put_changed(dir, d, last, fresh, err, errlen) == -1)
-		goto fail;
+	if (put_changed(dir, d, last, fresh, err, errlen) == -1) {
+		/* The folder removed under us: made again, every file. */
+		if (fresh || errno != ENOENT || make_dir(dir) == -1 ||
+		    put_changed(dir, d, last, 1, err, errlen) == -1)
+			goto fail;
+	}
 	if (last != NULL)
 		*last = *d;
 	return 0;

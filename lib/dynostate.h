@@ -39,9 +39,10 @@ int	dynostate_write(const char *appdir, const struct dynostate *d,
  * what the caller wrote of this dyno before, in the same order (the
  * state first).  A *last zeroed, or of another name, is nothing yet:
  * the folder is made and every file written (a manager's first write of
- * a dyno, as after its restart).  *last becomes *d on success; on failure
- * it is zeroed, so the next call writes every file again.  0, or -1 with
- * errno and the failed path in `err`.
+ * a dyno, as after its restart); so is a folder removed since (ENOENT).
+ * *last becomes *d on success; on failure it is zeroed, so the next call
+ * writes every file again.  0, or -1 with errno and the failed path in
+ * `err`.
  */
 int	dynostate_update(const char *appdir, const struct dynostate *d,
 	    struct dynostate *last, char *err, size_t errlen);

@@ -173,17 +173,16 @@ test_update(const char *tmp)
 	st = inode(sub, "state");
 	ok(dynostate_update(sub, &d, &last, err, sizeof(err)) == 0 &&
 	    inode(sub, "state") != st, "zeroed last: everything rewritten");
-	/* the folder gone under it: one failed write, then all again */
+	/* the folder gone under it: made again, every file written */
 	snprintf(sub, sizeof(sub), "%s/fresh/dynos", tmp);
 	state_remove_tree(sub);
 	snprintf(sub, sizeof(sub), "%s/fresh", tmp);
 	d.pid = 44;
-	ok(dynostate_update(sub, &d, &last, err, sizeof(err)) == -1 &&
-	    errno == ENOENT && last.name[0] == '\0',
-	    "folder removed: the write fails and last is forgotten");
 	ok(dynostate_update(sub, &d, &last, err, sizeof(err)) == 0 &&
 	    dynostate_read(sub, "web.7", &back) == 0 && back.pid == 44 &&
-	    strcmp(back.release, "v3") == 0, "then every file again");
+	    strcmp(back.release, "v3") == 0 && back.started == 1700000000 &&
+	    strcmp(back.addr, "10.1.2.3:5000") == 0,
+	    "folder removed: made again, every file written");
 	snprintf(d.name, sizeof(d.name), "../x.1");
 	ok(dynostate_update(tmp, &d, &last, err, sizeof(err)) == -1 &&
 	    errno == EINVAL && last.name[0] == '\0',
