@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dynostate.h"
 #include "names.h"
@@ -34,37 +35,94 @@ put(const char *dir, const char *file, const char *value, char *err,
 	return 0;
 }
 
-int
-dynostate_write(const char *appdir, const struct dynostate *d, char *err,
-    size_t errlen)
+/*
+ * APPDIR/dynos/NAME once per dyno: one mkdir(2) for all but the app's
+ * first dyno, whose dynos/ folder may be missing too.
+ */
+static int
+make_dir(const char *dir)
 {
-	char dir[PATH_MAX], pid[32], started[32];
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+		return 0;
+	return errno == ENOENT ? state_mkdirs(dir, 0755) : -1;
+}
+
+/* Each file whose value differs from *last (every one when fresh). */
+static int
+put_changed(const char *dir, const struct dynostate *d,
+    const struct dynostate *last, int fresh, char *err, size_t errlen)
+{
+	char pid[32], started[32];
+
+	snprintf(pid, sizeof(pid), "%ld", d->pid);
+	snprintf(started, sizeof(started), "%lld", d->started);
+	/* The state first: see the header. */
+	if ((fresh || strcmp(d->state, last->state) != 0) &&
+	    put(dir, "state", d->state, err, errlen) == -1)
+		return -1;
+	if ((fresh || d->pid != last->pid) &&
+	    put(dir, "pid", pid, err, errlen) == -1)
+		return -1;
+	if ((fresh || strcmp(d->release, last->release) != 0) &&
+	    put(dir, "release", d->release, err, errlen) == -1)
+		return -1;
+	if (fresh || strcmp(d->addr, last->addr) != 0) {
+		/* An empty addr file, not "\n": nothing routable. */
+		if (d->addr[0] == '\0') {
+			if (state_pathf(err, errlen, "%s/addr", dir) == -1 ||
+			    state_replace(err, "", 0, 0644, 0) == -1)
+				return -1;
+		} else if (put(dir, "addr", d->addr, err, errlen) == -1)
+			return -1;
+	}
+	if ((fresh || d->started != last->started) &&
+	    put(dir, "started", started, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+int
+dynostate_update(const char *appdir, const struct dynostate *d,
+    struct dynostate *last, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	int fresh = last == NULL || strcmp(last->name, d->name) != 0;
 
 	if (names_check_dyno(d->name, NULL, NULL) != NULL) {
 		snprintf(err, errlen, "%s", d->name);
 		errno = EINVAL;
-		return -1;
+		goto fail;
 	}
 	if (state_pathf(dir, sizeof(dir), "%s/dynos/%s", appdir, d->name) ==
-	    -1 || state_mkdirs(dir, 0755) == -1) {
+	    -1 || (fresh && make_dir(dir) == -1)) {
 		snprintf(err, errlen, "%s/dynos/%s", appdir, d->name);
-		return -1;
+		goto fail;
 	}
-	snprintf(pid, sizeof(pid), "%ld", d->pid);
-	snprintf(started, sizeof(started), "%lld", d->started);
-	/* The state first: see the header. */
-	if (put(dir, "state", d->state, err, errlen) == -1 ||
-	    put(dir, "pid", pid, err, errlen) == -1 ||
-	    put(dir, "release", d->release, err, errlen) == -1)
-		return -1;
-	/* An empty addr file, not "\n": nothing routable. */
-	if (d->addr[0] == '\0') {
-		if (state_pathf(err, errlen, "%s/addr", dir) == -1 ||
-		    state_replace(err, "", 0, 0644, 0) == -1)
-			return -1;
-	} else if (put(dir, "addr", d->addr, err, errlen) == -1)
-		return -1;
-	return put(dir, "started", started, err, errlen);
+	if (put_changed(dir, d, last, fresh, err, errlen) == -1) {
+		/* The folder removed under us: made again, every file. */
+		if (fresh || errno != ENOENT || make_dir(dir) == -1 ||
+		    put_changed(dir, d, last, 1, err, errlen) == -1)
+			goto fail;
+	}
+	if (last != NULL)
+		*last = *d;
+	return 0;
+fail:
+	/* Some files may hold the old value: the next call writes them all. */
+	if (last != NULL) {
+		int saved = errno;
+
+		memset(last, 0, sizeof(*last));
+		errno = saved;
+	}
+	return -1;
+}
+
+int
+dynostate_write(const char *appdir, const struct dynostate *d, char *err,
+    size_t errlen)
+{
+	return dynostate_update(appdir, d, NULL, err, errlen);
 }
 
 /* The first line of DIR/FILE without trailing blanks into buf. */
@@ -160,24 +218,66 @@ dynostate_list(const char *appdir, const char *type, struct dynostate *out,
 	return n;
 }
 
+/* The routes file's text: a malloc'd buffer, its length in *len. */
+static char *
+routes_text(const struct dynoroute *r, size_t n, size_t *len)
+{
+	size_t i, size = n * (sizeof(r->dyno) + sizeof(r->addr) + 2) + 1;
+	char *buf;
+
+	*len = 0;
+	if ((buf = malloc(size)) == NULL)
+		return NULL;
+	buf[0] = '\0';
+	for (i = 0; i < n; i++)
+		*len += (size_t)snprintf(buf + *len, size - *len, "%s %s\n",
+		    r[i].dyno, r[i].addr);
+	return buf;
+}
+
+int
+dynostate_routes_update(const char *appdir, const struct dynoroute *r,
+    size_t n, char **last, size_t *lastlen)
+{
+	char path[PATH_MAX], *buf;
+	size_t len;
+
+	if (state_pathf(path, sizeof(path), "%s/routes", appdir) == -1 ||
+	    (buf = routes_text(r, n, &len)) == NULL)
+		goto fail;
+	if (*last != NULL && *lastlen == len && memcmp(*last, buf, len) == 0) {
+		free(buf);
+		return 0;
+	}
+	free(*last);
+	*last = NULL;
+	if (state_replace(path, buf, len, 0644, 0) == -1) {
+		int saved = errno;
+
+		free(buf);
+		errno = saved;
+		return -1;
+	}
+	*last = buf;
+	*lastlen = len;
+	return 1;
+fail:
+	free(*last);
+	*last = NULL;
+	return -1;
+}
+
 int
 dynostate_routes_write(const char *appdir, const struct dynoroute *r,
     size_t n)
 {
-	char path[PATH_MAX], *buf;
-	size_t i, len = 0, size = n * (sizeof(r->dyno) + sizeof(r->addr) + 2) +
-	    1;
+	char *text = NULL;
+	size_t len = 0;
 	int rc;
 
-	if (state_pathf(path, sizeof(path), "%s/routes", appdir) == -1 ||
-	    (buf = malloc(size)) == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		len += (size_t)snprintf(buf + len, size - len, "%s %s\n",
-		    r[i].dyno, r[i].addr);
-	rc = state_replace(path, buf, len, 0644, 0);
-	free(buf);
-	return rc;
+	rc = dynostate_routes_update(appdir, r, n, &text, &len);
+	free(text);
+	return rc == -1 ? -1 : 0;
 }
 
 /* The next blank-separated word of *p into buf; 0, or -1 if it won't fit. */

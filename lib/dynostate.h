@@ -35,6 +35,19 @@ int	dynostate_write(const char *appdir, const struct dynostate *d,
 	    char *err, size_t errlen);
 
 /*
+ * dynostate_write, but only the files whose value differs from *last,
+ * what the caller wrote of this dyno before, in the same order (the
+ * state first).  A *last zeroed, or of another name, is nothing yet:
+ * the folder is made and every file written (a manager's first write of
+ * a dyno, as after its restart); so is a folder removed since (ENOENT).
+ * *last becomes *d on success; on failure it is zeroed, so the next call
+ * writes every file again.  0, or -1 with errno and the failed path in
+ * `err`.
+ */
+int	dynostate_update(const char *appdir, const struct dynostate *d,
+	    struct dynostate *last, char *err, size_t errlen);
+
+/*
  * Read APPDIR/dynos/NAME/ into *d: pid, started, release and addr as
  * far as they are there (0 or "" when not), then state, the first line
  * of each file without trailing blanks.  0, or -1 with errno when the
@@ -62,6 +75,16 @@ int	dynostate_cmp(const char *a, const char *b);
  */
 int	dynostate_routes_write(const char *appdir, const struct dynoroute *r,
 	    size_t n);
+
+/*
+ * dynostate_routes_write, unless the text would be *last's, what the
+ * caller wrote before (*last NULL: nothing yet, so the file is written).
+ * After a write *last is its text, malloc'd (the caller frees the last
+ * one); on failure it is freed and NULL.  1 written, 0 unchanged, or -1
+ * with errno.
+ */
+int	dynostate_routes_update(const char *appdir, const struct dynoroute *r,
+	    size_t n, char **last, size_t *lastlen);
 
 /*
  * One line of a routes file into *r: a dyno name, blanks, an address,

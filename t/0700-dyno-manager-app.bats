@@ -226,6 +226,85 @@ undone() {
 	check_routes
 }
 
+# files_agree DYNO STATE RELEASE: every file of dynos/DYNO says what runs:
+# the state; a pid that is DYNO's live dyno-run (none alive when down); the
+# release; the dyno's route (web) or an empty addr; started = when that
+# dyno-run began, within 2 s.  Says which file is wrong.
+files_agree() {
+	local dir="$APPDIR/dynos/$1" pid addr started age skew
+	pid=$(cat "$dir/pid") addr=$(cat "$dir/addr") started=$(cat "$dir/started")
+	[ "$(cat "$dir/state")" = "$2" ] || { echo "$1: state $(cat "$dir/state")"; return 1; }
+	[ "$(cat "$dir/release")" = "$3" ] || { echo "$1: release $(cat "$dir/release")"; return 1; }
+	# down: the stopped instance's pid and addr stay, but nothing runs
+	if [ "$2" = down ]; then
+		! kill -0 "$pid" 2>/dev/null || { echo "$1: down, pid $pid runs"; return 1; }
+		return 0
+	fi
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^dyno-run .*--name $1 " ||
+		{ echo "$1: pid $pid is not its dyno-run"; return 1; }
+	age=$(ps -o etimes= -p "$pid")
+	skew=$(($(date +%s) - age - started))
+	[ "${skew#-}" -le 2 ] || { echo "$1: started $started, its dyno-run is ${age}s old"; return 1; }
+	case $1 in
+	web.*)
+		[ "$(awk -v d="$1" '$1 == d {print $2}' "$APPDIR/routes")" = "$addr" ] ||
+			{ echo "$1: addr $addr is not its route"; return 1; }
+		curl -sf "http://$addr/" | grep -q "^$1 " ||
+			{ echo "$1: $addr does not answer as $1"; return 1; } ;;
+	*) [ ! -s "$dir/addr" ] || { echo "$1: addr $addr"; return 1; } ;;
+	esac
+}
+
+# agree DYNO STATE RELEASE: files_agree within 10 s (the state file is
+# written first), else the reason
+agree() {
+	wait_for 10 files_agree "$@" >/dev/null || files_agree "$@"
+}
+
+@test "every state file says what runs: start, crash, release, resize, stop, manager restart, exit" {
+	local old ino d
+	deploy
+	dyno-manager scale "$APPNAME" web=1 worker=1 >/dev/null
+	start_mgr
+	wait_for 60 is_up web.1
+	wait_for 60 is_up worker.1
+	agree web.1 up v1
+	agree worker.1 up v1
+	# a worker's crash and restart: its files, and routes not rewritten
+	ino=$(stat -c %i "$APPDIR/routes")
+	old=$(pid_of worker.1)
+	kill -KILL "$(app_pids "$APPNAME" '^sleep 4242\.101')"
+	wait_for 30 up_again worker.1 "$old"
+	agree worker.1 up v1
+	assert_equal "$(stat -c %i "$APPDIR/routes")" "$ino"
+	release config set "$APPNAME" GREETING=bonjour >/dev/null 2>&1
+	wait_for 60 bash -c "grep -qx v2 '$APPDIR/dynos/web.1/release' && grep -qx v2 '$APPDIR/dynos/worker.1/release'"
+	wait_for 60 is_up web.1
+	wait_for 60 is_up worker.1
+	agree web.1 up v2
+	agree worker.1 up v2
+	old=$(pid_of worker.1)
+	run -0 dyno-manager scale "$APPNAME" worker=1:performance-m
+	wait_for 30 up_again worker.1 "$old"
+	agree worker.1 up v2
+	old=$(pid_of web.1)
+	run -0 dyno-manager stop "$APPNAME" web.1
+	wait_for 30 up_again web.1 "$old"
+	agree web.1 up v2
+	# a new manager writes every file once, whatever the old one wrote
+	kill -KILL "$MGR"
+	wait "$MGR" || true
+	old=$(pid_of web.1) ino=$(pid_of worker.1)
+	start_mgr
+	wait_for 60 up_again web.1 "$old"
+	wait_for 60 up_again worker.1 "$ino"
+	agree web.1 up v2
+	agree worker.1 up v2
+	stop_mgr
+	for d in web.1 worker.1; do agree "$d" down v2; done
+	assert_equal "$(wc -c <"$APPDIR/routes")" 0
+}
+
 @test "one manager per app" {
 	deploy
 	start_mgr

@@ -514,6 +514,7 @@ teardown(struct mgr *m)
 		close(m->infowatch);
 	evloop_free(m->ev);
 	app_free(&m->app);
+	free(m->routes);
 }
 
 int

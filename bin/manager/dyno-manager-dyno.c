@@ -45,9 +45,13 @@ mgr_logf(struct mgr *m, const char *dyno, const char *fmt, ...)
 		logq_send(m, "heroku", dyno, msg, (size_t)n);
 }
 
-/* dynos/TYPE.N/ as dyno-state(5) describes it (lib/dynostate). */
+/*
+ * dynos/TYPE.N/ as dyno-state(5) describes it (lib/dynostate): only the
+ * files whose value changed since we wrote them, so a state change costs
+ * one or two renames rather than five (and a mkdir -p).
+ */
 static void
-write_dyno(struct mgr *m, const struct dyno *d)
+write_dyno(struct mgr *m, struct dyno *d)
 {
 	const struct inst *in = d->cur;
 	struct dynostate ds = { .pid = in ? (long)in->pid : 0,
@@ -60,7 +64,8 @@ write_dyno(struct mgr *m, const struct dyno *d)
 	    m->app.version);
 	if (in && in->info_seen && in->port)
 		snprintf(ds.addr, sizeof(ds.addr), "%s:%u", in->addr, in->port);
-	if (dynostate_write(m->app.dir, &ds, err, sizeof(err)) == -1)
+	if (dynostate_update(m->app.dir, &ds, &d->written, err,
+	    sizeof(err)) == -1)
 		diag_warn_errno("%s", err);
 }
 
@@ -86,7 +91,9 @@ mgr_write_routes(struct mgr *m)
 		    (int)sizeof(r[n].addr))
 			n++;
 	}
-	if (dynostate_routes_write(m->app.dir, r, n) == -1)
+	/* Rewritten (and dyno-route woken) only when the text changes. */
+	if (dynostate_routes_update(m->app.dir, r, n, &m->routes,
+	    &m->routeslen) == -1)
 		diag_warn_errno("%s/routes", m->app.dir);
 }
 

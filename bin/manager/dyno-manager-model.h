@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "dynostate.h"
 #include "evloop.h"
 #include "linebuf.h"
 #include "logclient.h"
@@ -67,6 +68,7 @@ struct dyno {
 	int		 exit_code;	/* of the last instance (EV_EXITED) */
 	struct evtimer	*probe, *boot, *restart;
 	struct inst	*stopped;	/* stop: back once this one exits */
+	struct dynostate written;	/* its files as we last wrote them */
 	struct dyno	*next;
 };
 
@@ -80,6 +82,8 @@ struct mgr {
 	int		 output_paused;
 	struct dyno	*dynos;
 	struct inst	*insts;
+	char		*routes;	/* APPDIR/routes as we last wrote it */
+	size_t		 routeslen;
 	char		 dynorun[PATH_MAX];
 	unsigned	 seq;
 	int		 stopping;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "dynostate.h"
 #include "state.h"
@@ -120,6 +121,99 @@ test_write_refused(const char *tmp)
 	    "a bad name is not written");
 }
 
+/* Inode of TMP/dynos/web.7/FILE: a rename gives the file a new one. */
+static ino_t
+inode(const char *tmp, const char *file)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/dynos/web.7/%s", tmp, file);
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/*
+ * dynostate_update: what a reader sees is what dynostate_write would
+ * have left; only the files whose value changed are replaced.
+ */
+static void
+test_update(const char *tmp)
+{
+	struct dynostate d = { .name = "web.7", .state = "starting",
+	    .pid = 42, .release = "v3", .started = 1700000000 }, last, back;
+	char err[PATH_MAX], sub[PATH_MAX];
+	ino_t pid, rel, st;
+
+	memset(&last, 0, sizeof(last));
+	/* a fresh app folder: dynos/ does not exist yet */
+	snprintf(sub, sizeof(sub), "%s/fresh", tmp);
+	ok(dynostate_update(sub, &d, &last, err, sizeof(err)) == 0 &&
+	    dynostate_read(sub, "web.7", &back) == 0 && back.pid == 42 &&
+	    strcmp(back.state, "starting") == 0 && back.started == 1700000000,
+	    "first update: the folders made, every file written");
+	ok(strcmp(last.name, "web.7") == 0 && last.pid == 42,
+	    "last holds what was written");
+	pid = inode(sub, "pid");
+	rel = inode(sub, "release");
+	st = inode(sub, "state");
+	snprintf(d.state, sizeof(d.state), "up");
+	snprintf(d.addr, sizeof(d.addr), "10.1.2.3:5000");
+	ok(dynostate_update(sub, &d, &last, err, sizeof(err)) == 0 &&
+	    dynostate_read(sub, "web.7", &back) == 0 &&
+	    strcmp(back.state, "up") == 0 &&
+	    strcmp(back.addr, "10.1.2.3:5000") == 0, "state and addr changed");
+	ok(inode(sub, "pid") == pid && inode(sub, "release") == rel &&
+	    inode(sub, "state") != st, "unchanged files not rewritten");
+	d.pid = 43;
+	ok(dynostate_update(sub, &d, &last, err, sizeof(err)) == 0 &&
+	    dynostate_read(sub, "web.7", &back) == 0 && back.pid == 43,
+	    "a new pid alone");
+	/* a manager that restarts knows nothing: every file again */
+	memset(&last, 0, sizeof(last));
+	st = inode(sub, "state");
+	ok(dynostate_update(sub, &d, &last, err, sizeof(err)) == 0 &&
+	    inode(sub, "state") != st, "zeroed last: everything rewritten");
+	/* the folder gone under it: made again, every file written */
+	snprintf(sub, sizeof(sub), "%s/fresh/dynos", tmp);
+	state_remove_tree(sub);
+	snprintf(sub, sizeof(sub), "%s/fresh", tmp);
+	d.pid = 44;
+	ok(dynostate_update(sub, &d, &last, err, sizeof(err)) == 0 &&
+	    dynostate_read(sub, "web.7", &back) == 0 && back.pid == 44 &&
+	    strcmp(back.release, "v3") == 0 && back.started == 1700000000 &&
+	    strcmp(back.addr, "10.1.2.3:5000") == 0,
+	    "folder removed: made again, every file written");
+	snprintf(d.name, sizeof(d.name), "../x.1");
+	ok(dynostate_update(tmp, &d, &last, err, sizeof(err)) == -1 &&
+	    errno == EINVAL && last.name[0] == '\0',
+	    "a failed update zeroes last");
+}
+
+/* dynostate_routes_update: the file replaced only when its text changes. */
+static void
+test_routes_update(const char *tmp)
+{
+	struct dynoroute r[2] = { { "web.1", "10.0.0.1:5000" },
+	    { "web.2", "10.0.0.2:5000" } };
+	char path[PATH_MAX], *last = NULL, *back = NULL;
+	struct stat a, b;
+	size_t lastlen = 0, len;
+
+	snprintf(path, sizeof(path), "%s/routes", tmp);
+	ok(dynostate_routes_update(tmp, r, 0, &last, &lastlen) == 1 &&
+	    stat(path, &a) == 0 && a.st_size == 0, "first: an empty file");
+	ok(dynostate_routes_update(tmp, r, 0, &last, &lastlen) == 0 &&
+	    stat(path, &b) == 0 && a.st_ino == b.st_ino, "same text: no write");
+	ok(dynostate_routes_update(tmp, r, 2, &last, &lastlen) == 1 &&
+	    state_read(path, 4096, &back, &len) == 0 && len == lastlen &&
+	    strcmp(back, "web.1 10.0.0.1:5000\nweb.2 10.0.0.2:5000\n") == 0,
+	    "new text written");
+	free(back);
+	ok(dynostate_routes_update(tmp, r, 1, &last, &lastlen) == 1 &&
+	    lastlen == strlen("web.1 10.0.0.1:5000\n"), "one route fewer");
+	free(last);
+}
+
 /* APPDIR/routes: each line parsed, the good ones written back. */
 static void
 test_routes(const char *tmp)
@@ -174,7 +268,9 @@ main(void)
 	test_write(tmp, "web.10");
 	test_write(tmp, "worker.1");
 	test_write_refused(tmp);
+	test_update(tmp);
 	test_routes(tmp);
+	test_routes_update(tmp);
 	state_remove_tree(tmp);
 	return done_testing();
 }
