@@ -227,7 +227,7 @@ undone() {
 }
 
 # files_agree DYNO STATE RELEASE: every file of dynos/DYNO says what runs:
-# the state; a pid that is DYNO's live dyno-run (none alive when down); the
+# the state; a pid that is DYNO's live dyno-run (0 when down); the
 # release; the dyno's route (web) or an empty addr; started = when that
 # dyno-run began, within 2 s.  Says which file is wrong.
 files_agree() {
@@ -235,9 +235,10 @@ files_agree() {
 	pid=$(cat "$dir/pid") addr=$(cat "$dir/addr") started=$(cat "$dir/started")
 	[ "$(cat "$dir/state")" = "$2" ] || { echo "$1: state $(cat "$dir/state")"; return 1; }
 	[ "$(cat "$dir/release")" = "$3" ] || { echo "$1: release $(cat "$dir/release")"; return 1; }
-	# down: the stopped instance's pid and addr stay, but nothing runs
+	# down: none runs (dyno-state(5): pid 0, addr empty)
 	if [ "$2" = down ]; then
-		! kill -0 "$pid" 2>/dev/null || { echo "$1: down, pid $pid runs"; return 1; }
+		[ "$pid" = 0 ] || { echo "$1: down, pid $pid"; return 1; }
+		[ ! -s "$dir/addr" ] || { echo "$1: down, addr $addr"; return 1; }
 		return 0
 	fi
 	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^dyno-run .*--name $1 " ||

@@ -649,19 +649,21 @@ restart(struct mgr *m, struct dyno *d, const struct dtrans *t)
 	start(m, d);
 }
 
+/* The instance is let go first: a down dyno's files say none runs. */
 static void
 stop(struct mgr *m, struct dyno *d, enum dstate to)
 {
+	struct inst *in = d->cur;
+
 	d->waiting = 0;
+	d->cur = NULL;
 	retire_old(m, d);
 	cancel(m, &d->probe);
 	cancel(m, &d->boot);
 	cancel(m, &d->restart);
 	dyno_set_state(m, d, to);
-	if (d->cur != NULL) {
-		inst_retire(m, d->cur);
-		d->cur = NULL;
-	}
+	if (in != NULL)
+		inst_retire(m, in);
 }
 
 /*
