@@ -145,6 +145,14 @@ kill_dyno_run() {
 	assert_equal "${#lines[@]}" 1
 	kill -0 "$DR_PID"
 	test -s "$live"
+	# the live dyno-run's record is locked: skipped without reading it or
+	# its process (every start sweeps its app's records: that stays cheap)
+	run -0 strace -f -e trace=openat,flock -o "$DYNO_TEST_DIR/sweep.trace" \
+		dyno-run --reclaim
+	run grep -c "flock(.*LOCK_EX|LOCK_NB) *= -1 EAGAIN" "$DYNO_TEST_DIR/sweep.trace"
+	assert_output 1
+	run grep -c "/proc/$DR_PID/stat" "$DYNO_TEST_DIR/sweep.trace"
+	assert_output 0
 	run --separate-stderr dyno-run --reclaim extra
 	assert_equal "$status" 64
 }

@@ -768,7 +768,8 @@ start(struct mon *m)
 	if (m->d->ttysock[1] != -1)
 		close(m->d->ttysock[1]);
 	/* Before the lease and the v1 cgroup: killed from here on, we leave
-	 * a record for the next dyno-run or the manager to undo. */
+	 * a record for the next dyno-run or the manager to undo.  Its fd
+	 * stays open (and locked) until we exit. */
 	if (reclaim_note(m->c->rundir, m->d, &m->cg, m->init, m->info_file,
 	    m->record, sizeof(m->record)) == -1) {
 		diag_warn_errno("record the dyno in %s/dynos", m->c->rundir);

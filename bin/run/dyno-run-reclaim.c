@@ -55,7 +55,7 @@ reclaim_note(const char *rundir, const struct dyno *d, const struct cg *cg,
 {
 	char dir[PATH_MAX], text[RECORD_MAX];
 	const char *leaf = strrchr(cg->rel, '/');
-	int n;
+	int n, fd;
 
 	if (state_pathf(dir, sizeof(dir), "%s/dynos/%s", rundir, d->app) == -1
 	    || state_pathf(path, pathlen, "%s/%s", dir, leaf + 1) == -1 ||
@@ -71,7 +71,15 @@ reclaim_note(const char *rundir, const struct dyno *d, const struct cg *cg,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return state_replace(path, text, (size_t)n, 0600, 0);
+	if (state_replace(path, text, (size_t)n, 0600, 0) == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	/* Held until we exit: a sweep's LOCK_EX|LOCK_NB fails at once. */
+	if (flock(fd, LOCK_SH) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Copy the value of "key=" in text, "" when absent or too long. */

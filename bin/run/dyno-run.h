@@ -196,9 +196,11 @@ void	net_detach_lease(const char *space, const char *name,
  * dyno-run-reclaim.c: what a dyno-run killed outright cannot undo.
  * reclaim_note() records, in DYNO_RUNDIR/dynos/APP/NAME-PID (path gets
  * its name), the dyno's cgroup folders, lease and info file, with our pid
- * and start time: 0 or -1 with errno.  reclaim_sweep() undoes every
- * record of `app` (NULL: of every app) whose dyno-run is gone: the cgroup
- * killed and removed, the lease detached, the info file and the record
+ * and start time, and holds a shared lock on it for as long as we live:
+ * the record's fd (kept open), or -1 with errno.  reclaim_sweep() undoes
+ * every record of `app` (NULL: of every app) whose dyno-run is gone (a
+ * locked one is skipped unread: each start's sweep stays cheap): the
+ * cgroup killed and removed, the lease detached, the info file and the record
  * removed; it returns how many.
  */
 int	reclaim_note(const char *rundir, const struct dyno *d,
