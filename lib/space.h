@@ -154,6 +154,10 @@ void	addr_mac(uint32_t addr, unsigned char mac[6]);
 
 /* spacelink.c */
 struct nl_sock;
+struct rtnl_route;
+/* A main-table IPv4 route's destination, the default route aside: 1 and
+ * *c, else 0 (a route link_check_routes and peer checks look at). */
+int	link_route_dst(struct rtnl_route *r, struct cidr *c);
 int	link_open(struct nl_sock **sk);
 void	link_close(struct nl_sock *sk);
 int	link_check_routes(struct nl_sock *sk, const struct space *sp);

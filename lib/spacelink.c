@@ -98,6 +98,20 @@ link_delete(struct nl_sock *sk, const char *name)
 	return 0;
 }
 
+int
+link_route_dst(struct rtnl_route *r, struct cidr *c)
+{
+	struct nl_addr *dst = rtnl_route_get_dst(r);
+
+	if (rtnl_route_get_table(r) != RT_TABLE_MAIN || dst == NULL ||
+	    nl_addr_get_prefixlen(dst) == 0 || nl_addr_get_len(dst) != 4)
+		return 0;
+	memcpy(&c->net, nl_addr_get_binary_addr(dst), 4);
+	c->net = ntohl(c->net);
+	c->len = (unsigned)nl_addr_get_prefixlen(dst);
+	return 1;
+}
+
 /*
  * A space's range must not shadow a network the host already reaches
  * (its LAN, another space, a VPN): the space would steal its traffic.
@@ -107,7 +121,6 @@ link_check_routes(struct nl_sock *sk, const struct space *sp)
 {
 	struct nl_cache *cache;
 	struct nl_object *o;
-	struct nl_addr *dst;
 	struct rtnl_nexthop *nh;
 	struct cidr c;
 	char text[64];
@@ -119,13 +132,8 @@ link_check_routes(struct nl_sock *sk, const struct space *sp)
 	    o = nl_cache_get_next(o)) {
 		struct rtnl_route *r = (struct rtnl_route *)o;
 
-		dst = rtnl_route_get_dst(r);
-		if (rtnl_route_get_table(r) != RT_TABLE_MAIN || dst == NULL ||
-		    nl_addr_get_prefixlen(dst) == 0 || nl_addr_get_len(dst) != 4)
+		if (!link_route_dst(r, &c))
 			continue;
-		memcpy(&c.net, nl_addr_get_binary_addr(dst), 4);
-		c.net = ntohl(c.net);
-		c.len = nl_addr_get_prefixlen(dst);
 		nh = rtnl_route_nexthop_n(r, 0);
 		if (!cidr_overlaps(&c, &sp->cidr) ||
 		    (nh != NULL && br != 0 && rtnl_route_nh_get_ifindex(nh) == br))

@@ -149,7 +149,6 @@ peer_check_routes(struct nl_sock *sk, const struct space *sp,
 {
 	struct nl_cache *cache;
 	struct nl_object *o;
-	struct nl_addr *dst;
 	struct rtnl_route *r;
 	struct cidr c;
 	char text[32];
@@ -160,13 +159,8 @@ peer_check_routes(struct nl_sock *sk, const struct space *sp,
 	for (o = nl_cache_get_first(cache); o != NULL && rc == 0;
 	    o = nl_cache_get_next(o)) {
 		r = (struct rtnl_route *)o;
-		dst = rtnl_route_get_dst(r);
-		if (rtnl_route_get_table(r) != RT_TABLE_MAIN || dst == NULL ||
-		    nl_addr_get_prefixlen(dst) == 0 || nl_addr_get_len(dst) != 4)
+		if (!link_route_dst(r, &c))
 			continue;
-		memcpy(&c.net, nl_addr_get_binary_addr(dst), 4);
-		c.net = ntohl(c.net);
-		c.len = (unsigned)nl_addr_get_prefixlen(dst);
 		if (!cidr_overlaps(&c, subnet) ||
 		    (rtnl_route_get_protocol(r) == RTPROT_DYNO &&
 		    c.net == subnet->net && c.len == subnet->len))
