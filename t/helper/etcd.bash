@@ -175,13 +175,18 @@ cluster_up() {
 # cluster_end: every host's agent, managers and dynos of APPNAME; etcd;
 # the test's tree.
 cluster_end() {
+	hosts_end
+	etcd_teardown
+	dyno_teardown
+}
+
+# hosts_end: every host of $HOSTS torn down, then the app's dynos on each.
+hosts_end() {
 	local h
 	for h in $HOSTS; do host_teardown "$h"; done
 	for h in $HOSTS; do
 		DYNO_ROOT="$DYNO_TEST_DIR/$h/root" stop_app_dynos "$APPNAME"
 	done
-	etcd_teardown
-	dyno_teardown
 }
 
 # --- checks of an app's dynos over the hosts: APPNAME, HOSTS ---------------
@@ -268,10 +273,7 @@ slug_hosts_end() {
 		done
 		ectl get --prefix "$@" | sed 's/^/# /' >&3
 	fi
-	for h in $HOSTS; do host_teardown "$h"; done
-	for h in $HOSTS; do
-		DYNO_ROOT="$DYNO_TEST_DIR/$h/root" stop_app_dynos "$APPNAME"
-	done
+	hosts_end
 	slug_hosts_teardown
 	etcd_teardown
 	dyno_teardown
