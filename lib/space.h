@@ -132,6 +132,8 @@ void	space_names_free(char **names, size_t n);
 /* spacelease.c */
 int	leases_scan(const struct space *sp, struct leases *ls);
 void	leases_free(struct leases *ls);
+/* Every lease's dyno alive: all marked live, 1; else 0, none marked. */
+int	leases_alive(struct leases *ls);
 struct lease *leases_find(struct leases *ls, const char *app, const char *dyno,
 	    pid_t pid);
 int	lease_pick(const struct space *sp, const struct leases *ls,
@@ -166,6 +168,7 @@ int	link_bridge_ensure(struct nl_sock *sk, const struct space *sp,
 	    int *made);
 int	link_bridge_delete(struct nl_sock *sk, const struct space *sp);
 int	link_exists(struct nl_sock *sk, const char *name);
+int	link_up(struct nl_sock *sk, const char *name);
 int	link_delete(struct nl_sock *sk, const char *name);
 /* Add addr/len to the link ifindex of sk's namespace; an address already
  * there is fine.  0, or an exit status after a message naming `what`. */
@@ -198,9 +201,16 @@ int	space_lock(const char *root);
 /* What create and the first attach to `common` share (NULL: not given). */
 int	space_define(struct space *sp, const char *cidr, const char *outbound,
 	    const char *mode);
-/* Bring the kernel in line with the space's files (rules: lay them out). */
+/*
+ * Bring the kernel in line with the space's files.  how: CONVERGE_RULES
+ * lays the rules out again; CONVERGE_LAZY dumps the links to check the
+ * leases only when one's dyno is gone (an attach, which sweeps anyway if
+ * the address it picks is taken: space_attach_dyno).
+ */
+#define CONVERGE_RULES	0x1
+#define CONVERGE_LAZY	0x2
 int	space_converge(struct nl_sock *sk, struct space *sp, struct leases *ls,
-	    int rules);
+	    int how);
 /* Rules and names after a dyno came or went (web: the web set changed). */
 int	space_publish(const struct space *sp, const struct leases *ls, int web);
 /* Load a space; `common` is made on first use with common_range. */

@@ -116,21 +116,24 @@ space_rebuild(struct nl_sock *sk, struct space *sp, const struct leases *ls)
 /*
  * Bring the kernel in line with the space's files: bridge and gateway,
  * forwarding, leases checked against live dynos, then the rules when
- * `rules` (create, trust) or when they are not laid out as this space-net
- * does.
+ * CONVERGE_RULES (create, trust) or when they are not laid out as this
+ * space-net does.  CONVERGE_LAZY: while every lease's dyno runs on a
+ * bridge that was there, they all hold, and no link is dumped.
  */
 int
 space_converge(struct nl_sock *sk, struct space *sp, struct leases *ls,
-    int rules)
+    int how)
 {
 	int rc, made = 0;
 
 	if ((rc = link_bridge_ensure(sk, sp, &made)) != 0 ||
 	    (rc = ns_forwarding()) != 0 ||
-	    (rc = leases_scan(sp, ls)) != 0 ||
+	    (rc = leases_scan(sp, ls)) != 0)
+		return rc;
+	if ((!(how & CONVERGE_LAZY) || made || !leases_alive(ls)) &&
 	    (rc = link_sweep(sk, sp, ls)) != 0)
 		return rc;
-	if (rules || made || sp->rules != SPACE_RULES)
+	if ((how & CONVERGE_RULES) || made || sp->rules != SPACE_RULES)
 		return space_rebuild(sk, sp, ls);
 	return 0;
 }
@@ -252,6 +255,24 @@ check_dyno(const struct space_dyno *w)
 }
 
 /*
+ * The address dyno_plug would take is free, and so is its veth's name.
+ * When not, a lazy converge trusted a lease the links would refute (a
+ * pid reused, a veth left by an attach that died): the caller sweeps.
+ */
+static int
+pick_clear(struct nl_sock *sk, const struct space *sp,
+    const struct leases *ls)
+{
+	char name[IFNAMSIZ];
+	uint32_t a;
+
+	if (lease_pick(sp, ls, &a) != 0)
+		return 0;
+	veth_name(a, name);
+	return !link_exists(sk, name);
+}
+
+/*
  * Under the lock: the lease, the veth and the rules.  *fresh says the veth
  * is new and its inside still to be brought up (outside the lock).
  */
@@ -271,7 +292,7 @@ attach_locked(const struct space_dyno *w, struct nl_sock *sk,
 	want->live = 1;
 	*fresh = 0;
 	if ((rc = space_open(w->root, w->space, w->common_range, sk, sp)) != 0 ||
-	    (rc = space_converge(sk, sp, ls, 0)) != 0)
+	    (rc = space_converge(sk, sp, ls, CONVERGE_LAZY)) != 0)
 		return rc;
 	if ((have = leases_find(ls, want->app, want->dyno, want->pid)) != NULL) {
 		/* Attached already: converge on the port asked for now. */
@@ -281,6 +302,8 @@ attach_locked(const struct space_dyno *w, struct nl_sock *sk,
 			return rc;
 		return space_publish(sp, ls, 1);
 	}
+	if (!pick_clear(sk, sp, ls) && (rc = link_sweep(sk, sp, ls)) != 0)
+		return rc;
 	if ((rc = dyno_plug(sk, sp, ls, want, nsfd)) == 0)
 		*fresh = 1;
 	return rc;
@@ -289,8 +312,9 @@ attach_locked(const struct space_dyno *w, struct nl_sock *sk,
 /*
  * The spaces lock is held for what other runs see (leases, the bridge's
  * ports, the rules) and let go before the dyno's own side is set up: a
- * scale-up's attaches overlap there.  A dyno whose inside fails loses its
- * veth; its lease, no longer holding, goes at the next run.
+ * scale-up's attaches overlap there.  The host end comes up last, when the
+ * dyno's end is up and addressed (ns_attach).  A dyno whose inside fails
+ * loses its veth; its lease, no longer holding, goes at the next run.
  */
 int
 space_attach_dyno(const struct space_dyno *w, uint32_t *addr)
@@ -313,9 +337,11 @@ space_attach_dyno(const struct space_dyno *w, uint32_t *addr)
 		rc = attach_locked(w, sk, &ls, nsfd, &sp, &want, &fresh);
 	close(lock);
 	lock = -1;
-	if (rc == 0 && fresh && (rc = ns_configure(nsfd, &sp, want.addr)) != 0) {
+	if (rc == 0 && fresh) {
 		veth_name(want.addr, name);
-		link_delete(sk, name);
+		if ((rc = ns_configure(nsfd, &sp, want.addr)) != 0 ||
+		    (rc = link_up(sk, name)) != 0)
+			link_delete(sk, name);
 	}
 	if (rc == 0)
 		*addr = want.addr;

@@ -117,6 +117,24 @@ leases_scan(const struct space *sp, struct leases *ls)
 	return 0;
 }
 
+/*
+ * Every lease's dyno still runs: all are marked live and 1, else 0 and
+ * none is marked.  What a full link_sweep() would find in the common case,
+ * for a kill(2) a lease instead of a dump of every link.
+ */
+int
+leases_alive(struct leases *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (!pid_alive(ls->v[i].pid))
+			return 0;
+	for (i = 0; i < ls->n; i++)
+		ls->v[i].live = 1;
+	return 1;
+}
+
 void
 leases_free(struct leases *ls)
 {

@@ -168,6 +168,12 @@ link_set_up(struct nl_sock *sk, const char *name, const char *alias)
 }
 
 int
+link_up(struct nl_sock *sk, const char *name)
+{
+	return link_set_up(sk, name, NULL);
+}
+
+int
 link_addr_add(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned len,
     const char *what)
 {

@@ -47,6 +47,13 @@ ours() {
 	assert_line --index 0 "myapp web.1 $SN_PID"
 	run ip -o link show "$(sn_veth "$SP" "$NET.2")"
 	assert_output --partial "master $(sn_bridge "$SP")"
+	# both ends up with a carrier, one queue each way (ns_attach)
+	run ip -d -o link show "$(sn_veth "$SP" "$NET.2")"
+	assert_output --partial ",UP,LOWER_UP>"
+	assert_output --partial "numtxqueues 1 numrxqueues 1 "
+	run nsenter -t "$SN_PID" -n ip -d -o link show eth0
+	assert_output --partial ",UP,LOWER_UP>"
+	assert_output --partial "numtxqueues 1 numrxqueues 1 "
 	run cat "$DYNO_ROOT/spaces/$SP/space.conf"
 	assert_line "cidr = $NET.0/24"
 	assert_line "mode = private"
@@ -99,6 +106,61 @@ ours() {
 	assert_output "$NET.2"
 	run ip link show "${VETHS}07"
 	assert_failure
+}
+
+# dumps FILE: how many RTM_GETLINK dumps strace saw in FILE.
+dumps() {
+	grep -c 'RTM_GETLINK, nlmsg_flags=[A-Z_|]*NLM_F_DUMP' "$1" || true
+}
+
+@test "while every lease's dyno lives an attach dumps no link; a veth in its way makes it sweep" {
+	local trace="$BATS_TEST_TMPDIR/strace"
+	space-net create "$SP" --cidr "$NET.0/24"
+	sn_sleeper
+	run space-net attach "$SP" web.1 --pid "$SN_PID" --app myapp
+	assert_output "$NET.2"
+	sn_sleeper
+	run strace -f -v -s 256 -e trace=sendmsg -o "$trace" \
+		space-net attach "$SP" web.2 --pid "$SN_PID" --app myapp
+	assert_success
+	assert_output "$NET.3"
+	run dumps "$trace"
+	assert_output 0
+	# A veth on the bridge where the next address's goes, that no lease
+	# names (an attach that died after making it): found, swept, and the
+	# address taken all the same.
+	sn_sleeper
+	ip link add "$(sn_veth "$SP" "$NET.4")" master "$(sn_bridge "$SP")" \
+		type veth peer name eth0 netns "$SN_PID"
+	sn_sleeper
+	run strace -f -v -s 256 -e trace=sendmsg -o "$trace" \
+		space-net attach "$SP" web.3 --pid "$SN_PID" --app myapp
+	assert_success
+	assert_output "$NET.4"
+	run dumps "$trace"
+	assert_output 1
+	run nsenter -t "$SN_PID" -n ip -4 -o addr show dev eth0
+	assert_output --partial "inet $NET.4/24"
+	run ls "$DYNO_ROOT/spaces/$SP/leases"
+	assert_output "$(printf '%s\n' "$NET.2" "$NET.3" "$NET.4")"
+}
+
+@test "a range full of leases that outlived their veths (pids reused) frees up at the next attach" {
+	local i
+	space-net create "$SP" --cidr "$NET.0/29"
+	# every address leased to a live process that is no dyno of the space
+	mkdir -p "$DYNO_ROOT/spaces/$SP/leases"
+	sn_sleeper
+	for i in 2 3 4 5 6; do
+		echo "myapp worker.$i $SN_PID" >"$DYNO_ROOT/spaces/$SP/leases/$NET.$i"
+	done
+	sn_sleeper
+	run --separate-stderr space-net attach "$SP" web.1 --pid "$SN_PID" \
+		--app myapp
+	assert_success
+	assert_output "$NET.2"
+	run ls "$DYNO_ROOT/spaces/$SP/leases"
+	assert_output "$NET.2"
 }
 
 @test "a full range is a clear error (exit 75) and frees up on detach" {

@@ -118,7 +118,7 @@ cmd_create(struct opts *o)
 	if ((rc = link_check_routes(sk, &sp)) != 0 ||
 	    (rc = space_save(&sp)) != 0)
 		goto out;
-	if ((rc = space_converge(sk, &sp, &ls, 1)) == 0)
+	if ((rc = space_converge(sk, &sp, &ls, CONVERGE_RULES)) == 0)
 		rc = dns_write(&sp, &ls);
 	if (rc != 0 && made)
 		create_undo(sk, &sp);
@@ -205,7 +205,7 @@ cmd_trust(struct opts *o)
 		}
 	sp.ntrusted = (unsigned)o->argc - 1;
 	if ((rc = space_save(&sp)) == 0 && (rc = link_open(&sk)) == 0)
-		rc = space_converge(sk, &sp, &ls, 1);
+		rc = space_converge(sk, &sp, &ls, CONVERGE_RULES);
 out:
 	leases_free(&ls);
 	link_close(sk);
