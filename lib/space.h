@@ -140,6 +140,10 @@ int	lease_pick(const struct space *sp, const struct leases *ls,
 	    uint32_t *addr);
 int	lease_write(const struct space *sp, const struct lease *l);
 int	lease_remove(const struct space *sp, uint32_t addr);
+/* The new lease's file locked while its veth is made: the fd, or -1. */
+int	lease_hold(const struct space *sp, uint32_t addr);
+/* Another attach holds the lease at addr (lease_hold). */
+int	lease_busy(const struct space *sp, uint32_t addr);
 int	pid_alive(pid_t pid);
 int	dns_write(const struct space *sp, const struct leases *ls);
 /*

@@ -101,8 +101,9 @@ space_rebuild(struct nl_sock *sk, struct space *sp, const struct leases *ls)
 	size_t i;
 	int rc = 0;
 
+	/* A veth still being made is isolated by its attach (ns_attach). */
 	for (i = 0; i < ls->n && rc == 0 && sp->common; i++)
-		if (ls->v[i].live) {
+		if (ls->v[i].live && !lease_busy(sp, ls->v[i].addr)) {
 			veth_name(ls->v[i].addr, name);
 			rc = link_isolate(sk, name);
 		}
@@ -199,28 +200,33 @@ space_unplug(struct nl_sock *sk, const struct space *sp, struct lease *l)
 	return lease_remove(sp, l->addr);
 }
 
+/*
+ * A new lease, held (lease_hold: *hold) for the veth its caller makes
+ * once the spaces lock is let go, and published with the others.
+ */
 static int
-dyno_plug(struct nl_sock *sk, struct space *sp, struct leases *ls,
-    struct lease *want, int nsfd)
+dyno_lease(struct space *sp, struct leases *ls, struct lease *want,
+    int *hold)
 {
 	struct lease *nv;
 	int rc;
 
-	if ((rc = lease_pick(sp, ls, &want->addr)) != 0 ||
-	    (rc = ns_attach(sk, sp, want->addr, nsfd)) != 0)
+	if ((rc = lease_pick(sp, ls, &want->addr)) != 0)
 		return rc;
-	if ((nv = reallocarray(ls->v, ls->n + 1, sizeof(*nv))) == NULL) {
-		rc = space_fail_errno(EXIT_OSERR, "leases");
-	} else {
-		ls->v = nv;
-		ls->v[ls->n++] = *want;
-		rc = lease_write(sp, want);
+	if ((nv = reallocarray(ls->v, ls->n + 1, sizeof(*nv))) == NULL)
+		return space_fail_errno(EXIT_OSERR, "leases");
+	ls->v = nv;
+	ls->v[ls->n++] = *want;
+	if ((rc = lease_write(sp, want)) == 0 &&
+	    (*hold = lease_hold(sp, want->addr)) == -1)
+		rc = EXIT_OSERR;
+	if (rc == 0 && (rc = space_publish(sp, ls, want->port != 0)) != 0) {
+		close(*hold);
+		*hold = -1;
 	}
-	if (rc != 0 || (rc = space_publish(sp, ls, want->port != 0)) != 0) {
-		/* No half-attached dyno: the veth and lease go together. */
-		space_unplug(sk, sp, want);
-		if (ls->n > 0 && ls->v[ls->n - 1].addr == want->addr)
-			ls->n--;
+	if (rc != 0) {
+		lease_remove(sp, want->addr);
+		ls->n--;
 	}
 	return rc;
 }
@@ -273,13 +279,12 @@ pick_clear(struct nl_sock *sk, const struct space *sp,
 }
 
 /*
- * Under the lock: the lease, the veth and the rules.  *fresh says the veth
- * is new and its inside still to be brought up (outside the lock).
+ * Under the lock: the lease and the rules.  *hold is the new lease's, its
+ * veth still to be made (outside the lock); -1 when attached already.
  */
 static int
 attach_locked(const struct space_dyno *w, struct nl_sock *sk,
-    struct leases *ls, int nsfd, struct space *sp, struct lease *want,
-    int *fresh)
+    struct leases *ls, struct space *sp, struct lease *want, int *hold)
 {
 	struct lease *have;
 	int rc;
@@ -290,7 +295,6 @@ attach_locked(const struct space_dyno *w, struct nl_sock *sk,
 	want->pid = w->pid;
 	want->port = w->port;
 	want->live = 1;
-	*fresh = 0;
 	if ((rc = space_open(w->root, w->space, w->common_range, sk, sp)) != 0 ||
 	    (rc = space_converge(sk, sp, ls, CONVERGE_LAZY)) != 0)
 		return rc;
@@ -304,17 +308,16 @@ attach_locked(const struct space_dyno *w, struct nl_sock *sk,
 	}
 	if (!pick_clear(sk, sp, ls) && (rc = link_sweep(sk, sp, ls)) != 0)
 		return rc;
-	if ((rc = dyno_plug(sk, sp, ls, want, nsfd)) == 0)
-		*fresh = 1;
-	return rc;
+	return dyno_lease(sp, ls, want, hold);
 }
 
 /*
- * The spaces lock is held for what other runs see (leases, the bridge's
- * ports, the rules) and let go before the dyno's own side is set up: a
- * scale-up's attaches overlap there.  The host end comes up last, when the
- * dyno's end is up and addressed (ns_attach).  A dyno whose inside fails
- * loses its veth; its lease, no longer holding, goes at the next run.
+ * The spaces lock is held for what other runs see (leases, the rules) and
+ * let go before the veth is made: a scale-up's attaches overlap there, the
+ * new lease held meanwhile (lease_hold).  The host end comes up last, when
+ * the dyno's end is up and addressed (ns_attach).  A dyno whose veth or
+ * inside fails loses its veth; its lease, no longer holding once the dyno
+ * is gone, goes at the next sweep.
  */
 int
 space_attach_dyno(const struct space_dyno *w, uint32_t *addr)
@@ -324,7 +327,7 @@ space_attach_dyno(const struct space_dyno *w, uint32_t *addr)
 	struct space sp;
 	struct lease want;
 	char name[IFNAMSIZ];
-	int rc, fresh = 0, nsfd = -1, lock = -1;
+	int rc, hold = -1, nsfd = -1, lock = -1;
 
 	if ((rc = check_dyno(w)) != 0 ||
 	    (rc = dyno_netns(w->pid, &nsfd)) != 0)
@@ -334,10 +337,11 @@ space_attach_dyno(const struct space_dyno *w, uint32_t *addr)
 		goto out;
 	}
 	if ((rc = link_open(&sk)) == 0)
-		rc = attach_locked(w, sk, &ls, nsfd, &sp, &want, &fresh);
+		rc = attach_locked(w, sk, &ls, &sp, &want, &hold);
 	close(lock);
 	lock = -1;
-	if (rc == 0 && fresh) {
+	if (rc == 0 && hold != -1 &&
+	    (rc = ns_attach(sk, &sp, want.addr, nsfd)) == 0) {
 		veth_name(want.addr, name);
 		if ((rc = ns_configure(nsfd, &sp, want.addr)) != 0 ||
 		    (rc = link_up(sk, name)) != 0)
@@ -348,6 +352,8 @@ space_attach_dyno(const struct space_dyno *w, uint32_t *addr)
 out:
 	leases_free(&ls);
 	link_close(sk);
+	if (hold != -1)
+		close(hold);
 	if (lock != -1)
 		close(lock);
 	if (nsfd != -1)

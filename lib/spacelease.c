@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -203,6 +205,51 @@ lease_write(const struct space *sp, const struct lease *l)
 	    state_replace(path, buf, (size_t)len, 0644, 0) == -1)
 		return space_fail_errno(EXIT_CANTCREAT, "%s/leases/%s", sp->dir, a);
 	return 0;
+}
+
+static int
+lease_open(const struct space *sp, uint32_t addr)
+{
+	char path[PATH_MAX], a[INET_ADDRSTRLEN];
+
+	addr_format(addr, a, sizeof(a));
+	if (state_pathf(path, sizeof(path), "%s/leases/%s", sp->dir, a) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+/*
+ * An attach holds its new lease's file locked (flock, LOCK_EX) from the
+ * lease's writing to its veth's: a sweep meanwhile leaves it be, though
+ * its veth is not there yet.  Its death lets go of the lock.
+ */
+int
+lease_hold(const struct space *sp, uint32_t addr)
+{
+	int fd;
+
+	if ((fd = lease_open(sp, addr)) == -1 || flock(fd, LOCK_EX) == -1) {
+		(void)space_fail_errno(EXIT_OSERR, "%s: lease", sp->name);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* An attach is still making the veth of the lease at addr (lease_hold). */
+int
+lease_busy(const struct space *sp, uint32_t addr)
+{
+	int fd, busy;
+
+	if ((fd = lease_open(sp, addr)) == -1)
+		return 0;
+	busy = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
 }
 
 int

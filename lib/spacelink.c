@@ -335,7 +335,8 @@ orphan_veth(struct rtnl_link *link, const struct leases *ls, int br)
 /*
  * Crash safety: decide which leases still hold, reclaim the others (their
  * files and any veth left), and remove veths on the bridge that no lease
- * names (an attach that died before writing its lease).
+ * names (an attach that died before writing its lease).  A lease whose
+ * attach is still making its veth holds (lease_busy).
  */
 int
 link_sweep(struct nl_sock *sk, const struct space *sp, struct leases *ls)
@@ -349,7 +350,8 @@ link_sweep(struct nl_sock *sk, const struct space *sp, struct leases *ls)
 	if ((err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache)) < 0)
 		return nl_fail(err, "links");
 	for (i = 0; i < ls->n && rc == 0; i++) {
-		if ((ls->v[i].live = br != 0 && lease_holds(cache, &ls->v[i], br)))
+		if ((ls->v[i].live = br != 0 && (lease_holds(cache, &ls->v[i], br) ||
+		    lease_busy(sp, ls->v[i].addr))))
 			continue;
 		veth_name(ls->v[i].addr, name);
 		if (br != 0 && (rc = link_delete(sk, name)) == 0)

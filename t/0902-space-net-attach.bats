@@ -163,6 +163,36 @@ dumps() {
 	assert_output "$NET.2"
 }
 
+@test "a lease whose attach is still making its veth outlives a sweep; let go, it is reclaimed" {
+	local leases="$DYNO_ROOT/spaces/$SP/leases" holder
+	space-net create "$SP" --cidr "$NET.0/24"
+	sn_sleeper
+	run space-net attach "$SP" web.1 --pid "$SN_PID" --app myapp
+	assert_output "$NET.2"
+	# An attach between its lease and its veth: the lease's file locked.
+	sn_sleeper
+	echo "myapp web.2 $SN_PID" >"$leases/$NET.3"
+	(exec 9<"$leases/$NET.3" && flock 9 && exec sleep 600 3>&-) &
+	holder=$!
+	echo "pid $holder" >>"$SN_LOG"
+	wait_for 10 bash -c "! flock -n '$leases/$NET.3' true"
+	# detach sweeps every lease against the links
+	run space-net detach "$SP" web.1 --app myapp
+	assert_success
+	run ls "$leases"
+	assert_output "$NET.3"
+	# a new attach does not take its address
+	sn_sleeper
+	run space-net attach "$SP" web.4 --pid "$SN_PID" --app myapp
+	assert_output "$NET.2"
+	kill "$holder"
+	wait_for 10 flock -n "$leases/$NET.3" true
+	run space-net detach "$SP" web.4 --app myapp
+	assert_success
+	run ls "$leases"
+	assert_output ""
+}
+
 @test "a full range is a clear error (exit 75) and frees up on detach" {
 	local i
 	space-net create "$SP" --cidr "$NET.0/29"
