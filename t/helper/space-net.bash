@@ -35,22 +35,31 @@ sn_own_netns() {
 	[ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]
 }
 
-# sn_exec WHERE CMD...: run CMD in a dyno's namespace (WHERE a pid), in a
-# named one (ns:NAME) or on the host (host).
-sn_exec() {
-	local where=$1
-	shift
-	case $where in
-	host) "$@" ;;
-	ns:*) ip netns exec "${where#ns:}" "$@" ;;
-	*) nsenter -t "$where" -n "$@" ;;
+# sn_where WHERE: SN_IN, the command that runs its arguments in a dyno's
+# namespace (WHERE a pid), in a named one (ns:NAME) or on the host (host),
+# replacing itself with them (no fork: a background job's $! is theirs).
+sn_where() {
+	case $1 in
+	host) SN_IN=() ;;
+	ns:*) SN_IN=(ip netns exec "${1#ns:}") ;;
+	*) SN_IN=(nsenter -t "$1" -n) ;;
 	esac
 }
 
-# sn_listen WHERE tcp|udp ADDR PORT: an echo server (see sn_exec for WHERE);
-# TCP says "hello PEER-ADDRESS", UDP echoes.
+# sn_exec WHERE CMD...: run CMD there (sn_where).
+sn_exec() {
+	sn_where "$1"
+	shift
+	"${SN_IN[@]}" "$@"
+}
+
+# sn_listen WHERE tcp|udp ADDR PORT: an echo server (see sn_where for
+# WHERE); TCP says "hello PEER-ADDRESS", UDP echoes.  Started as a simple
+# command, so the pid the teardown kills is the server's own (through a
+# function it was a subshell's, and every server outlived its test).
 sn_listen() {
-	sn_exec "$1" python3 - "$2" "$3" "$4" 3>&- \
+	sn_where "$1"
+	"${SN_IN[@]}" python3 - "$2" "$3" "$4" 3>&- \
 	    >/dev/null 2>&1 <<'EOF' &
 import socket, sys
 proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
