@@ -110,24 +110,34 @@ cpu_ms() {
 			END { printf "%d\n", t * 1000 / hz }'
 }
 
+# wait_all WHAT PID COUNT: poll COUNT (builtins only; it sets n) every
+# 20 ms until $N are up, failing the bench when PID ends or after 300 s;
+# then ms is the time since t0.
+wait_all() {
+	local what=$1 pid=$2 count=$3 i=0
+	until $count "$pid" && [ "$n" -ge "$N" ]; do
+		kill -0 "$pid" 2>/dev/null || bench_fail "$what ended"
+		i=$((i + 1))
+		[ "$i" -lt 15000 ] || bench_fail "$what: $N not up in 300 s"
+		nap 0.02
+	done
+	since_ms "$t0"
+}
+
+dynos_up() { count_up || true; n=$up; }
+sleeps_up() { count_children "$1" sleep || true; n=$kids; }
+
 # scale_up NETWORK: the manager from nothing to $N dynos up, on
 # space:common, space:$SPACE (private) or none; sets up_ms, cpu, and
 # leaves the manager running (mgr).
 scale_up() {
-	local i=0
 	printf '[dyno]\ngrace = 5s\n[manager]\nnetwork = %s\n' "$1" | bench_conf
 	dyno-manager scale bench-app "w=$N" >/dev/null
 	now_us
 	t0=$us
 	dyno-manager bench-app 2>/dev/null {tick}<&- &
 	mgr=$!
-	until count_up && [ "$up" -ge "$N" ]; do
-		kill -0 "$mgr" 2>/dev/null || bench_fail "dyno-manager ended ($1)"
-		i=$((i + 1))
-		[ "$i" -lt 15000 ] || bench_fail "$N dynos not up in 300 s ($1)"
-		nap 0.02
-	done
-	since_ms "$t0"
+	wait_all "dyno-manager ($1)" "$mgr" dynos_up
 	up_ms=$ms
 	cpu=$(cpu_ms "$mgr")
 }
@@ -142,19 +152,13 @@ stop_mgr() {
 # isolation, no restarts; `exec` makes each sleep foreman's own child.
 # Sets f_up, f_cpu, f_hwm, f_anon.
 foreman_up() {
-	local i=0 fm
+	local fm
 	now_us
 	t0=$us
 	foreman start -d "$work/slug" -f "$work/slug/Procfile" -m "w=$N" \
 		>/dev/null 2>&1 {tick}<&- &
 	fm=$!
-	until count_children "$fm" sleep && [ "$kids" -ge "$N" ]; do
-		kill -0 "$fm" 2>/dev/null || bench_fail "foreman ended"
-		i=$((i + 1))
-		[ "$i" -lt 15000 ] || bench_fail "foreman: $N not up in 300 s"
-		nap 0.02
-	done
-	since_ms "$t0"
+	wait_all foreman "$fm" sleeps_up
 	f_up=$ms
 	f_cpu=$(cpu_ms "$fm")
 	nap 0.5
