@@ -166,9 +166,30 @@ resource_unlock() {
 	return 0
 }
 
-# free_port: an unused TCP port on 127.0.0.1.
+# free_port: an unused TCP port on 127.0.0.1, below the kernel's
+# ephemeral range.  A port the kernel hands out for a bind to port 0 is
+# also the next local port of any outgoing connection, and the suites'
+# own traffic took one between this and the listener's bind now and then
+# (dyno-route: "Address already in use").  Below the range only another
+# listener can take it: a random one of 8192, checked free.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 - <<-'EOF'
+	import random, socket
+	low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+	for _ in range(200):
+	    port = random.randrange(max(1024, low - 8192), low)
+	    s = socket.socket()
+	    try:
+	        s.bind(("127.0.0.1", port))
+	    except OSError:
+	        continue
+	    finally:
+	        s.close()
+	    print(port)
+	    break
+	else:
+	    raise SystemExit("free_port: no free port below %d" % low)
+	EOF
 }
 
 # test_dynoruns [APP]: pids of the dyno-run processes of this test (of APP):
