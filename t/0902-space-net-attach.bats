@@ -108,37 +108,32 @@ ours() {
 	assert_failure
 }
 
-# dumps FILE: how many RTM_GETLINK dumps strace saw in FILE.
-dumps() {
-	grep -c 'RTM_GETLINK, nlmsg_flags=[A-Z_|]*NLM_F_DUMP' "$1" || true
+# attach_dumps DYNO ADDR DUMPS: a new sleeper attached as DYNO of myapp
+# under strace gets ADDR, and the attach asked for DUMPS dumps of links.
+attach_dumps() {
+	local trace="$BATS_TEST_TMPDIR/strace"
+	sn_sleeper
+	run strace -f -v -s 256 -e trace=sendmsg -o "$trace" \
+		space-net attach "$SP" "$1" --pid "$SN_PID" --app myapp
+	assert_success
+	assert_output "$2"
+	run grep -c 'RTM_GETLINK, nlmsg_flags=[A-Z_|]*NLM_F_DUMP' "$trace"
+	assert_output "$3"
 }
 
 @test "while every lease's dyno lives an attach dumps no link; a veth in its way makes it sweep" {
-	local trace="$BATS_TEST_TMPDIR/strace"
 	space-net create "$SP" --cidr "$NET.0/24"
 	sn_sleeper
 	run space-net attach "$SP" web.1 --pid "$SN_PID" --app myapp
 	assert_output "$NET.2"
-	sn_sleeper
-	run strace -f -v -s 256 -e trace=sendmsg -o "$trace" \
-		space-net attach "$SP" web.2 --pid "$SN_PID" --app myapp
-	assert_success
-	assert_output "$NET.3"
-	run dumps "$trace"
-	assert_output 0
+	attach_dumps web.2 "$NET.3" 0
 	# A veth on the bridge where the next address's goes, that no lease
 	# names (an attach that died after making it): found, swept, and the
 	# address taken all the same.
 	sn_sleeper
 	ip link add "$(sn_veth "$SP" "$NET.4")" master "$(sn_bridge "$SP")" \
 		type veth peer name eth0 netns "$SN_PID"
-	sn_sleeper
-	run strace -f -v -s 256 -e trace=sendmsg -o "$trace" \
-		space-net attach "$SP" web.3 --pid "$SN_PID" --app myapp
-	assert_success
-	assert_output "$NET.4"
-	run dumps "$trace"
-	assert_output 1
+	attach_dumps web.3 "$NET.4" 1
 	run nsenter -t "$SN_PID" -n ip -4 -o addr show dev eth0
 	assert_output --partial "inet $NET.4/24"
 	run ls "$DYNO_ROOT/spaces/$SP/leases"
